@@ -1,0 +1,83 @@
+"""GangaMonitoring: a priority-scheduled, observable monitoring component for Ganga.
+
+Ganga loads this package when it is named in ``[Configuration]RUNTIME_PATH``
+and calls the hooks below on every start:
+
+- ``standardSetup()``, before Ganga's bootstrap: defines the ``[Monitoring]``
+  options and swaps our component class in (``compat.patches``), so that
+  ``GangaCore.Core.bootstrap`` builds ours as ``monitoring_component``;
+- ``loadPlugins(config)``: nothing to load yet;
+- ``postBootstrapHook()``: checks that the swap took.
+
+Ganga never calls a runtime package's ``shutdown()``; the component's own
+``stop()`` (called by Ganga's exit sequence) and an ``atexit`` hook undo the
+patches.  Importing this package outside Ganga (unit tests, the command
+line) imports nothing of Ganga.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+__version__ = "0.1.0"
+
+
+def standardSetup() -> dict[str, object]:  # noqa: N802 - Ganga's hook name
+    from . import config
+    from .compat import patches
+    from .compat.component import MonitoringComponent
+
+    config.define_options()
+    patches.apply(MonitoringComponent)
+    return {}
+
+
+def loadPlugins(config: object = None) -> None:  # noqa: N802 - Ganga's hook name
+    """Ganga's plugin hook; the simulator backend will register here."""
+
+
+def postBootstrapHook() -> None:  # noqa: N802 - Ganga's hook name
+    from GangaCore import Core
+    from GangaCore.Utility.logging import getLogger
+
+    from .compat.component import MonitoringComponent
+
+    if not isinstance(Core.monitoring_component, MonitoringComponent):
+        getLogger("GangaMonitoring").error(
+            "GangaMonitoring is in RUNTIME_PATH but Ganga built %r as its monitoring component",
+            type(Core.monitoring_component).__name__)
+
+
+def shutdown() -> None:
+    """Undo our patches (Ganga does not call this; the component's stop() does)."""
+    from .compat import patches
+
+    patches.remove()
+
+
+class _BareNameWarningFilter(logging.Filter):
+    """Drops Ganga's "imported from X but specified path is Y" warning for this package.
+
+    ``RUNTIME_PATH = GangaMonitoring`` (the documented way to enable us) is
+    resolved by Ganga against its own install directory, so Ganga warns
+    that the pip-installed package came from elsewhere, on every start.  The
+    warning is emitted right after this module is imported, so the filter
+    goes on Ganga's runtime logger here.  Only that message, and only for
+    this package when named without a directory, is dropped.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (str(record.msg).startswith("runtime '%s' imported from") and len(args) == 3
+                    and args[0] == __name__ and os.path.basename(str(args[2])) == "ganga")
+
+
+if "GangaCore" in sys.modules:  # imported by Ganga's runtime loader: options before bootstrap
+    from GangaCore.Utility.logging import getLogger as _ganga_logger
+
+    from . import config as _config
+
+    _ganga_logger("GangaCore.Utility.Runtime").addFilter(_BareNameWarningFilter())
+    _config.define_options()

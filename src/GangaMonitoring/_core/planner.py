@@ -1,0 +1,109 @@
+"""The poll planner: turns the active-job index into periodic poll operations.
+
+For each backend with jobs to poll it keeps at most two poll operations
+planned: ``("poll", backend)`` for running and recently submitted jobs at
+the backend's poll interval, and ``("poll-queued", backend)`` for jobs
+queued longer than ``long_queued_after``, at a lower priority class and a
+longer interval.  The next poll of a key is due one interval after the
+previous one *started*, so a poll that takes long is not followed by a gap.
+
+Pure: it reads the index, the scheduler and ``now``; it returns operations
+to submit and backends that went idle (whose monitoring can be torn down).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable
+
+from .index import ActiveJobIndex
+from .scheduler import Scheduler
+from .work import Kind, Operation, PriorityClass
+
+ActionFactory = Callable[[str, str], Callable[[Operation], Any]]
+
+POLL = "poll"
+POLL_QUEUED = "poll-queued"
+
+
+@dataclass(frozen=True)
+class PlannerSettings:
+    """Read from config at every plan, so a changed option applies at once."""
+
+    interval_for: Callable[[str], float]
+    long_queued_after: float = 600.0
+    queued_interval_factor: float = 4.0
+
+
+@dataclass
+class PlanResult:
+    operations: list[Operation] = field(default_factory=list)
+    idle_backends: list[str] = field(default_factory=list)
+
+
+class PollPlanner:
+    """Keeps one poll operation planned per (group, backend) that has jobs."""
+
+    def __init__(self, settings: Callable[[], PlannerSettings], make_action: ActionFactory) -> None:
+        self._settings = settings
+        self._make_action = make_action
+        self._last: dict[Hashable, Operation] = {}
+        self._active_backends: set[str] = set()
+
+    def plan(self, index: ActiveJobIndex, scheduler: Scheduler, now: float) -> PlanResult:
+        settings = self._settings()
+        result = PlanResult()
+        active_now = set(index.backends())
+        for backend in active_now:
+            for group in self.groups_due(index, backend, now, settings.long_queued_after):
+                op = self._plan_one(scheduler, backend, group, now, settings)
+                if op is not None:
+                    result.operations.append(op)
+        gone = self._active_backends - active_now
+        for backend in sorted(gone):
+            if scheduler.running_count(backend):
+                # A poll still runs for it: tear down only once it is over.
+                active_now.add(backend)
+                continue
+            result.idle_backends.append(backend)
+            for group in (POLL, POLL_QUEUED):
+                self._last.pop((group, backend), None)
+        self._active_backends = active_now
+        return result
+
+    @staticmethod
+    def groups_due(index: ActiveJobIndex, backend: str, now: float, long_queued_after: float) -> list[str]:
+        """Which poll groups of ``backend`` have jobs (O(1) per backend)."""
+        cutoff = now - long_queued_after
+        groups = []
+        newest_submitted = index.newest_since(backend, "submitted")
+        if index.count(backend, "running") or (newest_submitted is not None and newest_submitted > cutoff):
+            groups.append(POLL)
+        oldest_submitted = index.oldest_since(backend, "submitted")
+        if oldest_submitted is not None and oldest_submitted <= cutoff:
+            groups.append(POLL_QUEUED)
+        return groups
+
+    def _plan_one(self, scheduler: Scheduler, backend: str, group: str, now: float,
+                  settings: PlannerSettings) -> Operation | None:
+        key = (group, backend)
+        current = scheduler.find(key)
+        if current is not None:
+            self._last[key] = current
+            return None
+        interval = settings.interval_for(backend)
+        priority = PriorityClass.POLL
+        if group == POLL_QUEUED:
+            interval *= settings.queued_interval_factor
+            priority = PriorityClass.QUEUED
+        previous = self._last.get(key)
+        due = now
+        if previous is not None:
+            started = previous.started_at if previous.started_at is not None else previous.finished_at
+            if started is not None:
+                due = max(now, started + interval) if previous.last_error is None else now + interval
+        op = Operation(key=key, kind=Kind.POLL, backend=backend, priority=priority, due=due,
+                       action=self._make_action(backend, group),
+                       description=f"{group} {backend}")
+        self._last[key] = op
+        return op

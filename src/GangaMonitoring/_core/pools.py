@@ -1,0 +1,153 @@
+"""The executors monitoring work runs on, kept apart so no kind starves another.
+
+::
+
+    poll  threads ── status queries: many, short, I/O-bound
+    io    threads ── output retrieval: few, long, I/O-bound
+    cpu   threads ── finalisation coordinators: each sends the CPU-heavy,
+           │          picklable step to a worker *process*, then applies the
+           ▼          short result (a state change) in this process
+    processes ────── unpacking, checksums, merges: they run outside our GIL,
+                     so the user's prompt stays responsive
+
+Only plain data crosses into a process (paths, patterns, numbers): Ganga's
+job objects do not pickle.  A process pool that broke (a worker was killed)
+is replaced on the next call and the call is retried once on the new pool.
+Every thread is named ``GangaMon-<pool>_<n>`` and every busy worker records
+what it runs and since when, for ``queues``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from .clock import Clock
+
+THREAD_POOLS = ("poll", "io", "cpu")
+
+
+@dataclass(frozen=True)
+class WorkerActivity:
+    """What one busy worker runs, for display."""
+
+    worker: str
+    description: str
+    since: float
+
+
+@dataclass(frozen=True)
+class PoolStatistics:
+    """A printable snapshot of one pool."""
+
+    name: str
+    workers: int
+    busy: int
+    activities: tuple[WorkerActivity, ...]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.busy}/{self.workers} busy"
+
+
+class Pools:
+    """Three thread pools and a lazily started process pool, sized from config."""
+
+    def __init__(self, sizes: Mapping[str, int], clock: Clock, prefix: str = "GangaMon") -> None:
+        self._sizes = {name: max(1, int(sizes.get(name, 1))) for name in (*THREAD_POOLS, "processes")}
+        self._clock = clock
+        self._prefix = prefix
+        self._threads: dict[str, ThreadPoolExecutor] = {
+            name: ThreadPoolExecutor(self._sizes[name], thread_name_prefix=f"{prefix}-{name}")
+            for name in THREAD_POOLS
+        }
+        self._processes: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._activity: dict[str, dict[str, WorkerActivity]] = {name: {} for name in THREAD_POOLS}
+        self._closed = False
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return dict(self._sizes)
+
+    def submit(self, pool: str, fn: Callable[..., Any], *args: Any, description: str = "") -> Future[Any]:
+        """Run ``fn(*args)`` on thread pool ``pool``, recording it as that worker's activity."""
+        if self._closed:
+            raise RuntimeError("pools are shut down")
+        return self._threads[pool].submit(self._tracked, pool, description or _describe(fn), fn, args)
+
+    def _tracked(self, pool: str, description: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        worker = threading.current_thread().name
+        with self._lock:
+            self._activity[pool][worker] = WorkerActivity(worker, description, self._clock.now())
+        try:
+            return fn(*args)
+        finally:
+            with self._lock:
+                self._activity[pool].pop(worker, None)
+
+    def run_in_process(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
+        """Run the picklable ``fn(*args)`` in a worker process and wait for its result.
+
+        Call this from a ``cpu`` pool thread.  If the process pool is broken
+        (a worker died), it is replaced and the call retried once.
+        """
+        for attempt in (1, 2):
+            executor = self._process_pool()
+            try:
+                return executor.submit(fn, *args).result(timeout)
+            except BrokenProcessPool:
+                self._replace_broken(executor)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _process_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("pools are shut down")
+            if self._processes is None:
+                # spawn: forking a process that runs threads (and an event
+                # loop) copies locks in whatever state they are in.
+                context = multiprocessing.get_context("spawn")
+                self._processes = ProcessPoolExecutor(self._sizes["processes"], mp_context=context)
+            return self._processes
+
+    def _replace_broken(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._processes is broken:
+                self._processes = None
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def statistics(self) -> list[PoolStatistics]:
+        with self._lock:
+            stats = [
+                PoolStatistics(name, self._sizes[name], len(self._activity[name]),
+                               tuple(self._activity[name].values()))
+                for name in THREAD_POOLS
+            ]
+            started = self._processes is not None
+        stats.append(PoolStatistics("processes", self._sizes["processes"] if started else 0, 0, ()))
+        return stats
+
+    def shutdown(self, wait: bool = False) -> None:
+        """Stop taking work; queued work is dropped, running work finishes."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            processes, self._processes = self._processes, None
+        for executor in self._threads.values():
+            executor.shutdown(wait=wait, cancel_futures=True)
+        if processes is not None:
+            processes.shutdown(wait=wait, cancel_futures=True)
+
+    def __repr__(self) -> str:
+        return "<Pools " + ", ".join(str(s) for s in self.statistics()) + ">"
+
+
+def _describe(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)

@@ -1,0 +1,185 @@
+"""The thin threaded runner: one dispatcher thread between Scheduler and Pools.
+
+::
+
+    submit() ─► [lock] Scheduler ◄── plan(now) (the poll planner, each wake)
+                   │ pop_ready(now)
+                   ▼
+              Pools.submit(op.pool, _execute, op) ── worker runs op.action(op)
+                   │ outcome
+                   ▼
+              [lock] complete / retry(policy) ─► listeners, wake
+
+All scheduling decisions are the Scheduler's; this module only turns them
+into thread activity.  The dispatcher sleeps until the next deadline, a
+submission, a completion or ``wake()``; with a ``FakeClock`` a test jumps
+the clock and calls ``wake()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable, Hashable, Mapping
+
+from .clock import Clock
+from .pools import Pools
+from .retry import RetryPolicy
+from .scheduler import Scheduler
+from .work import TERMINAL_STATES, Kind, Operation
+
+Listener = Callable[[Operation], None]
+
+log = logging.getLogger("GangaMonitoring.runner")
+
+
+class SchedulerRunner:
+    """Feeds ready operations to the pools and applies their outcomes."""
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        pools: Pools,
+        clock: Clock,
+        policies: Mapping[Kind, RetryPolicy],
+        *,
+        plan: Callable[[float], None] | None = None,
+        max_sleep: float = 1.0,
+        name: str = "GangaMon-dispatch",
+    ) -> None:
+        self.scheduler = scheduler
+        self.pools = pools
+        self.clock = clock
+        self.policies = dict(policies)
+        self._plan = plan
+        self._max_sleep = max_sleep
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._listeners: dict[Hashable, list[Listener]] = {}
+        self._thread = threading.Thread(target=self._dispatch_loop, name=name, daemon=True)
+
+    # -- life cycle --------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def wake(self) -> None:
+        """Re-run planning and dispatch now (after a clock jump or an index change)."""
+        with self._cond:
+            self._cond.notify_all()
+
+    # -- submission --------------------------------------------------------------
+
+    def submit(self, op: Operation, listener: Listener | None = None) -> Operation:
+        """Hand ``op`` to the scheduler; ``listener(op)`` is called when it ends."""
+        with self._cond:
+            pending = self.scheduler.submit(op, self.clock.now())
+            if listener is not None:
+                self._listeners.setdefault(pending.key, []).append(listener)
+            self._cond.notify_all()
+        return pending
+
+    def call_locked(self, fn: Callable[[Scheduler, float], object]) -> object:
+        """Run ``fn(scheduler, now)`` under the dispatcher's lock (for inspection and edits)."""
+        with self._cond:
+            result = fn(self.scheduler, self.clock.now())
+            self._cond.notify_all()
+            return result
+
+    def cancel(self, key: Hashable, reason: str) -> bool:
+        """Withdraw pending work for ``key``; its listeners are told at once."""
+        with self._cond:
+            op = self.scheduler.find(key)
+            cancelled = self.scheduler.cancel(key, self.clock.now(), reason)
+            listeners = self._listeners_for(op) if cancelled and op is not None else []
+        for listener in listeners:
+            listener(op)  # type: ignore[arg-type]
+        return cancelled
+
+    # -- the dispatcher ----------------------------------------------------------
+
+    def _dispatch_loop(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                ready = self._plan_and_pop()
+                if not ready:
+                    self._cond.wait(self._sleep_time())
+                    continue
+            for op in ready:
+                self._hand_to_pool(op)
+
+    def _plan_and_pop(self) -> list[Operation]:
+        now = self.clock.now()
+        if self._plan is not None:
+            try:
+                self._plan(now)
+            except Exception:  # planning must never stop dispatch
+                log.exception("monitoring planner failed; dispatch continues")
+        return self.scheduler.pop_ready(now)
+
+    def _sleep_time(self) -> float:
+        until = self.clock.time_until(self.scheduler.next_deadline())
+        return self._max_sleep if until is None else min(until, self._max_sleep)
+
+    def _hand_to_pool(self, op: Operation) -> None:
+        try:
+            self.pools.submit(op.pool, self._execute, op, description=op.description or repr(op.key))
+        except RuntimeError as error:  # pools shut down under us
+            self._finish(op, error)
+
+    def _execute(self, op: Operation) -> None:
+        error: BaseException | None = None
+        try:
+            if op.action is not None:
+                op.action(op)
+        except BaseException as exc:  # noqa: BLE001 - every failure must reach the policy
+            error = exc
+        self._finish(op, error)
+
+    def _finish(self, op: Operation, error: BaseException | None) -> None:
+        with self._cond:
+            now = self.clock.now()
+            if error is None:
+                self.scheduler.complete(op, now)
+            else:
+                self._apply_policy(op, error, now)
+            listeners = self._listeners_for(op)
+            self._cond.notify_all()
+        for listener in listeners:
+            try:
+                listener(op)
+            except Exception:
+                log.exception("listener of %r failed", op)
+
+    def _apply_policy(self, op: Operation, error: BaseException, now: float) -> None:
+        message = f"{type(error).__name__}: {error}"
+        policy = self.policies.get(op.kind)
+        due = policy.next_due(op, error, now) if policy is not None and not self._stopping else None
+        if due is None:
+            log.warning("monitoring %s gave up after %d attempt(s): %s", op.description or op.key,
+                        op.attempts, message)
+            self.scheduler.complete(op, now, error=message)
+        else:
+            log.debug("monitoring %s failed (%s); retry in %.1fs", op.key, message, due - now)
+            self.scheduler.retry(op, now, due, message)
+
+    def _listeners_for(self, op: Operation) -> list[Listener]:
+        """Listeners to call now: those of a key whose work is over (not requeued)."""
+        if op.state not in TERMINAL_STATES or self.scheduler.find(op.key) is not None:
+            return []
+        return self._listeners.pop(op.key, [])

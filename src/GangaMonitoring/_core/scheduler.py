@@ -1,0 +1,370 @@
+"""The priority scheduler: a pure state machine over :class:`Operation` values.
+
+No threads, no clock reads, no calls of the work itself: every method takes
+``now`` from its caller, so ordering, aging, limits and merging are tested
+with exact virtual times.  A thin runner (``runner.py``) drives it::
+
+        submit(op, now) ──► WAITING ──(due <= now)──► READY ──pop_ready()──► RUNNING
+                               ▲                        │ boost()              │
+                               └──── retry(op, due) ◄───┴──────────────────────┤
+                                                                    complete() ▼
+                                                                             DONE
+
+Ordering of READY operations.  Each pool has, per backend, a heap keyed by
+``score = ready_at + priority * aging_seconds``.  Because every operation
+ages at the same rate, comparing scores at any instant is the same as
+comparing ``priority - waited / aging_seconds``: an operation climbs one
+priority class for every ``aging_seconds`` it waits, and the heap key never
+has to be recomputed.  Ties go to the earlier submission.
+
+Limits.  A pool takes at most ``pool_capacity[pool]`` running operations; a
+backend at most ``backend_limit(backend)`` (None: no limit) across pools;
+and one key never runs twice at once (a second request for the same work
+waits behind the first, merged into one pending operation).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Callable, Hashable, Iterable, Iterator, Mapping
+
+from .work import Kind, Operation, PriorityClass, State
+
+BackendLimit = Callable[[str], "int | None"]
+
+_HeapEntry = tuple[float, int, int, Operation]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One state change of one operation, with the reason (for ``queues.why``)."""
+
+    time: float
+    key: Hashable
+    event: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SchedulerStatistics:
+    """A printable snapshot of the scheduler (see :meth:`Scheduler.statistics`)."""
+
+    waiting: int
+    ready: int
+    running: int
+    by_kind: dict[str, dict[str, int]]
+    running_by_pool: dict[str, int]
+    pool_capacity: dict[str, int]
+    running_by_backend: dict[str, int]
+    completed: dict[str, int]
+    failed: dict[str, int]
+    oldest_ready_age: float
+    next_deadline_in: float | None
+
+    def __str__(self) -> str:
+        return (f"waiting={self.waiting} ready={self.ready} running={self.running} "
+                f"oldest_ready_age={self.oldest_ready_age:.1f}s")
+
+
+@dataclass
+class _PoolQueue:
+    """READY operations of one pool, one heap per backend."""
+
+    by_backend: dict[str, list[_HeapEntry]] = field(default_factory=dict)
+
+    def push(self, op: Operation, aging_seconds: float) -> None:
+        assert op.ready_at is not None
+        score = op.ready_at + int(op.priority) * aging_seconds
+        heap = self.by_backend.setdefault(op.backend, [])
+        heapq.heappush(heap, (score, op.seq, op.version, op))
+
+
+class Scheduler:
+    """Orders operations by priority class and age, within pool and backend limits."""
+
+    def __init__(
+        self,
+        pool_capacity: Mapping[str, int],
+        *,
+        aging_seconds: float = 30.0,
+        backend_limit: BackendLimit | None = None,
+        history_size: int = 2000,
+    ) -> None:
+        if aging_seconds <= 0:
+            raise ValueError("aging_seconds must be positive")
+        self.aging_seconds = float(aging_seconds)
+        self._pool_capacity: dict[str, int] = dict(pool_capacity)
+        self._backend_limit: BackendLimit = backend_limit or (lambda _backend: None)
+        self._pending: dict[Hashable, Operation] = {}
+        self._running: dict[Hashable, Operation] = {}
+        self._waiting: list[_HeapEntry] = []
+        self._ready: dict[str, _PoolQueue] = {}
+        self._running_by_pool: Counter[str] = Counter()
+        self._running_by_backend: Counter[str] = Counter()
+        self._completed: Counter[str] = Counter()
+        self._failed: Counter[str] = Counter()
+        self.history: deque[HistoryEntry] = deque(maxlen=history_size)
+
+    # -- submission --------------------------------------------------------------
+
+    def submit(self, op: Operation, now: float) -> Operation:
+        """Add ``op``, or merge it into the pending operation with the same key.
+
+        Merging keeps the earlier due time, the more urgent priority class and
+        the union of job ids, so repeated requests never multiply work.
+        Returns the operation that is now pending for the key.
+        """
+        existing = self._pending.get(op.key)
+        if existing is not None:
+            self._merge(existing, op, now)
+            return existing
+        op.state = State.WAITING
+        op.submitted_at = now
+        op.ready_at = None
+        self._pending[op.key] = op
+        self._enqueue(op, now)
+        self._log(now, op.key, "submitted", f"{op.kind.value} due in {op.due - now:.1f}s")
+        return op
+
+    def _merge(self, existing: Operation, new: Operation, now: float) -> None:
+        changed = False
+        if new.priority < existing.priority:
+            existing.priority = new.priority
+            changed = True
+        if new.due < existing.due:
+            existing.due = new.due
+            changed = True
+        existing.job_ids |= new.job_ids
+        if existing.action is None:
+            existing.action = new.action
+        if changed:
+            self._reenqueue(existing, now)
+            self._log(now, existing.key, "merged",
+                      f"now {existing.priority.name}, due in {max(0.0, existing.due - now):.1f}s")
+
+    def _enqueue(self, op: Operation, now: float) -> None:
+        if op.due <= now:
+            self._make_ready(op, now)
+        else:
+            op.state = State.WAITING
+            op.waiting_reason = "not due yet"
+            heapq.heappush(self._waiting, (op.due, op.seq, op.version, op))
+
+    def _reenqueue(self, op: Operation, now: float) -> None:
+        op.version += 1  # invalidates the op's old heap entries
+        op.ready_at = None
+        self._enqueue(op, now)
+
+    def _make_ready(self, op: Operation, now: float) -> None:
+        op.state = State.READY
+        # Age from the moment it was due (not from when we noticed), so a late
+        # promotion does not cost the operation its place.
+        if op.ready_at is None:
+            op.ready_at = max(op.due, op.submitted_at) if op.due <= now else now
+        if op.key in self._running:
+            # Invariant: one key never runs twice at once.  Parked operations
+            # are not in any heap; _release() queues them.
+            op.waiting_reason = "the same work is running; it runs again after"
+            return
+        op.waiting_reason = "waiting for a free worker"
+        self._ready.setdefault(op.pool, _PoolQueue()).push(op, self.aging_seconds)
+
+    # -- dispatch ----------------------------------------------------------------
+
+    def pop_ready(self, now: float) -> list[Operation]:
+        """Start every operation that may run now; return them, most urgent first."""
+        self._promote_due(now)
+        started: list[Operation] = []
+        for pool, queue in self._ready.items():
+            free = self._pool_capacity.get(pool, 0) - self._running_by_pool[pool]
+            while free > 0:
+                op = self._pop_best(queue)
+                if op is None:
+                    break
+                self._start(op, now)
+                started.append(op)
+                free -= 1
+        return started
+
+    def _promote_due(self, now: float) -> None:
+        while self._waiting and self._waiting[0][0] <= now:
+            _, _, version, op = heapq.heappop(self._waiting)
+            if op.version == version and op.state is State.WAITING:
+                self._make_ready(op, now)
+
+    def _pop_best(self, queue: _PoolQueue) -> Operation | None:
+        """Pop the best-scored operation whose backend and key may run now."""
+        best: tuple[float, int, str] | None = None
+        for backend, heap in queue.by_backend.items():
+            top = self._valid_top(heap)
+            if top is None:
+                continue
+            limit = self._backend_limit(backend)
+            if limit is not None and self._running_by_backend[backend] >= limit:
+                top.waiting_reason = f"backend {backend} at its limit ({limit} running)"
+                continue
+            entry = heap[0]
+            if best is None or (entry[0], entry[1]) < best[:2]:
+                best = (entry[0], entry[1], backend)
+        if best is None:
+            return None
+        return heapq.heappop(queue.by_backend[best[2]])[3]
+
+    @staticmethod
+    def _valid_top(heap: list[_HeapEntry]) -> Operation | None:
+        """The first live entry of ``heap``, dropping stale ones on the way."""
+        while heap:
+            _, _, version, op = heap[0]
+            if op.version == version and op.state is State.READY:
+                return op
+            heapq.heappop(heap)
+        return None
+
+    def _start(self, op: Operation, now: float) -> None:
+        del self._pending[op.key]
+        self._running[op.key] = op
+        op.state = State.RUNNING
+        op.started_at = now
+        op.attempts += 1
+        op.waiting_reason = ""
+        self._running_by_pool[op.pool] += 1
+        self._running_by_backend[op.backend] += 1
+        waited = now - (op.ready_at if op.ready_at is not None else now)
+        self._log(now, op.key, "started", f"on {op.pool} after {waited:.1f}s ready")
+
+    # -- outcomes ----------------------------------------------------------------
+
+    def complete(self, op: Operation, now: float, error: str | None = None) -> None:
+        """Mark a running operation finished (``error``: it failed for good)."""
+        self._release(op, now)
+        op.state = State.DONE
+        op.last_error = error
+        counter = self._failed if error else self._completed
+        counter[op.kind.value] += 1
+        self._log(now, op.key, "failed" if error else "done", error or "")
+
+    def retry(self, op: Operation, now: float, due: float, error: str) -> Operation:
+        """Put a failed running operation back, due at ``due`` (a backoff)."""
+        self._release(op, now)
+        op.last_error = error
+        op.due = due
+        self._log(now, op.key, "retry", f"in {due - now:.1f}s after: {error}")
+        existing = self._pending.get(op.key)
+        if existing is not None:
+            existing.attempts = max(existing.attempts, op.attempts)
+            existing.last_error = error
+            return existing
+        op.version += 1
+        op.submitted_at = now
+        op.ready_at = None
+        self._pending[op.key] = op
+        self._enqueue(op, now)
+        return op
+
+    def _release(self, op: Operation, now: float) -> None:
+        if self._running.get(op.key) is not op:
+            raise ValueError(f"{op!r} is not running")
+        del self._running[op.key]
+        self._running_by_pool[op.pool] -= 1
+        self._running_by_backend[op.backend] -= 1
+        op.finished_at = now
+        parked = self._pending.get(op.key)
+        if parked is not None and parked.state is State.READY:
+            self._ready.setdefault(parked.pool, _PoolQueue()).push(parked, self.aging_seconds)
+            parked.waiting_reason = "waiting for a free worker"
+
+    def cancel(self, key: Hashable, now: float, reason: str = "") -> bool:
+        """Withdraw the pending operation for ``key``; running work is not interrupted."""
+        op = self._pending.pop(key, None)
+        if op is None:
+            return False
+        op.state = State.CANCELLED
+        op.version += 1
+        self._log(now, key, "cancelled", reason)
+        return True
+
+    def boost(self, match: Callable[[Operation], bool], now: float, reason: str = "") -> list[Operation]:
+        """Move pending operations for which ``match(op)`` holds to the front (user class, due now)."""
+        boosted = [op for op in self._pending.values() if match(op)]
+        for op in boosted:
+            op.priority = PriorityClass.USER
+            op.due = min(op.due, now)
+            self._reenqueue(op, now)
+            self._log(now, op.key, "boosted", reason or "a user asked for this work")
+        return boosted
+
+    # -- inspection --------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """When the next WAITING operation falls due (None: nothing waits)."""
+        while self._waiting:
+            due, _, version, op = self._waiting[0]
+            if op.version == version and op.state is State.WAITING:
+                return due
+            heapq.heappop(self._waiting)
+        return None
+
+    def find(self, key: Hashable) -> Operation | None:
+        """The pending operation for ``key``, else the running one, else None."""
+        return self._pending.get(key) or self._running.get(key)
+
+    def pending(self) -> Iterator[Operation]:
+        return iter(list(self._pending.values()))
+
+    def running(self) -> Iterator[Operation]:
+        return iter(list(self._running.values()))
+
+    def running_count(self, backend: str) -> int:
+        return self._running_by_backend[backend]
+
+    def is_idle(self) -> bool:
+        return not self._pending and not self._running
+
+    def set_pool_capacity(self, pool: str, capacity: int) -> None:
+        self._pool_capacity[pool] = max(0, int(capacity))
+
+    def set_backend_limit(self, backend_limit: BackendLimit) -> None:
+        self._backend_limit = backend_limit
+
+    def statistics(self, now: float) -> SchedulerStatistics:
+        by_kind: dict[str, dict[str, int]] = {}
+        waiting = ready = 0
+        oldest_ready = now
+        for op in self._pending.values():
+            counts = by_kind.setdefault(op.kind.value, Counter())
+            counts[op.state.value] += 1
+            if op.state is State.READY:
+                ready += 1
+                if op.ready_at is not None:
+                    oldest_ready = min(oldest_ready, op.ready_at)
+            else:
+                waiting += 1
+        for op in self._running.values():
+            by_kind.setdefault(op.kind.value, Counter())[State.RUNNING.value] += 1
+        deadline = self.next_deadline()
+        return SchedulerStatistics(
+            waiting=waiting,
+            ready=ready,
+            running=len(self._running),
+            by_kind={kind: dict(counts) for kind, counts in by_kind.items()},
+            running_by_pool={k: v for k, v in self._running_by_pool.items() if v},
+            pool_capacity=dict(self._pool_capacity),
+            running_by_backend={k: v for k, v in self._running_by_backend.items() if v},
+            completed=dict(self._completed),
+            failed=dict(self._failed),
+            oldest_ready_age=now - oldest_ready,
+            next_deadline_in=None if deadline is None else max(0.0, deadline - now),
+        )
+
+    def _log(self, now: float, key: Hashable, event: str, detail: str = "") -> None:
+        self.history.append(HistoryEntry(now, key, event, detail))
+
+    def __repr__(self) -> str:
+        return (f"<Scheduler pending={len(self._pending)} running={len(self._running)} "
+                f"aging={self.aging_seconds}s>")
+
+
+__all__ = ["Scheduler", "SchedulerStatistics", "HistoryEntry", "Kind", "Operation",
+           "PriorityClass", "State"]

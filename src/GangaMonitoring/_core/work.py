@@ -1,0 +1,118 @@
+"""The units of monitoring work: kinds, priority classes, states, operations.
+
+An :class:`Operation` is one piece of work the scheduler orders and a pool
+runs: poll one backend's jobs, retrieve one job's output, finalise one job,
+or run a call a user (or Ganga code on the user's behalf) asked for.
+
+Operations are identified by a *key*.  The scheduler keeps at most one
+pending operation per key, so asking twice for the same work merges the two
+requests instead of doing the work twice (stock Ganga's ``enable()`` twice
+doubled its polling chains; here it cannot).
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable
+
+
+class Kind(enum.Enum):
+    """What an operation does; each kind has its own default pool."""
+
+    POLL = "poll"
+    """Ask a backend for the status of a set of jobs (I/O, short)."""
+    RETRIEVE = "retrieve"
+    """Download a finished job's output (I/O, may be long)."""
+    FINALISE = "finalise"
+    """Unpack, check, merge a finished job's output (CPU) and set its state."""
+    CALL = "call"
+    """An arbitrary monitoring call requested through the compatibility API."""
+
+
+class PriorityClass(enum.IntEnum):
+    """Order of service; a lower value runs first.
+
+    Aging lets a waiting operation climb one class every ``aging_seconds``,
+    so nothing starves behind a steady stream of more urgent work.
+    """
+
+    USER = 0
+    """Work a user is waiting for (runMonitoring, getOutput, a boost)."""
+    FINALISE = 1
+    """Finishing jobs that are done on the backend: output retrieval, finalisation."""
+    POLL = 2
+    """Polling running (and recently submitted) jobs."""
+    QUEUED = 3
+    """Polling jobs that have been queued on the backend for a long time."""
+
+
+class State(enum.Enum):
+    """Where an operation is in its life."""
+
+    WAITING = "waiting"
+    """Not due yet (a poll interval or a retry backoff runs)."""
+    READY = "ready"
+    """Due; waits for a free worker in its pool and a free slot of its backend."""
+    RUNNING = "running"
+    """Handed to a pool."""
+    DONE = "done"
+    """Finished (successfully or given up); kept only in the history."""
+    CANCELLED = "cancelled"
+    """Withdrawn before it ran."""
+
+
+TERMINAL_STATES = frozenset({State.DONE, State.CANCELLED})
+
+DEFAULT_POOL = {
+    Kind.POLL: "poll",
+    Kind.CALL: "poll",
+    Kind.RETRIEVE: "io",
+    Kind.FINALISE: "cpu",
+}
+
+_sequence = itertools.count()
+
+
+@dataclass(eq=False)
+class Operation:
+    """One schedulable piece of work.
+
+    ``action`` is what a pool runs; the scheduler itself never calls it, so
+    scheduling logic is tested with plain values.  ``job_ids`` names the jobs
+    the operation concerns (for boosts, ``queues.why`` and merging).
+    """
+
+    key: Hashable
+    kind: Kind
+    backend: str
+    priority: PriorityClass
+    due: float
+    action: Callable[["Operation"], Any] | None = None
+    pool: str = ""
+    job_ids: set[Any] = field(default_factory=set)
+    description: str = ""
+    # bookkeeping, written by the scheduler only
+    state: State = State.WAITING
+    submitted_at: float = 0.0
+    ready_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    waiting_reason: str = ""
+    seq: int = field(default_factory=lambda: next(_sequence))
+    version: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.pool:
+            self.pool = DEFAULT_POOL[self.kind]
+        self.priority = PriorityClass(self.priority)
+
+    def __repr__(self) -> str:
+        extra = f" attempts={self.attempts}" if self.attempts else ""
+        err = f" last_error={self.last_error!r}" if self.last_error else ""
+        return (f"<Operation {self.kind.value} {self.backend} key={self.key!r} "
+                f"state={self.state.value} prio={self.priority.name} due={self.due:.3f} "
+                f"jobs={len(self.job_ids)}{extra}{err}>")

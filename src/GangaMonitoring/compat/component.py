@@ -1,0 +1,441 @@
+"""The drop-in ``monitoring_component``: Ganga's contract on top of the scheduler.
+
+Ganga builds this object in ``GangaCore.Core.bootstrap`` (through the class
+swap in ``patches``) and other code uses it as it used the stock
+``AsyncMonitoringService`` (GANGA_NOTES §1.2): ``enable()``, ``disable()``,
+``stop()``, ``join()``, ``alive``, ``enabled``, ``should_stop()``,
+``runMonitoring(jobs=None, ...)``, ``run_monitoring_task(fn, jobs)`` and a
+running asyncio ``loop``.  Inside, the work goes through the priority
+scheduler::
+
+    status changes ─► ActiveJobIndex ─► PollPlanner ─► Scheduler ─► Pools
+     (patches)          ▲ reconcile (slow timer)          ▲   user requests
+                        └─ registry                       └── runMonitoring, run_monitoring_task
+
+Threads: this object *is* the GangaThread that runs the asyncio loop (as
+stock, for coroutine backends and Dirac's tasks); a dispatcher thread runs
+the scheduler; the pools run the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from typing import Any, Iterable, Iterator
+
+from GangaCore.Core.GangaThread import GangaThread
+from GangaCore.GPIDev.Base.Proxy import stripProxy
+from GangaCore.Utility.logging import getLogger
+from tenacity import stop_after_attempt, wait_exponential_jitter
+
+from .. import config
+from .._core.clock import Clock, SystemClock
+from .._core.index import FINALISING_STATES, ActiveJobIndex
+from .._core.planner import POLL, POLL_QUEUED, PlannerSettings, PollPlanner
+from .._core.pools import Pools
+from .._core.retry import RetryPolicy, TransientError
+from .._core.runner import SchedulerRunner
+from .._core.scheduler import Scheduler
+from .._core.work import Kind, Operation, PriorityClass
+from ..drivers.compat import CompatDriver
+from . import patches, registry
+from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
+
+log = getLogger("GangaMonitoring.component")
+
+RECONCILE_KEY = ("reconcile",)
+PERIODIC_GROUPS = (POLL, POLL_QUEUED, RECONCILE_KEY[0])
+
+
+class MonitoringComponent(GangaThread):
+    """Ganga's monitoring component, scheduled by priority and observable."""
+
+    def __init__(self, registry_slice: Any = None, *, clock: Clock | None = None) -> None:
+        GangaThread.__init__(self, name="GangaMonitoring")
+        self.daemon = True
+        self.loop = ThreadSafeEventLoop()
+        self.enabled = False
+        self.alive = True
+        self.registry_slice = registry_slice
+        self.clock: Clock = clock or SystemClock()
+        self.index = ActiveJobIndex()
+        sizes = {
+            "poll": config.monitoring_option("poll_workers"),
+            "io": config.monitoring_option("io_workers"),
+            "cpu": config.monitoring_option("cpu_workers"),
+            "processes": config.monitoring_option("cpu_workers"),
+        }
+        self.pools = Pools(sizes, self.clock)
+        self.scheduler = Scheduler(
+            {name: self.pools.sizes[name] for name in ("poll", "io", "cpu")},
+            aging_seconds=config.monitoring_option("aging_seconds"),
+            backend_limit=config.backend_concurrency,
+        )
+        self.planner = PollPlanner(self._planner_settings, self._poll_action)
+        self.runner = SchedulerRunner(self.scheduler, self.pools, self.clock, self._retry_policies(),
+                                      plan=self._plan)
+        self.driver = CompatDriver(self._inline)
+        self.backend_classes: dict[str, type] = {}
+        self._inline_state = threading.local()
+        self._state_lock = threading.RLock()
+        self._enabled_once = False
+        self._stopped = False
+        patches.add_status_listener(self._on_status_change)
+
+    # -- GangaThread / life cycle ------------------------------------------------
+
+    def start(self) -> None:
+        GangaThread.start(self)
+        self.runner.start()
+
+    def run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_forever()
+        finally:
+            cancel_and_close(self.loop)
+
+    def enable(self) -> bool:
+        """Start periodic monitoring; calling it again does nothing more."""
+        if not self.alive:
+            log.error("Cannot start monitoring loop. It has already been stopped")
+            return False
+        with self._state_lock:
+            if self.enabled:
+                return True
+            self.enabled = True
+            first = not self._enabled_once
+            self._enabled_once = True
+        self._submit_reconcile(recover=first, due=self.clock.now())
+        return True
+
+    def disable(self) -> bool:
+        """Stop periodic monitoring; work already running finishes (never cut mid-way)."""
+        if not self.alive:
+            log.error("Cannot disable monitoring loop. It has already been stopped")
+            return False
+        with self._state_lock:
+            self.enabled = False
+        for op in list(self.scheduler.pending()):
+            if op.key[0] in PERIODIC_GROUPS and op.priority is not PriorityClass.USER:
+                self.runner.cancel(op.key, "monitoring disabled")
+        return True
+
+    def stop(self) -> None:
+        """Stop for good (idempotent): no new work, backends torn down, loop stopped."""
+        GangaThread.stop(self)  # makes should_stop() true, as Dirac's code expects
+        with self._state_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            self.alive = False
+            self.enabled = False
+        patches.remove_status_listener(self._on_status_change)
+        self.runner.stop()
+        self.pools.shutdown(wait=False)
+        for name, backend_class in list(self.backend_classes.items()):
+            try:
+                self.driver.tear_down(backend_class)
+            except Exception as err:  # noqa: BLE001 - shutdown goes on
+                log.error("tearing down monitoring of %s failed: %s", name, err)
+        if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        patches.remove()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the loop and dispatcher; never longer than ``shutdown_timeout``."""
+        if timeout is None:
+            timeout = float(config.monitoring_option("shutdown_timeout"))
+        self.runner.join(timeout)
+        if self.is_alive() and self is not threading.current_thread():
+            GangaThread.join(self, timeout)
+
+    # -- the contract's entry points ---------------------------------------------
+
+    def run_monitoring_task(self, monitoring_task: Any, jobs: Any) -> None:
+        """Run a backend's ``updateMonitoringInformation`` for ``jobs``.
+
+        Inside one of our poll operations it runs at once, in that
+        operation.  From another thread (e.g. a test's ``run_until_state``)
+        it becomes a user-priority operation.  From the loop thread a
+        coroutine becomes a loop task, as stock.  Disabled: nothing, as stock.
+        """
+        if getattr(self._inline_state, "depth", 0):
+            self._call_inline(monitoring_task, jobs)
+            return
+        if not self.enabled:
+            return
+        if self.loop._thread_id == threading.get_ident() and asyncio.iscoroutinefunction(monitoring_task):  # type: ignore[attr-defined]
+            self.loop.create_task(log_exceptions(monitoring_task(jobs)))
+            return
+        job_list = list(jobs)
+        fqids = tuple(sorted(stripProxy(j).getFQID(".") for j in job_list))
+        name = getattr(monitoring_task, "__qualname__", repr(monitoring_task))
+        backend = _backend_of(job_list)
+
+        def action(op: Operation) -> None:
+            with self._inline():
+                self._call_inline(monitoring_task, job_list)
+
+        op = Operation(key=("call", name, fqids), kind=Kind.CALL, backend=backend,
+                       priority=PriorityClass.USER, due=self.clock.now(), action=action,
+                       job_ids=_top_level_ids(job_list), description=f"{name} for {len(job_list)} job(s)")
+        self.runner.submit(op)
+
+    def runMonitoring(self, jobs: Any = None, steps: int = 1, timeout: float | None = None,
+                      _loadCredentials: bool = False) -> bool:  # noqa: N802 - Ganga's name
+        """Poll the given jobs (None: every active job) ``steps`` times, now, and wait.
+
+        Works whether or not periodic monitoring is enabled, and leaves that
+        setting as it was.  ``jobs`` may be a job, a job id, a list of either
+        or a registry slice.  Returns True when the polls ran, False on
+        timeout or when monitoring was stopped.
+        """
+        if not self.alive:
+            log.error("Cannot run the monitoring loop. It has already been stopped")
+            return False
+        if timeout is None:
+            timeout = float(config.monitoring_option("runmonitoring_timeout"))
+        deadline = self.clock.now() + timeout
+        self._reconcile_now(recover=False)
+        for _ in range(max(1, int(steps))):
+            waits = [self._request_poll(backend, ids, jobs is None)
+                     for backend, ids in self._requested_by_backend(jobs).items()]
+            for done in waits:
+                remaining = self.clock.time_until(deadline)
+                if not done.wait(remaining):
+                    log.warning("runMonitoring: timed out after %.0f s", timeout)
+                    return False
+        return True
+
+    # -- requests ----------------------------------------------------------------
+
+    def _requested_by_backend(self, jobs: Any) -> dict[str, set[int]]:
+        wanted = None if jobs is None else _top_level_ids(_as_job_list(jobs, self.registry_slice))
+        grouped: dict[str, set[int]] = {}
+        for backend in self.index.polled_backends():
+            for status in ("submitted", "running"):
+                for tracked in self.index.jobs(backend, status):
+                    if wanted is None or tracked.job_id in wanted:
+                        grouped.setdefault(backend, set()).add(tracked.job_id)
+        return grouped
+
+    def _request_poll(self, backend: str, ids: set[int], everything: bool) -> threading.Event:
+        """Submit a user-priority poll and return an event set when it ran."""
+        done = threading.Event()
+        if everything:
+            keys = [(POLL, backend), (POLL_QUEUED, backend)]
+            pending = len(keys)
+            lock = threading.Lock()
+
+            def one_done(_op: Operation) -> None:
+                nonlocal pending
+                with lock:
+                    pending -= 1
+                    if pending == 0:
+                        done.set()
+
+            for group in (POLL, POLL_QUEUED):
+                self.runner.submit(self._user_poll(backend, (group, backend), self._poll_action(backend, group), ids),
+                                   listener=one_done)
+            return done
+        key = ("poll-jobs", backend, frozenset(ids))
+        self.runner.submit(self._user_poll(backend, key, self._poll_ids_action(backend, ids), ids),
+                           listener=lambda _op: done.set())
+        return done
+
+    def _user_poll(self, backend: str, key: tuple[Any, ...], action: Any, ids: set[int]) -> Operation:
+        return Operation(key=key, kind=Kind.POLL, backend=backend, priority=PriorityClass.USER,
+                         due=self.clock.now(), action=action, job_ids=set(ids),
+                         description=f"requested poll of {len(ids)} {backend} job(s)")
+
+    # -- polling -----------------------------------------------------------------
+
+    def _plan(self, now: float) -> None:
+        """Runs on the dispatcher under its lock: only index and scheduler reads."""
+        if not self.enabled:
+            return
+        result = self.planner.plan(self.index, self.scheduler, now)
+        for op in result.operations:
+            self.scheduler.submit(op, now)
+        for backend in result.idle_backends:
+            backend_class = self.backend_classes.pop(backend, None)
+            if backend_class is not None:
+                self.scheduler.submit(Operation(
+                    key=("teardown", backend), kind=Kind.CALL, backend=backend,
+                    priority=PriorityClass.POLL, due=now,
+                    action=lambda _op, cls=backend_class: self.driver.tear_down(cls),
+                    description=f"tear down monitoring of {backend}"), now)
+
+    def _planner_settings(self) -> PlannerSettings:
+        return PlannerSettings(
+            interval_for=config.poll_interval,
+            long_queued_after=float(config.monitoring_option("long_queued_after")),
+            queued_interval_factor=float(config.monitoring_option("queued_interval_factor")),
+        )
+
+    def _poll_action(self, backend: str, group: str) -> Any:
+        def action(op: Operation) -> None:
+            cutoff = self.clock.now() - float(config.monitoring_option("long_queued_after"))
+            ids = [t.job_id for t in self.index.jobs(backend, "running")] if group == POLL else []
+            for tracked in self.index.jobs(backend, "submitted"):
+                if (tracked.since > cutoff) == (group == POLL):
+                    ids.append(tracked.job_id)
+            op.job_ids = set(ids)
+            self._poll_jobs(backend, ids)
+        return action
+
+    def _poll_ids_action(self, backend: str, ids: Iterable[int]) -> Any:
+        wanted = list(ids)
+        return lambda op: self._poll_jobs(backend, wanted)
+
+    def _poll_jobs(self, backend: str, ids: list[int]) -> None:
+        jobs = [j for j in registry.resolve_jobs(self.registry_slice, ids)
+                if registry.job_status(j) in ("submitted", "running")]
+        backend_class = self.driver.poll(jobs)
+        if backend_class is not None:
+            self.backend_classes[backend] = backend_class
+
+    @contextlib.contextmanager
+    def _inline(self) -> Iterator[None]:
+        """Within: ``run_monitoring_task`` runs its task here and now."""
+        state = self._inline_state
+        state.depth = getattr(state, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            state.depth -= 1
+
+    def _call_inline(self, task: Any, jobs: Any) -> None:
+        timeout = float(config.monitoring_option("call_timeout"))
+        if asyncio.iscoroutinefunction(task):
+            future = asyncio.run_coroutine_threadsafe(task(jobs), self.loop)
+            try:
+                future.result(timeout)
+            except TimeoutError as err:
+                future.cancel()
+                raise TransientError(f"{getattr(task, '__qualname__', task)} took over {timeout:.0f}s") from err
+        else:
+            task(jobs=jobs)
+
+    # -- the index ---------------------------------------------------------------
+
+    def _on_status_change(self, job: Any, status: str) -> None:
+        """Status listener (runs in whichever thread changed the status)."""
+        if self.registry_slice is None or job._getRegistry() is not _registry_of(self.registry_slice):
+            return
+        try:
+            job_id = job.id
+            backend = registry.job_backend_name(job)
+        except Exception:  # noqa: BLE001 - a job being built or removed
+            return
+        if backend and self.index.update(job_id, backend, status, self.clock.now()):
+            self.runner.wake()
+
+    def _submit_reconcile(self, recover: bool, due: float) -> None:
+        def action(op: Operation) -> None:
+            self._reconcile_now(recover)
+            if self.enabled:
+                self._submit_reconcile(False, self.clock.now() + float(config.monitoring_option("reconcile_interval")))
+
+        self.runner.submit(Operation(key=RECONCILE_KEY, kind=Kind.CALL, backend="(registry)",
+                                     priority=PriorityClass.USER if recover else PriorityClass.QUEUED,
+                                     due=due, action=action, description="re-read the job registry"))
+
+    def _reconcile_now(self, recover: bool) -> None:
+        if self.registry_slice is None:
+            return
+        if recover:
+            self._recover_interrupted_jobs()
+        changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice), self.clock.now())
+        if changed:
+            log.debug("active-job index reconciled: %d change(s)", changed)
+            self.runner.wake()
+
+    def _recover_interrupted_jobs(self) -> None:
+        """Jobs left ``completing`` by a previous session go back to ``running``.
+
+        Their backend then reports them finished again and finalisation runs
+        again.  Unlike stock, no output directory is deleted: a finalisation
+        that completes rewrites what it needs, and a good output survives.
+        """
+        for job_id, job in registry.iter_top_level_jobs(self.registry_slice):
+            try:
+                status = registry.job_status(job)
+                if status not in FINALISING_STATES and status not in ("running", "submitted"):
+                    continue
+                for sub in _completing_subjobs(job):
+                    log.info("job %s was completing when Ganga stopped; monitoring it again",
+                             sub.getFQID("."))
+                    sub.status = "running"
+                if status in FINALISING_STATES:
+                    log.info("job %s was completing when Ganga stopped; monitoring it again", job_id)
+                    stripProxy(job).status = "running"
+            except Exception as err:  # noqa: BLE001 - one broken job must not stop recovery
+                log.warning("could not check job %s for interrupted finalisation: %s", job_id, err)
+
+    # -- policies ----------------------------------------------------------------
+
+    @staticmethod
+    def _retry_policies() -> dict[Kind, RetryPolicy]:
+        max_wait = float(config.monitoring_option("retry_max_wait"))
+        poll = RetryPolicy("poll", wait=wait_exponential_jitter(initial=1, max=max_wait, jitter=1),
+                           stop=stop_after_attempt(int(config.monitoring_option("poll_retry_attempts"))))
+        call = RetryPolicy("call", wait=wait_exponential_jitter(initial=1, max=max_wait, jitter=1),
+                           stop=stop_after_attempt(int(config.monitoring_option("call_retry_attempts"))))
+        return {Kind.POLL: poll, Kind.CALL: call, Kind.RETRIEVE: call, Kind.FINALISE: call}
+
+    def __repr__(self) -> str:
+        state = "enabled" if self.enabled else ("disabled" if self.alive else "stopped")
+        return f"<GangaMonitoring {state} {self.scheduler!r} {self.index!r}>"
+
+
+def _registry_of(registry_slice: Any) -> Any:
+    return getattr(registry_slice, "objects", registry_slice)
+
+
+def _as_job_list(jobs: Any, registry_slice: Any) -> list[Any]:
+    """Accept a job, an id, a list of either, or a registry slice."""
+    if isinstance(jobs, (int, str)) or hasattr(stripProxy(jobs), "getFQID"):
+        jobs = [jobs]
+    result = []
+    for item in jobs:
+        if isinstance(item, int):
+            found = registry.resolve_jobs(registry_slice, [item])
+            result.extend(found)
+        else:
+            result.append(stripProxy(item))
+    return result
+
+
+def _top_level_ids(jobs: Iterable[Any]) -> set[int]:
+    ids = set()
+    for job in jobs:
+        raw = stripProxy(job)
+        master = raw.master
+        ids.add((master if master is not None else raw).id)
+    return ids
+
+
+def _backend_of(jobs: list[Any]) -> str:
+    if not jobs:
+        return "(none)"
+    raw = stripProxy(jobs[0])
+    top = raw.master if raw.master is not None else raw
+    return registry.job_backend_name(top) or "(unknown)"
+
+
+def _completing_subjobs(job: Any) -> list[Any]:
+    """Subjobs in a finalising state, found without loading masters that have none."""
+    raw = stripProxy(job)
+    cache = raw._index_cache if isinstance(raw._index_cache, dict) else {}
+    if "subjobs" not in raw._data and not FINALISING_STATES & set(cache.get("subjobs:status", ())):
+        return []
+    subjobs = raw.subjobs
+    if not len(subjobs):
+        return []
+    cached = getattr(subjobs, "getAllCachedData", None)
+    if cached is not None:
+        return [subjobs(i) for i, entry in enumerate(cached()) if entry.get("status") in FINALISING_STATES]
+    return [sj for sj in subjobs if sj.status in FINALISING_STATES]

@@ -1,0 +1,88 @@
+"""Cheap reads of Ganga's job registry, for the index and the drivers.
+
+Stock monitoring reads each job's status through ``lazyLoadJobStatus``,
+whose ``Registry.has_loaded`` does a linear ``find``: O(N) per job.  Here a
+job's status and backend come straight from its loaded data or its index
+cache, which never loads the job from disk, and a job is found by id in the
+registry's dict in O(1).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+from GangaCore.GPIDev.Base.Proxy import getName, stripProxy
+
+_backend_names: dict[str, str] = {}
+
+
+def backend_name_of_class(class_name: str) -> str:
+    """The plugin name (``_name``) of a backend class name: ``Localhost`` -> ``Local``.
+
+    The registry's index cache stores class names, while config keys
+    (``[PollThread]Local``) and users use plugin names.
+    """
+    name = _backend_names.get(class_name)
+    if name is None:
+        from GangaCore.Utility.Plugin import allPlugins
+
+        for plugin_name, cls in allPlugins.allClasses("backends").items():
+            _backend_names[cls.__name__] = plugin_name
+        name = _backend_names.setdefault(class_name, class_name)
+    return name
+
+
+def job_backend_name(job: Any) -> str | None:
+    """The backend plugin name of a top-level job, without loading it from disk."""
+    raw = stripProxy(job)
+    backend = raw._data.get("backend")
+    if backend is not None:
+        return getName(backend)
+    cached = raw._index_cache.get("display:backend") if isinstance(raw._index_cache, dict) else None
+    if cached:
+        return backend_name_of_class(cached)
+    return getName(raw.backend)  # loads the job: only for jobs with no index cache
+
+
+def job_status(job: Any) -> str:
+    """A job's status from its data or index cache (the descriptor never loads for it)."""
+    return stripProxy(job).status
+
+
+def iter_top_level_jobs(registry: Any) -> Iterator[tuple[int, Any]]:
+    """(id, job) of every job in ``registry`` (a Registry or a registry slice)."""
+    objects = getattr(registry, "_objects", None)
+    if objects is None:  # a slice: its .objects is the registry's dict-like
+        objects = getattr(registry, "objects", {})
+        objects = getattr(objects, "_objects", objects)
+    for job_id, job in list(objects.items()):
+        yield job_id, job
+
+
+def list_tracked_jobs(registry: Any) -> Iterator[tuple[int, str, str]]:
+    """(id, backend, status) of every job; the index keeps the tracked states."""
+    from .._core.index import TRACKED_STATES
+
+    for job_id, job in iter_top_level_jobs(registry):
+        try:
+            status = job_status(job)
+            if status not in TRACKED_STATES:
+                continue
+            backend = job_backend_name(job)
+        except Exception:  # noqa: BLE001 - a job removed or broken while we read
+            continue
+        if backend:
+            yield job_id, backend, status
+
+
+def resolve_jobs(registry: Any, job_ids: Iterable[int]) -> list[Any]:
+    """The job objects for ``job_ids`` that still exist (removed ones are skipped)."""
+    objects = getattr(registry, "_objects", None)
+    if objects is None:
+        objects = getattr(getattr(registry, "objects", None), "_objects", {})
+    jobs = []
+    for job_id in job_ids:
+        job = objects.get(job_id)
+        if job is not None:
+            jobs.append(job)
+    return jobs

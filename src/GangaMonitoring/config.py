@@ -1,0 +1,108 @@
+"""The ``[Monitoring]`` config section, and ``[PollThread]`` keys for backends stock forgot.
+
+Ganga accepts new options only before its bootstrap ends, and only once per
+process, so :func:`define_options` runs at import of the runtime package.
+Values are read when they are used (:func:`monitoring_option`,
+:func:`poll_interval`), never frozen at import: a test's or a user's
+``config.Monitoring.aging_seconds = 5`` applies from the next decision on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SECTION = "Monitoring"
+
+# name: (default, doc).  Every option is documented in docs/configuration.md too.
+MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
+    "poll_workers": (5, "Threads that run status polls (backend queries). "
+                        "Default 5, as [PollThread]update_thread_pool_size."),
+    "io_workers": (4, "Threads that retrieve job output (downloads)."),
+    "cpu_workers": (2, "Threads coordinating finalisation, and worker processes for its CPU-heavy "
+                       "steps (unpacking, checksums, merges)."),
+    "aging_seconds": (30.0, "Seconds a waiting operation needs to climb one priority class "
+                            "(user > finalise > poll > long-queued poll), so nothing starves."),
+    "default_backend_concurrency": (2, "Operations of one backend that may run at once."),
+    "backend_concurrency": ({}, "Per-backend override of default_backend_concurrency, "
+                                "e.g. {'Dirac': 4, 'Local': 1}."),
+    "long_queued_after": (600.0, "Seconds in 'submitted' after which a job counts as long-queued "
+                                 "and is polled at the lowest priority."),
+    "queued_interval_factor": (4.0, "A long-queued job is polled this many times less often "
+                                    "than its backend's poll interval."),
+    "reconcile_interval": (300.0, "Seconds between full re-reads of the job registry that check "
+                                  "the active-job index (it is kept up to date from status "
+                                  "changes; this is a safety net)."),
+    "call_timeout": (600.0, "Seconds a backend's monitoring call may take before the operation "
+                            "is reported failed (and retried)."),
+    "poll_retry_attempts": (4, "Attempts of one poll before it waits for the next interval."),
+    "call_retry_attempts": (3, "Attempts of a requested monitoring call before it gives up."),
+    "retry_max_wait": (60.0, "Longest backoff in seconds between two attempts."),
+    "runmonitoring_timeout": (300.0, "Default seconds runMonitoring() waits for the requested polls."),
+    "shutdown_timeout": (30.0, "Seconds stop()/join() wait for running monitoring work at exit."),
+}
+
+# [PollThread] knows rates for some backends only; Ganga ignores e.g. ``Slurm = 5``
+# in a .gangarc.  These are added (with the default rate of Batch backends).
+EXTRA_POLL_RATES: dict[str, int] = {
+    "Slurm": 30,
+    "SGE": 30,
+    "Interactive": 30,
+    "Remote": 30,
+    "DummyRemote": 30,
+    "SimGrid": 5,
+}
+
+
+def define_options() -> bool:
+    """Create ``[Monitoring]`` and the missing ``[PollThread]`` rates (idempotent).
+
+    Ganga refuses new sections once its first bootstrap in a process has
+    ended; then this logs why and returns False, and the defaults above
+    apply (:func:`monitoring_option` falls back to them).
+    """
+    from GangaCore.Utility.Config import Config, getConfig, makeConfig
+    from GangaCore.Utility.logging import getLogger
+
+    if Config._after_bootstrap and SECTION not in Config.allConfigs:
+        getLogger("GangaMonitoring").error(
+            "GangaMonitoring was loaded after Ganga's first start in this process: its [Monitoring] "
+            "options cannot be added now and take their defaults. Name it in RUNTIME_PATH from the start.")
+        return False
+    if SECTION not in Config.allConfigs or not getattr(Config.allConfigs[SECTION], "_config_made", False):
+        makeConfig(SECTION, "GangaMonitoring: the priority-scheduled monitoring component.")
+    section = getConfig(SECTION)
+    for name, (default, doc) in MONITORING_OPTIONS.items():
+        if name not in section.options or not section.options[name].check_defined():
+            section.addOption(name, default, doc)
+    poll = getConfig("PollThread")
+    for backend, rate in EXTRA_POLL_RATES.items():
+        if backend not in poll.options or not poll.options[backend].check_defined():
+            poll.addOption(backend, rate, f"Poll rate of the {backend} backend in seconds (GangaMonitoring).")
+    return True
+
+
+def monitoring_option(name: str) -> Any:
+    """The current value of ``[Monitoring]name``."""
+    from GangaCore.Utility.Config import Config, getConfig
+
+    if SECTION not in Config.allConfigs:
+        return MONITORING_OPTIONS[name][0]
+    return getConfig(SECTION)[name]
+
+
+def poll_interval(backend: str) -> float:
+    """Seconds between polls of ``backend``: ``[PollThread]<backend>``, else the default rate."""
+    from GangaCore.Utility.Config import getConfig
+
+    poll = getConfig("PollThread")
+    try:
+        return float(poll[backend])
+    except Exception:  # noqa: BLE001 - Ganga raises its own ConfigError for unknown keys
+        return float(poll["default_backend_poll_rate"])
+
+
+def backend_concurrency(backend: str) -> int | None:
+    """How many operations of ``backend`` may run at once (None: unlimited)."""
+    per_backend = monitoring_option("backend_concurrency") or {}
+    value = per_backend.get(backend, monitoring_option("default_backend_concurrency"))
+    return None if value is None or int(value) <= 0 else int(value)
