@@ -30,8 +30,22 @@ def standardSetup() -> dict[str, object]:  # noqa: N802 - Ganga's hook name
     from .compat.component import MonitoringComponent
 
     config.define_options()
-    patches.apply(MonitoringComponent)
+    if named_in_runtime_path():
+        patches.apply(MonitoringComponent)
+    else:
+        # Ganga keeps every runtime package it ever loaded in a process and
+        # calls its hooks on each later start; a start whose RUNTIME_PATH no
+        # longer names us gets stock monitoring.
+        patches.remove()
     return {}
+
+
+def named_in_runtime_path() -> bool:
+    """Whether this start's ``[Configuration]RUNTIME_PATH`` names this package."""
+    from GangaCore.Utility.Config import getConfig
+
+    entries = str(getConfig("Configuration")["RUNTIME_PATH"]).split(":")
+    return any(os.path.basename(os.path.normpath(e)) == __name__ for e in entries if e)
 
 
 def loadPlugins(config: object = None) -> None:  # noqa: N802 - Ganga's hook name
@@ -75,9 +89,9 @@ class _BareNameWarningFilter(logging.Filter):
 
 
 if "GangaCore" in sys.modules:  # imported by Ganga's runtime loader: options before bootstrap
-    from GangaCore.Utility.logging import getLogger as _ganga_logger
+    import GangaCore.Utility.Runtime as _runtime_module
 
     from . import config as _config
 
-    _ganga_logger("GangaCore.Utility.Runtime").addFilter(_BareNameWarningFilter())
+    _runtime_module.logger.addFilter(_BareNameWarningFilter())
     _config.define_options()

@@ -1,0 +1,42 @@
+"""Test harness: a temp HOME for every test process, and reaping of job processes.
+
+Ganga reads ``~/.gangarc`` and truncates ``~/.ganga.log`` on every start,
+so HOME points at a temp dir before anything imports Ganga.  Local-backend
+job processes outlive ``stop_ganga``; they are killed at the end of the
+session (only descendants of this test process are touched).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+_TEMP_HOME = tempfile.mkdtemp(prefix="gangamon-home-")
+os.environ["HOME"] = _TEMP_HOME
+os.environ.pop("GANGA_CONFIG_FILE", None)
+os.environ.pop("GANGA_CONFIG_PATH", None)
+os.environ.pop("GANGA_SITE_CONFIG_AREA", None)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reap_children()
+
+
+def reap_children(timeout: float = 5.0) -> None:
+    """Terminate (then kill) every process this test process started and left behind."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        try:
+            child.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(children, timeout=timeout)
+    for child in alive:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass

@@ -1,0 +1,64 @@
+"""In-process Ganga for tests: Ganga's own testlib, a temp gangadir, our package active.
+
+``start_ganga``/``stop_ganga`` are GangaCore.testlib's.  The first Ganga start
+of a process must already name GangaMonitoring (Ganga accepts new config
+sections only before its first bootstrap), so every start here does.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterator
+
+import pytest
+
+import ganga  # noqa: F401 - puts GangaCore on sys.path
+
+from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga  # noqa: E402
+
+RUNTIME = "GangaTest:GangaMonitoring"
+
+
+def ganga_options(extra: list[tuple[str, str, Any]] | None = None) -> list[tuple[str, str, Any]]:
+    """Options for a test session: our runtime, fast polls of the test backends."""
+    return [
+        ("Configuration", "RUNTIME_PATH", RUNTIME),
+        ("PollThread", "Local", 1),
+        ("PollThread", "TestSubmitter", 1),
+        ("Monitoring", "retry_max_wait", 1.0),
+        *(extra or []),
+    ]
+
+
+@pytest.fixture
+def gangadir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("gangadir"))
+
+
+@pytest.fixture
+def ganga_session(request: pytest.FixtureRequest, gangadir: str) -> Iterator[Any]:
+    """A started Ganga (monitoring enabled) with GangaMonitoring; yields GangaCore.GPI.
+
+    A test can pass more options with ``@pytest.mark.parametrize("ganga_session",
+    [[(section, option, value)]], indirect=True)``.
+    """
+    extra = getattr(request, "param", None)
+    start_ganga(gangadir, extra_opts=ganga_options(extra))
+    from GangaCore import GPI
+    from GangaCore.Core import monitoring_component
+
+    monitoring_component.enable()
+    try:
+        yield GPI
+    finally:
+        stop_ganga()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, period: float = 0.1) -> bool:
+    """Poll ``predicate`` until true or ``timeout``: for real jobs in real time only."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(period)
+    return predicate()

@@ -1,0 +1,102 @@
+"""Real jobs reach their final state under GangaMonitoring: Local, TestSubmitter, mixes, faults."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from .conftest import wait_for
+
+pytestmark = pytest.mark.ganga
+
+
+def component() -> Any:
+    from GangaCore.Core import monitoring_component
+
+    return monitoring_component
+
+
+def test_local_jobs_complete_with_their_output(ganga_session: Any) -> None:
+    gpi = ganga_session
+    jobs = []
+    for n in range(3):
+        j = gpi.Job(backend=gpi.Local(), application=gpi.Executable(exe="echo", args=[f"hello-{n}"]))
+        j.submit()
+        jobs.append(j)
+    assert wait_for(lambda: all(j.status == "completed" for j in jobs), timeout=90), [j.status for j in jobs]
+    for n, j in enumerate(jobs):
+        with open(os.path.join(j.outputdir, "stdout")) as stdout:
+            assert stdout.read().strip() == f"hello-{n}"
+
+
+def test_split_local_job_completes_with_every_subjob(ganga_session: Any) -> None:
+    gpi = ganga_session
+    j = gpi.Job(backend=gpi.Local(), application=gpi.Executable(exe="echo"),
+                splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(4)]))
+    j.submit()
+    assert wait_for(lambda: j.status == "completed", timeout=90), (j.status, [s.status for s in j.subjobs])
+    assert [sj.status for sj in j.subjobs] == ["completed"] * 4
+
+
+def test_two_backends_submitted_while_disabled_are_both_polled_after_enable(ganga_session: Any) -> None:
+    """Stock bug (GANGA_NOTES §0.2): only the last backend of a scan was polled."""
+    gpi = ganga_session
+    component().disable()
+    local = gpi.Job(backend=gpi.Local())
+    local.submit()
+    test = gpi.Job(backend=gpi.TestSubmitter(time=1))
+    test.submit()
+    assert local.status == "submitted" and test.status == "submitted"
+    component().enable()
+    assert wait_for(lambda: local.status == test.status == "completed", timeout=90), (local.status, test.status)
+
+
+def test_disabled_monitoring_changes_no_job(ganga_session: Any) -> None:
+    gpi = ganga_session
+    component().disable()
+    j = gpi.Job(backend=gpi.TestSubmitter(time=0))
+    j.submit()
+    assert not wait_for(lambda: j.status != "submitted", timeout=3)
+
+
+def test_runMonitoring_polls_requested_jobs_while_disabled_and_leaves_it_disabled(ganga_session: Any) -> None:
+    gpi = ganga_session
+    mc = component()
+    mc.disable()
+    j = gpi.Job(backend=gpi.TestSubmitter(time=0))
+    j.submit()
+    other = gpi.Job(backend=gpi.TestSubmitter(time=0))
+    other.submit()
+    assert gpi.runMonitoring(jobs=j) is True
+    assert j.status == "completed"
+    assert other.status == "submitted"
+    assert mc.enabled is False
+    assert gpi.runMonitoring(steps=2, timeout=60) is True
+    assert other.status == "completed"
+
+
+def test_a_backend_that_raises_does_not_stop_monitoring_of_others(ganga_session: Any) -> None:
+    gpi = ganga_session
+    healthy = gpi.Job(backend=gpi.TestSubmitter(time=1))
+    healthy.submit()
+    broken = gpi.Job(backend=gpi.TestSubmitter(time=1, fail="monitor"))
+    broken.submit()
+    local = gpi.Job(backend=gpi.Local())
+    local.submit()
+    assert wait_for(lambda: local.status == "completed" and healthy.status == "completed", timeout=90)
+    mc = component()
+    assert mc.alive and mc.runner.alive
+    assert broken.status in ("submitted", "running")
+
+
+def test_many_testsubmitter_jobs_complete_and_the_index_empties(ganga_session: Any) -> None:
+    gpi = ganga_session
+    jobs = []
+    for _ in range(30):
+        j = gpi.Job(backend=gpi.TestSubmitter(time=1))
+        j.submit()
+        jobs.append(j)
+    assert wait_for(lambda: all(j.status == "completed" for j in jobs), timeout=90)
+    assert wait_for(lambda: len(component().index) == 0, timeout=10)
