@@ -1,0 +1,42 @@
+"""``ganga-monitoring``: enable/disable the package for a user, print a site ini, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import gangarc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ganga-monitoring",
+                                     description="GangaMonitoring: priority-scheduled monitoring for Ganga")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("enable", "add GangaMonitoring to RUNTIME_PATH in your .gangarc"),
+                       ("disable", "remove GangaMonitoring from RUNTIME_PATH in your .gangarc")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--gangarc", default=os.path.join(os.path.expanduser("~"), ".gangarc"),
+                             help="the file to edit (default ~/.gangarc)")
+    commands.add_parser("site-ini", help="print an ini enabling it for all users (for GANGA_CONFIG_PATH)")
+    commands.add_parser("demo", help="run the demo (see 'ganga-monitoring demo --help')", add_help=False)
+    args, rest = parser.parse_known_args(argv)
+
+    if args.command == "demo":
+        from .demo import run
+
+        return run(rest)
+    if rest:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    if args.command == "site-ini":
+        sys.stdout.write(gangarc.site_ini())
+        return 0
+    enable = args.command == "enable"
+    changed = gangarc.update_file(args.gangarc, enable=enable)
+    state = "enabled" if enable else "disabled"
+    print(f"GangaMonitoring {state} in {args.gangarc}" + ("" if changed else " (it already was)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
