@@ -79,16 +79,19 @@ def test_runMonitoring_polls_requested_jobs_while_disabled_and_leaves_it_disable
 
 def test_a_backend_that_raises_does_not_stop_monitoring_of_others(ganga_session: Any) -> None:
     gpi = ganga_session
-    healthy = gpi.Job(backend=gpi.TestSubmitter(time=1))
-    healthy.submit()
     broken = gpi.Job(backend=gpi.TestSubmitter(time=1, fail="monitor"))
     broken.submit()
+    healthy = gpi.Job(backend=gpi.TestSubmitter(time=1))
+    healthy.submit()
     local = gpi.Job(backend=gpi.Local())
     local.submit()
-    assert wait_for(lambda: local.status == "completed" and healthy.status == "completed", timeout=90)
+    assert wait_for(lambda: local.status == "completed" and healthy.status == "completed", timeout=90), (
+        local.status, healthy.status, [h for h in component().scheduler.history if "TestSub" in str(h.key)][-6:])
     mc = component()
     assert mc.alive and mc.runner.alive
     assert broken.status in ("submitted", "running")
+    failures = [h for h in mc.scheduler.history if h.event in ("retry", "failed") and h.key == ("poll", "TestSubmitter")]
+    assert failures and f"job {broken.id}: JobError" in failures[-1].detail
 
 
 def test_many_testsubmitter_jobs_complete_and_the_index_empties(ganga_session: Any) -> None:

@@ -10,9 +10,9 @@ tenacity's statistics are thread-local and shared between calls.
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from tenacity import Future as AttemptOutcome
 from tenacity import retry_if_exception, stop_after_attempt, wait_exponential_jitter
 from tenacity.retry import retry_base
 from tenacity.stop import stop_base
@@ -54,7 +54,7 @@ class _AttemptState:
 
     attempt_number: int
     seconds_since_start: float
-    outcome: Future[object]
+    outcome: AttemptOutcome
     idle_for: float = 0.0
     upcoming_sleep: float = 0.0
 
@@ -70,10 +70,11 @@ class RetryPolicy:
 
     def next_due(self, op: Operation, error: BaseException, now: float) -> float | None:
         """Absolute time to run ``op`` again after ``error``, or None to give up."""
-        outcome: Future[object] = Future()
+        attempt = max(1, op.attempts)
+        outcome = AttemptOutcome(attempt)
         outcome.set_exception(error)
         state = _AttemptState(
-            attempt_number=max(1, op.attempts),
+            attempt_number=attempt,
             seconds_since_start=max(0.0, now - op.submitted_at),
             outcome=outcome,
         )

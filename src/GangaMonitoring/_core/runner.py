@@ -169,7 +169,11 @@ class SchedulerRunner:
     def _apply_policy(self, op: Operation, error: BaseException, now: float) -> None:
         message = f"{type(error).__name__}: {error}"
         policy = self.policies.get(op.kind)
-        due = policy.next_due(op, error, now) if policy is not None and not self._stopping else None
+        try:
+            due = policy.next_due(op, error, now) if policy is not None and not self._stopping else None
+        except Exception:  # a broken policy must not leave the operation running forever
+            log.exception("retry policy %r failed on %r; giving up on it", policy, op)
+            due = None
         if due is None:
             log.warning("monitoring %s gave up after %d attempt(s): %s", op.description or op.key,
                         op.attempts, message)

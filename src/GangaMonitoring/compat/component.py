@@ -45,6 +45,11 @@ from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 log = getLogger("GangaMonitoring.component")
 
 RECONCILE_KEY = ("reconcile",)
+
+
+class PollFailed(TransientError):
+    """Some jobs of a poll could not be polled (the others were)."""
+
 PERIODIC_GROUPS = (POLL, POLL_QUEUED, RECONCILE_KEY[0])
 
 
@@ -293,9 +298,30 @@ class MonitoringComponent(GangaThread):
     def _poll_jobs(self, backend: str, ids: list[int]) -> None:
         jobs = [j for j in registry.resolve_jobs(self.registry_slice, ids)
                 if registry.job_status(j) in ("submitted", "running")]
-        backend_class = self.driver.poll(jobs)
+        backend_class, failures = self._poll_isolating(jobs)
         if backend_class is not None:
             self.backend_classes[backend] = backend_class
+        if failures:
+            detail = "; ".join(f"job {stripProxy(j).id}: {type(e).__name__}: {e}" for j, e in failures[:5])
+            raise PollFailed(f"{len(failures)} of {len(jobs)} {backend} job(s) could not be polled: {detail}")
+
+    def _poll_isolating(self, jobs: list[Any]) -> tuple[type | None, list[tuple[Any, Exception]]]:
+        """Poll ``jobs``; when the batch fails, bisect it so one bad job cannot block the rest.
+
+        A backend's ``updateMonitoringInformation`` loops over its jobs and a
+        single job that raises (a corrupt status file, a job the service
+        forgot) ends the whole call.  Halving the failed batch finds the k bad
+        jobs of n in O(k log n) calls while every good job is still updated.
+        """
+        try:
+            return self.driver.poll(jobs), []
+        except Exception as err:  # noqa: BLE001 - any backend error; reported by the caller
+            if len(jobs) <= 1:
+                return None, [(jobs[0], err)] if jobs else []
+            middle = len(jobs) // 2
+            first_class, first_failures = self._poll_isolating(jobs[:middle])
+            second_class, second_failures = self._poll_isolating(jobs[middle:])
+            return first_class or second_class, first_failures + second_failures
 
     @contextlib.contextmanager
     def _inline(self) -> Iterator[None]:
