@@ -9,6 +9,7 @@ session (only descendants of this test process are touched).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -22,6 +23,7 @@ os.environ.pop("GANGA_SITE_CONFIG_AREA", None)
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reap_children()
+    shutil.rmtree(_TEMP_HOME, ignore_errors=True)
 
 
 def reap_children(timeout: float = 5.0) -> None:

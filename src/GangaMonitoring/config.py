@@ -9,6 +9,7 @@ Values are read when they are used (:func:`monitoring_option`,
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 SECTION = "Monitoring"
@@ -73,7 +74,9 @@ def define_options() -> bool:
     section = getConfig(SECTION)
     for name, (default, doc) in MONITORING_OPTIONS.items():
         if name not in section.options or not section.options[name].check_defined():
-            section.addOption(name, default, doc)
+            # a float option must also take "42" from an ini file (Ganga evaluates it to an int)
+            typelist = ["float", "int"] if isinstance(default, float) else None
+            section.addOption(name, default, doc, typelist=typelist)
     poll = getConfig("PollThread")
     for backend, rate in EXTRA_POLL_RATES.items():
         if backend not in poll.options or not poll.options[backend].check_defined():
@@ -85,9 +88,23 @@ def monitoring_option(name: str) -> Any:
     """The current value of ``[Monitoring]name``."""
     from GangaCore.Utility.Config import Config, getConfig
 
+    default = MONITORING_OPTIONS[name][0]
     if SECTION not in Config.allConfigs:
-        return MONITORING_OPTIONS[name][0]
-    return getConfig(SECTION)[name]
+        return default
+    return _as_type_of(default, getConfig(SECTION)[name])
+
+
+def _as_type_of(default: Any, value: Any) -> Any:
+    """Ganga hands ini values as strings when the option did not exist yet, and "42" as int."""
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str) or isinstance(default, str):
+        return value
+    if isinstance(default, bool):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, (int, float)):
+        return type(default)(float(value)) if isinstance(default, int) else float(value)
+    return ast.literal_eval(value)
 
 
 def poll_interval(backend: str) -> float:

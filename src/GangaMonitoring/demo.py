@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -65,6 +66,9 @@ def run(argv: list[str] | None = None) -> int:
     finally:
         stop_ganga()
         _reap_children()
+        shutil.rmtree(home, ignore_errors=True)
+        if args.gangadir is None:
+            shutil.rmtree(gangadir, ignore_errors=True)
     print(json.dumps(summary, indent=2) if args.json is None else f"summary written to {args.json}")
     if args.json:
         with open(args.json, "w") as handle:

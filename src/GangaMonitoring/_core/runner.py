@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Hashable, Mapping
+from typing import Callable, Hashable
 
 from .clock import Clock
 from .pools import Pools
@@ -41,7 +41,7 @@ class SchedulerRunner:
         scheduler: Scheduler,
         pools: Pools,
         clock: Clock,
-        policies: Mapping[Kind, RetryPolicy],
+        policy_for: Callable[[Kind], RetryPolicy | None],
         *,
         plan: Callable[[float], None] | None = None,
         max_sleep: float = 1.0,
@@ -50,7 +50,7 @@ class SchedulerRunner:
         self.scheduler = scheduler
         self.pools = pools
         self.clock = clock
-        self.policies = dict(policies)
+        self._policy_for = policy_for
         self._plan = plan
         self._max_sleep = max_sleep
         self._cond = threading.Condition()
@@ -168,11 +168,11 @@ class SchedulerRunner:
 
     def _apply_policy(self, op: Operation, error: BaseException, now: float) -> None:
         message = f"{type(error).__name__}: {error}"
-        policy = self.policies.get(op.kind)
         try:
+            policy = self._policy_for(op.kind)
             due = policy.next_due(op, error, now) if policy is not None and not self._stopping else None
         except Exception:  # a broken policy must not leave the operation running forever
-            log.exception("retry policy %r failed on %r; giving up on it", policy, op)
+            log.exception("retry policy for %r failed; giving up on it", op)
             due = None
         if due is None:
             log.warning("monitoring %s gave up after %d attempt(s): %s", op.description or op.key,

@@ -78,7 +78,7 @@ class MonitoringComponent(GangaThread):
             backend_limit=config.backend_concurrency,
         )
         self.planner = PollPlanner(self._planner_settings, self._poll_action)
-        self.runner = SchedulerRunner(self.scheduler, self.pools, self.clock, self._retry_policies(),
+        self.runner = SchedulerRunner(self.scheduler, self.pools, self.clock, self.retry_policy,
                                       plan=self._plan)
         self.driver = CompatDriver(self._inline)
         self.backend_classes: dict[str, type] = {}
@@ -404,13 +404,14 @@ class MonitoringComponent(GangaThread):
     # -- policies ----------------------------------------------------------------
 
     @staticmethod
-    def _retry_policies() -> dict[Kind, RetryPolicy]:
-        max_wait = float(config.monitoring_option("retry_max_wait"))
-        poll = RetryPolicy("poll", wait=wait_exponential_jitter(initial=1, max=max_wait, jitter=1),
-                           stop=stop_after_attempt(int(config.monitoring_option("poll_retry_attempts"))))
-        call = RetryPolicy("call", wait=wait_exponential_jitter(initial=1, max=max_wait, jitter=1),
-                           stop=stop_after_attempt(int(config.monitoring_option("call_retry_attempts"))))
-        return {Kind.POLL: poll, Kind.CALL: call, Kind.RETRIEVE: call, Kind.FINALISE: call}
+    def retry_policy(kind: Kind) -> RetryPolicy:
+        """The retry policy of an operation kind, from the current config."""
+        attempts_option = "poll_retry_attempts" if kind is Kind.POLL else "call_retry_attempts"
+        return RetryPolicy(
+            kind.value,
+            wait=wait_exponential_jitter(initial=1, max=float(config.monitoring_option("retry_max_wait")), jitter=1),
+            stop=stop_after_attempt(int(config.monitoring_option(attempts_option))),
+        )
 
     def __repr__(self) -> str:
         state = "enabled" if self.enabled else ("disabled" if self.alive else "stopped")
