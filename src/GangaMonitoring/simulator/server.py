@@ -1,0 +1,292 @@
+"""The simulated grid as an HTTP service on 127.0.0.1 (aiohttp), with fault injection.
+
+API (JSON unless said otherwise)::
+
+    POST /jobs          {"count": n}            -> {"ids": [...]}          bulk submit
+    POST /status        {"ids": [...]}          -> {"jobs": [view, ...]}   at most max_batch ids
+    GET  /changes?cursor=N                      -> {"cursor": M, "jobs": [view, ...]}
+    GET  /jobs/{id}/output                      -> application/gzip        the output sandbox
+    POST /kill          {"ids": [...]}          -> {"killed": [...]}
+    GET  /stats                                 -> grid and request counters (no faults)
+    GET  /health                                -> {"ok": true}            (no faults)
+
+A view is ``{"id", "state", "submitted_at", "started_at", "finished_at"}``
+with times in seconds since the epoch, so a client can measure how long it
+took to notice a finished job.  Faults apply to every route but /stats and
+/health: per-request latency, a cap on concurrent requests (the excess
+waits, as on a loaded server), 5xx answers, hangs (a client sees a
+timeout), malformed bodies, and scheduled outages (503).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from .model import GridConfig, OutputNotReady, SimulatedGrid, UnknownJob
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class WallClock:
+    """Seconds since the epoch: the simulator's times are compared with Ganga's timestamps."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def time_until(self, deadline: float | None) -> float | None:
+        return None if deadline is None else max(0.0, deadline - time.time())
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    latency: float = 0.0
+    max_concurrent: int = 0
+    """0: no cap."""
+    error_rate: float = 0.0
+    timeout_rate: float = 0.0
+    hang_seconds: float = 30.0
+    malformed_rate: float = 0.0
+    outages: tuple[tuple[float, float], ...] = ()
+    """(start, duration) pairs in seconds after the server started: answered 503."""
+    max_batch: int = 1000
+    seed: int = 0
+
+
+class FaultInjector:
+    """Decides, per request, which fault (if any) it suffers; counts what it did."""
+
+    def __init__(self, faults: FaultConfig, started_at: float) -> None:
+        self.faults = faults
+        self.started_at = started_at
+        self.rng = random.Random(faults.seed)
+        self.counts: Counter[str] = Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._slots = asyncio.Semaphore(faults.max_concurrent) if faults.max_concurrent > 0 else None
+
+    def in_outage(self, now: float) -> bool:
+        elapsed = now - self.started_at
+        return any(start <= elapsed < start + duration for start, duration in self.faults.outages)
+
+    def draw(self) -> str | None:
+        """One of "error", "hang", "malformed" or None, by the configured rates."""
+        roll = self.rng.random()
+        for name, rate in (("error", self.faults.error_rate), ("hang", self.faults.timeout_rate),
+                           ("malformed", self.faults.malformed_rate)):
+            if roll < rate:
+                return name
+            roll -= rate
+        return None
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in ("/stats", "/health"):
+            return await handler(request)
+        route = "output" if request.path.endswith("/output") else request.path.strip("/") or "/"
+        self.counts[f"requests {route}"] += 1
+        if self._slots is None:
+            return await self._faulty(request, handler)
+        async with self._slots:
+            return await self._faulty(request, handler)
+
+    async def _faulty(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.faults.latency:
+                await asyncio.sleep(self.faults.latency)
+            if self.in_outage(time.time()):
+                self.counts["outage 503"] += 1
+                return web.json_response({"error": "service unavailable (scheduled outage)"}, status=503)
+            fault = self.draw()
+            if fault == "error":
+                self.counts["injected 500"] += 1
+                return web.json_response({"error": "injected internal error"}, status=500)
+            if fault == "hang":
+                self.counts["injected hang"] += 1
+                await asyncio.sleep(self.faults.hang_seconds)
+            response = await handler(request)
+            if fault == "malformed" and isinstance(response, web.Response) and response.content_type == "application/json":
+                self.counts["injected malformed"] += 1
+                body = response.body if isinstance(response.body, bytes) else b"{}"
+                return web.Response(body=body[: max(1, len(body) // 2)], content_type="application/json")
+            return response
+        finally:
+            self.in_flight -= 1
+
+
+def build_app(grid: SimulatedGrid, faults: FaultConfig) -> web.Application:
+    injector = FaultInjector(faults, time.time())
+    app = web.Application(middlewares=[injector.middleware], client_max_size=64 * 1024 * 1024)
+    app["grid"] = grid
+    app["injector"] = injector
+    app.add_routes([
+        web.post("/jobs", _submit),
+        web.post("/status", _status),
+        web.get("/changes", _changes),
+        web.get("/jobs/{job_id}/output", _output),
+        web.post("/kill", _kill),
+        web.get("/stats", _stats),
+        web.get("/health", _health),
+    ])
+    return app
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise web.HTTPBadRequest(text=json.dumps({"error": f"body is not JSON: {err}"}),
+                                 content_type="application/json") from err
+    if not isinstance(body, dict):
+        raise _bad("body must be a JSON object")
+    return body
+
+
+def _bad(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
+def _ids(body: dict[str, Any], limit: int) -> list[int]:
+    ids = body.get("ids")
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise _bad("'ids' must be a list of integers")
+    if len(ids) > limit:
+        raise _bad(f"at most {limit} ids per request, got {len(ids)}")
+    return ids
+
+
+async def _submit(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    count = body.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 1_000_000:
+        raise _bad("'count' must be an integer from 0 to 1000000")
+    return web.json_response({"ids": request.app["grid"].submit(count)})
+
+
+async def _status(request: web.Request) -> web.Response:
+    ids = _ids(await _json_body(request), request.app["injector"].faults.max_batch)
+    try:
+        views = request.app["grid"].status(ids)
+    except UnknownJob as err:
+        raise web.HTTPNotFound(text=json.dumps({"error": f"unknown job {err.args[0]}"}),
+                               content_type="application/json") from err
+    return web.json_response({"jobs": [v.as_dict() for v in views]})
+
+
+async def _changes(request: web.Request) -> web.Response:
+    try:
+        cursor = int(request.query.get("cursor", "0"))
+    except ValueError as err:
+        raise _bad("'cursor' must be an integer") from err
+    new_cursor, views = request.app["grid"].changes(cursor)
+    return web.json_response({"cursor": new_cursor, "jobs": [v.as_dict() for v in views]})
+
+
+async def _output(request: web.Request) -> web.Response:
+    try:
+        job_id = int(request.match_info["job_id"])
+        data = request.app["grid"].output(job_id)
+    except (ValueError, UnknownJob) as err:
+        raise web.HTTPNotFound(text=json.dumps({"error": f"unknown job {request.match_info['job_id']}"}),
+                               content_type="application/json") from err
+    except OutputNotReady as err:
+        raise web.HTTPConflict(text=json.dumps({"error": str(err)}), content_type="application/json") from err
+    return web.Response(body=data, content_type="application/gzip")
+
+
+async def _kill(request: web.Request) -> web.Response:
+    ids = _ids(await _json_body(request), request.app["injector"].faults.max_batch)
+    try:
+        killed = request.app["grid"].kill(ids)
+    except UnknownJob as err:
+        raise web.HTTPNotFound(text=json.dumps({"error": f"unknown job {err.args[0]}"}),
+                               content_type="application/json") from err
+    return web.json_response({"killed": killed})
+
+
+async def _stats(request: web.Request) -> web.Response:
+    injector: FaultInjector = request.app["injector"]
+    stats = request.app["grid"].statistics()
+    return web.json_response({**asdict(stats), "requests": dict(injector.counts),
+                              "max_concurrent_seen": injector.max_in_flight})
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def serve(grid: SimulatedGrid, faults: FaultConfig, host: str, port: int,
+                ready: Callable[[int], None]) -> None:
+    """Serve until cancelled; ``ready(port)`` is called once listening."""
+    runner = web.AppRunner(build_app(grid, faults), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    ready(bound)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="ganga-monitoring simgrid",
+                                     description="Run the simulated grid service on 127.0.0.1.")
+    parser.add_argument("--host", default="127.0.0.1", help="address (loopback only: 127.0.0.1 or ::1)")
+    parser.add_argument("--port", type=int, default=0, help="port (0: any free one; it is printed)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--queue-time", type=float, nargs=2, default=(0.0, 2.0), metavar=("MIN", "MAX"))
+    parser.add_argument("--run-time", type=float, nargs=2, default=(1.0, 5.0), metavar=("MIN", "MAX"))
+    parser.add_argument("--failure-fraction", type=float, default=0.0)
+    parser.add_argument("--output-files", type=int, default=2)
+    parser.add_argument("--output-bytes", type=int, default=4096)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each request")
+    parser.add_argument("--max-concurrent", type=int, default=0, help="requests served at once (0: no cap)")
+    parser.add_argument("--error-rate", type=float, default=0.0)
+    parser.add_argument("--timeout-rate", type=float, default=0.0)
+    parser.add_argument("--hang-seconds", type=float, default=30.0)
+    parser.add_argument("--malformed-rate", type=float, default=0.0)
+    parser.add_argument("--outage", type=float, nargs=2, action="append", default=[], metavar=("START", "LENGTH"))
+    parser.add_argument("--max-batch", type=int, default=1000)
+    args = parser.parse_args(argv)
+    if args.host not in ("127.0.0.1", "::1", "localhost"):
+        parser.error("the simulator only listens on loopback (127.0.0.1 or ::1)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    grid = SimulatedGrid(GridConfig(seed=args.seed, queue_time=tuple(args.queue_time),
+                                    run_time=tuple(args.run_time), failure_fraction=args.failure_fraction,
+                                    output_files=args.output_files, output_bytes=args.output_bytes),
+                         WallClock())
+    faults = FaultConfig(latency=args.latency, max_concurrent=args.max_concurrent, error_rate=args.error_rate,
+                         timeout_rate=args.timeout_rate, hang_seconds=args.hang_seconds,
+                         malformed_rate=args.malformed_rate,
+                         outages=tuple((float(s), float(d)) for s, d in args.outage),
+                         max_batch=args.max_batch, seed=args.seed)
+
+    def ready(port: int) -> None:
+        print(f"simgrid listening on http://{args.host}:{port}", flush=True)
+
+    try:
+        asyncio.run(serve(grid, faults, args.host, args.port, ready))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
