@@ -1,0 +1,106 @@
+"""The simulator as a real service on 127.0.0.1: API, errors and injected faults."""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+import pytest
+import requests
+
+from GangaMonitoring.simulator.client import (OutputNotReadyError, SimGridBadAnswer, SimGridClient, SimGridRejected,
+                                              SimGridUnavailable)
+from GangaMonitoring.simulator.process import SimGridProcess
+
+
+@pytest.fixture(scope="module")
+def simgrid() -> Iterator[SimGridProcess]:
+    process = SimGridProcess("--queue-time", "0", "0", "--run-time", "0.3", "0.3", "--max-batch", "50")
+    process.start()
+    yield process
+    process.stop()
+
+
+def test_submit_status_changes_output_kill(simgrid: SimGridProcess) -> None:
+    client = simgrid.client(max_batch=50)
+    ids = client.submit(120)
+    assert len(ids) == 120
+    cursor, changed = client.changes(0)
+    assert {v["id"] for v in changed} >= set(ids)
+    assert client.status(ids)[0]["id"] == ids[0]  # 120 ids go out in batches of 50
+    with pytest.raises(OutputNotReadyError):
+        client.output(ids[0])
+    assert client.kill([ids[-1]]) == [ids[-1]]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and client.status([ids[0]])[0]["state"] != "Done":
+        time.sleep(0.05)
+    view = client.status([ids[0]])[0]
+    assert view["state"] == "Done" and view["finished_at"] <= time.time()
+    assert client.output(ids[0])[:2] == b"\x1f\x8b"  # gzip
+    _, later = client.changes(cursor)
+    assert {v["id"] for v in later} >= set(ids)
+    assert client.status([ids[-1]])[0]["state"] == "Killed"
+
+
+def test_bad_requests_are_clear_4xx(simgrid: SimGridProcess) -> None:
+    client = simgrid.client(max_batch=1000)
+    with pytest.raises(SimGridRejected, match="at most 50 ids"):
+        client.status(range(51))
+    with pytest.raises(SimGridRejected, match="unknown job"):
+        client.status([10**9])
+    with pytest.raises(SimGridRejected, match="count"):
+        client._json("POST", "/jobs", {"count": "many"})
+    answer = requests.post(simgrid.url + "/status", data=b"not json", timeout=5)
+    assert answer.status_code == 400 and "not JSON" in answer.json()["error"]
+
+
+def test_injected_errors_malformed_answers_and_hangs() -> None:
+    with SimGridProcess("--error-rate", "0.3", "--malformed-rate", "0.3", "--timeout-rate", "0.2",
+                        "--hang-seconds", "5", "--seed", "3") as url:
+        client = SimGridClient(url, timeout=0.5)
+        outcomes: dict[str, int] = {}
+        for _ in range(40):
+            try:
+                client.submit(1)
+                outcome = "ok"
+            except SimGridUnavailable as err:
+                outcome = "timeout" if "no answer" in str(err) else "5xx"
+            except SimGridBadAnswer:
+                outcome = "malformed"
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        assert set(outcomes) == {"ok", "5xx", "malformed", "timeout"}, outcomes
+        stats = SimGridClient(url).stats()
+        assert stats["requests"]["injected 500"] == outcomes["5xx"]
+
+
+def test_scheduled_outage_answers_503_then_recovers() -> None:
+    with SimGridProcess("--outage", "0", "1.0") as url:
+        client = SimGridClient(url)
+        with pytest.raises(SimGridUnavailable, match="503"):
+            client.submit(1)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                assert client.submit(1) == [0]
+                break
+            except SimGridUnavailable:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the outage never ended")
+
+
+def test_concurrency_cap_makes_excess_requests_wait() -> None:
+    import concurrent.futures
+
+    with SimGridProcess("--latency", "0.2", "--max-concurrent", "2") as url:
+        client = SimGridClient(url)
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            list(pool.map(lambda _: SimGridClient(url).submit(1), range(6)))
+        assert client.stats()["max_concurrent_seen"] == 2
+
+
+def test_refuses_non_loopback_addresses() -> None:
+    from GangaMonitoring.simulator.server import parse_args
+
+    with pytest.raises(SystemExit):
+        parse_args(["--host", "0.0.0.0"])
