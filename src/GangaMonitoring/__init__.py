@@ -6,7 +6,7 @@ and calls the hooks below on every start:
 - ``standardSetup()``, before Ganga's bootstrap: defines the ``[Monitoring]``
   options and swaps our component class in (``compat.patches``), so that
   ``GangaCore.Core.bootstrap`` builds ours as ``monitoring_component``;
-- ``loadPlugins(config)``: nothing to load yet;
+- ``loadPlugins(config)``: registers the ``SimGrid`` backend;
 - ``postBootstrapHook()``: checks that the swap took.
 
 Ganga never calls a runtime package's ``shutdown()``; the component's own
@@ -49,7 +49,8 @@ def named_in_runtime_path() -> bool:
 
 
 def loadPlugins(config: object = None) -> None:  # noqa: N802 - Ganga's hook name
-    """Ganga's plugin hook; the simulator backend will register here."""
+    """Ganga's plugin hook: registers the SimGrid backend (and its runtime handler)."""
+    from .backends import simgrid  # noqa: F401 - defining the class registers the plugin
 
 
 def postBootstrapHook() -> None:  # noqa: N802 - Ganga's hook name
@@ -88,10 +89,16 @@ class _BareNameWarningFilter(logging.Filter):
                     and args[0] == __name__ and os.path.basename(str(args[2])) == "ganga")
 
 
-if "GangaCore" in sys.modules:  # imported by Ganga's runtime loader: options before bootstrap
-    import GangaCore.Utility.Runtime as _runtime_module
+def quiet_bare_name_warning() -> None:
+    """Install :class:`_BareNameWarningFilter` (needs Ganga importable: after ``import ganga``)."""
+    import GangaCore.Utility.Runtime as runtime_module
 
+    if not any(isinstance(f, _BareNameWarningFilter) for f in runtime_module.logger.filters):
+        runtime_module.logger.addFilter(_BareNameWarningFilter())
+
+
+if "GangaCore" in sys.modules:  # imported by Ganga's runtime loader: options before bootstrap
     from . import config as _config
 
-    _runtime_module.logger.addFilter(_BareNameWarningFilter())
+    quiet_bare_name_warning()
     _config.define_options()

@@ -42,6 +42,14 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
     "shutdown_timeout": (30.0, "Seconds stop()/join() wait for running monitoring work at exit."),
 }
 
+SIMGRID_SECTION = "SimGrid"
+SIMGRID_OPTIONS: dict[str, tuple[Any, str]] = {
+    "server": ("http://127.0.0.1:8650", "URL of the grid simulator (ganga-monitoring simgrid) that "
+                                         "SimGrid() jobs use unless their backend.server is set."),
+    "timeout": (10.0, "Seconds a request to the simulator may take."),
+    "max_batch": (1000, "Job ids per status request (the simulator's --max-batch)."),
+}
+
 # [PollThread] knows rates for some backends only; Ganga ignores e.g. ``Slurm = 5``
 # in a .gangarc.  These are added (with the default rate of Batch backends).
 EXTRA_POLL_RATES: dict[str, int] = {
@@ -55,7 +63,7 @@ EXTRA_POLL_RATES: dict[str, int] = {
 
 
 def define_options() -> bool:
-    """Create ``[Monitoring]`` and the missing ``[PollThread]`` rates (idempotent).
+    """Create ``[Monitoring]``, ``[SimGrid]`` and the missing ``[PollThread]`` rates (idempotent).
 
     Ganga refuses new sections once its first bootstrap in a process has
     ended; then this logs why and returns False, and the defaults above
@@ -69,19 +77,29 @@ def define_options() -> bool:
             "GangaMonitoring was loaded after Ganga's first start in this process: its [Monitoring] "
             "options cannot be added now and take their defaults. Name it in RUNTIME_PATH from the start.")
         return False
-    if SECTION not in Config.allConfigs or not getattr(Config.allConfigs[SECTION], "_config_made", False):
-        makeConfig(SECTION, "GangaMonitoring: the priority-scheduled monitoring component.")
-    section = getConfig(SECTION)
-    for name, (default, doc) in MONITORING_OPTIONS.items():
-        if name not in section.options or not section.options[name].check_defined():
-            # a float option must also take "42" from an ini file (Ganga evaluates it to an int)
-            typelist = ["float", "int"] if isinstance(default, float) else None
-            section.addOption(name, default, doc, typelist=typelist)
+    for name, doc, options in (
+            (SECTION, "GangaMonitoring: the priority-scheduled monitoring component.", MONITORING_OPTIONS),
+            (SIMGRID_SECTION, "The SimGrid backend: jobs on GangaMonitoring's local grid simulator.",
+             SIMGRID_OPTIONS)):
+        if name not in Config.allConfigs or not getattr(Config.allConfigs[name], "_config_made", False):
+            makeConfig(name, doc)
+        _define_section(name, options)
     poll = getConfig("PollThread")
     for backend, rate in EXTRA_POLL_RATES.items():
         if backend not in poll.options or not poll.options[backend].check_defined():
             poll.addOption(backend, rate, f"Poll rate of the {backend} backend in seconds (GangaMonitoring).")
     return True
+
+
+def _define_section(name: str, options: dict[str, tuple[Any, str]]) -> None:
+    from GangaCore.Utility.Config import getConfig
+
+    section = getConfig(name)
+    for option, (default, doc) in options.items():
+        if option not in section.options or not section.options[option].check_defined():
+            # a float option must also take "42" from an ini file (Ganga evaluates it to an int)
+            typelist = ["float", "int"] if isinstance(default, float) else None
+            section.addOption(option, default, doc, typelist=typelist)
 
 
 def monitoring_option(name: str) -> Any:

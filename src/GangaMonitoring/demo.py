@@ -56,6 +56,10 @@ def run(argv: list[str] | None = None) -> int:
     import ganga  # noqa: F401 - puts GangaCore on sys.path
     from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
 
+    from . import quiet_bare_name_warning
+
+    quiet_bare_name_warning()
+
     start_ganga(gangadir, extra_opts=[
         ("Configuration", "RUNTIME_PATH", "GangaTest:GangaMonitoring"),
         ("PollThread", "TestSubmitter", 1),

@@ -16,6 +16,10 @@ import ganga  # noqa: F401 - puts GangaCore on sys.path
 
 from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga  # noqa: E402
 
+from GangaMonitoring import quiet_bare_name_warning  # noqa: E402
+
+quiet_bare_name_warning()
+
 RUNTIME = "GangaTest:GangaMonitoring"
 
 

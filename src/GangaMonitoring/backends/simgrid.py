@@ -1,0 +1,160 @@
+"""``SimGrid``: a Ganga backend whose jobs run on the local grid simulator.
+
+Used from the prompt like ``Dirac()``::
+
+    j = Job(backend=SimGrid(), splitter=ArgSplitter(args=[[str(i)] for i in range(10000)]))
+    j.submit()          # one bulk request for all subjobs
+
+Its monitoring works both through the stock entry point
+(``updateMonitoringInformation``: status, output download and unpacking,
+state change, all in one call, as Ganga's own backends do) so stock Ganga
+can monitor it, and through GangaMonitoring's native driver
+(``drivers.simgrid``), which splits those steps into scheduled operations.
+The grid's own record of when each job finished (``backend.finished_at``,
+seconds since the epoch) is what lag is measured against.
+"""
+
+from __future__ import annotations
+
+import os
+import tarfile
+import tempfile
+from typing import Any, Iterable
+
+from GangaCore.GPIDev.Adapters.ApplicationRuntimeHandlers import allHandlers
+from GangaCore.GPIDev.Adapters.IBackend import IBackend
+from GangaCore.GPIDev.Base.Proxy import stripProxy
+from GangaCore.GPIDev.Lib.Job.Job import JobError
+from GangaCore.GPIDev.Schema import Schema, SimpleItem, Version
+from GangaCore.Lib.Executable import RTHandler
+from GangaCore.Utility.Config import getConfig
+from GangaCore.Utility.logging import getLogger
+
+from ..simulator.client import SimGridClient
+
+log = getLogger("GangaMonitoring.SimGrid")
+
+GRID_TO_GANGA = {"Waiting": "submitted", "Running": "running", "Done": "completed",
+                 "Failed": "failed", "Killed": "killed"}
+"""Ganga's status for each state the simulated grid reports."""
+
+_clients: dict[str, SimGridClient] = {}
+
+
+def client_for(server: str) -> SimGridClient:
+    """A shared client per server URL (requests sessions are thread-safe enough for this use)."""
+    config = getConfig("SimGrid")
+    url = server or config["server"]
+    client = _clients.get(url)
+    if client is None:
+        client = _clients[url] = SimGridClient(url, timeout=float(config["timeout"]),
+                                               max_batch=int(config["max_batch"]))
+    return client
+
+
+class SimGrid(IBackend):
+    """A backend on the local grid simulator (see ``ganga-monitoring simgrid``)."""
+
+    _schema = Schema(Version(1, 0), {
+        "server": SimpleItem(defvalue="", doc="URL of the simulator; empty: [SimGrid]server"),
+        "id": SimpleItem(defvalue=-1, protected=1, copyable=0, doc="Job id on the simulated grid"),
+        "status": SimpleItem(defvalue="", protected=1, copyable=0, doc="State the grid last reported"),
+        "finished_at": SimpleItem(defvalue=0.0, protected=1, copyable=0,
+                                  doc="When the grid says the job ended (seconds since the epoch)"),
+    })
+    _category = "backends"
+    _name = "SimGrid"
+    _exportmethods = ["peek"]
+
+    # -- submission --------------------------------------------------------------
+
+    def master_submit(self, rjobs: list[Any], subjobconfigs: Any, masterjobconfig: Any,
+                      keep_going: bool = False, parallel_submit: bool = False) -> int:
+        """Submit every (sub)job in one request: the grid takes bulk submissions."""
+        jobs = [stripProxy(j) for j in rjobs]
+        for job in jobs:
+            job.updateStatus("submitting")
+        try:
+            ids = client_for(self.server).submit(len(jobs))
+        except Exception as err:
+            for job in jobs:
+                job.updateStatus("new")
+            raise JobError(f"SimGrid submission of {len(jobs)} job(s) failed: {err}") from err
+        for job, grid_id in zip(jobs, ids):
+            backend = stripProxy(job.backend)
+            backend.id = grid_id
+            backend.status = "Waiting"
+            job.updateStatus("submitted")
+            stripProxy(job.info).increment()
+        return 1
+
+    def submit(self, subjobconfig: Any, master_input_sandbox: Any) -> int:
+        [self.id] = client_for(self.server).submit(1)
+        self.status = "Waiting"
+        return 1
+
+    def resubmit(self) -> int:
+        return self.submit(None, None)
+
+    def kill(self) -> bool:
+        if self.id < 0:
+            return True
+        client_for(self.server).kill([self.id])
+        return True
+
+    def peek(self, filename: str = "", command: str = "") -> None:
+        """Show a file of the job's (downloaded) output, or list the output directory."""
+        job = self.getJobObject()
+        job.viewFile(path=os.path.join(job.outputdir, filename).rstrip(os.sep), command=command)
+
+    # -- monitoring (the stock path) ---------------------------------------------
+
+    @staticmethod
+    def updateMonitoringInformation(jobs: Iterable[Any]) -> None:  # noqa: N802 - Ganga's name
+        """Poll, download, unpack and set the state of ``jobs``, as stock Ganga expects."""
+        by_server: dict[str, list[Any]] = {}
+        for job in jobs:
+            by_server.setdefault(stripProxy(job).backend.server, []).append(stripProxy(job))
+        for server, server_jobs in by_server.items():
+            client = client_for(server)
+            views = {v["id"]: v for v in client.status(j.backend.id for j in server_jobs)}
+            for job in server_jobs:
+                view = views.get(job.backend.id)
+                if view is not None:
+                    apply_view(job, view, client)
+
+
+def apply_view(job: Any, view: dict[str, Any], client: SimGridClient) -> None:
+    """Bring one job up to date with what the grid reported (downloading output when it ended)."""
+    backend = job.backend
+    backend.status = view["state"]
+    target = GRID_TO_GANGA.get(view["state"])
+    if target is None:
+        raise JobError(f"SimGrid reported an unknown state {view['state']!r} for job {job.getFQID('.')}")
+    if target == job.status or target == "submitted":
+        return
+    if target in ("completed", "failed"):
+        retrieve_output(client, backend.id, job.outputdir)
+    if view.get("finished_at"):
+        backend.finished_at = float(view["finished_at"])
+    job.updateStatus(target)
+
+
+def retrieve_output(client: SimGridClient, grid_id: int, outputdir: str) -> list[str]:
+    """Download and unpack a job's output sandbox into ``outputdir``; returns the file names.
+
+    The tarball goes to a temp file in ``outputdir`` first and is unpacked
+    with tarfile's "data" filter (no absolute paths, no links out of the dir).
+    """
+    data = client.output(grid_id)
+    os.makedirs(outputdir, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=outputdir, prefix=".sandbox-", suffix=".tar.gz") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        with tarfile.open(tmp.name) as tar:
+            names = tar.getnames()
+            tar.extractall(outputdir, filter="data")
+    return names
+
+
+allHandlers.add("Executable", "SimGrid", RTHandler)
