@@ -30,7 +30,7 @@ def standardSetup() -> dict[str, object]:  # noqa: N802 - Ganga's hook name
     from .compat.component import MonitoringComponent
 
     config.define_options()
-    if named_in_runtime_path():
+    if named_in_runtime_path() and not config.monitoring_option("use_stock_monitoring"):
         patches.apply(MonitoringComponent)
     else:
         # Ganga keeps every runtime package it ever loaded in a process and
@@ -59,6 +59,10 @@ def postBootstrapHook() -> None:  # noqa: N802 - Ganga's hook name
 
     from .compat.component import MonitoringComponent
 
+    from . import config
+
+    if config.monitoring_option("use_stock_monitoring") or not named_in_runtime_path():
+        return
     if not isinstance(Core.monitoring_component, MonitoringComponent):
         getLogger("GangaMonitoring").error(
             "GangaMonitoring is in RUNTIME_PATH but Ganga built %r as its monitoring component",

@@ -16,6 +16,8 @@ SECTION = "Monitoring"
 
 # name: (default, doc).  Every option is documented in docs/configuration.md too.
 MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
+    "use_stock_monitoring": (False, "Load the package (the SimGrid backend, these options) but keep Ganga's "
+                                    "stock monitoring component: for comparisons and benchmarks."),
     "poll_workers": (5, "Threads that run status polls (backend queries). "
                         "Default 5, as [PollThread]update_thread_pool_size."),
     "io_workers": (4, "Threads that retrieve job output (downloads)."),
