@@ -18,14 +18,18 @@ SECTION = "Monitoring"
 MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
     "use_stock_monitoring": (False, "Load the package (the SimGrid backend, these options) but keep Ganga's "
                                     "stock monitoring component: for comparisons and benchmarks."),
+    "native_drivers": (True, "Monitor backends that have a native driver (SimGrid) through it: status, "
+                             "retrieval and finalisation as separate operations. False: every backend "
+                             "goes through its stock updateMonitoringInformation."),
     "poll_workers": (5, "Threads that run status polls (backend queries). "
                         "Default 5, as [PollThread]update_thread_pool_size."),
-    "io_workers": (4, "Threads that retrieve job output (downloads)."),
+    "io_workers": (8, "Threads that retrieve job output (downloads)."),
     "cpu_workers": (2, "Threads coordinating finalisation, and worker processes for its CPU-heavy "
                        "steps (unpacking, checksums, merges)."),
     "aging_seconds": (30.0, "Seconds a waiting operation needs to climb one priority class "
                             "(user > finalise > poll > long-queued poll), so nothing starves."),
-    "default_backend_concurrency": (2, "Operations of one backend that may run at once."),
+    "default_backend_concurrency": (4, "Operations of one backend that may run at once in each pool "
+                                       "(polls, retrievals, finalisations are counted apart)."),
     "backend_concurrency": ({}, "Per-backend override of default_backend_concurrency, "
                                 "e.g. {'Dirac': 4, 'Local': 1}."),
     "long_queued_after": (600.0, "Seconds in 'submitted' after which a job counts as long-queued "
@@ -89,7 +93,8 @@ def define_options() -> bool:
     poll = getConfig("PollThread")
     for backend, rate in EXTRA_POLL_RATES.items():
         if backend not in poll.options or not poll.options[backend].check_defined():
-            poll.addOption(backend, rate, f"Poll rate of the {backend} backend in seconds (GangaMonitoring).")
+            poll.addOption(backend, rate, f"Poll rate of the {backend} backend in seconds (GangaMonitoring).",
+                           typelist=["int", "float"])
     return True
 
 
@@ -138,8 +143,8 @@ def poll_interval(backend: str) -> float:
         return float(poll["default_backend_poll_rate"])
 
 
-def backend_concurrency(backend: str) -> int | None:
-    """How many operations of ``backend`` may run at once (None: unlimited)."""
+def backend_concurrency(backend: str, pool: str = "poll") -> int | None:
+    """How many operations of ``backend`` may run at once in each pool (None: unlimited)."""
     per_backend = monitoring_option("backend_concurrency") or {}
     value = per_backend.get(backend, monitoring_option("default_backend_concurrency"))
     return None if value is None or int(value) <= 0 else int(value)

@@ -1,11 +1,14 @@
-"""The demo: a real in-process Ganga with GangaMonitoring, monitoring a split job to the end.
+"""The demo: a real in-process Ganga with GangaMonitoring monitoring jobs on the built-in grid simulator.
 
-It needs no external service: the jobs run on GangaTest's ``TestSubmitter``
-backend (a backend whose jobs finish after a set number of seconds).  While
-they are monitored, the main thread does a trivial GPI operation every
-100 ms and times it, as a user typing at the prompt would feel it.  At the
-end it prints how long Ganga took to notice each finished job (the lag) and
-how responsive the "prompt" stayed.
+It starts the simulator (a subprocess on 127.0.0.1), starts Ganga with
+GangaMonitoring in a temp gangadir and HOME, submits one job split into
+``--jobs`` subjobs on the ``SimGrid`` backend, and shows progress while they
+are monitored.  Meanwhile the main thread does a trivial GPI operation every
+100 ms and times it, as a user at the prompt would feel it.  The summary
+says how many subjobs completed, how many outputs were retrieved, how long
+Ganga took to notice each job finished on the grid (the lag), and how
+responsive the "prompt" stayed.  ``--stock`` runs the same with Ganga's
+stock monitoring, for comparison.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import statistics
 import sys
@@ -40,11 +42,17 @@ def summarise(name: str, values: list[float], unit: str = "s") -> str:
 
 
 def run(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ganga-monitoring demo", description=__doc__)
-    parser.add_argument("--jobs", type=int, default=200, help="subjobs of the demo job (default 200)")
-    parser.add_argument("--max-runtime", type=float, default=10.0, help="longest job runtime in s (default 10)")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the job runtimes")
-    parser.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds")
+    parser = argparse.ArgumentParser(prog="ganga-monitoring demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=2000, help="subjobs of the demo job (default 2000)")
+    parser.add_argument("--queue-time", type=float, nargs=2, default=(0.0, 10.0), metavar=("MIN", "MAX"))
+    parser.add_argument("--run-time", type=float, nargs=2, default=(5.0, 30.0), metavar=("MIN", "MAX"))
+    parser.add_argument("--failure-fraction", type=float, default=0.02)
+    parser.add_argument("--latency", type=float, default=0.05, help="grid latency per request, s (default 0.05)")
+    parser.add_argument("--poll-interval", type=float, default=2.0, help="[PollThread]SimGrid, s (default 2)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the simulated grid")
+    parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
+    parser.add_argument("--stock", action="store_true", help="use Ganga's stock monitoring instead")
     parser.add_argument("--gangadir", help="gangadir to use (default: a temp dir, removed after)")
     parser.add_argument("--json", help="also write the summary as JSON to this file")
     args = parser.parse_args(argv)
@@ -57,38 +65,47 @@ def run(argv: list[str] | None = None) -> int:
     from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
 
     from . import quiet_bare_name_warning
+    from .simulator.process import SimGridProcess
 
     quiet_bare_name_warning()
-
-    start_ganga(gangadir, extra_opts=[
-        ("Configuration", "RUNTIME_PATH", "GangaTest:GangaMonitoring"),
-        ("PollThread", "TestSubmitter", 1),
-        ("TestingFramework", "AutoCleanup", args.gangadir is None),
-    ])
+    simgrid = SimGridProcess("--seed", str(args.seed), "--latency", str(args.latency), "--max-concurrent", "8",
+                             "--queue-time", *map(str, args.queue_time), "--run-time", *map(str, args.run_time),
+                             "--failure-fraction", str(args.failure_fraction))
+    url = simgrid.start()
+    print(f"grid simulator running at {url}", flush=True)
     try:
-        summary = _monitor_demo_job(args)
+        start_ganga(gangadir, extra_opts=[
+            ("Configuration", "RUNTIME_PATH", "GangaTest:GangaMonitoring"),
+            ("PollThread", "SimGrid", args.poll_interval),
+            ("SimGrid", "server", url),
+            ("Monitoring", "use_stock_monitoring", args.stock),
+            ("TestingFramework", "AutoCleanup", args.gangadir is None),
+        ])
+        try:
+            summary = _monitor_demo_job(args)
+            summary["grid_requests"] = simgrid.client().stats()["requests"]
+        finally:
+            stop_ganga()
+            _reap_children(keep=simgrid)
     finally:
-        stop_ganga()
-        _reap_children()
+        simgrid.stop()
         shutil.rmtree(home, ignore_errors=True)
         if args.gangadir is None:
             shutil.rmtree(gangadir, ignore_errors=True)
-    print(json.dumps(summary, indent=2) if args.json is None else f"summary written to {args.json}")
+    print(json.dumps(summary, indent=2))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(summary, handle, indent=2)
-    return 0 if summary["completed"] == args.jobs else 1
+    return 0 if summary["final"] == args.jobs else 1
 
 
 def _monitor_demo_job(args: argparse.Namespace) -> dict[str, Any]:
     from GangaCore import GPI
     from GangaCore.Core import monitoring_component as mc
 
-    rng = random.Random(args.seed)
-    runtimes = [rng.randint(1, max(1, int(args.max_runtime))) for _ in range(args.jobs)]  # TestSubmitter takes whole seconds
-    job = GPI.Job(name="gangamon-demo", backend=GPI.TestSubmitter(),
-                  splitter=GPI.GenericSplitter(attribute="backend.time", values=runtimes))
-    print(f"submitting {args.jobs} subjobs (runtimes 1-{args.max_runtime:.0f} s)...", flush=True)
+    job = GPI.Job(name="gangamon-demo", backend=GPI.SimGrid(),
+                  splitter=GPI.ArgSplitter(args=[[str(i)] for i in range(args.jobs)]))
+    print(f"submitting {args.jobs} subjobs to the simulated grid...", flush=True)
     started = time.monotonic()
     job.submit()
     print(f"submitted in {time.monotonic() - started:.1f} s; monitoring with {type(mc).__name__}", flush=True)
@@ -103,17 +120,22 @@ def _monitor_demo_job(args: argparse.Namespace) -> dict[str, Any]:
         prompt_latencies.append(time.perf_counter() - tick)
         if time.monotonic() >= next_report:
             _report_progress(job, mc)
-            next_report = time.monotonic() + 1.0
+            next_report = time.monotonic() + 2.0
         if status in ("completed", "failed", "killed"):
             break
         time.sleep(0.1)
     _report_progress(job, mc)
     lags = _lags(job)
-    summary = {
-        "backend": "TestSubmitter",
+    counts = _status_counts(job)
+    outputs = sum(1 for sj in job.subjobs if os.path.exists(os.path.join(sj.outputdir, "stdout")))
+    summary: dict[str, Any] = {
+        "monitoring": type(mc).__name__,
         "subjobs": args.jobs,
-        "completed": sum(1 for sj in job.subjobs if sj.status == "completed"),
-        "final_status": job.status,
+        "final": counts.get("completed", 0) + counts.get("failed", 0),
+        "completed": counts.get("completed", 0),
+        "failed_on_grid": counts.get("failed", 0),
+        "outputs_retrieved": outputs,
+        "master_status": job.status,
         "lag_s": {"p50": percentile(lags, .5), "p95": percentile(lags, .95), "max": max(lags, default=0.0)},
         "prompt_latency_ms": {
             "p50": 1000 * percentile(prompt_latencies, .5),
@@ -121,38 +143,49 @@ def _monitor_demo_job(args: argparse.Namespace) -> dict[str, Any]:
             "max": 1000 * max(prompt_latencies, default=0.0),
             "mean": 1000 * statistics.fmean(prompt_latencies) if prompt_latencies else 0.0,
         },
-        "poll_interval_s": 1,
+        "poll_interval_s": args.poll_interval,
+        "grid_latency_s": args.latency,
     }
-    print(summarise("lag from finish to Ganga 'completed'", lags))
+    print(f"\n{summary['final']}/{args.jobs} subjobs final ({summary['completed']} completed, "
+          f"{summary['failed_on_grid']} failed on the grid), {outputs} outputs retrieved")
+    print(summarise("lag from grid finish to Ganga final state", lags))
     print(summarise("prompt latency", [1000 * x for x in prompt_latencies], unit="ms"))
     return summary
 
 
-def _report_progress(job: Any, mc: Any) -> None:
+def _status_counts(job: Any) -> dict[str, int]:
     counts: dict[str, int] = {}
     for sj in job.subjobs:
         counts[sj.status] = counts.get(sj.status, 0) + 1
-    stats = mc.scheduler.statistics(mc.clock.now())
-    line = " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-    print(f"  [{job.status}] {line} | queue: {stats}", flush=True)
+    return counts
+
+
+def _report_progress(job: Any, mc: Any) -> None:
+    line = " ".join(f"{k}={v}" for k, v in sorted(_status_counts(job).items()))
+    scheduler = getattr(mc, "scheduler", None)
+    queue = f" | queue: {scheduler.statistics(mc.clock.now())}" if scheduler is not None else ""
+    print(f"  [{job.status}] {line}{queue}", flush=True)
 
 
 def _lags(job: Any) -> list[float]:
-    """Seconds from each subjob's finish on the backend to Ganga marking it completed."""
+    """Seconds from each subjob's end on the grid to Ganga giving it its final state."""
     lags = []
     for sj in job.subjobs:
-        done = sj.time.timestamps.get("final")  # Ganga stamps final states as "final"
-        if sj.status != "completed" or done is None:
+        noticed = sj.time.timestamps.get("final")  # Ganga stamps final states as "final" (UTC)
+        if sj.status not in ("completed", "failed") or noticed is None or not sj.backend.finished_at:
             continue
-        finished = sj.backend.start_time + sj.backend.time
-        lags.append(max(0.0, done.replace(tzinfo=timezone.utc).timestamp() - finished))
+        lags.append(max(0.0, noticed.replace(tzinfo=timezone.utc).timestamp() - sj.backend.finished_at))
     return lags
 
 
-def _reap_children() -> None:
+def _reap_children(keep: Any) -> None:
+    """Kill processes Ganga left behind (Local-backend jobs), not the simulator."""
     import psutil
 
+    spared = {keep._process.pid} if getattr(keep, "_process", None) is not None else set()
     for child in psutil.Process().children(recursive=True):
+        if child.pid in spared:
+            continue
         try:
             child.kill()
         except psutil.Error:

@@ -20,7 +20,10 @@ what it runs and since when, for ``queues``.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.context
+import sys
 import threading
+import types
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -110,10 +113,7 @@ class Pools:
             if self._closed:
                 raise RuntimeError("pools are shut down")
             if self._processes is None:
-                # spawn: forking a process that runs threads (and an event
-                # loop) copies locks in whatever state they are in.
-                context = multiprocessing.get_context("spawn")
-                self._processes = ProcessPoolExecutor(self._sizes["processes"], mp_context=context)
+                self._processes = ProcessPoolExecutor(self._sizes["processes"], mp_context=_CLEAN_SPAWN)
             return self._processes
 
     def _replace_broken(self, broken: ProcessPoolExecutor) -> None:
@@ -147,6 +147,38 @@ class Pools:
 
     def __repr__(self) -> str:
         return "<Pools " + ", ".join(str(s) for s in self.statistics()) + ">"
+
+
+class _CleanSpawnProcess(multiprocessing.context.SpawnProcess):
+    """A spawned worker that does not re-run the parent's main script.
+
+    Why spawn: forking a process that runs threads (an event loop, pools,
+    Ganga's own) copies their locks in whatever state they are in.  But a
+    spawned child re-imports the parent's ``__main__`` script, and the
+    ``ganga`` executable has no ``if __name__ == "__main__"`` guard: the
+    worker would start a second Ganga.  Workers need nothing of ``__main__``
+    (they run top-level functions of Ganga-free modules), so while a worker
+    is launched ``sys.modules["__main__"]`` is an empty module.
+    """
+
+    _launch_lock = threading.Lock()
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:  # noqa: N802 - multiprocessing's name
+        with _CleanSpawnProcess._launch_lock:
+            main = sys.modules["__main__"]
+            sys.modules["__main__"] = types.ModuleType("__main__")
+            try:
+                return multiprocessing.context.SpawnProcess._Popen(process_obj)
+            finally:
+                sys.modules["__main__"] = main
+
+
+class _CleanSpawnContext(multiprocessing.context.SpawnContext):
+    Process = _CleanSpawnProcess
+
+
+_CLEAN_SPAWN = _CleanSpawnContext()
 
 
 def _describe(fn: Callable[..., Any]) -> str:

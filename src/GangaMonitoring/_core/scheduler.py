@@ -18,7 +18,8 @@ priority class for every ``aging_seconds`` it waits, and the heap key never
 has to be recomputed.  Ties go to the earlier submission.
 
 Limits.  A pool takes at most ``pool_capacity[pool]`` running operations; a
-backend at most ``backend_limit(backend)`` (None: no limit) across pools;
+backend at most ``backend_limit(backend, pool)`` in each pool (None: no
+limit), so a backlog of downloads never holds back the backend's polls;
 and one key never runs twice at once (a second request for the same work
 waits behind the first, merged into one pending operation).
 """
@@ -32,7 +33,8 @@ from typing import Callable, Hashable, Iterable, Iterator, Mapping
 
 from .work import Kind, Operation, PriorityClass, State
 
-BackendLimit = Callable[[str], "int | None"]
+BackendLimit = Callable[[str, str], "int | None"]
+"""(backend, pool) -> how many of that backend's operations may run in that pool at once."""
 
 _HeapEntry = tuple[float, int, int, Operation]
 
@@ -96,13 +98,14 @@ class Scheduler:
             raise ValueError("aging_seconds must be positive")
         self.aging_seconds = float(aging_seconds)
         self._pool_capacity: dict[str, int] = dict(pool_capacity)
-        self._backend_limit: BackendLimit = backend_limit or (lambda _backend: None)
+        self._backend_limit: BackendLimit = backend_limit or (lambda _backend, _pool: None)
         self._pending: dict[Hashable, Operation] = {}
         self._running: dict[Hashable, Operation] = {}
         self._waiting: list[_HeapEntry] = []
         self._ready: dict[str, _PoolQueue] = {}
         self._running_by_pool: Counter[str] = Counter()
         self._running_by_backend: Counter[str] = Counter()
+        self._running_by_backend_pool: Counter[tuple[str, str]] = Counter()
         self._completed: Counter[str] = Counter()
         self._failed: Counter[str] = Counter()
         self.history: deque[HistoryEntry] = deque(maxlen=history_size)
@@ -180,7 +183,7 @@ class Scheduler:
         for pool, queue in self._ready.items():
             free = self._pool_capacity.get(pool, 0) - self._running_by_pool[pool]
             while free > 0:
-                op = self._pop_best(queue)
+                op = self._pop_best(pool, queue)
                 if op is None:
                     break
                 self._start(op, now)
@@ -194,16 +197,16 @@ class Scheduler:
             if op.version == version and op.state is State.WAITING:
                 self._make_ready(op, now)
 
-    def _pop_best(self, queue: _PoolQueue) -> Operation | None:
+    def _pop_best(self, pool: str, queue: _PoolQueue) -> Operation | None:
         """Pop the best-scored operation whose backend and key may run now."""
         best: tuple[float, int, str] | None = None
         for backend, heap in queue.by_backend.items():
             top = self._valid_top(heap)
             if top is None:
                 continue
-            limit = self._backend_limit(backend)
-            if limit is not None and self._running_by_backend[backend] >= limit:
-                top.waiting_reason = f"backend {backend} at its limit ({limit} running)"
+            limit = self._backend_limit(backend, pool)
+            if limit is not None and self._running_by_backend_pool[backend, pool] >= limit:
+                top.waiting_reason = f"backend {backend} at its limit ({limit} running on {pool})"
                 continue
             entry = heap[0]
             if best is None or (entry[0], entry[1]) < best[:2]:
@@ -231,6 +234,7 @@ class Scheduler:
         op.waiting_reason = ""
         self._running_by_pool[op.pool] += 1
         self._running_by_backend[op.backend] += 1
+        self._running_by_backend_pool[op.backend, op.pool] += 1
         waited = now - (op.ready_at if op.ready_at is not None else now)
         self._log(now, op.key, "started", f"on {op.pool} after {waited:.1f}s ready")
 
@@ -269,6 +273,7 @@ class Scheduler:
         del self._running[op.key]
         self._running_by_pool[op.pool] -= 1
         self._running_by_backend[op.backend] -= 1
+        self._running_by_backend_pool[op.backend, op.pool] -= 1
         op.finished_at = now
         parked = self._pending.get(op.key)
         if parked is not None and parked.state is State.READY:

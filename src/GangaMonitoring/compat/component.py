@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 import threading
 from typing import Any, Iterable, Iterator
 
@@ -31,13 +33,15 @@ from tenacity import stop_after_attempt, wait_exponential_jitter
 
 from .. import config
 from .._core.clock import Clock, SystemClock
-from .._core.index import FINALISING_STATES, ActiveJobIndex
+from .._core.index import FINALISING_STATES, POLLED_STATES, ActiveJobIndex
 from .._core.planner import POLL, POLL_QUEUED, PlannerSettings, PollPlanner
 from .._core.pools import Pools
 from .._core.retry import RetryPolicy, TransientError
 from .._core.runner import SchedulerRunner
 from .._core.scheduler import Scheduler
-from .._core.work import Kind, Operation, PriorityClass
+from .._core.work import Kind, Operation, PriorityClass, State
+from ..drivers import make_native_driver
+from ..drivers.base import FinishedWork, NativeDriver
 from ..drivers.compat import CompatDriver
 from . import patches, registry
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
@@ -82,6 +86,7 @@ class MonitoringComponent(GangaThread):
                                       plan=self._plan)
         self.driver = CompatDriver(self._inline)
         self.backend_classes: dict[str, type] = {}
+        self.native_drivers: dict[str, NativeDriver] = {}
         self._inline_state = threading.local()
         self._state_lock = threading.RLock()
         self._enabled_once = False
@@ -139,9 +144,9 @@ class MonitoringComponent(GangaThread):
         patches.remove_status_listener(self._on_status_change)
         self.runner.stop()
         self.pools.shutdown(wait=False)
-        for name, backend_class in list(self.backend_classes.items()):
+        for name in set(self.backend_classes) | set(self.native_drivers):
             try:
-                self.driver.tear_down(backend_class)
+                self._tear_down(name)
             except Exception as err:  # noqa: BLE001 - shutdown goes on
                 log.error("tearing down monitoring of %s failed: %s", name, err)
         if not self.loop.is_closed():
@@ -265,13 +270,20 @@ class MonitoringComponent(GangaThread):
         for op in result.operations:
             self.scheduler.submit(op, now)
         for backend in result.idle_backends:
-            backend_class = self.backend_classes.pop(backend, None)
-            if backend_class is not None:
+            if backend in self.backend_classes or backend in self.native_drivers:
                 self.scheduler.submit(Operation(
                     key=("teardown", backend), kind=Kind.CALL, backend=backend,
                     priority=PriorityClass.POLL, due=now,
-                    action=lambda _op, cls=backend_class: self.driver.tear_down(cls),
+                    action=lambda _op, name=backend: self._tear_down(name),
                     description=f"tear down monitoring of {backend}"), now)
+
+    def _tear_down(self, backend: str) -> None:
+        backend_class = self.backend_classes.pop(backend, None)
+        if backend_class is not None:
+            self.driver.tear_down(backend_class)
+        native = self.native_drivers.get(backend)
+        if native is not None:
+            native.tear_down()
 
     def _planner_settings(self) -> PlannerSettings:
         return PlannerSettings(
@@ -297,7 +309,11 @@ class MonitoringComponent(GangaThread):
 
     def _poll_jobs(self, backend: str, ids: list[int]) -> None:
         jobs = [j for j in registry.resolve_jobs(self.registry_slice, ids)
-                if registry.job_status(j) in ("submitted", "running")]
+                if registry.job_status(j) in POLLED_STATES]
+        native = self._native_driver(backend)
+        if native is not None:
+            self._poll_native(native, jobs)
+            return
         backend_class, failures = self._poll_isolating(jobs)
         if backend_class is not None:
             self.backend_classes[backend] = backend_class
@@ -322,6 +338,97 @@ class MonitoringComponent(GangaThread):
             first_class, first_failures = self._poll_isolating(jobs[:middle])
             second_class, second_failures = self._poll_isolating(jobs[middle:])
             return first_class or second_class, first_failures + second_failures
+
+    # -- native drivers: poll, then retrieve and finalise per job -------------------
+
+    def _native_driver(self, backend: str) -> NativeDriver | None:
+        if not config.monitoring_option("native_drivers"):
+            return None
+        driver = self.native_drivers.get(backend)
+        if driver is None:
+            driver = make_native_driver(backend)
+            if driver is not None:
+                self.native_drivers[backend] = driver
+        return driver
+
+    def _poll_native(self, driver: NativeDriver, top_jobs: list[Any]) -> None:
+        jobs, masters = registry.expand_subjobs(top_jobs, POLLED_STATES)
+        try:
+            driver.poll(jobs, self)
+        finally:
+            for master in masters:
+                self._schedule_rollup(master.id, driver.backend)
+
+    def hand_over(self, job: Any, work: FinishedWork) -> None:
+        """DriverContext: ``job`` finished on its backend; retrieval and finalisation now own it."""
+        job.updateStatus("completing", update_master=False)
+        driver = self.native_drivers[work.backend]
+        self.runner.submit(
+            Operation(key=("retrieve", work.fqid), kind=Kind.RETRIEVE, backend=work.backend,
+                      priority=PriorityClass.FINALISE, due=self.clock.now(),
+                      action=lambda _op: self._retrieve(driver, work), job_ids={work.job_key[0]},
+                      description=f"retrieve output of {work.fqid}"),
+            listener=self._give_up_listener(work, "retrieved"))
+
+    def _retrieve(self, driver: NativeDriver, work: FinishedWork) -> None:
+        path = driver.retrieve(work)
+        self.runner.submit(
+            Operation(key=("finalise", work.fqid), kind=Kind.FINALISE, backend=work.backend,
+                      priority=PriorityClass.FINALISE, due=self.clock.now(),
+                      action=lambda _op: self._finalise(driver, work, path), job_ids={work.job_key[0]},
+                      description=f"finalise {work.fqid}"),
+            listener=self._give_up_listener(work, "finalised"))
+
+    def _finalise(self, driver: NativeDriver, work: FinishedWork, path: str) -> None:
+        if self._owned_job(work) is None:
+            _discard(path)
+            return
+        files = self.pools.run_in_process(driver.unpack, work, path,
+                                          timeout=float(config.monitoring_option("call_timeout")))
+        job = self._owned_job(work)
+        if job is None:  # removed while we unpacked: leave nothing of it behind
+            shutil.rmtree(work.outputdir, ignore_errors=True)
+            return
+        driver.finish(job, work, files)
+        if work.job_key[1] is not None:
+            self._schedule_rollup(work.job_key[0], work.backend)
+
+    def _owned_job(self, work: FinishedWork) -> Any | None:
+        """The job ``work`` is for, if it still exists and is still ours to finalise."""
+        job = registry.find_job(self.registry_slice, work.job_key)
+        if job is None or job.status != "completing":
+            log.info("job %s was removed or changed while its output was handled; dropping that work",
+                     work.fqid)
+            return None
+        return job
+
+    def _give_up_listener(self, work: FinishedWork, step: str) -> Any:
+        """When retrieval or finalisation gives up, the job ends ``failed`` with the reason logged."""
+        def listener(op: Operation) -> None:
+            if op.state is not State.DONE or not op.last_error:
+                return
+            job = registry.find_job(self.registry_slice, work.job_key)
+            if job is None or job.status != "completing":
+                return
+            log.error("the output of job %s could not be %s after %d attempt(s): %s. The job is marked "
+                      "failed; resubmit it or retry with runMonitoring.", work.fqid, step, op.attempts,
+                      op.last_error)
+            job.updateStatus("failed", update_master=False)
+            if work.job_key[1] is not None:
+                self._schedule_rollup(work.job_key[0], work.backend)
+        return listener
+
+    def _schedule_rollup(self, master_id: int, backend: str) -> None:
+        """Update a master's status from its subjobs, at most about twice a second."""
+        def rollup(_op: Operation) -> None:
+            master = registry.find_job(self.registry_slice, (master_id, None))
+            if master is not None:
+                master.updateMasterJobStatus()
+
+        self.runner.submit(Operation(key=("rollup", master_id), kind=Kind.CALL, backend=backend,
+                                     priority=PriorityClass.FINALISE, due=self.clock.now() + 0.5,
+                                     action=rollup, job_ids={master_id},
+                                     description=f"update master job {master_id} from its subjobs"))
 
     @contextlib.contextmanager
     def _inline(self) -> Iterator[None]:
@@ -418,6 +525,11 @@ class MonitoringComponent(GangaThread):
         return f"<GangaMonitoring {state} {self.scheduler!r} {self.index!r}>"
 
 
+def _discard(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+
+
 def _registry_of(registry_slice: Any) -> Any:
     return getattr(registry_slice, "objects", registry_slice)
 
@@ -464,5 +576,5 @@ def _completing_subjobs(job: Any) -> list[Any]:
         return []
     cached = getattr(subjobs, "getAllCachedData", None)
     if cached is not None:
-        return [subjobs(i) for i, entry in enumerate(cached()) if entry.get("status") in FINALISING_STATES]
+        return [subjobs[i] for i, entry in enumerate(cached()) if entry.get("status") in FINALISING_STATES]
     return [sj for sj in subjobs if sj.status in FINALISING_STATES]

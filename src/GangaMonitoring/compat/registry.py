@@ -86,3 +86,47 @@ def resolve_jobs(registry: Any, job_ids: Iterable[int]) -> list[Any]:
         if job is not None:
             jobs.append(job)
     return jobs
+
+
+def expand_subjobs(top_jobs: Iterable[Any], states: frozenset[str]) -> tuple[list[Any], list[Any]]:
+    """The jobs to monitor among ``top_jobs``, masters replaced by their subjobs in ``states``.
+
+    Returns ``(jobs, masters)``.  A subjob's state comes from memory when it
+    is loaded (the subjob cache lags behind until the next flush) and from
+    the cache otherwise, so only the subjobs that need it are loaded.
+    """
+    jobs: list[Any] = []
+    masters: list[Any] = []
+    for top in top_jobs:
+        raw = stripProxy(top)
+        subjobs = raw.subjobs
+        if not len(subjobs):
+            jobs.append(raw)
+            continue
+        masters.append(raw)
+        cached = getattr(subjobs, "getAllCachedData", None)
+        if cached is None:
+            jobs.extend(stripProxy(sj) for sj in subjobs if sj.status in states)
+            continue
+        for number, entry in enumerate(cached()):
+            if subjobs.isLoaded(number):
+                subjob = subjobs[number]
+                if subjob.status in states:
+                    jobs.append(stripProxy(subjob))
+            elif entry.get("status") in states:
+                jobs.append(stripProxy(subjobs[number]))
+    return jobs, masters
+
+
+def find_job(registry: Any, key: tuple[int, int | None]) -> Any | None:
+    """The job (or subjob) for a ``(top id, subjob id)`` key, or None if it was removed."""
+    found = resolve_jobs(registry, [key[0]])
+    if not found:
+        return None
+    top = stripProxy(found[0])
+    if key[1] is None:
+        return top
+    try:
+        return stripProxy(top.subjobs[key[1]])
+    except Exception:  # noqa: BLE001 - removed or never had that subjob
+        return None

@@ -156,10 +156,16 @@ class SimulatedGrid:
             return views
 
     def changes(self, cursor: int) -> tuple[int, list[JobView]]:
-        """Jobs whose state changed after ``cursor`` (0: from the start) and the next cursor."""
+        """Jobs whose state changed after ``cursor`` (0: from the start) and the next cursor.
+
+        A negative cursor asks only for the current cursor (no jobs): a client
+        takes it before a full status read, so no change falls between the two.
+        """
         with self._lock:
             now = self._advance()
-            cursor = max(0, min(int(cursor), len(self._change_log)))
+            if cursor < 0:
+                return len(self._change_log), []
+            cursor = min(int(cursor), len(self._change_log))
             changed = dict.fromkeys(self._change_log[cursor:])
             return len(self._change_log), [self._view(job_id, now) for job_id in changed]
 

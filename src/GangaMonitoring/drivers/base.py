@@ -1,0 +1,79 @@
+"""Native drivers: a backend's monitoring split into the scheduler's operations.
+
+The compatibility driver runs a backend's whole update (status query,
+output download, unpacking, state change) as one call, so one slow
+download delays every other job of the backend.  A native driver splits it::
+
+    POLL (poll pool)        driver.poll(jobs, ctx): one bulk query; sets the states that
+          │                 need no output (running, killed); for a finished job it sets
+          │                 'completing' and hands plain-data FinishedWork to ctx
+          ▼
+    RETRIEVE (io pool)      driver.retrieve(work) -> path of the downloaded output
+          │                 (to a temp name, renamed when complete: a crash leaves no half file)
+          ▼
+    FINALISE (cpu pool)     driver.unpack(work, path) in a worker *process* (plain data in/out),
+                            then driver.finish(job, work, files) in this process: the state change
+
+Retrieval and finalisation are per job and run at the FINALISE priority
+class, ahead of polls.  ``completing`` marks a job whose end is owned by
+these operations; a session killed meanwhile leaves it ``completing``, and
+the next session's recovery sets it back to ``running`` so it is polled,
+retrieved and finalised again (every step is idempotent).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Protocol, Sequence
+
+JobKey = tuple[int, "int | None"]
+"""(top-level job id, subjob id or None): how work finds its job again (jobs can be removed)."""
+
+
+@dataclass(frozen=True)
+class FinishedWork:
+    """What retrieval and finalisation need to know about one finished job: plain, picklable data."""
+
+    job_key: JobKey
+    fqid: str
+    backend: str
+    backend_id: Any
+    outputdir: str
+    final_status: str
+    """'completed' or 'failed': what the backend said."""
+    finished_at: float | None = None
+    server: str = ""
+
+
+class DriverContext(Protocol):
+    """What the component offers a driver during a poll."""
+
+    def hand_over(self, job: Any, work: FinishedWork) -> None:
+        """Mark ``job`` completing and schedule its retrieval and finalisation."""
+
+
+class NativeDriver(abc.ABC):
+    """Monitoring of one backend family as separate operations."""
+
+    backend: ClassVar[str]
+    unpack: ClassVar[Callable[[FinishedWork, str], list[str]]]
+    """A top-level (picklable) function run in a worker process: unpack what was retrieved."""
+
+    @abc.abstractmethod
+    def poll(self, jobs: Sequence[Any], ctx: DriverContext) -> None:
+        """Query the backend once for ``jobs`` (submitted/running, subjobs included)."""
+
+    @abc.abstractmethod
+    def retrieve(self, work: FinishedWork) -> str:
+        """Download the job's output (I/O only: runs on the io pool); return its local path."""
+
+    def finish(self, job: Any, work: FinishedWork, files: list[str]) -> None:
+        """Apply the outcome to the job (main process, short): the final state change."""
+        job.updateStatus(work.final_status)
+
+    def tear_down(self) -> None:
+        """Release what the driver holds once its backend has no active jobs."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} for {self.backend}>"

@@ -1,0 +1,106 @@
+"""The native driver of the ``SimGrid`` backend: changed-since polls, then per-job retrieval.
+
+A poll asks the grid only for what changed since the last poll (one
+request, whatever the number of jobs), plus a bulk status of jobs it has not
+seen before (newly submitted, or recovered after a crash).  Every
+``FULL_STATUS_EVERY`` polls it re-reads every job's status, as a safety net.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+from ..backends.simgrid import GRID_TO_GANGA, client_for
+from ..simulator.client import SimGridClient
+from .base import DriverContext, FinishedWork, JobKey, NativeDriver
+from .heavy import unpack_retrieved
+
+
+def job_key(job: Any) -> JobKey:
+    raw = stripProxy(job)
+    return (raw.id, None) if raw.master is None else (raw.master.id, raw.id)
+
+
+class SimGridDriver(NativeDriver):
+    backend = "SimGrid"
+    unpack = staticmethod(unpack_retrieved)
+    FULL_STATUS_EVERY = 50
+
+    def __init__(self) -> None:
+        self._cursor: dict[str, int] = {}
+        self._seen: dict[str, set[int]] = {}
+        self._polls: dict[str, int] = {}
+
+    def poll(self, jobs: Sequence[Any], ctx: DriverContext) -> None:
+        by_server: dict[str, list[Any]] = {}
+        for job in jobs:
+            raw = stripProxy(job)
+            by_server.setdefault(raw.backend.server, []).append(raw)
+        failures: list[str] = []
+        for server, group in by_server.items():
+            client = client_for(server)
+            by_grid_id = {job.backend.id: job for job in group}
+            for view in self._views(client, server, set(by_grid_id)):
+                job = by_grid_id.get(view.get("id"))
+                if job is None:
+                    continue
+                try:
+                    self._apply(job, view, ctx, client.url)
+                except Exception as err:  # noqa: BLE001 - one job's trouble must not stop the others
+                    failures.append(f"job {job.getFQID('.')}: {type(err).__name__}: {err}")
+        if failures:
+            raise RuntimeError(f"{len(failures)} SimGrid job(s) could not be updated: " + "; ".join(failures[:5]))
+
+    def _views(self, client: SimGridClient, server: str, ids: set[int]) -> list[dict[str, Any]]:
+        """What changed since the last poll, plus the full status of jobs not seen before."""
+        cursor = self._cursor.get(server)
+        self._polls[server] = self._polls.get(server, 0) + 1
+        if cursor is None or self._polls[server] % self.FULL_STATUS_EVERY == 0:
+            # Take the cursor first: a change between the two calls shows up next time.
+            self._cursor[server], _ = client.changes(-1)
+            self._seen[server] = set(ids)
+            return client.status(sorted(ids))
+        self._cursor[server], views = client.changes(cursor)
+        unseen = ids - self._seen.get(server, set())
+        self._seen[server] = set(ids)
+        if unseen:
+            views = views + client.status(sorted(unseen))
+        return views
+
+    @staticmethod
+    def _apply(job: Any, view: dict[str, Any], ctx: DriverContext, server: str) -> None:
+        backend = job.backend
+        if backend.status != view["state"]:
+            backend.status = view["state"]
+        target = GRID_TO_GANGA.get(view["state"])
+        if target is None:
+            raise ValueError(f"SimGrid reported an unknown state {view['state']!r} for job {job.getFQID('.')}")
+        if target == job.status or target == "submitted":
+            return
+        if target in ("completed", "failed"):
+            ctx.hand_over(job, FinishedWork(
+                job_key=job_key(job), fqid=job.getFQID("."), backend="SimGrid", backend_id=backend.id,
+                outputdir=job.outputdir, final_status=target, finished_at=view.get("finished_at"),
+                server=server))
+        else:
+            job.updateStatus(target, update_master=False)
+
+    def retrieve(self, work: FinishedWork) -> str:
+        data = client_for(work.server).output(work.backend_id)
+        os.makedirs(work.outputdir, exist_ok=True)
+        final = os.path.join(work.outputdir, f".sandbox-{work.backend_id}.tar.gz")
+        partial = final + ".part"
+        with open(partial, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, final)  # complete or absent: never half a file under the final name
+        return final
+
+    def finish(self, job: Any, work: FinishedWork, files: list[str]) -> None:
+        if work.finished_at:
+            job.backend.finished_at = float(work.finished_at)
+        job.updateStatus(work.final_status, update_master=False)
