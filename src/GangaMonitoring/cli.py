@@ -1,4 +1,4 @@
-"""``ganga-monitoring``: enable/disable the package for a user, print a site ini, run the demo."""
+"""``ganga-monitoring``: enable/disable the package for a user, print a site ini, run the demo or the simulator."""
 
 from __future__ import annotations
 
@@ -20,12 +20,18 @@ def main(argv: list[str] | None = None) -> int:
                              help="the file to edit (default ~/.gangarc)")
     commands.add_parser("site-ini", help="print an ini enabling it for all users (for GANGA_CONFIG_PATH)")
     commands.add_parser("demo", help="run the demo (see 'ganga-monitoring demo --help')", add_help=False)
+    commands.add_parser("simgrid", help="run the grid simulator service (see 'ganga-monitoring simgrid --help')",
+                        add_help=False)
     args, rest = parser.parse_known_args(argv)
 
     if args.command == "demo":
         from .demo import run
 
         return run(rest)
+    if args.command == "simgrid":
+        from .simulator.server import main as serve
+
+        return serve(rest)
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     if args.command == "site-ini":
