@@ -41,6 +41,7 @@ def check_every_subjob_final_with_output(job: Any, grid: Any) -> None:
     for sj in job.subjobs:
         assert sj.status == expected[views[sj.backend.id]["state"]], (sj.id, sj.status)
         assert sj.backend.finished_at == pytest.approx(views[sj.backend.id]["finished_at"])
+        # exactly the sandbox's files: no second copy, no leftover download
         assert sorted(os.listdir(sj.outputdir)) == ["out_0.dat", "out_1.dat", "stdout"]
 
 
@@ -92,3 +93,54 @@ def test_kill_and_peek(gangadir: str, simgrid: SimGridProcess) -> None:
         done.backend.peek("stdout", "cat")
     finally:
         stop_ganga()
+
+
+def test_faulty_grid_every_job_final_and_every_output_present_once(gangadir: str) -> None:
+    """5 % 5xx, 2 % malformed answers, 1 % hangs: retries take every job to its end, once."""
+    from GangaCore.testlib.GangaUnitTest import stop_ganga
+
+    with SimGridProcess("--queue-time", "0", "1", "--run-time", "1", "2", "--latency", "0.01", "--error-rate",
+                        "0.05", "--malformed-rate", "0.02", "--timeout-rate", "0.01", "--hang-seconds", "3",
+                        "--output-bytes", "256", "--seed", "5") as url:
+        process = SimGridProcess()
+        process.url = url
+        gpi = start(gangadir, process, ("SimGrid", "timeout", 1.0), ("Monitoring", "retry_max_wait", 1.0),
+                    ("Monitoring", "poll_retry_attempts", 20), ("Monitoring", "call_retry_attempts", 20))
+        try:
+            job = gpi.Job(backend=gpi.SimGrid(), splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(300)]))
+            job.submit()
+            assert wait_for(lambda: job.status in ("completed", "failed"), timeout=240), job.status
+            check_every_subjob_final_with_output(job, process.client())
+            from GangaCore.Core import monitoring_component as mc
+
+            assert any(h.event == "retry" for h in mc.scheduler.history)  # the faults did bite
+        finally:
+            stop_ganga()
+
+
+def test_job_removed_while_its_output_downloads_is_dropped_cleanly(gangadir: str) -> None:
+    from GangaCore.testlib.GangaUnitTest import stop_ganga
+
+    with SimGridProcess("--queue-time", "0", "0", "--run-time", "0.5", "0.5", "--latency", "1.0") as url:
+        process = SimGridProcess()
+        process.url = url
+        gpi = start(gangadir, process, ("PollThread", "SimGrid", 0.2))
+        try:
+            from GangaCore.Core import monitoring_component as mc
+
+            job = gpi.Job(backend=gpi.SimGrid())
+            job.submit()
+            assert wait_for(lambda: job.status == "completing", timeout=60, period=0.02), job.status
+            outputdir = job.outputdir
+            job.force_status("failed")  # Ganga refuses remove() of a completing job without this
+            job.remove()
+            assert wait_for(lambda: any(h.key[0] == "finalise" and h.event == "done" for h in mc.scheduler.history)
+                            or any(h.key[0] == "retrieve" and h.event in ("done", "failed")
+                                   for h in mc.scheduler.history), timeout=30)
+            assert wait_for(lambda: mc.scheduler.is_idle() or all(op.key[0] in ("poll", "poll-queued", "reconcile")
+                                                                   for op in mc.scheduler.pending()), timeout=30)
+            assert not os.path.exists(outputdir)
+            assert mc.alive and mc.runner.alive
+            assert not any(h.event == "failed" for h in mc.scheduler.history)
+        finally:
+            stop_ganga()

@@ -371,6 +371,8 @@ class MonitoringComponent(GangaThread):
             listener=self._give_up_listener(work, "retrieved"))
 
     def _retrieve(self, driver: NativeDriver, work: FinishedWork) -> None:
+        if self._owned_job(work) is None:
+            return
         path = driver.retrieve(work)
         self.runner.submit(
             Operation(key=("finalise", work.fqid), kind=Kind.FINALISE, backend=work.backend,
@@ -381,7 +383,7 @@ class MonitoringComponent(GangaThread):
 
     def _finalise(self, driver: NativeDriver, work: FinishedWork, path: str) -> None:
         if self._owned_job(work) is None:
-            _discard(path)
+            _discard(path, work.outputdir)
             return
         files = self.pools.run_in_process(driver.unpack, work, path,
                                           timeout=float(config.monitoring_option("call_timeout")))
@@ -525,9 +527,12 @@ class MonitoringComponent(GangaThread):
         return f"<GangaMonitoring {state} {self.scheduler!r} {self.index!r}>"
 
 
-def _discard(path: str) -> None:
+def _discard(path: str, outputdir: str) -> None:
+    """Remove a retrieved file nobody wants, and the output dir if that leaves it empty."""
     with contextlib.suppress(FileNotFoundError):
         os.remove(path)
+    with contextlib.suppress(OSError):  # not empty, or already gone: leave it
+        os.rmdir(outputdir)
 
 
 def _registry_of(registry_slice: Any) -> Any:

@@ -55,19 +55,23 @@ class SimGridDriver(NativeDriver):
             raise RuntimeError(f"{len(failures)} SimGrid job(s) could not be updated: " + "; ".join(failures[:5]))
 
     def _views(self, client: SimGridClient, server: str, ids: set[int]) -> list[dict[str, Any]]:
-        """What changed since the last poll, plus the full status of jobs not seen before."""
+        """What changed since the last poll, plus the full status of jobs not seen before.
+
+        The cursor and the seen set move only once every request succeeded, so
+        a failed poll (retried later) loses no change.
+        """
         cursor = self._cursor.get(server)
-        self._polls[server] = self._polls.get(server, 0) + 1
-        if cursor is None or self._polls[server] % self.FULL_STATUS_EVERY == 0:
+        polls = self._polls.get(server, 0) + 1
+        if cursor is None or polls % self.FULL_STATUS_EVERY == 0:
             # Take the cursor first: a change between the two calls shows up next time.
-            self._cursor[server], _ = client.changes(-1)
-            self._seen[server] = set(ids)
-            return client.status(sorted(ids))
-        self._cursor[server], views = client.changes(cursor)
-        unseen = ids - self._seen.get(server, set())
-        self._seen[server] = set(ids)
-        if unseen:
-            views = views + client.status(sorted(unseen))
+            new_cursor, _ = client.changes(-1)
+            views = client.status(sorted(ids))
+        else:
+            new_cursor, views = client.changes(cursor)
+            unseen = ids - self._seen.get(server, set())
+            if unseen:
+                views = views + client.status(sorted(unseen))
+        self._cursor[server], self._seen[server], self._polls[server] = new_cursor, set(ids), polls
         return views
 
     @staticmethod
