@@ -13,6 +13,7 @@ import shutil
 import tempfile
 
 import pytest
+import contextlib
 
 _TEMP_HOME = tempfile.mkdtemp(prefix="gangamon-home-")
 os.environ["HOME"] = _TEMP_HOME
@@ -32,13 +33,9 @@ def reap_children(timeout: float = 5.0) -> None:
 
     children = psutil.Process().children(recursive=True)
     for child in children:
-        try:
+        with contextlib.suppress(psutil.Error):
             child.terminate()
-        except psutil.Error:
-            pass
     _, alive = psutil.wait_procs(children, timeout=timeout)
     for child in alive:
-        try:
+        with contextlib.suppress(psutil.Error):
             child.kill()
-        except psutil.Error:
-            pass

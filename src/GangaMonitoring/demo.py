@@ -21,8 +21,9 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timezone
+from datetime import UTC
 from typing import Any
+import contextlib
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -174,7 +175,7 @@ def _lags(job: Any) -> list[float]:
         noticed = sj.time.timestamps.get("final")  # Ganga stamps final states as "final" (UTC)
         if sj.status not in ("completed", "failed") or noticed is None or not sj.backend.finished_at:
             continue
-        lags.append(max(0.0, noticed.replace(tzinfo=timezone.utc).timestamp() - sj.backend.finished_at))
+        lags.append(max(0.0, noticed.replace(tzinfo=UTC).timestamp() - sj.backend.finished_at))
     return lags
 
 
@@ -186,10 +187,8 @@ def _reap_children(keep: Any) -> None:
     for child in psutil.Process().children(recursive=True):
         if child.pid in spared:
             continue
-        try:
+        with contextlib.suppress(psutil.Error):
             child.kill()
-        except psutil.Error:
-            pass
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from GangaMonitoring import gangarc
 
 
 def test_enable_adds_to_an_existing_runtime_path_and_keeps_everything_else() -> None:
-    text = "# mine\n[Logging]\nGanga = INFO\n[Configuration]\n# a comment\nRUNTIME_PATH = GangaDirac:/opt/X\nuser = me\n"
+    text = ("# mine\n[Logging]\nGanga = INFO\n[Configuration]\n# a comment\n"
+            "RUNTIME_PATH = GangaDirac:/opt/X\nuser = me\n")
     assert gangarc.with_runtime(text) == (
         "# mine\n[Logging]\nGanga = INFO\n[Configuration]\n# a comment\n"
         "RUNTIME_PATH = GangaDirac:/opt/X:GangaMonitoring\nuser = me\n")

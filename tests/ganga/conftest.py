@@ -8,7 +8,8 @@ sections only before its first bootstrap), so every start here does.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import pytest
 

@@ -90,7 +90,8 @@ def test_a_backend_that_raises_does_not_stop_monitoring_of_others(ganga_session:
     mc = component()
     assert mc.alive and mc.runner.alive
     assert broken.status in ("submitted", "running")
-    failures = [h for h in mc.scheduler.history if h.event in ("retry", "failed") and h.key == ("poll", "TestSubmitter")]
+    failures = [h for h in mc.scheduler.history
+                if h.event in ("retry", "failed") and h.key == ("poll", "TestSubmitter")]
     assert failures and f"job {broken.id}: JobError" in failures[-1].detail
 
 

@@ -49,7 +49,8 @@ def test_enable_many_times_does_not_multiply_polls(ganga_session: Any) -> None:
     for _ in range(5):
         mc.disable()
         mc.enable()
-    started = lambda: [h for h in mc.scheduler.history if h.key == ("poll", "TestSubmitter") and h.event == "started"]
+    def started():
+        return [h for h in mc.scheduler.history if h.key == ("poll", "TestSubmitter") and h.event == "started"]
     assert wait_for(lambda: len(started()) >= 3, timeout=30)
     first, third = started()[0].time, started()[2].time
     assert third - first >= 1.5  # TestSubmitter's interval is 1 s: two gaps, not five chains in parallel

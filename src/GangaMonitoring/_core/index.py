@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Hashable, Iterable
+from collections.abc import Iterable
 
-JobId = Hashable
+JobId = int
 
 POLLED_STATES = frozenset({"submitted", "running"})
 """States in which a job is polled (as stock: ``submitted`` and ``running``)."""

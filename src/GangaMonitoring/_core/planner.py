@@ -14,7 +14,8 @@ to submit and backends that went idle (whose monitoring can be torn down).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable
+from typing import Any
+from collections.abc import Callable, Hashable
 
 from .index import ActiveJobIndex
 from .scheduler import Scheduler

@@ -15,7 +15,8 @@ from __future__ import annotations
 import enum
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable
+from typing import Any
+from collections.abc import Callable, Hashable
 
 
 class Kind(enum.Enum):
@@ -84,12 +85,13 @@ class Operation:
     the operation concerns (for boosts, ``queues.why`` and merging).
     """
 
-    key: Hashable
+    key: tuple[Hashable, ...]
+    """A tuple whose first item names the kind of work, e.g. ``("poll", "Local")``."""
     kind: Kind
     backend: str
     priority: PriorityClass
     due: float
-    action: Callable[["Operation"], Any] | None = None
+    action: Callable[[Operation], Any] | None = None
     pool: str = ""
     job_ids: set[Any] = field(default_factory=set)
     description: str = ""

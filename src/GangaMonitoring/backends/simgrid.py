@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 import tarfile
 import tempfile
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from GangaCore.GPIDev.Adapters.ApplicationRuntimeHandlers import allHandlers
 from GangaCore.GPIDev.Adapters.IBackend import IBackend
@@ -80,7 +81,7 @@ class SimGrid(IBackend):
             for job in jobs:
                 job.updateStatus("new")
             raise JobError(f"SimGrid submission of {len(jobs)} job(s) failed: {err}") from err
-        for job, grid_id in zip(jobs, ids):
+        for job, grid_id in zip(jobs, ids, strict=False):
             backend = stripProxy(job.backend)
             backend.id = grid_id
             backend.status = "Waiting"

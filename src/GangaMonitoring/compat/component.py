@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import shutil
 import threading
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from GangaCore.Core.GangaThread import GangaThread
 from GangaCore.GPIDev.Base.Proxy import stripProxy
@@ -274,8 +276,11 @@ class MonitoringComponent(GangaThread):
                 self.scheduler.submit(Operation(
                     key=("teardown", backend), kind=Kind.CALL, backend=backend,
                     priority=PriorityClass.POLL, due=now,
-                    action=lambda _op, name=backend: self._tear_down(name),
+                    action=functools.partial(self._tear_down_op, backend),
                     description=f"tear down monitoring of {backend}"), now)
+
+    def _tear_down_op(self, backend: str, _op: Operation) -> None:
+        self._tear_down(backend)
 
     def _tear_down(self, backend: str) -> None:
         backend_class = self.backend_classes.pop(backend, None)
@@ -305,7 +310,10 @@ class MonitoringComponent(GangaThread):
 
     def _poll_ids_action(self, backend: str, ids: Iterable[int]) -> Any:
         wanted = list(ids)
-        return lambda op: self._poll_jobs(backend, wanted)
+
+        def action(op: Operation) -> None:
+            self._poll_jobs(backend, wanted)
+        return action
 
     def _poll_jobs(self, backend: str, ids: list[int]) -> None:
         jobs = [j for j in registry.resolve_jobs(self.registry_slice, ids)

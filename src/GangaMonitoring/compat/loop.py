@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import traceback
-from typing import Any, Coroutine
+from typing import Any
+from collections.abc import Coroutine
 
 from GangaCore.Utility.logging import getLogger
 
@@ -24,7 +25,7 @@ class ThreadSafeEventLoop(asyncio.SelectorEventLoop):
     """A selector loop whose ``create_task`` also works from other threads."""
 
     def create_task(self, coro: Coroutine[Any, Any, Any], **kwargs: Any) -> Any:  # type: ignore[override]
-        owner = self._thread_id  # set while the loop runs  # type: ignore[attr-defined]
+        owner = getattr(self, "_thread_id", None)  # set while the loop runs
         if owner is not None and owner != threading.get_ident():
             return asyncio.run_coroutine_threadsafe(coro, self)
         return super().create_task(coro, **kwargs)

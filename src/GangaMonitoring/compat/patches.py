@@ -18,7 +18,8 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 StatusListener = Callable[[Any, str], None]
 

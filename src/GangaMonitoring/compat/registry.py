@@ -9,7 +9,8 @@ registry's dict in O(1).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from GangaCore.GPIDev.Base.Proxy import getName, stripProxy
 
@@ -55,8 +56,7 @@ def iter_top_level_jobs(registry: Any) -> Iterator[tuple[int, Any]]:
     if objects is None:  # a slice: its .objects is the registry's dict-like
         objects = getattr(registry, "objects", {})
         objects = getattr(objects, "_objects", objects)
-    for job_id, job in list(objects.items()):
-        yield job_id, job
+    yield from list(objects.items())
 
 
 def list_tracked_jobs(registry: Any) -> Iterator[tuple[int, str, str]]:

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Protocol, Sequence
+from typing import Any, ClassVar, Protocol
+from collections.abc import Sequence
 
 JobKey = tuple[int, "int | None"]
 """(top-level job id, subjob id or None): how work finds its job again (jobs can be removed)."""
@@ -57,8 +58,15 @@ class NativeDriver(abc.ABC):
     """Monitoring of one backend family as separate operations."""
 
     backend: ClassVar[str]
-    unpack: ClassVar[Callable[[FinishedWork, str], list[str]]]
-    """A top-level (picklable) function run in a worker process: unpack what was retrieved."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def unpack(work: FinishedWork, path: str) -> list[str]:
+        """Runs in a worker process: unpack what was retrieved.
+
+        Subclasses set it to a top-level function of a Ganga-free module
+        (``unpack = staticmethod(heavy.unpack_retrieved)``) so it pickles by name.
+        """
 
     @abc.abstractmethod
     def poll(self, jobs: Sequence[Any], ctx: DriverContext) -> None:
@@ -72,7 +80,7 @@ class NativeDriver(abc.ABC):
         """Apply the outcome to the job (main process, short): the final state change."""
         job.updateStatus(work.final_status)
 
-    def tear_down(self) -> None:
+    def tear_down(self) -> None:  # noqa: B027 - optional hook: most drivers hold nothing
         """Release what the driver holds once its backend has no active jobs."""
 
     def __repr__(self) -> str:

@@ -11,7 +11,8 @@ known, and two polls of one backend never overlap.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 
@@ -25,10 +26,10 @@ class CompatDriver:
         self._inline_context = inline_context
 
     @staticmethod
-    def backend_class(job: Any) -> type:
+    def backend_class(job: Any) -> Any:
         return type(stripProxy(stripProxy(job).backend))
 
-    def poll(self, jobs: list[Any]) -> type | None:
+    def poll(self, jobs: list[Any]) -> Any:
         """Poll ``jobs`` (all of one backend); returns the backend class used."""
         if not jobs:
             return None
@@ -38,7 +39,7 @@ class CompatDriver:
         return backend_class
 
     @staticmethod
-    def tear_down(backend_class: type) -> bool:
+    def tear_down(backend_class: Any) -> bool:
         """Release what a backend holds for monitoring (Dirac: its process)."""
         try:
             backend_class.tear_down_monitoring()

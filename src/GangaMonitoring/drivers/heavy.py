@@ -40,6 +40,6 @@ def sha256_of(path: str, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def unpack_retrieved(work: "FinishedWork", path: str) -> list[str]:
+def unpack_retrieved(work: FinishedWork, path: str) -> list[str]:
     """Unpack a retrieved output tarball into the job's output dir (a driver's ``unpack`` step)."""
     return unpack_tarball(path, work.outputdir)

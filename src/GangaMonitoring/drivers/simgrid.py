@@ -9,7 +9,8 @@ seen before (newly submitted, or recovered after a crash).  Every
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 

@@ -7,7 +7,8 @@ and malformed answers are :class:`TransientError` (worth retrying); other
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import requests
 

@@ -22,7 +22,7 @@ import tarfile
 import threading
 from array import array
 from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
 
 from .._core.clock import Clock
 
@@ -221,7 +221,8 @@ class SimulatedGrid:
         started = self._start[job_id] if now >= self._start[job_id] else None
         if state is GridState.KILLED:
             finished: float | None = self._killed[job_id]
-            started = started if started is not None and started <= finished else None
+            if started is not None and started > self._killed[job_id]:
+                started = None
         else:
             finished = self._end[job_id] if state in FINAL_STATES else None
         return JobView(job_id, state, self._submitted[job_id], started, finished)

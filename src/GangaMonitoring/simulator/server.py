@@ -28,11 +28,13 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from .model import GridConfig, OutputNotReady, SimulatedGrid, UnknownJob
+import contextlib
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -116,9 +118,11 @@ class FaultInjector:
                 self.counts["injected hang"] += 1
                 await asyncio.sleep(self.faults.hang_seconds)
             response = await handler(request)
-            if fault == "malformed" and isinstance(response, web.Response) and response.content_type == "application/json":
+            is_json = isinstance(response, web.Response) and response.content_type == "application/json"
+            if fault == "malformed" and is_json:
                 self.counts["injected malformed"] += 1
-                body = response.body if isinstance(response.body, bytes) else b"{}"
+                body = getattr(response, "body", None)
+                body = body if isinstance(body, bytes) else b"{}"
                 return web.Response(body=body[: max(1, len(body) // 2)], content_type="application/json")
             return response
         finally:
@@ -281,10 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     def ready(port: int) -> None:
         print(f"simgrid listening on http://{args.host}:{port}", flush=True)
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(grid, faults, args.host, args.port, ready))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
