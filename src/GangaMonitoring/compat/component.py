@@ -305,22 +305,22 @@ class MonitoringComponent(GangaThread):
                 if (tracked.since > cutoff) == (group == POLL):
                     ids.append(tracked.job_id)
             op.job_ids = set(ids)
-            self._poll_jobs(backend, ids)
+            self._poll_jobs(backend, ids, scope=group)
         return action
 
     def _poll_ids_action(self, backend: str, ids: Iterable[int]) -> Any:
         wanted = list(ids)
 
         def action(op: Operation) -> None:
-            self._poll_jobs(backend, wanted)
+            self._poll_jobs(backend, wanted, scope="requested")
         return action
 
-    def _poll_jobs(self, backend: str, ids: list[int]) -> None:
+    def _poll_jobs(self, backend: str, ids: list[int], scope: str = "") -> None:
         jobs = [j for j in registry.resolve_jobs(self.registry_slice, ids)
                 if registry.job_status(j) in POLLED_STATES]
         native = self._native_driver(backend)
         if native is not None:
-            self._poll_native(native, jobs)
+            self._poll_native(native, jobs, scope)
             return
         backend_class, failures = self._poll_isolating(jobs)
         if backend_class is not None:
@@ -359,10 +359,10 @@ class MonitoringComponent(GangaThread):
                 self.native_drivers[backend] = driver
         return driver
 
-    def _poll_native(self, driver: NativeDriver, top_jobs: list[Any]) -> None:
+    def _poll_native(self, driver: NativeDriver, top_jobs: list[Any], scope: str) -> None:
         jobs, masters = registry.expand_subjobs(top_jobs, POLLED_STATES)
         try:
-            driver.poll(jobs, self)
+            driver.poll(jobs, self, scope)
         finally:
             for master in masters:
                 self._schedule_rollup(master.id, driver.backend)

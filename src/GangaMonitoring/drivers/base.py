@@ -69,8 +69,13 @@ class NativeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def poll(self, jobs: Sequence[Any], ctx: DriverContext) -> None:
-        """Query the backend once for ``jobs`` (submitted/running, subjobs included)."""
+    def poll(self, jobs: Sequence[Any], ctx: DriverContext, scope: str = "") -> None:
+        """Query the backend once for ``jobs`` (submitted/running, subjobs included).
+
+        ``scope`` names the set of jobs this poll covers (the planner's poll
+        group): polls of different scopes may run at the same time, so a
+        driver that keeps incremental state (a cursor) keeps it per scope.
+        """
 
     @abc.abstractmethod
     def retrieve(self, work: FinishedWork) -> str:

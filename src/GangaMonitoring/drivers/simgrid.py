@@ -31,11 +31,13 @@ class SimGridDriver(NativeDriver):
     FULL_STATUS_EVERY = 50
 
     def __init__(self) -> None:
-        self._cursor: dict[str, int] = {}
-        self._seen: dict[str, set[int]] = {}
-        self._polls: dict[str, int] = {}
+        # per (server, scope): polls of two scopes run concurrently and each
+        # needs every change of its own jobs
+        self._cursor: dict[tuple[str, str], int] = {}
+        self._seen: dict[tuple[str, str], set[int]] = {}
+        self._polls: dict[tuple[str, str], int] = {}
 
-    def poll(self, jobs: Sequence[Any], ctx: DriverContext) -> None:
+    def poll(self, jobs: Sequence[Any], ctx: DriverContext, scope: str = "") -> None:
         by_server: dict[str, list[Any]] = {}
         for job in jobs:
             raw = stripProxy(job)
@@ -44,7 +46,7 @@ class SimGridDriver(NativeDriver):
         for server, group in by_server.items():
             client = client_for(server)
             by_grid_id = {job.backend.id: job for job in group}
-            for view in self._views(client, server, set(by_grid_id)):
+            for view in self._views(client, (server, scope), set(by_grid_id)):
                 job = by_grid_id.get(view.get("id"))
                 if job is None:
                     continue
@@ -55,24 +57,24 @@ class SimGridDriver(NativeDriver):
         if failures:
             raise RuntimeError(f"{len(failures)} SimGrid job(s) could not be updated: " + "; ".join(failures[:5]))
 
-    def _views(self, client: SimGridClient, server: str, ids: set[int]) -> list[dict[str, Any]]:
+    def _views(self, client: SimGridClient, state: tuple[str, str], ids: set[int]) -> list[dict[str, Any]]:
         """What changed since the last poll, plus the full status of jobs not seen before.
 
         The cursor and the seen set move only once every request succeeded, so
         a failed poll (retried later) loses no change.
         """
-        cursor = self._cursor.get(server)
-        polls = self._polls.get(server, 0) + 1
+        cursor = self._cursor.get(state)
+        polls = self._polls.get(state, 0) + 1
         if cursor is None or polls % self.FULL_STATUS_EVERY == 0:
             # Take the cursor first: a change between the two calls shows up next time.
             new_cursor, _ = client.changes(-1)
             views = client.status(sorted(ids))
         else:
             new_cursor, views = client.changes(cursor)
-            unseen = ids - self._seen.get(server, set())
+            unseen = ids - self._seen.get(state, set())
             if unseen:
                 views = views + client.status(sorted(unseen))
-        self._cursor[server], self._seen[server], self._polls[server] = new_cursor, set(ids), polls
+        self._cursor[state], self._seen[state], self._polls[state] = new_cursor, set(ids), polls
         return views
 
     @staticmethod
