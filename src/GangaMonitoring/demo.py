@@ -155,16 +155,18 @@ def _monitor_demo_job(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _status_counts(job: Any) -> dict[str, int]:
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
     counts: dict[str, int] = {}
-    for sj in job.subjobs:
+    for sj in stripProxy(job).subjobs:  # raw objects: the GPI proxy layer costs 10x per read
         counts[sj.status] = counts.get(sj.status, 0) + 1
     return counts
 
 
 def _report_progress(job: Any, mc: Any) -> None:
     line = " ".join(f"{k}={v}" for k, v in sorted(_status_counts(job).items()))
-    scheduler = getattr(mc, "scheduler", None)
-    queue = f" | queue: {scheduler.statistics(mc.clock.now())}" if scheduler is not None else ""
+    runner = getattr(mc, "runner", None)
+    queue = f" | queue: {runner.statistics()}" if runner is not None else ""
     print(f"  [{job.status}] {line}{queue}", flush=True)
 
 

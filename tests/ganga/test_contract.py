@@ -58,11 +58,11 @@ def test_enable_is_idempotent_and_disable_stops_periodic_work(ganga_session: Any
     mc = component()
     assert mc.enabled
     assert mc.enable() is True and mc.enable() is True
-    keys = [op.key for op in mc.scheduler.pending()] + [op.key for op in mc.scheduler.running()]
+    keys = [op.key for op in mc.runner.pending()] + [op.key for op in mc.runner.running()]
     assert keys.count(("reconcile",)) <= 2  # at most one pending + one running
     assert mc.disable() is True
     assert not mc.enabled
-    assert all(op.key[0] not in ("poll", "poll-queued") for op in mc.scheduler.pending())
+    assert all(op.key[0] not in ("poll", "poll-queued") for op in mc.runner.pending())
 
 
 def test_run_monitoring_task_calls_sync_tasks_with_jobs_keyword_and_async_tasks(ganga_session: Any) -> None:

@@ -86,11 +86,11 @@ def test_a_backend_that_raises_does_not_stop_monitoring_of_others(ganga_session:
     local = gpi.Job(backend=gpi.Local())
     local.submit()
     assert wait_for(lambda: local.status == "completed" and healthy.status == "completed", timeout=90), (
-        local.status, healthy.status, [h for h in component().scheduler.history if "TestSub" in str(h.key)][-6:])
+        local.status, healthy.status, [h for h in component().runner.history() if "TestSub" in str(h.key)][-6:])
     mc = component()
     assert mc.alive and mc.runner.alive
     assert broken.status in ("submitted", "running")
-    failures = [h for h in mc.scheduler.history
+    failures = [h for h in mc.runner.history()
                 if h.event in ("retry", "failed") and h.key == ("poll", "TestSubmitter")]
     assert failures and f"job {broken.id}: JobError" in failures[-1].detail
 

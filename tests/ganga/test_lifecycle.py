@@ -50,7 +50,7 @@ def test_enable_many_times_does_not_multiply_polls(ganga_session: Any) -> None:
         mc.disable()
         mc.enable()
     def started():
-        return [h for h in mc.scheduler.history if h.key == ("poll", "TestSubmitter") and h.event == "started"]
+        return [h for h in mc.runner.history() if h.key == ("poll", "TestSubmitter") and h.event == "started"]
     assert wait_for(lambda: len(started()) >= 3, timeout=30)
     first, third = started()[0].time, started()[2].time
     assert third - first >= 1.5  # TestSubmitter's interval is 1 s: two gaps, not five chains in parallel

@@ -114,7 +114,7 @@ def test_faulty_grid_every_job_final_and_every_output_present_once(gangadir: str
             check_every_subjob_final_with_output(job, process.client())
             from GangaCore.Core import monitoring_component as mc
 
-            assert any(h.event == "retry" for h in mc.scheduler.history)  # the faults did bite
+            assert any(h.event == "retry" for h in mc.runner.history())  # the faults did bite
         finally:
             stop_ganga()
 
@@ -135,13 +135,13 @@ def test_job_removed_while_its_output_downloads_is_dropped_cleanly(gangadir: str
             outputdir = job.outputdir
             job.force_status("failed")  # Ganga refuses remove() of a completing job without this
             job.remove()
-            assert wait_for(lambda: any(h.key[0] == "finalise" and h.event == "done" for h in mc.scheduler.history)
+            assert wait_for(lambda: any(h.key[0] == "finalise" and h.event == "done" for h in mc.runner.history())
                             or any(h.key[0] == "retrieve" and h.event in ("done", "failed")
-                                   for h in mc.scheduler.history), timeout=30)
-            assert wait_for(lambda: mc.scheduler.is_idle() or all(op.key[0] in ("poll", "poll-queued", "reconcile")
-                                                                   for op in mc.scheduler.pending()), timeout=30)
+                                   for h in mc.runner.history()), timeout=30)
+            assert wait_for(lambda: mc.runner.is_idle() or all(op.key[0] in ("poll", "poll-queued", "reconcile")
+                                                                   for op in mc.runner.pending()), timeout=30)
             assert not os.path.exists(outputdir)
             assert mc.alive and mc.runner.alive
-            assert not any(h.event == "failed" for h in mc.scheduler.history)
+            assert not any(h.event == "failed" for h in mc.runner.history())
         finally:
             stop_ganga()

@@ -25,7 +25,7 @@ from collections.abc import Callable, Hashable
 from .clock import Clock
 from .pools import Pools
 from .retry import RetryPolicy
-from .scheduler import Scheduler
+from .scheduler import HistoryEntry, Scheduler, SchedulerStatistics
 from .work import TERMINAL_STATES, Kind, Operation
 
 Listener = Callable[[Operation], None]
@@ -92,12 +92,27 @@ class SchedulerRunner:
             self._cond.notify_all()
         return pending
 
-    def call_locked(self, fn: Callable[[Scheduler, float], object]) -> object:
-        """Run ``fn(scheduler, now)`` under the dispatcher's lock (for inspection and edits)."""
+    # -- inspection from any thread (the Scheduler itself is not thread-safe) -----
+
+    def statistics(self) -> SchedulerStatistics:
         with self._cond:
-            result = fn(self.scheduler, self.clock.now())
-            self._cond.notify_all()
-            return result
+            return self.scheduler.statistics(self.clock.now())
+
+    def history(self) -> list[HistoryEntry]:
+        with self._cond:
+            return list(self.scheduler.history)
+
+    def pending(self) -> list[Operation]:
+        with self._cond:
+            return list(self.scheduler.pending())
+
+    def running(self) -> list[Operation]:
+        with self._cond:
+            return list(self.scheduler.running())
+
+    def is_idle(self) -> bool:
+        with self._cond:
+            return self.scheduler.is_idle()
 
     def cancel(self, key: Hashable, reason: str) -> bool:
         """Withdraw pending work for ``key``; its listeners are told at once."""

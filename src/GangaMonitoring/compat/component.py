@@ -129,7 +129,7 @@ class MonitoringComponent(GangaThread):
             return False
         with self._state_lock:
             self.enabled = False
-        for op in list(self.scheduler.pending()):
+        for op in self.runner.pending():
             if op.key[0] in PERIODIC_GROUPS and op.priority is not PriorityClass.USER:
                 self.runner.cancel(op.key, "monitoring disabled")
         return True
