@@ -4,7 +4,7 @@
    component class.  ``GangaCore.Core.bootstrap`` imports it inside the
    function, so the swap must happen before bootstrap: the runtime
    package's ``standardSetup()`` calls :func:`apply` on every Ganga start.
-2. ``Job.status`` (a Ganga ``Descriptor``) is wrapped so that every status
+2. ``Job.status`` (a Ganga ``Descriptor``) is swapped for a watching copy so that every status
    change of a top-level job is reported to our active-job index.  Ganga
    offers no status-change hook, and without one the only alternative is
    the stock full-registry scan this package exists to remove.
@@ -16,6 +16,7 @@ package's ``shutdown()``) and at interpreter exit.
 from __future__ import annotations
 
 import atexit
+import copy
 import logging
 import threading
 from typing import Any
@@ -30,23 +31,19 @@ _originals: dict[str, Any] = {}
 _status_listeners: list[StatusListener] = []
 
 
-class StatusWatch:
-    """Wraps Job's ``status`` descriptor; tells listeners after each change.
+def _watching(original: Any) -> Any:
+    """A copy of Job's ``status`` descriptor whose ``__set__`` also tells our listeners.
 
-    Only the ``__set__`` path is extended: reading a status is untouched.
-    The listener runs in the thread that changed the status, while Ganga
-    holds the job's lock, so listeners must be quick and must not take a
-    job lock themselves (the index only takes its own lock).
+    The copy's class derives from the descriptor's own class, so reading a
+    status (Ganga does it constantly) runs exactly Ganga's code, with no extra
+    call; only setting it is extended.  The listener runs in the thread that
+    changed the status while Ganga holds the job's lock, so listeners must be
+    quick and must not take a job lock themselves.
     """
+    base = type(original)
 
-    def __init__(self, original: Any) -> None:
-        self.original = original
-
-    def __get__(self, obj: Any, cls: Any = None) -> Any:
-        return self.original.__get__(obj, cls)
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        self.original.__set__(obj, value)
+    def __set__(self: Any, obj: Any, value: Any, *args: Any) -> None:  # noqa: N807 - the descriptor protocol
+        base.__set__(self, obj, value, *args)
         if _status_listeners and obj._getParent() is None:
             status = obj._data.get("status")
             for listener in list(_status_listeners):
@@ -55,8 +52,14 @@ class StatusWatch:
                 except Exception:  # a listener bug must never break Ganga's state change
                     log.exception("status listener %r failed", listener)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.original, name)
+    watch_class = type("StatusWatch", (base,), {"__set__": __set__, "__module__": __name__, "__slots__": ()})
+    watch = copy.copy(original)
+    watch.__class__ = watch_class
+    return watch
+
+
+def _is_watch(descriptor: Any) -> bool:
+    return type(descriptor).__name__ == "StatusWatch" and type(descriptor).__module__ == __name__
 
 
 def apply(component_class: type) -> None:
@@ -69,9 +72,9 @@ def apply(component_class: type) -> None:
             _originals["AsyncMonitoringService"] = MonitoringService.AsyncMonitoringService
         MonitoringService.AsyncMonitoringService = component_class
         current = Job.__dict__["status"]
-        if not isinstance(current, StatusWatch):
+        if not _is_watch(current):
             _originals["Job.status"] = current
-            setattr(Job, "status", StatusWatch(current))
+            setattr(Job, "status", _watching(current))
 
 
 def remove() -> None:
@@ -84,7 +87,7 @@ def remove() -> None:
         if original_class is not None:
             MonitoringService.AsyncMonitoringService = original_class
         original_status = _originals.pop("Job.status", None)
-        if original_status is not None and isinstance(Job.__dict__.get("status"), StatusWatch):
+        if original_status is not None and _is_watch(Job.__dict__.get("status")):
             setattr(Job, "status", original_status)
         _status_listeners.clear()
 
