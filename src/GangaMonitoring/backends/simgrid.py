@@ -130,15 +130,25 @@ class SimGrid(IBackend):
                     apply_view(job, view, client)
 
 
-def apply_view(job: Any, view: dict[str, Any], client: SimGridClient) -> None:
-    """Bring one job up to date with what the grid reported (downloading output when it ended)."""
+def transition_for(job: Any, view: dict[str, Any]) -> str | None:
+    """Record the grid's state on the backend; return the Ganga state the job must move to, if any."""
     backend = job.backend
-    backend.status = view["state"]
+    if backend.status != view["state"]:
+        backend.status = view["state"]
     target = GRID_TO_GANGA.get(view["state"])
     if target is None:
         raise JobError(f"SimGrid reported an unknown state {view['state']!r} for job {job.getFQID('.')}")
     if target == job.status or target == "submitted":
+        return None
+    return target
+
+
+def apply_view(job: Any, view: dict[str, Any], client: SimGridClient) -> None:
+    """Bring one job up to date with what the grid reported (downloading output when it ended)."""
+    target = transition_for(job, view)
+    if target is None:
         return
+    backend = job.backend
     if target in ("completed", "failed"):
         retrieve_output(client, backend.id, job.outputdir)
     if view.get("finished_at"):

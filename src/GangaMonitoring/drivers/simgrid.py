@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 
-from ..backends.simgrid import GRID_TO_GANGA, client_for
+from ..backends.simgrid import client_for, transition_for
 from ..simulator.client import SimGridClient
 from .base import DriverContext, FinishedWork, JobKey, NativeDriver
 from .heavy import unpack_retrieved
@@ -79,17 +79,12 @@ class SimGridDriver(NativeDriver):
 
     @staticmethod
     def _apply(job: Any, view: dict[str, Any], ctx: DriverContext, server: str) -> None:
-        backend = job.backend
-        if backend.status != view["state"]:
-            backend.status = view["state"]
-        target = GRID_TO_GANGA.get(view["state"])
+        target = transition_for(job, view)
         if target is None:
-            raise ValueError(f"SimGrid reported an unknown state {view['state']!r} for job {job.getFQID('.')}")
-        if target == job.status or target == "submitted":
             return
         if target in ("completed", "failed"):
             ctx.hand_over(job, FinishedWork(
-                job_key=job_key(job), fqid=job.getFQID("."), backend="SimGrid", backend_id=backend.id,
+                job_key=job_key(job), fqid=job.getFQID("."), backend="SimGrid", backend_id=job.backend.id,
                 outputdir=job.outputdir, final_status=target, finished_at=view.get("finished_at"),
                 server=server))
         else:

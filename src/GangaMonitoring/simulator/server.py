@@ -150,15 +150,27 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise web.HTTPBadRequest(text=json.dumps({"error": f"body is not JSON: {err}"}),
-                                 content_type="application/json") from err
+        raise _bad(f"body is not JSON: {err}") from err
     if not isinstance(body, dict):
         raise _bad("body must be a JSON object")
     return body
 
 
-def _bad(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+def _json_error(error_class: type[web.HTTPError], message: str) -> web.HTTPError:
+    return error_class(text=json.dumps({"error": message}), content_type="application/json")
+
+
+def _bad(message: str) -> web.HTTPError:
+    return _json_error(web.HTTPBadRequest, message)
+
+
+async def _on_ids(request: web.Request, action: Callable[[list[int]], Any]) -> Any:
+    """Run ``action`` on the body's ``ids``; an unknown id is a 404."""
+    ids = _ids(await _json_body(request), request.app["injector"].faults.max_batch)
+    try:
+        return action(ids)
+    except UnknownJob as err:
+        raise _json_error(web.HTTPNotFound, f"unknown job {err.args[0]}") from err
 
 
 def _ids(body: dict[str, Any], limit: int) -> list[int]:
@@ -179,12 +191,7 @@ async def _submit(request: web.Request) -> web.Response:
 
 
 async def _status(request: web.Request) -> web.Response:
-    ids = _ids(await _json_body(request), request.app["injector"].faults.max_batch)
-    try:
-        views = request.app["grid"].status(ids)
-    except UnknownJob as err:
-        raise web.HTTPNotFound(text=json.dumps({"error": f"unknown job {err.args[0]}"}),
-                               content_type="application/json") from err
+    views = await _on_ids(request, request.app["grid"].status)
     return web.json_response({"jobs": [v.as_dict() for v in views]})
 
 
@@ -202,21 +209,14 @@ async def _output(request: web.Request) -> web.Response:
         job_id = int(request.match_info["job_id"])
         data = request.app["grid"].output(job_id)
     except (ValueError, UnknownJob) as err:
-        raise web.HTTPNotFound(text=json.dumps({"error": f"unknown job {request.match_info['job_id']}"}),
-                               content_type="application/json") from err
+        raise _json_error(web.HTTPNotFound, f"unknown job {request.match_info['job_id']}") from err
     except OutputNotReady as err:
-        raise web.HTTPConflict(text=json.dumps({"error": str(err)}), content_type="application/json") from err
+        raise _json_error(web.HTTPConflict, str(err)) from err
     return web.Response(body=data, content_type="application/gzip")
 
 
 async def _kill(request: web.Request) -> web.Response:
-    ids = _ids(await _json_body(request), request.app["injector"].faults.max_batch)
-    try:
-        killed = request.app["grid"].kill(ids)
-    except UnknownJob as err:
-        raise web.HTTPNotFound(text=json.dumps({"error": f"unknown job {err.args[0]}"}),
-                               content_type="application/json") from err
-    return web.json_response({"killed": killed})
+    return web.json_response({"killed": await _on_ids(request, request.app["grid"].kill)})
 
 
 async def _stats(request: web.Request) -> web.Response:
