@@ -32,6 +32,8 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                                        "(polls, retrievals, finalisations are counted apart)."),
     "backend_concurrency": ({}, "Per-backend override of default_backend_concurrency, "
                                 "e.g. {'Dirac': 4, 'Local': 1}."),
+    "first_poll_delay": (2.0, "Seconds after a job's submission at which its backend is polled for it, "
+                              "even when the backend's interval would come later (stock Ganga: 0-2 s)."),
     "long_queued_after": (600.0, "Seconds in 'submitted' after which a job counts as long-queued "
                                  "and is polled at the lowest priority."),
     "queued_interval_factor": (4.0, "A long-queued job is polled this many times less often "

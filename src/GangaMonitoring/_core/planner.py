@@ -6,6 +6,10 @@ the backend's poll interval, and ``("poll-queued", backend)`` for jobs
 queued longer than ``long_queued_after``, at a lower priority class and a
 longer interval.  The next poll of a key is due one interval after the
 previous one *started*, so a poll that takes long is not followed by a gap.
+A newly submitted job pulls its group's next poll forward to
+``first_poll_delay`` after its submission, so a user sees it start promptly
+even when the backend's interval is long (stock Ganga looked at a newly
+active backend within its 2 s scan).
 
 Pure: it reads the index, the scheduler and ``now``; it returns operations
 to submit and backends that went idle (whose monitoring can be torn down).
@@ -19,7 +23,7 @@ from collections.abc import Callable, Hashable
 
 from .index import ActiveJobIndex
 from .scheduler import Scheduler
-from .work import Kind, Operation, PriorityClass
+from .work import Kind, Operation, PriorityClass, State
 
 ActionFactory = Callable[[str, str], Callable[[Operation], Any]]
 
@@ -34,6 +38,7 @@ class PlannerSettings:
     interval_for: Callable[[str], float]
     long_queued_after: float = 600.0
     queued_interval_factor: float = 4.0
+    first_poll_delay: float = 2.0
 
 
 @dataclass
@@ -49,6 +54,7 @@ class PollPlanner:
         self._settings = settings
         self._make_action = make_action
         self._last: dict[Hashable, Operation] = {}
+        self._last_started: dict[Hashable, float] = {}
         self._active_backends: set[str] = set()
 
     def plan(self, index: ActiveJobIndex, scheduler: Scheduler, now: float) -> PlanResult:
@@ -57,7 +63,7 @@ class PollPlanner:
         active_now = set(index.backends())
         for backend in active_now:
             for group in self.groups_due(index, backend, now, settings.long_queued_after):
-                op = self._plan_one(scheduler, backend, group, now, settings)
+                op = self._plan_one(scheduler, backend, group, now, settings, index)
                 if op is not None:
                     result.operations.append(op)
         gone = self._active_backends - active_now
@@ -69,6 +75,7 @@ class PollPlanner:
             result.idle_backends.append(backend)
             for group in (POLL, POLL_QUEUED):
                 self._last.pop((group, backend), None)
+                self._last_started.pop((group, backend), None)
         self._active_backends = active_now
         return result
 
@@ -86,25 +93,45 @@ class PollPlanner:
         return groups
 
     def _plan_one(self, scheduler: Scheduler, backend: str, group: str, now: float,
-                  settings: PlannerSettings) -> Operation | None:
+                  settings: PlannerSettings, index: ActiveJobIndex) -> Operation | None:
         key = (group, backend)
         current = scheduler.find(key)
-        if current is not None:
-            self._last[key] = current
+        last_started = self._note_started(key, current)
+        if current is not None and current.state is State.RUNNING:
             return None
         interval = settings.interval_for(backend)
         priority = PriorityClass.POLL
         if group == POLL_QUEUED:
             interval *= settings.queued_interval_factor
             priority = PriorityClass.QUEUED
+        due = now if last_started is None else last_started + interval
         previous = self._last.get(key)
-        due = now
-        if previous is not None:
-            started = previous.started_at if previous.started_at is not None else previous.finished_at
-            if started is not None:
-                due = max(now, started + interval) if previous.last_error is None else now + interval
+        if previous is not None and previous.last_error and previous.finished_at is not None:
+            due = max(due, previous.finished_at + interval)  # it gave up: wait a whole interval
+        newest = index.newest_since(backend, "submitted") if group == POLL else None
+        if newest is not None and (last_started is None or newest > last_started):
+            seen_soon = newest + settings.first_poll_delay
+            # nothing polled yet and nothing running: let the new job start before the first look
+            first_look = last_started is None and not index.count(backend, "running")
+            due = seen_soon if first_look else min(due, seen_soon)
+        due = max(due, now)
+        if current is not None:
+            if due >= current.due:
+                return None
+            self._last[key] = current
         op = Operation(key=key, kind=Kind.POLL, backend=backend, priority=priority, due=due,
                        action=self._make_action(backend, group),
                        description=f"{group} {backend}")
-        self._last[key] = op
-        return op
+        if current is None:
+            self._last[key] = op
+        return op  # with a current op pending, submitting this merges: it only moves the due time
+
+    def _note_started(self, key: Hashable, current: Operation | None) -> float | None:
+        """The start time of the latest poll of ``key`` seen so far."""
+        latest = self._last_started.get(key)
+        for op in (current, self._last.get(key)):
+            if op is not None and op.started_at is not None and (latest is None or op.started_at > latest):
+                latest = op.started_at
+        if latest is not None:
+            self._last_started[key] = latest
+        return latest

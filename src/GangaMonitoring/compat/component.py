@@ -295,6 +295,7 @@ class MonitoringComponent(GangaThread):
             interval_for=config.poll_interval,
             long_queued_after=float(config.monitoring_option("long_queued_after")),
             queued_interval_factor=float(config.monitoring_option("queued_interval_factor")),
+            first_poll_delay=float(config.monitoring_option("first_poll_delay")),
         )
 
     def _poll_action(self, backend: str, group: str) -> Any:

@@ -1,0 +1,98 @@
+"""The poll planner on a fake index and scheduler: when polls are due, for which groups."""
+
+from __future__ import annotations
+
+from GangaMonitoring._core.index import ActiveJobIndex
+from GangaMonitoring._core.planner import POLL, POLL_QUEUED, PlannerSettings, PollPlanner
+from GangaMonitoring._core.scheduler import Scheduler
+from GangaMonitoring._core.work import PriorityClass
+
+INTERVALS = {"Local": 10.0, "Dirac": 50.0}
+
+
+def setup(**settings: float) -> tuple[PollPlanner, ActiveJobIndex, Scheduler]:
+    values = PlannerSettings(interval_for=INTERVALS.__getitem__, long_queued_after=600.0,
+                             queued_interval_factor=4.0, first_poll_delay=2.0)
+    if settings:
+        values = PlannerSettings(interval_for=INTERVALS.__getitem__, **settings)  # type: ignore[arg-type]
+    planner = PollPlanner(lambda: values, lambda backend, group: None)
+    return planner, ActiveJobIndex(), Scheduler({"poll": 5, "io": 5, "cpu": 5})
+
+
+def plan(planner: PollPlanner, index: ActiveJobIndex, scheduler: Scheduler, now: float) -> dict:
+    result = planner.plan(index, scheduler, now)
+    for op in result.operations:
+        scheduler.submit(op, now)
+    return {op.key: op for op in scheduler.pending()}
+
+
+def run(scheduler: Scheduler, now: float) -> list:
+    started = scheduler.pop_ready(now)
+    for op in started:
+        scheduler.complete(op, now + 0.1)
+    return started
+
+
+def test_running_jobs_are_polled_now_then_one_interval_after_each_start() -> None:
+    planner, index, scheduler = setup()
+    index.update(1, "Local", "running", now=0)
+    assert plan(planner, index, scheduler, 100)[(POLL, "Local")].due == 100
+    run(scheduler, 100)
+    assert plan(planner, index, scheduler, 100.1)[(POLL, "Local")].due == 110
+
+
+def test_a_new_submission_is_looked_at_after_first_poll_delay() -> None:
+    planner, index, scheduler = setup()
+    index.update(1, "Local", "running", now=0)
+    plan(planner, index, scheduler, 100)
+    run(scheduler, 100)
+    plan(planner, index, scheduler, 100.1)
+    index.update(2, "Local", "submitted", now=103)
+    assert plan(planner, index, scheduler, 103)[(POLL, "Local")].due == 105  # not 110
+    run(scheduler, 105)
+    assert plan(planner, index, scheduler, 105.1)[(POLL, "Local")].due == 115  # already seen: interval
+
+
+def test_first_poll_of_a_submitted_job_waits_first_poll_delay() -> None:
+    planner, index, scheduler = setup()
+    index.update(1, "Local", "submitted", now=50)
+    assert plan(planner, index, scheduler, 50)[(POLL, "Local")].due == 52
+
+
+def test_long_queued_jobs_are_polled_less_often_at_the_lowest_class() -> None:
+    planner, index, scheduler = setup()
+    index.update(1, "Dirac", "submitted", now=0)
+    pending = plan(planner, index, scheduler, 700)
+    assert set(pending) == {(POLL_QUEUED, "Dirac")}
+    assert pending[(POLL_QUEUED, "Dirac")].priority is PriorityClass.QUEUED
+    run(scheduler, 700)
+    assert plan(planner, index, scheduler, 701)[(POLL_QUEUED, "Dirac")].due == 700 + 4 * 50
+
+
+def test_two_backends_active_at_once_are_both_polled() -> None:
+    """Stock Ganga polled only the last backend found in a scan (GANGA_NOTES §0.2)."""
+    planner, index, scheduler = setup()
+    index.update(1, "Local", "running", now=0)
+    index.update(2, "Dirac", "running", now=0)
+    assert set(plan(planner, index, scheduler, 1)) == {(POLL, "Local"), (POLL, "Dirac")}
+
+
+def test_no_second_poll_while_one_is_planned_or_running() -> None:
+    planner, index, scheduler = setup()
+    index.update(1, "Local", "running", now=0)
+    plan(planner, index, scheduler, 0)
+    assert planner.plan(index, scheduler, 0).operations == []
+    scheduler.pop_ready(0)
+    assert planner.plan(index, scheduler, 5).operations == []
+
+
+def test_idle_backend_is_reported_once_and_not_while_its_poll_runs() -> None:
+    planner, index, scheduler = setup()
+    index.update(1, "Local", "running", now=0)
+    plan(planner, index, scheduler, 0)
+    [poll] = scheduler.pop_ready(0)
+    index.update(1, "Local", "completed", now=1)
+    assert planner.plan(index, scheduler, 1).idle_backends == []  # its poll still runs
+    scheduler.complete(poll, 2)
+    assert planner.plan(index, scheduler, 2).idle_backends == ["Local"]
+    assert planner.plan(index, scheduler, 3).idle_backends == []

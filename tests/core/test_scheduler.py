@@ -1,0 +1,144 @@
+"""The scheduler as a pure state machine: exact virtual times, no threads."""
+
+from __future__ import annotations
+
+import pytest
+
+from GangaMonitoring._core.scheduler import Scheduler
+from GangaMonitoring._core.work import Kind, Operation, PriorityClass, State
+
+P = PriorityClass
+
+
+def op(name: str, priority: PriorityClass = P.POLL, due: float = 0.0, backend: str = "B",
+       kind: Kind = Kind.POLL, jobs: set[int] | None = None) -> Operation:
+    return Operation(key=(name,), kind=kind, backend=backend, priority=priority, due=due, job_ids=jobs or set())
+
+
+def names(ops: list[Operation]) -> list[str]:
+    return [o.key[0] for o in ops]  # type: ignore[misc]
+
+
+def scheduler(poll: int = 10, aging: float = 30.0, limit: int | None = None) -> Scheduler:
+    return Scheduler({"poll": poll, "io": 10, "cpu": 10}, aging_seconds=aging,
+                     backend_limit=lambda backend, pool: limit)
+
+
+def test_priority_classes_run_in_order_then_fifo() -> None:
+    s = scheduler(poll=10)
+    for name, prio in [("q", P.QUEUED), ("p1", P.POLL), ("u", P.USER), ("p2", P.POLL)]:
+        s.submit(op(name, prio, kind=Kind.CALL), now=0)  # CALL runs on the poll pool: one queue
+    s.submit(op("f", P.FINALISE, kind=Kind.CALL), now=0)
+    assert names(s.pop_ready(0)) == ["u", "f", "p1", "p2", "q"]
+
+
+@pytest.mark.parametrize(("waited", "first"), [(59.0, "u"), (61.0, "q")])
+def test_aging_a_queued_op_overtakes_a_user_op_after_three_classes_of_waiting(waited: float, first: str) -> None:
+    s = scheduler(poll=1, aging=20.0)
+    s.submit(op("q", P.QUEUED), now=0)
+    s.submit(op("u", P.USER, due=waited), now=0)  # QUEUED(3) - USER(0) = 3 classes = 60 s
+    assert names(s.pop_ready(waited)) == [first]
+
+
+def test_nothing_starves_behind_a_steady_stream_of_user_work() -> None:
+    s = scheduler(poll=1, aging=10.0)
+    s.submit(op("queued", P.QUEUED), now=0)
+    ran_at = None
+    for t in range(0, 200):
+        s.submit(op(f"user{t}", P.USER), now=t)
+        [started] = s.pop_ready(t)
+        s.complete(started, t + 0.5)
+        if started.key == ("queued",):
+            ran_at = t
+            break
+    assert ran_at is not None and ran_at <= 31
+
+
+def test_waiting_until_due_and_next_deadline() -> None:
+    s = scheduler()
+    s.submit(op("later", due=10.0), now=0)
+    assert s.pop_ready(9.999) == [] and s.next_deadline() == 10.0
+    assert names(s.pop_ready(10.0)) == ["later"] and s.next_deadline() is None
+
+
+def test_pool_capacity_and_per_backend_pool_limit() -> None:
+    s = scheduler(poll=3, limit=2)
+    for n in range(3):
+        s.submit(op(f"a{n}", backend="A"), now=0)
+    s.submit(op("b0", backend="B"), now=0)
+    s.submit(op("io", backend="A", kind=Kind.RETRIEVE), now=0)  # other pool: its own limit
+    started = s.pop_ready(0)
+    assert sorted(names(started)) == ["a0", "a1", "b0", "io"]
+    assert s.find(("a2",)).state is State.READY  # type: ignore[union-attr]
+    assert "limit" in s.find(("a2",)).waiting_reason  # type: ignore[union-attr]
+    s.complete(started[0], 1)
+    assert names(s.pop_ready(1)) == ["a2"]
+
+
+def test_same_key_merges_keeping_earliest_due_most_urgent_class_and_all_jobs() -> None:
+    s = scheduler()
+    first = s.submit(op("k", P.QUEUED, due=50, jobs={1}), now=0)
+    merged = s.submit(op("k", P.USER, due=20, jobs={2}), now=0)
+    assert merged is first and (first.priority, first.due, first.job_ids) == (P.USER, 20, {1, 2})
+    assert len(list(s.pending())) == 1
+
+
+def test_a_key_never_runs_twice_at_once_and_runs_again_after() -> None:
+    s = scheduler()
+    s.submit(op("k"), now=0)
+    [running] = s.pop_ready(0)
+    again = s.submit(op("k"), now=1)
+    assert again is not running and s.pop_ready(1) == []
+    assert "same work is running" in again.waiting_reason
+    s.complete(running, 2)
+    assert s.pop_ready(2) == [again]
+
+
+def test_retry_requeues_at_due_with_attempts_and_error_kept() -> None:
+    s = scheduler()
+    s.submit(op("k"), now=0)
+    [started] = s.pop_ready(0)
+    s.retry(started, now=1, due=5, error="boom")
+    assert s.pop_ready(4) == [] and s.next_deadline() == 5
+    [again] = s.pop_ready(5)
+    assert again.attempts == 2 and again.last_error == "boom"
+    s.complete(again, 6, error="still boom")
+    stats = s.statistics(6)
+    assert stats.failed == {"poll": 1} and stats.running == 0 and s.is_idle()
+
+
+def test_boost_moves_matching_work_to_the_front() -> None:
+    s = scheduler(poll=1)
+    s.submit(op("other", P.POLL), now=0)
+    s.submit(op("mine", P.QUEUED, due=100, jobs={7}), now=0)
+    boosted = s.boost(lambda o: 7 in o.job_ids, now=1)
+    assert names(boosted) == ["mine"]
+    assert names(s.pop_ready(1)) == ["mine"]
+
+
+def test_cancel_withdraws_pending_work_only() -> None:
+    s = scheduler()
+    s.submit(op("k", due=10), now=0)
+    assert s.cancel(("k",), now=1) and not s.cancel(("k",), now=1)
+    assert s.pop_ready(20) == [] and s.is_idle()
+
+
+def test_statistics_and_history_say_what_waits_and_why() -> None:
+    s = scheduler(poll=1)
+    s.submit(op("a"), now=0)
+    s.submit(op("b"), now=0)
+    s.submit(op("c", due=30), now=0)
+    s.pop_ready(0)
+    stats = s.statistics(10)
+    assert (stats.waiting, stats.ready, stats.running) == (1, 1, 1)
+    assert stats.oldest_ready_age == 10 and stats.next_deadline_in == 20
+    assert stats.by_kind == {"poll": {"waiting": 1, "ready": 1, "running": 1}}
+    assert [h.event for h in s.history if h.key == ("a",)] == ["submitted", "started"]
+
+
+def test_rejects_bad_aging_and_completing_what_does_not_run() -> None:
+    with pytest.raises(ValueError):
+        Scheduler({"poll": 1}, aging_seconds=0)
+    s = scheduler()
+    with pytest.raises(ValueError):
+        s.complete(op("never"), 0)
