@@ -1,0 +1,123 @@
+"""The threaded runner and the pools, synchronised with events (no sleeps)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+from tenacity import stop_after_attempt, wait_fixed
+
+from GangaMonitoring._core.clock import SystemClock
+from GangaMonitoring._core.pools import Pools
+from GangaMonitoring._core.retry import PermanentError, RetryPolicy
+from GangaMonitoring._core.runner import SchedulerRunner
+from GangaMonitoring._core.scheduler import Scheduler
+from GangaMonitoring._core.work import Kind, Operation, PriorityClass, State
+
+WAIT = 20.0  # generous bound for events: only a broken runner reaches it
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def die() -> None:
+    os._exit(1)
+
+
+@pytest.fixture
+def runner() -> Iterator[SchedulerRunner]:
+    clock = SystemClock()
+    pools = Pools({"poll": 1, "io": 2, "cpu": 1, "processes": 1}, clock)
+    scheduler = Scheduler({"poll": 1, "io": 2, "cpu": 1})
+    policy = RetryPolicy("test", wait=wait_fixed(0), stop=stop_after_attempt(3))
+    r = SchedulerRunner(scheduler, pools, clock, lambda kind: policy, max_sleep=0.05)
+    r.start()
+    yield r
+    r.stop()
+    r.join(WAIT)
+    pools.shutdown(wait=True)
+
+
+def call(name: str, action, priority: PriorityClass = PriorityClass.POLL, kind: Kind = Kind.CALL) -> Operation:
+    return Operation(key=(name,), kind=kind, backend="B", priority=priority, due=0.0, action=action)
+
+
+def test_ready_work_runs_by_priority_on_a_single_worker(runner: SchedulerRunner) -> None:
+    gate, started, order, done = threading.Event(), threading.Event(), [], threading.Event()
+
+    def blocker(op: Operation) -> None:
+        started.set()
+        gate.wait(WAIT)
+
+    runner.submit(call("blocker", blocker))
+    assert started.wait(WAIT)  # the single poll worker is now busy: the rest queue up
+    for name, prio in [("queued", PriorityClass.QUEUED), ("poll", PriorityClass.POLL), ("user", PriorityClass.USER)]:
+        runner.submit(call(name, lambda op: order.append(op.key[0]), prio))
+    runner.submit(call("last", lambda op: done.set(), PriorityClass.QUEUED))
+    gate.set()
+    assert done.wait(WAIT)
+    assert order == ["user", "poll", "queued"]
+
+
+def test_a_failing_operation_is_retried_then_succeeds_and_its_listener_runs_once(runner: SchedulerRunner) -> None:
+    attempts, ended = [], []
+    finished = threading.Event()
+
+    def flaky(op: Operation) -> None:
+        attempts.append(op.attempts)
+        if len(attempts) < 3:
+            raise OSError("transient")
+
+    runner.submit(call("flaky", flaky), listener=lambda op: (ended.append(op.state), finished.set()))
+    assert finished.wait(WAIT)
+    assert attempts == [1, 2, 3] and ended == [State.DONE]
+    assert [h.event for h in runner.history() if h.key == ("flaky",)].count("retry") == 2
+
+
+def test_a_permanent_error_gives_up_at_once_with_the_reason(runner: SchedulerRunner) -> None:
+    finished, seen = threading.Event(), []
+
+    def broken(op: Operation) -> None:
+        raise PermanentError("no such job")
+
+    runner.submit(call("broken", broken), listener=lambda op: (seen.append(op.last_error), finished.set()))
+    assert finished.wait(WAIT)
+    assert seen == ["PermanentError: no such job"]
+    assert runner.statistics().failed == {"call": 1}
+
+
+def test_cancel_tells_listeners(runner: SchedulerRunner) -> None:
+    told = threading.Event()
+    later = Operation(key=("later",), kind=Kind.CALL, backend="B", priority=PriorityClass.POLL,
+                      due=runner.clock.now() + 3600, action=lambda op: None)
+    runner.submit(later, listener=lambda op: told.set())
+    assert runner.cancel(("later",), "test")
+    assert told.is_set()
+
+
+def test_process_pool_runs_plain_functions_and_recovers_from_a_dead_worker(runner: SchedulerRunner) -> None:
+    pools = runner.pools
+    assert pools.run_in_process(square, 7, timeout=WAIT) == 49
+    with pytest.raises(BrokenProcessPool):
+        pools.run_in_process(die, timeout=WAIT)
+    assert pools.run_in_process(square, 8, timeout=WAIT) == 64  # a new pool replaced the broken one
+
+
+def test_busy_workers_show_what_they_run(runner: SchedulerRunner) -> None:
+    gate, started = threading.Event(), threading.Event()
+
+    def block(op: Operation) -> None:
+        started.set()
+        gate.wait(WAIT)
+
+    runner.submit(Operation(key=("dl",), kind=Kind.RETRIEVE, backend="B", priority=PriorityClass.FINALISE,
+                            due=0.0, action=block, description="download job 3"))
+    assert started.wait(WAIT)
+    io = next(p for p in runner.pools.statistics() if p.name == "io")
+    assert io.busy == 1 and io.activities[0].description == "download job 3"
+    assert io.activities[0].worker.startswith("GangaMon-io")
+    gate.set()
