@@ -26,7 +26,7 @@ case "$command" in
         ;;
     test)
         install "[test]"
-        "$VENV/bin/ruff" check src tests
+        "$VENV/bin/ruff" check src tests tools
         "$VENV/bin/mypy" src
         # Tests run in their own session so that job processes Ganga's Local
         # backend leaves behind are reaped with the whole group at the end.

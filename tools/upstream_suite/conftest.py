@@ -1,5 +1,4 @@
 """Run upstream Ganga's Unit and GPI suites against the installed Ganga (temp gangadir)."""
-import os
 import tempfile
 
 import pytest
