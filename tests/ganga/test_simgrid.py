@@ -135,11 +135,14 @@ def test_job_removed_while_its_output_downloads_is_dropped_cleanly(gangadir: str
             outputdir = job.outputdir
             job.force_status("failed")  # Ganga refuses remove() of a completing job without this
             job.remove()
-            assert wait_for(lambda: any(h.key[0] == "finalise" and h.event == "done" for h in mc.runner.history())
-                            or any(h.key[0] == "retrieve" and h.event in ("done", "failed")
-                                   for h in mc.runner.history()), timeout=30)
-            assert wait_for(lambda: mc.runner.is_idle() or all(op.key[0] in ("poll", "poll-queued", "reconcile")
-                                                                   for op in mc.runner.pending()), timeout=30)
+            periodic = ("poll", "poll-queued", "reconcile", "rollup", "teardown")
+
+            def only_periodic_work_left() -> bool:
+                return all(op.key[0] in periodic for op in mc.runner.pending() + mc.runner.running())
+
+            assert wait_for(lambda: any(h.key[0] == "retrieve" and h.event in ("done", "failed")
+                                        for h in mc.runner.history()), timeout=30)
+            assert wait_for(only_periodic_work_left, timeout=30), mc.runner.pending() + mc.runner.running()
             assert not os.path.exists(outputdir)
             assert mc.alive and mc.runner.alive
             assert not any(h.event == "failed" for h in mc.runner.history())
