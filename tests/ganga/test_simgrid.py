@@ -78,7 +78,7 @@ def test_the_same_backend_under_stock_monitoring(gangadir: str, simgrid: SimGrid
         stop_ganga()
 
 
-def test_kill_and_peek(gangadir: str, simgrid: SimGridProcess) -> None:
+def test_kill_resubmit_and_peek(gangadir: str, simgrid: SimGridProcess) -> None:
     from GangaCore.testlib.GangaUnitTest import stop_ganga
 
     gpi = start(gangadir, simgrid)
@@ -87,7 +87,11 @@ def test_kill_and_peek(gangadir: str, simgrid: SimGridProcess) -> None:
         killed.submit()
         killed.kill()
         assert killed.status == "killed"
-        assert simgrid.client().status([killed.backend.id])[0]["state"] == "Killed"
+        first_id = killed.backend.id
+        assert simgrid.client().status([first_id])[0]["state"] == "Killed"
+        killed.resubmit()
+        assert killed.backend.id != first_id
+        assert wait_for(lambda: killed.status in ("completed", "failed"), timeout=60), killed.status
         done = gpi.Job(backend=gpi.SimGrid())
         done.submit()
         assert wait_for(lambda: done.status in ("completed", "failed"), timeout=60)
