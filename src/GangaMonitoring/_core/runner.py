@@ -114,6 +114,13 @@ class SchedulerRunner:
         with self._cond:
             return self.scheduler.is_idle()
 
+    def explain(self, match: Callable[[Operation], bool]) -> list[tuple[Operation, str]]:
+        """Pending and running operations for which ``match`` holds, each with why it is where it is."""
+        with self._cond:
+            now = self.clock.now()
+            ops = [*self.scheduler.running(), *self.scheduler.pending()]
+            return [(op, self.scheduler.reason(op, now)) for op in ops if match(op)]
+
     def cancel(self, key: Hashable, reason: str) -> bool:
         """Withdraw pending work for ``key``; its listeners are told at once."""
         with self._cond:

@@ -302,6 +302,25 @@ class Scheduler:
 
     # -- inspection --------------------------------------------------------------
 
+    def reason(self, op: Operation, now: float) -> str:
+        """Why ``op`` is where it is, right now (for ``queues.why``)."""
+        if op.state is State.RUNNING:
+            return f"running on {op.pool} for {now - (op.started_at or now):.1f} s"
+        if op.state is State.WAITING:
+            retry = f" (retry {op.attempts + 1} after: {op.last_error})" if op.last_error else ""
+            return f"due in {max(0.0, op.due - now):.1f} s{retry}"
+        if op.state is not State.READY:
+            return op.state.value
+        if op.key in self._running:
+            return "the same work is running; it runs again after"
+        limit = self._backend_limit(op.backend, op.pool)
+        if limit is not None and self._running_by_backend_pool[op.backend, op.pool] >= limit:
+            return f"backend {op.backend} at its limit ({limit} running on {op.pool})"
+        capacity = self._pool_capacity.get(op.pool, 0)
+        if self._running_by_pool[op.pool] >= capacity:
+            return f"all {capacity} {op.pool} workers busy"
+        return "about to start"
+
     def next_deadline(self) -> float | None:
         """When the next WAITING operation falls due (None: nothing waits)."""
         while self._waiting:

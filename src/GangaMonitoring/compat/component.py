@@ -25,6 +25,7 @@ import functools
 import os
 import shutil
 import threading
+from dataclasses import dataclass
 from typing import Any
 from collections.abc import Iterable, Iterator
 
@@ -55,6 +56,30 @@ RECONCILE_KEY = ("reconcile",)
 
 class PollFailed(TransientError):
     """Some jobs of a poll could not be polled (the others were)."""
+
+
+@dataclass
+class BackendPollRecord:
+    """How the polls of one backend went (for ``queues``): times on the component's clock."""
+
+    backend: str
+    polls: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    last_started: float | None = None
+    last_duration: float | None = None
+    last_jobs: int = 0
+    last_error: str | None = None
+
+    def finished(self, started: float, ended: float, jobs: int, error: str | None) -> None:
+        self.polls += 1
+        self.last_started, self.last_duration, self.last_jobs = started, ended - started, jobs
+        if error is None:
+            self.consecutive_failures = 0
+        else:
+            self.failures += 1
+            self.consecutive_failures += 1
+            self.last_error = error
 
 PERIODIC_GROUPS = (POLL, POLL_QUEUED, RECONCILE_KEY[0])
 
@@ -89,6 +114,7 @@ class MonitoringComponent(GangaThread):
         self.driver = CompatDriver(self._inline)
         self.backend_classes: dict[str, type] = {}
         self.native_drivers: dict[str, NativeDriver] = {}
+        self.poll_records: dict[str, BackendPollRecord] = {}
         self._inline_state = threading.local()
         self._state_lock = threading.RLock()
         self._enabled_once = False
@@ -319,6 +345,16 @@ class MonitoringComponent(GangaThread):
     def _poll_jobs(self, backend: str, ids: list[int], scope: str = "") -> None:
         jobs = [j for j in registry.resolve_jobs(self.registry_slice, ids)
                 if registry.job_status(j) in POLLED_STATES]
+        record = self.poll_records.setdefault(backend, BackendPollRecord(backend))
+        started = self.clock.now()
+        try:
+            self._poll_with_driver(backend, jobs, scope)
+        except Exception as err:
+            record.finished(started, self.clock.now(), len(jobs), f"{type(err).__name__}: {err}")
+            raise
+        record.finished(started, self.clock.now(), len(jobs), None)
+
+    def _poll_with_driver(self, backend: str, jobs: list[Any], scope: str) -> None:
         native = self._native_driver(backend)
         if native is not None:
             self._poll_native(native, jobs, scope)

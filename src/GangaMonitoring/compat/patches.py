@@ -8,6 +8,10 @@
    change of a top-level job is reported to our active-job index.  Ganga
    offers no status-change hook, and without one the only alternative is
    the stock full-registry scan this package exists to remove.
+3. ``ThreadPoolQueueMonitor`` (the class of Ganga's ``queues`` object, built
+   by ``startUpQueues`` after the runtime packages' setup) is replaced by
+   ``compat.queues.MonitoringQueues``, a subclass that keeps every stock
+   method and also shows what monitoring does.
 
 :func:`remove` runs when the component stops (Ganga never calls a runtime
 package's ``shutdown()``) and at interpreter exit.
@@ -63,11 +67,17 @@ def _is_watch(descriptor: Any) -> bool:
 
 
 def apply(component_class: type) -> None:
-    """Install both patches (idempotent)."""
+    """Install the patches (idempotent)."""
+    from GangaCore.Core.GangaThread.WorkerThreads import ThreadPoolQueueMonitor as queues_module
     from GangaCore.Core.MonitoringComponent import MonitoringService
     from GangaCore.GPIDev.Lib.Job.Job import Job
 
+    from .queues import MonitoringQueues
+
     with _lock:
+        if "ThreadPoolQueueMonitor" not in _originals:
+            _originals["ThreadPoolQueueMonitor"] = queues_module.ThreadPoolQueueMonitor
+        queues_module.ThreadPoolQueueMonitor = MonitoringQueues
         if "AsyncMonitoringService" not in _originals:
             _originals["AsyncMonitoringService"] = MonitoringService.AsyncMonitoringService
         MonitoringService.AsyncMonitoringService = component_class
@@ -78,11 +88,15 @@ def apply(component_class: type) -> None:
 
 
 def remove() -> None:
-    """Undo both patches (idempotent)."""
+    """Undo the patches (idempotent)."""
+    from GangaCore.Core.GangaThread.WorkerThreads import ThreadPoolQueueMonitor as queues_module
     from GangaCore.Core.MonitoringComponent import MonitoringService
     from GangaCore.GPIDev.Lib.Job.Job import Job
 
     with _lock:
+        original_queues = _originals.pop("ThreadPoolQueueMonitor", None)
+        if original_queues is not None:
+            queues_module.ThreadPoolQueueMonitor = original_queues
         original_class = _originals.pop("AsyncMonitoringService", None)
         if original_class is not None:
             MonitoringService.AsyncMonitoringService = original_class

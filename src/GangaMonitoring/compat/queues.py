@@ -1,0 +1,56 @@
+"""``queues`` at the Ganga prompt: Ganga's own queues, plus what monitoring is doing.
+
+Ganga builds its ``queues`` object from the class named
+``ThreadPoolQueueMonitor`` when it starts (``startUpQueues``); ``patches``
+swaps in :class:`MonitoringQueues`, which keeps every stock method
+(``add``, ``addProcess``, ``purge``, the shutdown behaviour) and adds:
+
+- the monitoring section of the display (``queues`` at the prompt, ``str(queues)``);
+- ``queues.snapshot()``: the same as plain data (a dict), for scripts and tests;
+- ``queues.why(job)``: why a job is, or is not, being worked on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from GangaCore.Core.GangaThread.WorkerThreads.ThreadPoolQueueMonitor import ThreadPoolQueueMonitor
+from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+from .. import introspect
+
+
+def _our_component() -> Any | None:
+    from GangaCore.Core import monitoring_component
+
+    from .component import MonitoringComponent
+
+    return monitoring_component if isinstance(monitoring_component, MonitoringComponent) else None
+
+
+class MonitoringQueues(ThreadPoolQueueMonitor):
+    """Ganga's queues, showing GangaMonitoring's pools, queues and backends too."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """What monitoring is doing now, as a JSON-serialisable dict ({} if it is not running)."""
+        component = _our_component()
+        return introspect.take_snapshot(component).as_dict() if component is not None else {}
+
+    def why(self, job: Any) -> str:
+        """Why ``job`` (a job, or its id) is or is not being monitored, and what waits for it."""
+        component = _our_component()
+        if component is None:
+            return "GangaMonitoring is not the active monitoring component"
+        raw = stripProxy(job)
+        job_id = raw if isinstance(raw, int) else (raw.master.id if raw.master is not None else raw.id)
+        return introspect.explain_job(component, job_id)
+
+    def _display(self) -> str:
+        stock = super()._display()
+        component = _our_component()
+        if component is None:
+            return stock
+        return stock + "\n\n" + introspect.render(introspect.take_snapshot(component))
+
+    def __str__(self) -> str:
+        return self._display()

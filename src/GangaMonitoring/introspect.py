@@ -1,0 +1,191 @@
+"""What monitoring is doing, as plain data (:func:`take_snapshot`) and as text (:func:`render`).
+
+The snapshot is built from the component's own statistics, each read under
+its owner's lock, so it can be taken from the prompt thread at any time.
+Scripts and tests use the snapshot (``dataclasses.asdict`` gives plain JSON);
+the ``queues`` display is rendered from it, never from live objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+FIRST_FEW = 3
+WHY_LINES = 8
+
+
+@dataclass(frozen=True)
+class WorkerSnapshot:
+    worker: str
+    running: str
+    for_seconds: float
+
+
+@dataclass(frozen=True)
+class PoolSnapshot:
+    name: str
+    workers: int
+    busy: int
+    activities: list[WorkerSnapshot]
+
+
+@dataclass(frozen=True)
+class QueueGroup:
+    """Pending operations of one kind and priority class."""
+
+    kind: str
+    priority: str
+    ready: int
+    waiting: int
+    first: list[str]
+
+
+@dataclass(frozen=True)
+class BackendSnapshot:
+    backend: str
+    jobs: dict[str, int]
+    """Tracked top-level jobs by state."""
+    polls: int
+    failures: int
+    consecutive_failures: int
+    last_poll_ago: float | None
+    last_poll_duration: float | None
+    last_poll_jobs: int
+    next_poll_in: float | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class MonitoringSnapshot:
+    enabled: bool
+    alive: bool
+    pools: list[PoolSnapshot]
+    queued: list[QueueGroup]
+    running: list[str]
+    backends: list[BackendSnapshot]
+    retrieval_backlog: int
+    finalisation_backlog: int
+    oldest_ready_age: float
+    """Seconds the longest-waiting due operation has waited: how far behind monitoring is."""
+    completed: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def take_snapshot(component: Any) -> MonitoringSnapshot:
+    now = component.clock.now()
+    runner = component.runner
+    stats = runner.statistics()
+    pending = runner.pending()
+    running = runner.running()
+    return MonitoringSnapshot(
+        enabled=bool(component.enabled),
+        alive=bool(component.alive),
+        pools=[PoolSnapshot(p.name, p.workers, p.busy,
+                            [WorkerSnapshot(a.worker, a.description, now - a.since) for a in p.activities])
+               for p in component.pools.statistics()],
+        queued=_queue_groups(pending),
+        running=[op.description or repr(op.key) for op in running],
+        backends=_backends(component, pending + running, now),
+        retrieval_backlog=sum(1 for op in pending if op.kind.value == "retrieve"),
+        finalisation_backlog=sum(1 for op in pending if op.kind.value == "finalise"),
+        oldest_ready_age=stats.oldest_ready_age,
+        completed=stats.completed,
+        failed=stats.failed,
+    )
+
+
+def _queue_groups(pending: list[Any]) -> list[QueueGroup]:
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for op in pending:
+        groups.setdefault((op.kind.value, op.priority.name), []).append(op)
+    result = []
+    for (kind, priority), ops in sorted(groups.items(), key=lambda item: (item[1][0].priority, item[0])):
+        states = Counter(op.state.value for op in ops)
+        ops.sort(key=lambda op: (op.due, op.seq))
+        result.append(QueueGroup(kind, priority, states.get("ready", 0), states.get("waiting", 0),
+                                 [op.description or repr(op.key) for op in ops[:FIRST_FEW]]))
+    return result
+
+
+def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapshot]:
+    counts = {c.backend: c.counts for c in component.index.counts()}
+    records = dict(component.poll_records)
+    next_poll: dict[str, float] = {}
+    for op in work:
+        if op.kind.value == "poll" and op.state.value in ("waiting", "ready"):
+            next_poll[op.backend] = min(next_poll.get(op.backend, op.due), op.due)
+    result = []
+    for backend in sorted(set(counts) | set(records)):
+        record = records.get(backend)
+        due = next_poll.get(backend)
+        result.append(BackendSnapshot(
+            backend=backend,
+            jobs=dict(counts.get(backend, {})),
+            polls=record.polls if record else 0,
+            failures=record.failures if record else 0,
+            consecutive_failures=record.consecutive_failures if record else 0,
+            last_poll_ago=now - record.last_started if record and record.last_started is not None else None,
+            last_poll_duration=record.last_duration if record else None,
+            last_poll_jobs=record.last_jobs if record else 0,
+            next_poll_in=max(0.0, due - now) if due is not None else None,
+            last_error=record.last_error if record and record.consecutive_failures else None,
+        ))
+    return result
+
+
+def render(snapshot: MonitoringSnapshot) -> str:
+    """The snapshot as the text ``queues`` shows."""
+    state = "enabled" if snapshot.enabled else ("disabled" if snapshot.alive else "stopped")
+    lines = [f"GangaMonitoring: {state}; oldest due work has waited {snapshot.oldest_ready_age:.1f} s; "
+             f"retrieval backlog {snapshot.retrieval_backlog}, finalisation backlog {snapshot.finalisation_backlog}",
+             "", "Pools:"]
+    for pool in snapshot.pools:
+        lines.append(f"  {pool.name:<10} {pool.busy}/{pool.workers} busy")
+        lines.extend(f"    {a.worker:<22} {a.running[:60]:<60} {a.for_seconds:6.1f} s" for a in pool.activities)
+    lines += ["", "Backends:"]
+    if not snapshot.backends:
+        lines.append("  (no job to monitor)")
+    for b in snapshot.backends:
+        jobs = ", ".join(f"{n} {s}" for s, n in sorted(b.jobs.items())) or "no active job"
+        last = "never" if b.last_poll_ago is None else (
+            f"{b.last_poll_ago:.1f} s ago ({b.last_poll_jobs} jobs in {b.last_poll_duration or 0:.2f} s)")
+        upcoming = "-" if b.next_poll_in is None else f"in {b.next_poll_in:.1f} s"
+        health = f"FAILING x{b.consecutive_failures}: {b.last_error}" if b.consecutive_failures else "ok"
+        lines.append(f"  {b.backend:<14} {jobs}; last poll {last}; next {upcoming}; {health}")
+    lines += ["", "Queued:"]
+    if not snapshot.queued:
+        lines.append("  (nothing)")
+    for group in snapshot.queued:
+        lines.append(f"  {group.kind:<9} {group.priority:<9} ready {group.ready:<6} waiting {group.waiting:<6} "
+                     f"first: {'; '.join(group.first)}")
+    if snapshot.running:
+        lines += ["", f"Running ({len(snapshot.running)}): " + "; ".join(snapshot.running[:FIRST_FEW])]
+    return "\n".join(lines)
+
+
+def explain_job(component: Any, job_id: int) -> str:
+    """Why a job is (or is not) being worked on: its tracked state, its pending work, its history."""
+    tracked = component.index.get(job_id)
+    now = component.clock.now()
+    lines = []
+    if tracked is None:
+        lines.append(f"job {job_id} is not being monitored (its status is not submitted, running or completing)")
+    else:
+        lines.append(f"job {job_id} is {tracked.status} on {tracked.backend} since {now - tracked.since:.1f} s")
+
+    def concerns(op: Any) -> bool:
+        return job_id in op.job_ids or (tracked is not None and op.kind.value == "poll"
+                                        and op.backend == tracked.backend and not op.job_ids)
+
+    explained = component.runner.explain(concerns)
+    for op, reason in explained[:WHY_LINES]:
+        lines.append(f"  {op.description or op.key} [{op.priority.name}]: {reason}")
+    if len(explained) > WHY_LINES:
+        lines.append(f"  ... and {len(explained) - WHY_LINES} more operation(s) for it")
+    return "\n".join(lines)

@@ -1,0 +1,69 @@
+"""The monitoring snapshot and its rendering, on a scheduler driven by a fake clock."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from GangaMonitoring import introspect
+from GangaMonitoring._core.clock import FakeClock
+from GangaMonitoring._core.index import ActiveJobIndex
+from GangaMonitoring._core.pools import Pools
+from GangaMonitoring._core.runner import SchedulerRunner
+from GangaMonitoring._core.scheduler import Scheduler
+from GangaMonitoring._core.work import Kind, Operation, PriorityClass
+
+
+def component() -> SimpleNamespace:
+    clock = FakeClock(start=1000.0)
+    scheduler = Scheduler({"poll": 1, "io": 1, "cpu": 1},
+                          backend_limit=lambda backend, pool: 1 if pool == "io" else None)
+    pools = Pools({"poll": 1, "io": 1, "cpu": 1, "processes": 1}, clock)
+    runner = SchedulerRunner(scheduler, pools, clock, lambda kind: None)  # never started: no thread
+    index = ActiveJobIndex()
+    record = SimpleNamespace(polls=3, failures=1, consecutive_failures=1, last_started=990.0,
+                             last_duration=0.25, last_jobs=2, last_error="HTTP 503")
+    return SimpleNamespace(clock=clock, runner=runner, pools=pools, index=index, enabled=True, alive=True,
+                           poll_records={"SimGrid": record})
+
+
+def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
+    c = component()
+    c.index.update(7, "SimGrid", "running", now=900.0)
+    c.index.update(8, "SimGrid", "completing", now=995.0)
+    for n in range(3):
+        c.runner.submit(Operation(key=("retrieve", f"8.{n}"), kind=Kind.RETRIEVE, backend="SimGrid",
+                                  priority=PriorityClass.FINALISE, due=1000.0, job_ids={8},
+                                  description=f"retrieve output of 8.{n}"))
+    c.runner.submit(Operation(key=("poll", "SimGrid"), kind=Kind.POLL, backend="SimGrid",
+                              priority=PriorityClass.POLL, due=1010.0, description="poll SimGrid"))
+    c.scheduler = c.runner.scheduler
+    [started] = c.scheduler.pop_ready(1000.0)
+    c.clock.jump(4)
+    snap = introspect.take_snapshot(c)
+    assert snap.retrieval_backlog == 2 and snap.running == ["retrieve output of 8.0"]
+    assert snap.oldest_ready_age == 4.0
+    [retrieve, poll] = snap.queued
+    assert (retrieve.kind, retrieve.priority, retrieve.ready, retrieve.waiting) == ("retrieve", "FINALISE", 2, 0)
+    assert (poll.kind, poll.ready, poll.waiting, poll.first) == ("poll", 0, 1, ["poll SimGrid"])
+    [backend] = snap.backends
+    assert backend.jobs == {"running": 1, "completing": 1}
+    assert (backend.last_poll_ago, backend.next_poll_in, backend.last_error) == (14.0, 6.0, "HTTP 503")
+    json.dumps(snap.as_dict())  # plain data all the way down
+    text = introspect.render(snap)
+    assert "oldest due work has waited 4.0 s; retrieval backlog 2" in text
+    assert "SimGrid        1 completing, 1 running; last poll 14.0 s ago (2 jobs in 0.25 s); next in 6.0 s; " \
+           "FAILING x1: HTTP 503" in text
+    why = introspect.explain_job(c, 8)
+    assert "job 8 is completing on SimGrid since 9.0 s" in why
+    assert "retrieve output of 8.0 [FINALISE]: running on io for 4.0 s" in why
+    assert "retrieve output of 8.1 [FINALISE]: backend SimGrid at its limit (1 running on io)" in why
+    c.pools.shutdown()
+
+
+def test_a_job_nobody_monitors_says_so() -> None:
+    c = component()
+    assert introspect.explain_job(c, 42) == (
+        "job 42 is not being monitored (its status is not submitted, running or completing)")
+    assert "(nothing)" in introspect.render(introspect.take_snapshot(c))
+    c.pools.shutdown()
