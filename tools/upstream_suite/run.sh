@@ -23,6 +23,8 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$checkout" ] || { echo "usage: $0 --checkout PATH [--runtime PKG] [--name NAME] [pytest args]" >&2; exit 2; }
 name=${name:-${runtime:-stock}}
+# upstream's credential tests use pytest-mock's "mocker" fixture (upstream's dev extras have it)
+"$python" -c "import pytest_mock" 2>/dev/null || "$python" -m pip install --quiet pytest-mock
 work=$(mktemp -d /tmp/upstream-suite-XXXX)
 out="$repo/results/upstream"
 mkdir -p "$out" "$work/upstream_tests"
