@@ -19,6 +19,9 @@ WHY_LINES = 8
 
 @dataclass(frozen=True)
 class WorkerSnapshot:
+    """A busy worker; unlike ``pools.WorkerActivity`` it holds an age, not a clock reading
+    (the component's clock has an arbitrary origin, meaningless outside the process)."""
+
     worker: str
     running: str
     for_seconds: float
