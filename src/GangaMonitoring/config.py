@@ -45,6 +45,8 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                             "is reported failed (and retried)."),
     "poll_retry_attempts": (4, "Attempts of one poll before it waits for the next interval."),
     "call_retry_attempts": (3, "Attempts of a requested monitoring call before it gives up."),
+    "output_retry_for": (3600.0, "Seconds output retrieval and finalisation of a finished job keep being "
+                                 "retried (a grid outage must not fail jobs) before the job is marked failed."),
     "retry_max_wait": (60.0, "Longest backoff in seconds between two attempts."),
     "runmonitoring_timeout": (300.0, "Default seconds runMonitoring() waits for the requested polls."),
     "shutdown_timeout": (30.0, "Seconds stop()/join() wait for running monitoring work at exit."),

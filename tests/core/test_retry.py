@@ -31,3 +31,25 @@ def test_permanent_errors_are_not_retried() -> None:
     policy = RetryPolicy("t")
     assert policy.next_due(failed_op(1), PermanentError("no such job"), now=0) is None
     assert not is_transient(TypeError("bug")) and is_transient(KeyError("half-written file"))
+
+
+def test_give_up_after_a_delay_counts_from_the_first_attempt_across_retries() -> None:
+    from tenacity import stop_after_delay, wait_fixed
+
+    from GangaMonitoring._core.scheduler import Scheduler
+
+    policy = RetryPolicy("output", wait=wait_fixed(10), stop=stop_after_delay(25))
+    scheduler = Scheduler({"poll": 1})
+    scheduler.submit(failed_op(0), now=0)
+    dues = []
+    now = 0.0
+    while True:
+        [op] = scheduler.pop_ready(now)
+        due = policy.next_due(op, TransientError("outage"), now)
+        dues.append(due)
+        if due is None:
+            break
+        scheduler.retry(op, now, due, "outage")
+        now = due
+    # retries at 10, 20, 30; the failure at t=30 is 30 s >= 25 s after the first start: give up
+    assert dues == [10, 20, 30, None]

@@ -75,7 +75,8 @@ class RetryPolicy:
         outcome.set_exception(error)
         state = _AttemptState(
             attempt_number=attempt,
-            seconds_since_start=max(0.0, now - op.submitted_at),
+            seconds_since_start=max(0.0, now - (op.first_started_at if op.first_started_at is not None
+                                                 else op.submitted_at)),
             outcome=outcome,
         )
         if not self.retry(state):  # type: ignore[arg-type]

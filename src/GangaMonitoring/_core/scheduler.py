@@ -230,6 +230,8 @@ class Scheduler:
         self._running[op.key] = op
         op.state = State.RUNNING
         op.started_at = now
+        if op.first_started_at is None:
+            op.first_started_at = now
         op.attempts += 1
         op.waiting_reason = ""
         self._running_by_pool[op.pool] += 1

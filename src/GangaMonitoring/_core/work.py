@@ -100,6 +100,8 @@ class Operation:
     submitted_at: float = 0.0
     ready_at: float | None = None
     started_at: float | None = None
+    first_started_at: float | None = None
+    """When the first attempt started (kept across retries: "give up after N seconds" counts from it)."""
     finished_at: float | None = None
     attempts: int = 0
     last_error: str | None = None

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from GangaCore.Core.GangaThread import GangaThread
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.logging import getLogger
-from tenacity import stop_after_attempt, wait_exponential_jitter
+from tenacity import stop_after_attempt, stop_after_delay, wait_exponential_jitter
 
 from .. import config
 from .._core.clock import Clock, SystemClock
@@ -559,13 +559,21 @@ class MonitoringComponent(GangaThread):
 
     @staticmethod
     def retry_policy(kind: Kind) -> RetryPolicy:
-        """The retry policy of an operation kind, from the current config."""
-        attempts_option = "poll_retry_attempts" if kind is Kind.POLL else "call_retry_attempts"
-        return RetryPolicy(
-            kind.value,
-            wait=wait_exponential_jitter(initial=1, max=float(config.monitoring_option("retry_max_wait")), jitter=1),
-            stop=stop_after_attempt(int(config.monitoring_option(attempts_option))),
-        )
+        """The retry policy of an operation kind, from the current config.
+
+        A poll gives up after a few attempts (the next periodic poll comes
+        anyway); a requested call after a few attempts (someone waits for
+        it); output retrieval and finalisation keep trying for
+        ``output_retry_for`` seconds, so an outage of the service delays
+        jobs but does not fail them.
+        """
+        wait = wait_exponential_jitter(initial=1, max=float(config.monitoring_option("retry_max_wait")), jitter=1)
+        if kind in (Kind.RETRIEVE, Kind.FINALISE):
+            stop = stop_after_delay(float(config.monitoring_option("output_retry_for")))
+        else:
+            attempts_option = "poll_retry_attempts" if kind is Kind.POLL else "call_retry_attempts"
+            stop = stop_after_attempt(int(config.monitoring_option(attempts_option)))
+        return RetryPolicy(kind.value, wait=wait, stop=stop)
 
     def __repr__(self) -> str:
         state = "enabled" if self.enabled else ("disabled" if self.alive else "stopped")
