@@ -33,6 +33,7 @@ from GangaCore.Core.GangaThread import GangaThread
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.logging import getLogger
 from tenacity import stop_after_attempt, stop_after_delay, wait_exponential_jitter
+from tenacity.stop import stop_base
 
 from .. import config
 from .._core.clock import Clock, SystemClock
@@ -568,6 +569,7 @@ class MonitoringComponent(GangaThread):
         jobs but does not fail them.
         """
         wait = wait_exponential_jitter(initial=1, max=float(config.monitoring_option("retry_max_wait")), jitter=1)
+        stop: stop_base
         if kind in (Kind.RETRIEVE, Kind.FINALISE):
             stop = stop_after_delay(float(config.monitoring_option("output_retry_for")))
         else:
