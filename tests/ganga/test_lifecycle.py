@@ -108,3 +108,26 @@ def test_index_is_kept_from_status_changes_without_registry_scans(ganga_session:
         Registry.find = original  # type: ignore[method-assign]
     assert len(calls) < 20, f"{len(calls)} Registry.find calls while monitoring one job"
     assert len(mc.index) == 0
+
+
+def test_repeated_sessions_leave_no_monitoring_thread_behind(tmp_path: Path) -> None:
+    import threading
+
+    from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
+
+    for n in range(3):
+        start_ganga(str(tmp_path / f"g{n}"), extra_opts=ganga_options())
+        from GangaCore.Core import monitoring_component
+
+        monitoring_component.enable()
+        gpi = __import__("GangaCore.GPI", fromlist=["Job"])
+        job = gpi.Job(backend=gpi.TestSubmitter(time=0))
+        job.submit()
+        assert gpi.runMonitoring(jobs=job, timeout=30)
+        stop_ganga()
+
+    def ours() -> list[str]:
+        return [t.name for t in threading.enumerate()
+                if t.is_alive() and (t.name.startswith("GangaMon") or t.name.endswith("GangaMonitoring"))]
+
+    assert wait_for(lambda: not ours(), timeout=30), ours()
