@@ -192,3 +192,28 @@ def explain_job(component: Any, job_id: int) -> str:
     if len(explained) > WHY_LINES:
         lines.append(f"  ... and {len(explained) - WHY_LINES} more operation(s) for it")
     return "\n".join(lines)
+
+
+def watch(component: Any, interval: float, count: int | None, stream: Any, sleep: Any = None) -> int:
+    """Re-render the snapshot in place every ``interval`` s until Ctrl-C (or ``count`` frames).
+
+    On a terminal each frame replaces the previous one (cursor home, clear
+    below); elsewhere frames are separated by a blank line.  Returns the
+    number of frames shown.
+    """
+    import time
+
+    pause = sleep or time.sleep
+    in_place = bool(getattr(stream, "isatty", lambda: False)())
+    shown = 0
+    try:
+        while count is None or shown < count:
+            frame = render(take_snapshot(component))
+            stream.write(("\x1b[H\x1b[J" if in_place else ("\n" if shown else "")) + frame + "\n")
+            stream.flush()
+            shown += 1
+            if count is None or shown < count:
+                pause(interval)
+    except KeyboardInterrupt:
+        stream.write("\n")
+    return shown

@@ -67,3 +67,19 @@ def test_a_job_nobody_monitors_says_so() -> None:
         "job 42 is not being monitored (its status is not submitted, running or completing)")
     assert "(nothing)" in introspect.render(introspect.take_snapshot(c))
     c.pools.shutdown()
+
+
+def test_watch_refreshes_until_its_count_and_stops_on_ctrl_c() -> None:
+    import io
+
+    c = component()
+    out = io.StringIO()
+    pauses: list[float] = []
+    assert introspect.watch(c, 0.5, 3, out, sleep=pauses.append) == 3
+    assert out.getvalue().count("GangaMonitoring: enabled") == 3 and pauses == [0.5, 0.5]
+
+    def interrupt(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    assert introspect.watch(c, 0.5, None, io.StringIO(), sleep=interrupt) == 1
+    c.pools.shutdown()

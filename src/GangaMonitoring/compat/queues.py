@@ -7,11 +7,13 @@ swaps in :class:`MonitoringQueues`, which keeps every stock method
 
 - the monitoring section of the display (``queues`` at the prompt, ``str(queues)``);
 - ``queues.snapshot()``: the same as plain data (a dict), for scripts and tests;
-- ``queues.why(job)``: why a job is, or is not, being worked on.
+- ``queues.why(job)``: why a job is, or is not, being worked on;
+- ``queues.watch()``: the monitoring display, refreshed in place until Ctrl-C.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from GangaCore.Core.GangaThread.WorkerThreads.ThreadPoolQueueMonitor import ThreadPoolQueueMonitor
@@ -44,6 +46,17 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
         raw = stripProxy(job)
         job_id = raw if isinstance(raw, int) else (raw.master.id if raw.master is not None else raw.id)
         return introspect.explain_job(component, job_id)
+
+    def watch(self, interval: float = 2.0, count: int | None = None, stream: Any = None) -> None:
+        """Show the monitoring display, refreshed in place every ``interval`` s, until Ctrl-C.
+
+        ``count`` stops after that many refreshes (for scripts); ``stream`` defaults to stdout.
+        """
+        component = _our_component()
+        if component is None:
+            print("GangaMonitoring is not the active monitoring component", file=stream or sys.stdout)
+            return
+        introspect.watch(component, interval, count, stream or sys.stdout)
 
     def _display(self) -> str:
         stock = super()._display()
