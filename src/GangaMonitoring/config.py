@@ -49,6 +49,8 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                                  "retried (a grid outage must not fail jobs) before the job is marked failed."),
     "retry_max_wait": (60.0, "Longest backoff in seconds between two attempts."),
     "runmonitoring_timeout": (300.0, "Default seconds runMonitoring() waits for the requested polls."),
+    "notice_behind_after": (60.0, "At the prompt, say so (once) when due monitoring work has waited this many "
+                                  "seconds; a backend failing 3 polls in a row is reported too."),
     "shutdown_timeout": (30.0, "Seconds stop()/join() wait for running monitoring work at exit."),
 }
 

@@ -49,6 +49,7 @@ from ..drivers.base import FinishedWork, NativeDriver
 from ..drivers.compat import CompatDriver
 from . import patches, registry
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
+from .prompt import PromptNotice
 
 log = getLogger("GangaMonitoring.component")
 
@@ -116,6 +117,7 @@ class MonitoringComponent(GangaThread):
         self.backend_classes: dict[str, type] = {}
         self.native_drivers: dict[str, NativeDriver] = {}
         self.poll_records: dict[str, BackendPollRecord] = {}
+        self.prompt_notice = PromptNotice(self)
         self._inline_state = threading.local()
         self._state_lock = threading.RLock()
         self._enabled_once = False
@@ -171,6 +173,7 @@ class MonitoringComponent(GangaThread):
             self.alive = False
             self.enabled = False
         patches.remove_status_listener(self._on_status_change)
+        self.prompt_notice.detach()
         self.runner.stop()
         self.pools.shutdown(wait=False)
         for name in set(self.backend_classes) | set(self.native_drivers):
@@ -293,6 +296,7 @@ class MonitoringComponent(GangaThread):
 
     def _plan(self, now: float) -> None:
         """Runs on the dispatcher under its lock: only index and scheduler reads."""
+        self.prompt_notice.attach_if_possible()
         if not self.enabled:
             return
         result = self.planner.plan(self.index, self.scheduler, now)

@@ -1,0 +1,68 @@
+"""A one-line notice at the Ganga prompt when monitoring falls behind or a backend keeps failing.
+
+IPython runs ``post_execute`` callbacks after each command and before the
+next prompt, which is where Ganga itself prints its credential warnings: a
+line printed there never interleaves with what the user types.  A notice is
+printed when the situation *changes* (and once when it is over), never at
+every prompt.  The callback is registered once IPython's shell exists (Ganga
+starts it after its bootstrap), from the component's dispatcher.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Any
+
+from .. import config
+
+FAILING_AFTER = 3
+"""Consecutive failed polls after which a backend is reported failing."""
+
+
+class PromptNotice:
+    """The ``post_execute`` callback; holds the last notice shown, to show only changes."""
+
+    def __init__(self, component: Any) -> None:
+        self._component = component
+        self._shown: str | None = None
+        self._shell: Any = None
+
+    def attach_if_possible(self) -> None:
+        """Register with IPython's shell once it exists (cheap to call often)."""
+        if self._shell is not None or "IPython" not in sys.modules:
+            return
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None and hasattr(shell, "events"):
+            shell.events.register("post_execute", self)
+            self._shell = shell
+
+    def detach(self) -> None:
+        shell, self._shell = self._shell, None
+        if shell is not None:
+            with contextlib.suppress(ValueError):  # already gone
+                shell.events.unregister("post_execute", self)
+
+    def __call__(self, *_: Any) -> None:
+        notice = self.notice()
+        if notice != self._shown:
+            if notice:
+                print(notice)
+            elif self._shown:
+                print("GangaMonitoring: monitoring is back to normal")
+            self._shown = notice
+
+    def notice(self) -> str | None:
+        """The current notice, or None when all is well."""
+        problems = []
+        for name, record in sorted(dict(self._component.poll_records).items()):
+            if record.consecutive_failures >= FAILING_AFTER:
+                problems.append(f"{name} failing ({record.consecutive_failures} polls: {record.last_error})")
+        behind = self._component.runner.statistics().oldest_ready_age
+        if behind >= float(config.monitoring_option("notice_behind_after")):
+            problems.append(f"work has waited {behind:.0f} s")
+        if not problems:
+            return None
+        return "GangaMonitoring: " + "; ".join(problems) + " (type `queues` for details)"
