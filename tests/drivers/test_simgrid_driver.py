@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +13,8 @@ from GangaMonitoring.simulator.process import SimGridProcess
 
 @pytest.fixture(scope="module")
 def process() -> Iterator[SimGridProcess]:
-    simgrid = SimGridProcess("--queue-time", "0", "0", "--run-time", "0.3", "0.3")
+    # jobs wait an hour in the queue: nothing changes unless a test kills a job
+    simgrid = SimGridProcess("--queue-time", "3600", "3600")
     simgrid.start()
     yield simgrid
     simgrid.stop()
@@ -31,11 +31,13 @@ def test_first_poll_reads_every_status_then_only_changes(process: SimGridProcess
     ids = set(client.submit(5))
     d = driver()
     first = d._views(client, ("s", "poll"), ids)
-    assert {v["id"] for v in first} == ids
+    assert {v["id"] for v in first} == ids and {v["state"] for v in first} == {"Waiting"}
     assert d._views(client, ("s", "poll"), ids) == []  # nothing changed in between
-    time.sleep(0.5)  # the jobs finish on the grid
-    finished = d._views(client, ("s", "poll"), ids)
-    assert {v["id"] for v in finished} == ids and {v["state"] for v in finished} == {"Done"}
+    killed = sorted(ids)[:2]
+    client.kill(killed)
+    changed = d._views(client, ("s", "poll"), ids)
+    assert sorted(v["id"] for v in changed) == killed and {v["state"] for v in changed} == {"Killed"}
+    assert d._views(client, ("s", "poll"), ids) == []
 
 
 def test_new_jobs_get_a_full_status_and_scopes_keep_their_own_cursor(process: SimGridProcess) -> None:
@@ -45,10 +47,11 @@ def test_new_jobs_get_a_full_status_and_scopes_keep_their_own_cursor(process: Si
     d._views(client, ("s", "poll"), old)
     d._views(client, ("s", "poll-queued"), old)
     new = set(client.submit(2))
-    views = d._views(client, ("s", "poll"), old | new)
-    assert new <= {v["id"] for v in views}
-    # the other scope has its own cursor: the same changes are still there for it
-    assert new <= {v["id"] for v in d._views(client, ("s", "poll-queued"), old | new)}
+    assert {v["id"] for v in d._views(client, ("s", "poll"), old | new)} == new  # full status of the unseen
+    client.kill([min(old)])
+    assert [v["id"] for v in d._views(client, ("s", "poll"), old | new)] == [min(old)]
+    # the other scope has its own cursor: the kill and the new jobs are still news to it
+    assert {v["id"] for v in d._views(client, ("s", "poll-queued"), old | new)} == new | {min(old)}
 
 
 def test_a_failed_poll_moves_no_cursor(process: SimGridProcess) -> None:

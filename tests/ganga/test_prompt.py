@@ -14,7 +14,20 @@ from GangaMonitoring.simulator.process import SimGridProcess
 
 pytestmark = pytest.mark.ganga
 
-PROMPT = re.compile(r"\[\d+\]: ")
+PROMPT = re.compile(r"In \[\d+\]: ")
+
+
+def run(child: pexpect.spawn, command: str) -> str:
+    """Type ``command`` at the prompt; return what it printed.
+
+    The end marker is printed by a concatenation, so the echo of the typed
+    line (which contains the two halves apart) never matches it.
+    """
+    child.sendline(f'{command}; print("END" + "-OF-" + "COMMAND")')
+    child.expect("END-OF-COMMAND")
+    output = child.before
+    child.expect(PROMPT)
+    return output
 
 
 def test_queues_at_the_prompt_while_1000_simulator_jobs_are_monitored(tmp_path: Path) -> None:
@@ -31,18 +44,12 @@ def test_queues_at_the_prompt_while_1000_simulator_jobs_are_monitored(tmp_path: 
                               encoding="utf-8", timeout=240, dimensions=(60, 200))
         try:
             child.expect(PROMPT)
-            child.sendline("j = Job(backend=SimGrid(), splitter=ArgSplitter(args=[[str(i)] for i in range(1000)]))")
-            child.expect(PROMPT)
-            child.sendline("j.submit()")
-            child.expect(PROMPT)
-            child.sendline("print(queues)")
-            child.expect(PROMPT)
-            shown = child.before
-            assert "Ganga user threads" in shown and "GangaMonitoring: enabled" in shown
-            assert re.search(r"SimGrid\s+1 (running|submitted|completing)", shown), shown[-2000:]
-            child.sendline("print(queues.why(j))")
-            child.expect(PROMPT)
-            assert "job 0 is" in child.before
+            run(child, "j = Job(backend=SimGrid(), splitter=ArgSplitter(args=[[str(i)] for i in range(1000)]))")
+            run(child, "j.submit()")
+            shown = run(child, "print(queues)")
+            assert "Ganga user threads" in shown and "GangaMonitoring: enabled" in shown, shown[-3000:]
+            assert re.search(r"SimGrid\s+1 (running|submitted|completing)", shown), shown[-3000:]
+            assert "job 0 is" in run(child, "print(queues.why(j))")
             child.sendline("exit()")
             child.expect(pexpect.EOF)
         finally:

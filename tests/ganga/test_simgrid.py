@@ -158,14 +158,14 @@ def test_an_outage_delays_jobs_but_fails_none(gangadir: str) -> None:
     """The grid answers 503 for 4 s while jobs finish: retries carry every job to its end."""
     from GangaCore.testlib.GangaUnitTest import stop_ganga
 
-    with SimGridProcess("--queue-time", "0", "0.5", "--run-time", "1", "2", "--outage", "3", "4",
-                        "--output-bytes", "128") as url:
+    with SimGridProcess("--queue-time", "0", "0.5", "--run-time", "1", "2", "--output-bytes", "128") as url:
         process = SimGridProcess()
         process.url = url
         gpi = start(gangadir, process, ("Monitoring", "retry_max_wait", 1.0), ("Monitoring", "poll_retry_attempts", 3))
         try:
             job = gpi.Job(backend=gpi.SimGrid(), splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(100)]))
             job.submit()
+            process.client().start_outage(4)  # the jobs finish on the grid during the outage
             assert wait_for(lambda: job.status in ("completed", "failed"), timeout=120), job.status
             check_every_subjob_final_with_output(job, process.client())
             from GangaCore.Core import monitoring_component as mc

@@ -89,6 +89,17 @@ def test_scheduled_outage_answers_503_then_recovers() -> None:
             pytest.fail("the outage never ended")
 
 
+def test_an_outage_started_on_demand() -> None:
+    with SimGridProcess() as url:
+        client = SimGridClient(url)
+        client.start_outage(30)
+        with pytest.raises(SimGridUnavailable, match="503"):
+            client.submit(1)
+        assert client.stats()["requests"]["outage 503"] == 1  # /stats answers during the outage
+        with pytest.raises(SimGridRejected):
+            client._json("POST", "/control/outage", {"seconds": -1})
+
+
 def test_concurrency_cap_makes_excess_requests_wait() -> None:
     import concurrent.futures
 

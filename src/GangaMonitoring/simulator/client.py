@@ -71,6 +71,10 @@ class SimGridClient:
     def stats(self) -> dict[str, Any]:
         return self._json("GET", "/stats")
 
+    def start_outage(self, seconds: float) -> None:
+        """Make the service answer 503 from now on for ``seconds`` (a test control)."""
+        self._json("POST", "/control/outage", {"seconds": seconds})
+
     def healthy(self) -> bool:
         try:
             return bool(self._json("GET", "/health").get("ok"))

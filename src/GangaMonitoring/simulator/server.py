@@ -9,6 +9,7 @@ API (JSON unless said otherwise)::
     POST /kill          {"ids": [...]}          -> {"killed": [...]}
     GET  /stats                                 -> grid and request counters (no faults)
     GET  /health                                -> {"ok": true}            (no faults)
+    POST /control/outage {"seconds": s}         -> an outage starting now  (no faults; for tests)
 
 A view is ``{"id", "state", "submitted_at", "started_at", "finished_at"}``
 with times in seconds since the epoch, so a client can measure how long it
@@ -72,13 +73,18 @@ class FaultInjector:
         self.started_at = started_at
         self.rng = random.Random(faults.seed)
         self.counts: Counter[str] = Counter()
+        self.outages: list[tuple[float, float]] = list(faults.outages)
         self.in_flight = 0
         self.max_in_flight = 0
         self._slots = asyncio.Semaphore(faults.max_concurrent) if faults.max_concurrent > 0 else None
 
     def in_outage(self, now: float) -> bool:
         elapsed = now - self.started_at
-        return any(start <= elapsed < start + duration for start, duration in self.faults.outages)
+        return any(start <= elapsed < start + duration for start, duration in self.outages)
+
+    def start_outage(self, seconds: float) -> None:
+        """An outage from now on, for ``seconds`` (tests start one at a known moment)."""
+        self.outages.append((time.time() - self.started_at, seconds))
 
     def draw(self) -> str | None:
         """One of "error", "hang", "malformed" or None, by the configured rates."""
@@ -92,7 +98,7 @@ class FaultInjector:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in ("/stats", "/health"):
+        if request.path in ("/stats", "/health") or request.path.startswith("/control/"):
             return await handler(request)
         route = "output" if request.path.endswith("/output") else request.path.strip("/") or "/"
         self.counts[f"requests {route}"] += 1
@@ -142,6 +148,7 @@ def build_app(grid: SimulatedGrid, faults: FaultConfig) -> web.Application:
         web.post("/kill", _kill),
         web.get("/stats", _stats),
         web.get("/health", _health),
+        web.post("/control/outage", _outage),
     ])
     return app
 
@@ -224,6 +231,14 @@ async def _stats(request: web.Request) -> web.Response:
     stats = request.app["grid"].statistics()
     return web.json_response({**asdict(stats), "requests": dict(injector.counts),
                               "max_concurrent_seen": injector.max_in_flight})
+
+
+async def _outage(request: web.Request) -> web.Response:
+    seconds = (await _json_body(request)).get("seconds")
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 < seconds <= 3600:
+        raise _bad("'seconds' must be a number in (0, 3600]")
+    request.app["injector"].start_outage(float(seconds))
+    return web.json_response({"outage_seconds": seconds})
 
 
 async def _health(request: web.Request) -> web.Response:
