@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 from collections.abc import Iterator
@@ -17,15 +18,26 @@ pytestmark = pytest.mark.ganga
 
 @pytest.fixture
 def simgrid() -> Iterator[SimGridProcess]:
-    process = SimGridProcess("--queue-time", "0", "2", "--run-time", "1", "3", "--output-bytes", "512",
-                             "--failure-fraction", "0.05", "--seed", "11")
+    with own_simgrid("--queue-time", "0", "2", "--run-time", "1", "3", "--output-bytes", "512",
+                     "--failure-fraction", "0.05", "--seed", "11") as process:
+        yield process
+
+
+@contextlib.contextmanager
+def own_simgrid(*args: str) -> Iterator[SimGridProcess]:
+    """A simulator of the test's own, with the given options."""
+    process = SimGridProcess(*args)
     process.start()
-    yield process
-    process.stop()
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
-def start(gangadir: str, simgrid: SimGridProcess, *extra: tuple[str, str, Any]) -> Any:
-    from GangaCore.testlib.GangaUnitTest import start_ganga
+@contextlib.contextmanager
+def ganga_on(gangadir: str, simgrid: SimGridProcess, *extra: tuple[str, str, Any]) -> Iterator[Any]:
+    """A Ganga session (monitoring enabled) whose SimGrid jobs go to ``simgrid``; yields GangaCore.GPI."""
+    from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
 
     start_ganga(gangadir, extra_opts=ganga_options([("PollThread", "SimGrid", 1), ("SimGrid", "server", simgrid.url),
                                                     *extra]))
@@ -33,7 +45,10 @@ def start(gangadir: str, simgrid: SimGridProcess, *extra: tuple[str, str, Any]) 
     from GangaCore.Core import monitoring_component
 
     monitoring_component.enable()
-    return GPI
+    try:
+        yield GPI
+    finally:
+        stop_ganga()
 
 
 def check_every_subjob_final_with_output(job: Any, grid: Any) -> None:
@@ -47,26 +62,19 @@ def check_every_subjob_final_with_output(job: Any, grid: Any) -> None:
 
 
 def test_2000_subjobs_complete_with_every_output_unpacked(gangadir: str, simgrid: SimGridProcess) -> None:
-    from GangaCore.testlib.GangaUnitTest import stop_ganga
-
-    gpi = start(gangadir, simgrid)
-    try:
+    with ganga_on(gangadir, simgrid) as gpi:
         job = gpi.Job(backend=gpi.SimGrid(), splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(2000)]))
         job.submit()
         assert len({sj.backend.id for sj in job.subjobs}) == 2000
         assert wait_for(lambda: job.status in ("completed", "failed"), timeout=240), job.status
         check_every_subjob_final_with_output(job, simgrid.client())
         assert job.status == "failed"  # 5 % of subjobs fail on the grid, so the master does
-    finally:
-        stop_ganga()
 
 
 def test_the_same_backend_under_stock_monitoring(gangadir: str, simgrid: SimGridProcess) -> None:
     from GangaCore.Core.MonitoringComponent.MonitoringService import AsyncMonitoringService
-    from GangaCore.testlib.GangaUnitTest import stop_ganga
 
-    gpi = start(gangadir, simgrid, ("Monitoring", "use_stock_monitoring", True))
-    try:
+    with ganga_on(gangadir, simgrid, ("Monitoring", "use_stock_monitoring", True)) as gpi:
         from GangaCore.Core import monitoring_component
 
         assert type(monitoring_component) is AsyncMonitoringService
@@ -74,15 +82,10 @@ def test_the_same_backend_under_stock_monitoring(gangadir: str, simgrid: SimGrid
         job.submit()
         assert wait_for(lambda: job.status in ("completed", "failed"), timeout=120), job.status
         check_every_subjob_final_with_output(job, simgrid.client())
-    finally:
-        stop_ganga()
 
 
 def test_kill_resubmit_and_peek(gangadir: str, simgrid: SimGridProcess) -> None:
-    from GangaCore.testlib.GangaUnitTest import stop_ganga
-
-    gpi = start(gangadir, simgrid)
-    try:
+    with ganga_on(gangadir, simgrid) as gpi:
         killed = gpi.Job(backend=gpi.SimGrid())
         killed.submit()
         killed.kill()
@@ -96,80 +99,58 @@ def test_kill_resubmit_and_peek(gangadir: str, simgrid: SimGridProcess) -> None:
         done.submit()
         assert wait_for(lambda: done.status in ("completed", "failed"), timeout=60)
         done.backend.peek("stdout", "cat")
-    finally:
-        stop_ganga()
 
 
 def test_faulty_grid_every_job_final_and_every_output_present_once(gangadir: str) -> None:
     """5 % 5xx, 2 % malformed answers, 1 % hangs: retries take every job to its end, once."""
-    from GangaCore.testlib.GangaUnitTest import stop_ganga
+    with own_simgrid("--queue-time", "0", "1", "--run-time", "1", "2", "--latency", "0.01", "--error-rate",
+                     "0.05", "--malformed-rate", "0.02", "--timeout-rate", "0.01", "--hang-seconds", "3",
+                     "--output-bytes", "256", "--seed", "5") as grid, \
+            ganga_on(gangadir, grid, ("SimGrid", "timeout", 1.0), ("Monitoring", "retry_max_wait", 1.0),
+                     ("Monitoring", "poll_retry_attempts", 20), ("Monitoring", "call_retry_attempts", 20)) as gpi:
+        job = gpi.Job(backend=gpi.SimGrid(), splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(300)]))
+        job.submit()
+        assert wait_for(lambda: job.status in ("completed", "failed"), timeout=240), job.status
+        check_every_subjob_final_with_output(job, grid.client())
+        from GangaCore.Core import monitoring_component as mc
 
-    with SimGridProcess("--queue-time", "0", "1", "--run-time", "1", "2", "--latency", "0.01", "--error-rate",
-                        "0.05", "--malformed-rate", "0.02", "--timeout-rate", "0.01", "--hang-seconds", "3",
-                        "--output-bytes", "256", "--seed", "5") as url:
-        process = SimGridProcess()
-        process.url = url
-        gpi = start(gangadir, process, ("SimGrid", "timeout", 1.0), ("Monitoring", "retry_max_wait", 1.0),
-                    ("Monitoring", "poll_retry_attempts", 20), ("Monitoring", "call_retry_attempts", 20))
-        try:
-            job = gpi.Job(backend=gpi.SimGrid(), splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(300)]))
-            job.submit()
-            assert wait_for(lambda: job.status in ("completed", "failed"), timeout=240), job.status
-            check_every_subjob_final_with_output(job, process.client())
-            from GangaCore.Core import monitoring_component as mc
-
-            assert any(h.event == "retry" for h in mc.runner.history())  # the faults did bite
-        finally:
-            stop_ganga()
+        assert any(h.event == "retry" for h in mc.runner.history())  # the faults did bite
 
 
 def test_job_removed_while_its_output_downloads_is_dropped_cleanly(gangadir: str) -> None:
-    from GangaCore.testlib.GangaUnitTest import stop_ganga
+    with own_simgrid("--queue-time", "0", "0", "--run-time", "0.5", "0.5", "--latency", "1.0") as grid, \
+            ganga_on(gangadir, grid, ("PollThread", "SimGrid", 0.2)) as gpi:
+        from GangaCore.Core import monitoring_component as mc
 
-    with SimGridProcess("--queue-time", "0", "0", "--run-time", "0.5", "0.5", "--latency", "1.0") as url:
-        process = SimGridProcess()
-        process.url = url
-        gpi = start(gangadir, process, ("PollThread", "SimGrid", 0.2))
-        try:
-            from GangaCore.Core import monitoring_component as mc
+        job = gpi.Job(backend=gpi.SimGrid())
+        job.submit()
+        assert wait_for(lambda: job.status == "completing", timeout=60, period=0.02), job.status
+        outputdir = job.outputdir
+        job.force_status("failed")  # Ganga refuses remove() of a completing job without this
+        job.remove()
+        periodic = ("poll", "poll-queued", "reconcile", "rollup", "teardown")
 
-            job = gpi.Job(backend=gpi.SimGrid())
-            job.submit()
-            assert wait_for(lambda: job.status == "completing", timeout=60, period=0.02), job.status
-            outputdir = job.outputdir
-            job.force_status("failed")  # Ganga refuses remove() of a completing job without this
-            job.remove()
-            periodic = ("poll", "poll-queued", "reconcile", "rollup", "teardown")
+        def only_periodic_work_left() -> bool:
+            return all(op.key[0] in periodic for op in mc.runner.pending() + mc.runner.running())
 
-            def only_periodic_work_left() -> bool:
-                return all(op.key[0] in periodic for op in mc.runner.pending() + mc.runner.running())
-
-            assert wait_for(lambda: any(h.key[0] == "retrieve" and h.event in ("done", "failed")
-                                        for h in mc.runner.history()), timeout=30)
-            assert wait_for(only_periodic_work_left, timeout=30), mc.runner.pending() + mc.runner.running()
-            assert not os.path.exists(outputdir)
-            assert mc.alive and mc.runner.alive
-            assert not any(h.event == "failed" for h in mc.runner.history())
-        finally:
-            stop_ganga()
+        assert wait_for(lambda: any(h.key[0] == "retrieve" and h.event in ("done", "failed")
+                                    for h in mc.runner.history()), timeout=30)
+        assert wait_for(only_periodic_work_left, timeout=30), mc.runner.pending() + mc.runner.running()
+        assert not os.path.exists(outputdir)
+        assert mc.alive and mc.runner.alive
+        assert not any(h.event == "failed" for h in mc.runner.history())
 
 
 def test_an_outage_delays_jobs_but_fails_none(gangadir: str) -> None:
     """The grid answers 503 for 4 s while jobs finish: retries carry every job to its end."""
-    from GangaCore.testlib.GangaUnitTest import stop_ganga
+    with own_simgrid("--queue-time", "0", "0.5", "--run-time", "1", "2", "--output-bytes", "128") as grid, \
+            ganga_on(gangadir, grid, ("Monitoring", "retry_max_wait", 1.0),
+                     ("Monitoring", "poll_retry_attempts", 3)) as gpi:
+        job = gpi.Job(backend=gpi.SimGrid(), splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(100)]))
+        job.submit()
+        grid.client().start_outage(4)  # the jobs finish on the grid during the outage
+        assert wait_for(lambda: job.status in ("completed", "failed"), timeout=120), job.status
+        check_every_subjob_final_with_output(job, grid.client())
+        from GangaCore.Core import monitoring_component as mc
 
-    with SimGridProcess("--queue-time", "0", "0.5", "--run-time", "1", "2", "--output-bytes", "128") as url:
-        process = SimGridProcess()
-        process.url = url
-        gpi = start(gangadir, process, ("Monitoring", "retry_max_wait", 1.0), ("Monitoring", "poll_retry_attempts", 3))
-        try:
-            job = gpi.Job(backend=gpi.SimGrid(), splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(100)]))
-            job.submit()
-            process.client().start_outage(4)  # the jobs finish on the grid during the outage
-            assert wait_for(lambda: job.status in ("completed", "failed"), timeout=120), job.status
-            check_every_subjob_final_with_output(job, process.client())
-            from GangaCore.Core import monitoring_component as mc
-
-            assert any("503" in h.detail for h in mc.runner.history() if h.event == "retry")
-        finally:
-            stop_ganga()
+        assert any("503" in h.detail for h in mc.runner.history() if h.event == "retry")
