@@ -80,6 +80,8 @@ def run(argv: list[str] | None = None) -> int:
             ("PollThread", "SimGrid", args.poll_interval),
             ("SimGrid", "server", url),
             ("Monitoring", "use_stock_monitoring", args.stock),
+            # the simulated grid serves 8 requests at once: let downloads use all 8
+            ("Monitoring", "backend_concurrency", {"SimGrid": 8}),
             ("TestingFramework", "AutoCleanup", args.gangadir is None),
         ])
         try:
