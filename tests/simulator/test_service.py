@@ -115,3 +115,20 @@ def test_refuses_non_loopback_addresses() -> None:
 
     with pytest.raises(SystemExit):
         parse_args(["--host", "0.0.0.0"])
+
+
+def test_the_simulator_does_not_outlive_its_launcher() -> None:
+    import subprocess
+    import sys
+
+    import psutil
+
+    code = ("import os; from GangaMonitoring.simulator.process import SimGridProcess; "
+            "p = SimGridProcess(); p.start(); print(p._process.pid, flush=True); os._exit(0)")
+    launcher = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    server = psutil.Process(int(launcher.stdout.split()[0]))
+    try:
+        server.wait(timeout=10)  # it notices its launcher is gone within about a second
+    except psutil.TimeoutExpired:
+        server.kill()
+        pytest.fail("the simulator outlived the process that started it")

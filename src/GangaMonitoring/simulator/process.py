@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -25,7 +26,8 @@ class SimGridProcess:
         self._lines: list[str] = []
 
     def start(self) -> str:
-        command = [sys.executable, "-m", "GangaMonitoring.simulator.server", "--port", "0", *self.args]
+        command = [sys.executable, "-m", "GangaMonitoring.simulator.server", "--port", "0",
+                   "--parent-pid", str(os.getpid()), *self.args]
         self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         found = threading.Event()
         threading.Thread(target=self._read_output, args=(found,), daemon=True, name="simgrid-output").start()

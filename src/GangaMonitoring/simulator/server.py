@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -246,8 +247,8 @@ async def _health(request: web.Request) -> web.Response:
 
 
 async def serve(grid: SimulatedGrid, faults: FaultConfig, host: str, port: int,
-                ready: Callable[[int], None]) -> None:
-    """Serve until cancelled; ``ready(port)`` is called once listening."""
+                ready: Callable[[int], None], parent_pid: int | None = None) -> None:
+    """Serve until cancelled (or until ``parent_pid`` is gone); ``ready(port)`` is called once listening."""
     runner = web.AppRunner(build_app(grid, faults), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -255,9 +256,21 @@ async def serve(grid: SimulatedGrid, faults: FaultConfig, host: str, port: int,
     bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     ready(bound)
     try:
-        await asyncio.Event().wait()
+        while parent_pid is None or _alive(parent_pid):
+            await asyncio.sleep(1.0)
     finally:
         await runner.cleanup()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still exists (the launcher: a simulator must not outlive it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return os.getppid() == pid
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -279,6 +292,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--malformed-rate", type=float, default=0.0)
     parser.add_argument("--outage", type=float, nargs=2, action="append", default=[], metavar=("START", "LENGTH"))
     parser.add_argument("--max-batch", type=int, default=1000)
+    parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         parser.error("the simulator only listens on loopback (127.0.0.1 or ::1)")
@@ -301,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"simgrid listening on http://{args.host}:{port}", flush=True)
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(grid, faults, args.host, args.port, ready))
+        asyncio.run(serve(grid, faults, args.host, args.port, ready, args.parent_pid))
     return 0
 
 
