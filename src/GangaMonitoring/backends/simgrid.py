@@ -17,8 +17,6 @@ seconds since the epoch) is what lag is measured against.
 from __future__ import annotations
 
 import os
-import tarfile
-import tempfile
 from typing import Any
 from collections.abc import Iterable
 
@@ -31,6 +29,7 @@ from GangaCore.Lib.Executable import RTHandler
 from GangaCore.Utility.Config import getConfig
 from GangaCore.Utility.logging import getLogger
 
+from ..drivers.heavy import unpack_tarball
 from ..simulator.client import SimGridClient
 
 log = getLogger("GangaMonitoring.SimGrid")
@@ -156,21 +155,27 @@ def apply_view(job: Any, view: dict[str, Any], client: SimGridClient) -> None:
     job.updateStatus(target)
 
 
-def retrieve_output(client: SimGridClient, grid_id: int, outputdir: str) -> list[str]:
-    """Download and unpack a job's output sandbox into ``outputdir``; returns the file names.
+def download_output(client: SimGridClient, grid_id: int, outputdir: str) -> str:
+    """Download a job's output sandbox into ``outputdir``; returns the tarball's path.
 
-    The tarball goes to a temp file in ``outputdir`` first and is unpacked
-    with tarfile's "data" filter (no absolute paths, no links out of the dir).
+    It is written under a ``.part`` name and renamed when complete, so a
+    crash never leaves half a tarball under the final name.
     """
     data = client.output(grid_id)
     os.makedirs(outputdir, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=outputdir, prefix=".sandbox-", suffix=".tar.gz") as tmp:
-        tmp.write(data)
-        tmp.flush()
-        with tarfile.open(tmp.name) as tar:
-            names = tar.getnames()
-            tar.extractall(outputdir, filter="data")
-    return names
+    final = os.path.join(outputdir, f".sandbox-{grid_id}.tar.gz")
+    partial = final + ".part"
+    with open(partial, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, final)
+    return final
+
+
+def retrieve_output(client: SimGridClient, grid_id: int, outputdir: str) -> list[str]:
+    """Download and unpack a job's output sandbox into ``outputdir`` (the stock path does both at once)."""
+    return unpack_tarball(download_output(client, grid_id, outputdir), outputdir)
 
 
 allHandlers.add("Executable", "SimGrid", RTHandler)

@@ -50,13 +50,18 @@ def job_status(job: Any) -> str:
     return stripProxy(job).status
 
 
-def iter_top_level_jobs(registry: Any) -> Iterator[tuple[int, Any]]:
-    """(id, job) of every job in ``registry`` (a Registry or a registry slice)."""
+def _objects_of(registry: Any) -> Any:
+    """The id -> job dict of a Registry or of a registry slice (whose ``.objects`` is the registry)."""
     objects = getattr(registry, "_objects", None)
-    if objects is None:  # a slice: its .objects is the registry's dict-like
+    if objects is None:
         objects = getattr(registry, "objects", {})
         objects = getattr(objects, "_objects", objects)
-    yield from list(objects.items())
+    return objects
+
+
+def iter_top_level_jobs(registry: Any) -> Iterator[tuple[int, Any]]:
+    """(id, job) of every job in ``registry`` (a Registry or a registry slice)."""
+    yield from list(_objects_of(registry).items())
 
 
 def list_tracked_jobs(registry: Any) -> Iterator[tuple[int, str, str]]:
@@ -77,9 +82,7 @@ def list_tracked_jobs(registry: Any) -> Iterator[tuple[int, str, str]]:
 
 def resolve_jobs(registry: Any, job_ids: Iterable[int]) -> list[Any]:
     """The job objects for ``job_ids`` that still exist (removed ones are skipped)."""
-    objects = getattr(registry, "_objects", None)
-    if objects is None:
-        objects = getattr(getattr(registry, "objects", None), "_objects", {})
+    objects = _objects_of(registry)
     jobs = []
     for job_id in job_ids:
         job = objects.get(job_id)

@@ -8,13 +8,12 @@ seen before (newly submitted, or recovered after a crash).  Every
 
 from __future__ import annotations
 
-import os
 from typing import Any
 from collections.abc import Sequence
 
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 
-from ..backends.simgrid import client_for, transition_for
+from ..backends.simgrid import client_for, download_output, transition_for
 from ..simulator.client import SimGridClient
 from .base import DriverContext, FinishedWork, JobKey, NativeDriver
 from .heavy import unpack_retrieved
@@ -91,16 +90,7 @@ class SimGridDriver(NativeDriver):
             job.updateStatus(target, update_master=False)
 
     def retrieve(self, work: FinishedWork) -> str:
-        data = client_for(work.server).output(work.backend_id)
-        os.makedirs(work.outputdir, exist_ok=True)
-        final = os.path.join(work.outputdir, f".sandbox-{work.backend_id}.tar.gz")
-        partial = final + ".part"
-        with open(partial, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, final)  # complete or absent: never half a file under the final name
-        return final
+        return download_output(client_for(work.server), work.backend_id, work.outputdir)
 
     def finish(self, job: Any, work: FinishedWork, files: list[str]) -> None:
         if work.finished_at:
