@@ -39,3 +39,57 @@ def test_queues_shows_backends_and_explains_a_job(ganga_session: Any) -> None:
     assert "Ganga user threads" in str(queues)  # the stock part is still there
     why = queues.why(job)
     assert f"job {job.id} is" in why and "poll TestSubmitter" in why
+
+
+def _component() -> Any:
+    from GangaCore.Core import monitoring_component
+
+    return monitoring_component
+
+
+def _waiting_work(component: Any, job_id: int, ran: threading.Event) -> Any:
+    """Retrieval-like work for ``job_id``, queued in the lowest class an hour from now."""
+    from GangaMonitoring._core.work import Kind, Operation, PriorityClass
+
+    return component.runner.submit(Operation(
+        key=("test-waiting", job_id), kind=Kind.RETRIEVE, backend="TestSubmitter",
+        priority=PriorityClass.QUEUED, due=component.clock.now() + 3600,
+        action=lambda _op: ran.set(), job_ids={job_id}, description="work that waits an hour"))
+
+
+def test_peek_moves_the_jobs_waiting_work_to_the_front(ganga_session: Any) -> None:
+    gpi = ganga_session
+    job = gpi.Job(backend=gpi.TestSubmitter(time=600))
+    job.submit()
+    component = _component()
+    ran = threading.Event()
+    _waiting_work(component, job.id, ran)
+    assert not ran.wait(0.5)  # it really waits
+    job.peek()
+    assert ran.wait(30), "peek did not boost the job's waiting work"
+    boosts = [e for e in component.runner.history() if e.key == ("test-waiting", job.id) and e.event == "boosted"]
+    assert boosts and "peek" in boosts[0].detail
+
+
+def test_boosting_an_active_job_with_no_waiting_work_polls_it_now(ganga_session: Any) -> None:
+    gpi = ganga_session
+    job = gpi.Job(backend=gpi.TestSubmitter(time=600))
+    job.submit()
+    component = _component()
+    assert wait_for(lambda: component.index.get(job.id) is not None, timeout=30)
+    assert component.boost_jobs([job], "a test") == 1
+    assert wait_for(lambda: any(e.key == ("poll-jobs", "TestSubmitter", frozenset({job.id})) and e.event == "done"
+                                for e in component.runner.history()), timeout=30)
+
+
+def test_user_action_hooks_are_undone_when_monitoring_stops(ganga_session: Any) -> None:
+    from GangaCore.GPIDev.Lib.Job.Job import Job
+
+    from GangaMonitoring.backends.simgrid import SimGrid
+    from GangaMonitoring.compat import patches
+
+    assert getattr(Job.__dict__["peek"], "__gm_wrapped__", False)
+    assert getattr(SimGrid.__dict__["getOutput"], "__gm_wrapped__", False)
+    patches.remove()
+    assert not getattr(Job.__dict__["peek"], "__gm_wrapped__", False)
+    assert not getattr(SimGrid.__dict__["getOutput"], "__gm_wrapped__", False)

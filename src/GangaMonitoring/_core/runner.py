@@ -121,6 +121,14 @@ class SchedulerRunner:
             ops = [*self.scheduler.running(), *self.scheduler.pending()]
             return [(op, self.scheduler.reason(op, now)) for op in ops if match(op)]
 
+    def boost(self, match: Callable[[Operation], bool], reason: str) -> list[Operation]:
+        """Move pending operations for which ``match`` holds to the front (user class, due now)."""
+        with self._cond:
+            boosted = self.scheduler.boost(match, self.clock.now(), reason)
+            if boosted:
+                self._cond.notify_all()
+        return boosted
+
     def cancel(self, key: Hashable, reason: str) -> bool:
         """Withdraw pending work for ``key``; its listeners are told at once."""
         with self._cond:

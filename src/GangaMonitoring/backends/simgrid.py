@@ -64,7 +64,7 @@ class SimGrid(IBackend):
     })
     _category = "backends"
     _name = "SimGrid"
-    _exportmethods = ["peek"]
+    _exportmethods = ["peek", "getOutput"]
 
     # -- submission --------------------------------------------------------------
 
@@ -111,6 +111,18 @@ class SimGrid(IBackend):
         """Show a file of the job's (downloaded) output, or list the output directory."""
         job = self.getJobObject()
         job.viewFile(path=os.path.join(job.outputdir, filename).rstrip(os.sep), command=command)
+
+    def getOutput(self) -> list[str]:  # noqa: N802 - Ganga's naming, as Dirac's getOutputSandbox
+        """Download the job's output sandbox again into its output directory; returns the files.
+
+        Before the job is final there is nothing to download yet: monitoring
+        fetches it as soon as the grid has it (and, asked this way, first).
+        """
+        job = self.getJobObject()
+        if job.status not in ("completed", "failed"):
+            log.info("job %s is %s: its output is retrieved when it finishes", job.getFQID("."), job.status)
+            return []
+        return retrieve_output(client_for(self.server), self.id, job.outputdir)
 
     # -- monitoring (the stock path) ---------------------------------------------
 

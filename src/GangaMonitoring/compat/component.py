@@ -129,6 +129,8 @@ class MonitoringComponent(GangaThread):
     def start(self) -> None:
         GangaThread.start(self)
         self.runner.start()
+        patches.hook_user_actions()
+        patches.add_user_action_listener(self._on_user_action)
 
     def run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -173,6 +175,7 @@ class MonitoringComponent(GangaThread):
             self.alive = False
             self.enabled = False
         patches.remove_status_listener(self._on_status_change)
+        patches.remove_user_action_listener(self._on_user_action)
         self.prompt_notice.detach()
         self.runner.stop()
         self.pools.shutdown(wait=False)
@@ -241,6 +244,8 @@ class MonitoringComponent(GangaThread):
             timeout = float(config.monitoring_option("runmonitoring_timeout"))
         deadline = self.clock.now() + timeout
         self._reconcile_now(recover=False)
+        if jobs is not None:
+            self.boost_jobs(jobs, "runMonitoring(jobs=...)", poll=False)
         for _ in range(max(1, int(steps))):
             waits = [self._request_poll(backend, ids, jobs is None)
                      for backend, ids in self._requested_by_backend(jobs).items()]
@@ -250,6 +255,47 @@ class MonitoringComponent(GangaThread):
                     log.warning("runMonitoring: timed out after %.0f s", timeout)
                     return False
         return True
+
+    def boost_jobs(self, jobs: Any, reason: str, poll: bool = True) -> int:
+        """A user acted on ``jobs``: their pending work moves to the front of the queues.
+
+        Waiting retrievals, finalisations and calls for those jobs become
+        user-class work due now.  With ``poll``, an active job that has no
+        such work gets a poll of its own (not waited for), so ``j.peek()`` on
+        a running job also refreshes its status.  Returns how many operations
+        were boosted or submitted.
+        """
+        if not self.alive:
+            return 0
+        try:
+            ids = _top_level_ids(_as_job_list(jobs, self.registry_slice))
+        except Exception as err:  # noqa: BLE001 - a hook must never break the user's action
+            log.debug("cannot boost %r: %s", jobs, err)
+            return 0
+        boosted = self.runner.boost(lambda op: bool(op.job_ids & ids), reason)
+        covered = set().union(*(op.job_ids for op in boosted)) if boosted else set()
+        polls = 0
+        if poll:
+            for backend, wanted in self._active_by_backend(ids - covered).items():
+                self.runner.submit(self._user_poll(backend, ("poll-jobs", backend, frozenset(wanted)),
+                                                   self._poll_ids_action(backend, wanted), wanted))
+                polls += 1
+        return len(boosted) + polls
+
+    def _on_user_action(self, job: Any, action: str) -> None:
+        """Listener: the user called ``action`` (``peek``, ``getOutputSandbox``, ...) on ``job``."""
+        raw = stripProxy(job)
+        if self.registry_slice is None or raw._getRegistry() is not _registry_of(self.registry_slice):
+            return
+        self.boost_jobs([raw], f"the user called {action}()")
+
+    def _active_by_backend(self, ids: set[int]) -> dict[str, set[int]]:
+        grouped: dict[str, set[int]] = {}
+        for job_id in ids:
+            tracked = self.index.get(job_id)
+            if tracked is not None and tracked.status in ("submitted", "running"):
+                grouped.setdefault(tracked.backend, set()).add(job_id)
+        return grouped
 
     # -- requests ----------------------------------------------------------------
 

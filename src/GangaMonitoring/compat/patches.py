@@ -12,6 +12,12 @@
    by ``startUpQueues`` after the runtime packages' setup) is replaced by
    ``compat.queues.MonitoringQueues``, a subclass that keeps every stock
    method and also shows what monitoring does.
+4. User actions that want a job's output now — ``Job.peek`` and every
+   backend's ``getOutput*`` methods (Dirac's ``getOutputSandbox``, ...) — are
+   wrapped so that they first tell our listeners, which move that job's
+   waiting monitoring work to the front.  Backends are only all known once
+   every runtime package has loaded, so :func:`hook_user_actions` runs when
+   the component starts, not in :func:`apply`.
 
 :func:`remove` runs when the component stops (Ganga never calls a runtime
 package's ``shutdown()``) and at interpreter exit.
@@ -21,18 +27,22 @@ from __future__ import annotations
 
 import atexit
 import copy
+import functools
 import logging
 import threading
 from typing import Any
 from collections.abc import Callable
 
 StatusListener = Callable[[Any, str], None]
+UserActionListener = Callable[[Any, str], None]  # (job, "peek" / "getOutputSandbox" / ...)
 
 log = logging.getLogger("GangaMonitoring.patches")
 
 _lock = threading.RLock()
 _originals: dict[str, Any] = {}
 _status_listeners: list[StatusListener] = []
+_user_action_listeners: list[UserActionListener] = []
+_wrapped_actions: list[tuple[type, str, Any]] = []  # (class, name, the original function)
 
 
 def _watching(original: Any) -> Any:
@@ -104,6 +114,61 @@ def remove() -> None:
         if original_status is not None and _is_watch(Job.__dict__.get("status")):
             setattr(Job, "status", original_status)
         _status_listeners.clear()
+        _unhook_user_actions()
+
+
+def _announcing(original: Any, name: str) -> Any:
+    """``original`` wrapped so that listeners hear of the call before it runs."""
+    @functools.wraps(original)
+    def announce_then_run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        job = self if name == "peek" else _job_of_backend(self)
+        if job is not None:
+            for listener in list(_user_action_listeners):
+                try:
+                    listener(job, name)
+                except Exception:  # a listener bug must never break the user's action
+                    log.exception("user-action listener %r failed", listener)
+        return original(self, *args, **kwargs)
+
+    announce_then_run.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return announce_then_run
+
+
+def _job_of_backend(backend: Any) -> Any | None:
+    try:
+        return backend.getJobObject()
+    except Exception:  # noqa: BLE001 - a backend not attached to a job
+        return None
+
+
+def _user_action_methods() -> list[tuple[type, str]]:
+    from GangaCore.GPIDev.Lib.Job.Job import Job
+    from GangaCore.Utility.Plugin import allPlugins
+
+    methods: list[tuple[type, str]] = [(Job, "peek")]
+    for backend_class in allPlugins.allClasses("backends").values():
+        for name, member in vars(backend_class).items():
+            if name.startswith("getOutput") and callable(member):
+                methods.append((backend_class, name))
+    return methods
+
+
+def hook_user_actions() -> None:
+    """Wrap ``Job.peek`` and backends' ``getOutput*`` methods (idempotent; undone by remove)."""
+    with _lock:
+        for cls, name in _user_action_methods():
+            current = cls.__dict__[name]
+            if getattr(current, "__gm_wrapped__", False):
+                continue
+            _wrapped_actions.append((cls, name, current))
+            setattr(cls, name, _announcing(current, name))
+
+
+def _unhook_user_actions() -> None:
+    while _wrapped_actions:
+        cls, name, original = _wrapped_actions.pop()
+        setattr(cls, name, original)
+    _user_action_listeners.clear()
 
 
 def is_applied() -> bool:
@@ -121,6 +186,18 @@ def remove_status_listener(listener: StatusListener) -> None:
     with _lock:
         if listener in _status_listeners:
             _status_listeners.remove(listener)
+
+
+def add_user_action_listener(listener: UserActionListener) -> None:
+    with _lock:
+        if listener not in _user_action_listeners:
+            _user_action_listeners.append(listener)
+
+
+def remove_user_action_listener(listener: UserActionListener) -> None:
+    with _lock:
+        if listener in _user_action_listeners:
+            _user_action_listeners.remove(listener)
 
 
 atexit.register(remove)
