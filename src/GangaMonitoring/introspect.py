@@ -59,6 +59,10 @@ class BackendSnapshot:
     last_poll_jobs: int
     next_poll_in: float | None
     last_error: str | None
+    unchecked_for: float | None = None
+    """Seconds since the least recently polled of its active jobs was looked at."""
+    oldest_completing_age: float | None = None
+    """Seconds the oldest job whose output is being retrieved or finalised has waited."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,11 @@ def _queue_groups(pending: list[Any]) -> list[QueueGroup]:
 
 
 def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapshot]:
-    counts = {c.backend: c.counts for c in component.index.counts()}
+    index_counts = component.index.counts()
+    counts = {c.backend: c.counts for c in index_counts}
+    completing_since = {c.backend: c.oldest_since["completing"] for c in index_counts
+                        if "completing" in c.oldest_since}
+    long_queued_after = component._planner_settings().long_queued_after
     records = dict(component.poll_records)
     next_poll: dict[str, float] = {}
     for op in work:
@@ -138,6 +146,8 @@ def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapsh
             last_poll_jobs=record.last_jobs if record else 0,
             next_poll_in=max(0.0, due - now) if due is not None else None,
             last_error=record.last_error if record and record.consecutive_failures else None,
+            unchecked_for=component.planner.unchecked_for(component.index, backend, now, long_queued_after),
+            oldest_completing_age=now - completing_since[backend] if backend in completing_since else None,
         ))
     return result
 
@@ -161,6 +171,13 @@ def render(snapshot: MonitoringSnapshot) -> str:
         upcoming = "-" if b.next_poll_in is None else f"in {b.next_poll_in:.1f} s"
         health = f"FAILING x{b.consecutive_failures}: {b.last_error}" if b.consecutive_failures else "ok"
         lines.append(f"  {b.backend:<14} {jobs}; last poll {last}; next {upcoming}; {health}")
+        lags = []
+        if b.unchecked_for is not None:
+            lags.append(f"every active job looked at within {b.unchecked_for:.1f} s")
+        if b.oldest_completing_age is not None:
+            lags.append(f"oldest output waiting {b.oldest_completing_age:.1f} s")
+        if lags:
+            lines.append(f"  {'':<14} " + "; ".join(lags))
     lines += ["", "Queued:"]
     if not snapshot.queued:
         lines.append("  (nothing)")
@@ -195,16 +212,20 @@ def explain_job(component: Any, job_id: int) -> str:
 
 
 def watch(component: Any, interval: float, count: int | None, stream: Any, sleep: Any = None) -> int:
-    """Re-render the snapshot in place every ``interval`` s until Ctrl-C (or ``count`` frames).
+    """Show the snapshot every ``interval`` s until Ctrl-C (or ``count`` frames); returns frames shown.
 
-    On a terminal each frame replaces the previous one (cursor home, clear
-    below); elsewhere frames are separated by a blank line.  Returns the
-    number of frames shown.
+    On a capable terminal with no ``count`` it is a full-screen prompt_toolkit
+    display (:func:`watch_live`).  Otherwise frames are written to ``stream``:
+    in place on a terminal (cursor home, clear below), else separated by a
+    blank line, which suits logs and scripts.
     """
+    import os
     import time
 
-    pause = sleep or time.sleep
     in_place = bool(getattr(stream, "isatty", lambda: False)())
+    if in_place and count is None and sleep is None and os.environ.get("TERM", "dumb") != "dumb":
+        return watch_live(component, interval)
+    pause = sleep or time.sleep
     shown = 0
     try:
         while count is None or shown < count:
@@ -217,3 +238,53 @@ def watch(component: Any, interval: float, count: int | None, stream: Any, sleep
     except KeyboardInterrupt:
         stream.write("\n")
     return shown
+
+
+LIVE_FOOTER = "(q or Ctrl-C: back to the prompt)"
+
+
+def watch_live(component: Any, interval: float) -> int:
+    """Full-screen display refreshed every ``interval`` s until q or Ctrl-C; returns frames drawn.
+
+    It runs in its own thread and event loop (``in_thread``), so it works at
+    IPython's prompt, whose own application is idle while a command runs.
+    Other threads may still write log lines to the terminal underneath it;
+    each refresh clears and repaints the whole screen, so such a line lasts
+    one interval at most instead of corrupting the display.
+    """
+    import asyncio
+
+    from prompt_toolkit.application import Application
+    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.layout import Layout
+    from prompt_toolkit.layout.containers import Window
+    from prompt_toolkit.layout.controls import FormattedTextControl
+
+    frames = 0
+
+    def frame() -> str:
+        nonlocal frames
+        frames += 1
+        return render(take_snapshot(component)) + "\n\n" + LIVE_FOOTER
+
+    keys = KeyBindings()
+
+    @keys.add("q")
+    @keys.add("c-c")
+    def _leave(event: Any) -> None:
+        event.app.exit()
+
+    app: Application[None] = Application(layout=Layout(Window(FormattedTextControl(frame), wrap_lines=False)),
+                                         key_bindings=keys, full_screen=True)
+
+    async def repaint() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            app.renderer.clear()
+            app.invalidate()
+
+    def start_repainting() -> None:
+        app.create_background_task(repaint())
+
+    app.run(in_thread=True, pre_run=start_repainting)
+    return frames

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from GangaMonitoring import introspect
 from GangaMonitoring._core.clock import FakeClock
 from GangaMonitoring._core.index import ActiveJobIndex
+from GangaMonitoring._core.planner import PlannerSettings, PollPlanner
 from GangaMonitoring._core.pools import Pools
 from GangaMonitoring._core.runner import SchedulerRunner
 from GangaMonitoring._core.scheduler import Scheduler
@@ -23,8 +24,10 @@ def component() -> SimpleNamespace:
     index = ActiveJobIndex()
     record = SimpleNamespace(polls=3, failures=1, consecutive_failures=1, last_started=990.0,
                              last_duration=0.25, last_jobs=2, last_error="HTTP 503")
+    settings = PlannerSettings(interval_for=lambda backend: 10.0)
+    planner = PollPlanner(lambda: settings, lambda backend, group: lambda op: None)
     return SimpleNamespace(clock=clock, runner=runner, pools=pools, index=index, enabled=True, alive=True,
-                           poll_records={"SimGrid": record})
+                           poll_records={"SimGrid": record}, planner=planner, _planner_settings=lambda: settings)
 
 
 def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
@@ -49,11 +52,14 @@ def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
     [backend] = snap.backends
     assert backend.jobs == {"running": 1, "completing": 1}
     assert (backend.last_poll_ago, backend.next_poll_in, backend.last_error) == (14.0, 6.0, "HTTP 503")
+    # job 7 has run since 900 and no poll of it started yet; job 8's output has waited since 995
+    assert (backend.unchecked_for, backend.oldest_completing_age) == (104.0, 9.0)
     json.dumps(snap.as_dict())  # plain data all the way down
     text = introspect.render(snap)
     assert "oldest due work has waited 4.0 s; retrieval backlog 2" in text
     assert "SimGrid        1 completing, 1 running; last poll 14.0 s ago (2 jobs in 0.25 s); next in 6.0 s; " \
            "FAILING x1: HTTP 503" in text
+    assert "every active job looked at within 104.0 s; oldest output waiting 9.0 s" in text
     why = introspect.explain_job(c, 8)
     assert "job 8 is completing on SimGrid since 9.0 s" in why
     assert "retrieve output of 8.0 [FINALISE]: running on io for 4.0 s" in why
@@ -83,3 +89,26 @@ def test_watch_refreshes_until_its_count_and_stops_on_ctrl_c() -> None:
 
     assert introspect.watch(c, 0.5, None, io.StringIO(), sleep=interrupt) == 1
     c.pools.shutdown()
+
+
+def test_watch_is_full_screen_on_a_terminal_and_q_leaves_it() -> None:
+    """A real pseudo-terminal: the prompt_toolkit display repaints until q is typed."""
+    import os
+    import sys
+    from pathlib import Path
+
+    import pexpect
+
+    here = Path(__file__).parent
+    child = pexpect.spawn(sys.executable, [str(here / "watch_live_child.py"), "0.2"], cwd=str(here),
+                          env={**os.environ, "TERM": "xterm", "PYTHONPATH": str(here)},
+                          encoding="utf-8", timeout=60, dimensions=(50, 160))
+    try:
+        child.expect_exact(introspect.LIVE_FOOTER)
+        child.expect_exact("SimGrid")  # repainted after the first interval
+        child.send("q")
+        child.expect(r"watch ended after (\d+) frame\(s\)")
+        assert int(child.match.group(1)) >= 2
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

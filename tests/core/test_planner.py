@@ -96,3 +96,18 @@ def test_idle_backend_is_reported_once_and_not_while_its_poll_runs() -> None:
     scheduler.complete(poll, 2)
     assert planner.plan(index, scheduler, 2).idle_backends == ["Local"]
     assert planner.plan(index, scheduler, 3).idle_backends == []
+
+
+def test_unchecked_for_is_the_age_of_the_least_recently_polled_group() -> None:
+    planner, index, scheduler = setup()
+    assert planner.unchecked_for(index, "Local", 0, 600.0) is None  # nothing to poll
+    index.update(1, "Local", "running", now=100)
+    index.update(2, "Local", "submitted", now=0)  # queued long: the slow group
+    assert planner.unchecked_for(index, "Local", 700, 600.0) == 700  # never polled: since job 2 entered
+    plan(planner, index, scheduler, 700)
+    run(scheduler, 700)  # both groups polled at 700
+    plan(planner, index, scheduler, 700.1)
+    assert planner.unchecked_for(index, "Local", 705, 600.0) == 5
+    run(scheduler, 710)  # only the running group is due at 710; the queued one at 740
+    plan(planner, index, scheduler, 710.1)
+    assert planner.unchecked_for(index, "Local", 720, 600.0) == 20  # the queued group lags

@@ -10,6 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from GangaMonitoring.simulator.client import SimGridClient
 from GangaMonitoring.simulator.process import SimGridProcess
 
 pytestmark = pytest.mark.ganga
@@ -18,7 +19,7 @@ PROMPT = re.compile(r"In \[\d+\]: ")
 
 
 def run(child: pexpect.spawn, command: str) -> str:
-    """Type ``command`` at the prompt; return what it printed.
+    """Type ``command`` at the prompt; return what it printed, then what was printed before the next prompt.
 
     The end marker is printed by a concatenation, so the echo of the typed
     line (which contains the two halves apart) never matches it.
@@ -27,7 +28,33 @@ def run(child: pexpect.spawn, command: str) -> str:
     child.expect("END-OF-COMMAND")
     output = child.before
     child.expect(PROMPT)
-    return output
+    return output + child.before  # the second part: what post_execute printed (notices)
+
+
+def run_until(child: pexpect.spawn, text: str, attempts: int = 60) -> str:
+    """Run a trivial command until ``text`` appears before the next prompt (a notice)."""
+    for _ in range(attempts):
+        output = run(child, "import time; time.sleep(0.5)")
+        if text in output:
+            return output
+    raise AssertionError(f"{text!r} never appeared at the prompt")
+
+
+def watch_until_ctrl_c(child: pexpect.spawn) -> None:
+    """On a dumb terminal ``queues.watch`` prints frames until Ctrl-C, then the prompt comes back."""
+    child.sendline("queues.watch(interval=0.3)")
+    for _ in range(2):
+        child.expect_exact("GangaMonitoring: enabled")
+    child.sendintr()
+    child.expect(PROMPT)
+
+
+def notice_when_the_grid_fails_and_when_it_is_back(child: pexpect.spawn, grid: SimGridClient) -> None:
+    grid.start_outage(15)
+    failing = run_until(child, "SimGrid failing")
+    assert "(type `queues` for details)" in failing
+    assert failing.split("GangaMonitoring: SimGrid failing")[0].endswith("\n")  # on a line of its own
+    run_until(child, "GangaMonitoring: monitoring is back to normal")
 
 
 def test_queues_at_the_prompt_while_1000_simulator_jobs_are_monitored(tmp_path: Path) -> None:
@@ -37,7 +64,7 @@ def test_queues_at_the_prompt_while_1000_simulator_jobs_are_monitored(tmp_path: 
     (home / ".cache" / "Ganga").mkdir(parents=True)
     (home / ".cache" / "Ganga" / ".used_versions").write_text("8.7.12\n")
     ganga = str(Path(sys.executable).with_name("ganga"))
-    with SimGridProcess("--queue-time", "0", "5", "--run-time", "5", "20", "--latency", "0.02") as url:
+    with SimGridProcess("--queue-time", "0", "5", "--run-time", "40", "120", "--latency", "0.02") as url:
         child = pexpect.spawn(ganga, ["-o[Configuration]RUNTIME_PATH=GangaMonitoring", f"-o[SimGrid]server={url}",
                                       "-o[PollThread]SimGrid=1"],
                               env={**os.environ, "HOME": str(home), "TERM": "dumb"}, cwd=str(home),
@@ -50,6 +77,8 @@ def test_queues_at_the_prompt_while_1000_simulator_jobs_are_monitored(tmp_path: 
             assert "Ganga user threads" in shown and "GangaMonitoring: enabled" in shown, shown[-3000:]
             assert re.search(r"SimGrid\s+1 (running|submitted|completing)", shown), shown[-3000:]
             assert "job 0 is" in run(child, "print(queues.why(j))")
+            watch_until_ctrl_c(child)
+            notice_when_the_grid_fails_and_when_it_is_back(child, SimGridClient(url))
             child.sendline("exit()")
             child.expect(pexpect.EOF)
         finally:

@@ -79,6 +79,23 @@ class PollPlanner:
         self._active_backends = active_now
         return result
 
+    def unchecked_for(self, index: ActiveJobIndex, backend: str, now: float,
+                      long_queued_after: float) -> float | None:
+        """Seconds since the least recently polled of ``backend``'s active jobs was last looked at.
+
+        A group never polled counts from its oldest job's entry into its
+        state.  None when the backend has no job to poll.
+        """
+        ages = []
+        for group in self.groups_due(index, backend, now, long_queued_after):
+            started = self._last_started.get((group, backend))
+            if started is None:
+                entered = [t for t in (index.oldest_since(backend, s) for s in ("running", "submitted"))
+                           if t is not None]
+                started = min(entered, default=now)
+            ages.append(now - started)
+        return max(ages, default=None)
+
     @staticmethod
     def groups_due(index: ActiveJobIndex, backend: str, now: float, long_queued_after: float) -> list[str]:
         """Which poll groups of ``backend`` have jobs (O(1) per backend)."""
