@@ -67,3 +67,7 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
 
     def __str__(self) -> str:
         return self._display()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """``queues`` typed at the IPython prompt shows the whole display."""
+        printer.text("queues" if cycle else self._display())
