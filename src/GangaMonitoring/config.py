@@ -48,6 +48,11 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
     "output_retry_for": (3600.0, "Seconds output retrieval and finalisation of a finished job keep being "
                                  "retried (a grid outage must not fail jobs) before the job is marked failed."),
     "retry_max_wait": (60.0, "Longest backoff in seconds between two attempts."),
+    "breaker_failures": (5, "Consecutive failures of a backend's service (outage, 5xx, timeout) after which its "
+                            "polls and downloads are held and the backend is only probed."),
+    "breaker_first_probe": (10.0, "Seconds after a backend's breaker opens before the first probe; each failed "
+                                  "probe doubles it."),
+    "breaker_max_probe": (300.0, "Longest interval in seconds between two probes of a failing backend."),
     "runmonitoring_timeout": (300.0, "Default seconds runMonitoring() waits for the requested polls."),
     "notice_behind_after": (60.0, "At the prompt, say so (once) when due monitoring work has waited this many "
                                   "seconds; a backend failing 3 polls in a row is reported too."),

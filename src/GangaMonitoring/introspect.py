@@ -63,6 +63,8 @@ class BackendSnapshot:
     """Seconds since the least recently polled of its active jobs was looked at."""
     oldest_completing_age: float | None = None
     """Seconds the oldest job whose output is being retrieved or finalised has waited."""
+    breaker: str = "closed"
+    """The backend's breaker: "closed" (all well), or open since when and the next probe."""
 
 
 @dataclass(frozen=True)
@@ -127,12 +129,13 @@ def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapsh
                         if "completing" in c.oldest_since}
     long_queued_after = component._planner_settings().long_queued_after
     records = dict(component.poll_records)
+    breakers = component.runner.breaker_states()
     next_poll: dict[str, float] = {}
     for op in work:
         if op.kind.value == "poll" and op.state.value in ("waiting", "ready"):
             next_poll[op.backend] = min(next_poll.get(op.backend, op.due), op.due)
     result = []
-    for backend in sorted(set(counts) | set(records)):
+    for backend in sorted(set(counts) | set(records) | set(breakers)):
         record = records.get(backend)
         due = next_poll.get(backend)
         result.append(BackendSnapshot(
@@ -148,6 +151,7 @@ def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapsh
             last_error=record.last_error if record and record.consecutive_failures else None,
             unchecked_for=component.planner.unchecked_for(component.index, backend, now, long_queued_after),
             oldest_completing_age=now - completing_since[backend] if backend in completing_since else None,
+            breaker=breakers.get(backend, "closed"),
         ))
     return result
 
@@ -170,6 +174,8 @@ def render(snapshot: MonitoringSnapshot) -> str:
             f"{b.last_poll_ago:.1f} s ago ({b.last_poll_jobs} jobs in {b.last_poll_duration or 0:.2f} s)")
         upcoming = "-" if b.next_poll_in is None else f"in {b.next_poll_in:.1f} s"
         health = f"FAILING x{b.consecutive_failures}: {b.last_error}" if b.consecutive_failures else "ok"
+        if b.breaker != "closed":
+            health = f"DOWN (breaker {b.breaker}); " + health
         lines.append(f"  {b.backend:<14} {jobs}; last poll {last}; next {upcoming}; {health}")
         lags = []
         if b.unchecked_for is not None:

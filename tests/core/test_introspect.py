@@ -112,3 +112,18 @@ def test_watch_is_full_screen_on_a_terminal_and_q_leaves_it() -> None:
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
+
+
+def test_a_backend_whose_breaker_is_open_shows_as_down() -> None:
+    c = component()
+    breakers = c.runner.scheduler.breakers
+    for n in range(5):
+        breakers.failed(Operation(key=("get", n), kind=Kind.RETRIEVE, backend="Grid", due=0.0,
+                                  priority=PriorityClass.FINALISE),
+                        1000.0, "HTTP 503", backend_fault=True)
+    c.clock.jump(4)
+    [grid, _simgrid] = introspect.take_snapshot(c).backends
+    assert (grid.backend, grid.breaker) == ("Grid", "open for 4 s, next probe in 6 s")
+    assert "Grid           no active job; last poll never; next -; DOWN (breaker open for 4 s, next probe in 6 s)" \
+        in introspect.render(introspect.take_snapshot(c))
+    c.pools.shutdown()

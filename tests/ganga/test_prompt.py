@@ -51,9 +51,9 @@ def watch_until_ctrl_c(child: pexpect.spawn) -> None:
 
 def notice_when_the_grid_fails_and_when_it_is_back(child: pexpect.spawn, grid: SimGridClient) -> None:
     grid.start_outage(15)
-    failing = run_until(child, "SimGrid failing")
-    assert "(type `queues` for details)" in failing
-    assert failing.split("GangaMonitoring: SimGrid failing")[0].endswith("\n")  # on a line of its own
+    failing = run_until(child, "GangaMonitoring: SimGrid ")  # "failing (3 polls...)" or "down" (breaker)
+    assert re.search(r"GangaMonitoring: SimGrid (failing|down) .*\(type `queues` for details\)", failing), failing
+    assert failing.split("GangaMonitoring: SimGrid ")[0].endswith("\n")  # on a line of its own
     run_until(child, "GangaMonitoring: monitoring is back to normal")
 
 

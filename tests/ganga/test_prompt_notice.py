@@ -17,10 +17,11 @@ class Shell:
                                       unregister=lambda event, cb: self.callbacks.remove((event, cb)))
 
 
-def fake_component(behind: float = 0.0, failures: int = 0) -> SimpleNamespace:
+def fake_component(behind: float = 0.0, failures: int = 0, breakers: dict[str, str] | None = None) -> SimpleNamespace:
     record = SimpleNamespace(consecutive_failures=failures, last_error="HTTP 503")
     stats = SimpleNamespace(oldest_ready_age=behind)
-    return SimpleNamespace(poll_records={"SimGrid": record}, runner=SimpleNamespace(statistics=lambda: stats))
+    return SimpleNamespace(poll_records={"SimGrid": record},
+                           runner=SimpleNamespace(statistics=lambda: stats, breaker_states=lambda: breakers or {}))
 
 
 def test_notice_is_printed_once_per_change(ganga_session: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,6 +39,10 @@ def test_notice_is_printed_once_per_change(ganga_session: Any, capsys: pytest.Ca
     component.runner = fake_component(behind=120).runner
     notice()
     assert "work has waited 120 s" in capsys.readouterr().out
+    component.runner = fake_component(breakers={"SimGrid": "open for 3 s, next probe in 7 s"}).runner
+    notice()
+    assert capsys.readouterr().out == ("GangaMonitoring: SimGrid down (its work waits; probing it) "
+                                       "(type `queues` for details)\n")
     component.poll_records["SimGrid"].consecutive_failures = 0
     component.runner = fake_component().runner
     notice()

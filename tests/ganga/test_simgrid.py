@@ -154,3 +154,31 @@ def test_an_outage_delays_jobs_but_fails_none(gangadir: str) -> None:
         from GangaCore.Core import monitoring_component as mc
 
         assert any("503" in h.detail for h in mc.runner.history() if h.event == "retry")
+
+
+def test_a_breaker_stops_the_request_storm_of_an_outage_and_resumes_after_it(gangadir: str) -> None:
+    """Downloads are queued when the grid goes down: the breaker holds them instead of hammering it."""
+    with own_simgrid("--queue-time", "0", "0.2", "--run-time", "0.5", "1", "--output-bytes", "128",
+                     "--latency", "0.1", "--max-concurrent", "2") as grid, \
+            ganga_on(gangadir, grid, ("Monitoring", "retry_max_wait", 0.5), ("Monitoring", "breaker_failures", 3),
+                     ("Monitoring", "breaker_first_probe", 1.0), ("Monitoring", "breaker_max_probe", 2.0)) as gpi:
+        from GangaCore.Core import monitoring_component as mc
+
+        job = gpi.Job(backend=gpi.SimGrid(), splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(150)]))
+        job.submit()
+        assert wait_for(lambda: take_retrieval_backlog(mc) >= 20, timeout=60)
+        grid.client().start_outage(8)
+        assert wait_for(lambda: mc.runner.breaker_states().get("SimGrid", "closed") != "closed", timeout=30)
+        assert wait_for(lambda: job.status in ("completed", "failed"), timeout=120), job.status
+        check_every_subjob_final_with_output(job, grid.client())
+        refused = grid.client().stats()["requests"].get("outage 503", 0)
+        # held work waits for the probe (1 s, then every 2 s): a few requests, not one per download per backoff
+        assert refused <= 30, refused
+        assert mc.runner.breaker_states()["SimGrid"] == "closed"
+        assert mc.scheduler.breakers.breakers["SimGrid"].trips >= 1
+
+
+def take_retrieval_backlog(component: Any) -> int:
+    from GangaMonitoring import introspect
+
+    return introspect.take_snapshot(component).retrieval_backlog

@@ -48,6 +48,21 @@ def is_transient(error: BaseException) -> bool:
     return not isinstance(error, (PermanentError, TypeError, NotImplementedError))
 
 
+def is_backend_fault(error: BaseException) -> bool:
+    """Does ``error`` say that the backend's service is unwell (not that one job is)?
+
+    What a breaker counts.  Declared outages are; our own errors otherwise
+    are not (a poll that failed for some jobs, a permanent refusal of one
+    request); any other exception escaping a backend-wide call is, unless
+    it is permanent.
+    """
+    if isinstance(error, BackendUnavailable):
+        return True
+    if isinstance(error, MonitoringError):
+        return False
+    return is_transient(error)
+
+
 @dataclass
 class _AttemptState:
     """The duck-typed subset of tenacity's RetryCallState that strategies read."""

@@ -22,9 +22,10 @@ import logging
 import threading
 from collections.abc import Callable, Hashable
 
+from .breaker import BreakerState
 from .clock import Clock
 from .pools import Pools
-from .retry import RetryPolicy
+from .retry import RetryPolicy, is_backend_fault
 from .scheduler import HistoryEntry, Scheduler, SchedulerStatistics
 from .work import TERMINAL_STATES, Kind, Operation
 
@@ -114,6 +115,12 @@ class SchedulerRunner:
         with self._cond:
             return self.scheduler.is_idle()
 
+    def breaker_states(self) -> dict[str, str]:
+        """Each backend's breaker, described ("closed", "open for 40 s, next probe in 20 s", ...)."""
+        with self._cond:
+            now = self.clock.now()
+            return {backend: breaker.describe(now) for backend, breaker in self.scheduler.breakers.breakers.items()}
+
     def explain(self, match: Callable[[Operation], bool]) -> list[tuple[Operation, str]]:
         """Pending and running operations for which ``match`` holds, each with why it is where it is."""
         with self._cond:
@@ -163,7 +170,7 @@ class SchedulerRunner:
         return self.scheduler.pop_ready(now)
 
     def _sleep_time(self) -> float:
-        until = self.clock.time_until(self.scheduler.next_deadline())
+        until = self.clock.time_until(self.scheduler.next_wakeup(self.clock.now()))
         return self._max_sleep if until is None else min(until, self._max_sleep)
 
     def _hand_to_pool(self, op: Operation) -> None:
@@ -184,10 +191,12 @@ class SchedulerRunner:
     def _finish(self, op: Operation, error: BaseException | None) -> None:
         with self._cond:
             now = self.clock.now()
+            before = self.scheduler.breakers.state_of(op.backend)
             if error is None:
                 self.scheduler.complete(op, now)
             else:
                 self._apply_policy(op, error, now)
+            self._log_breaker_change(op.backend, before)
             listeners = self._listeners_for(op)
             self._cond.notify_all()
         for listener in listeners:
@@ -207,10 +216,24 @@ class SchedulerRunner:
         if due is None:
             log.warning("monitoring %s gave up after %d attempt(s): %s", op.description or op.key,
                         op.attempts, message)
-            self.scheduler.complete(op, now, error=message)
+            self.scheduler.complete(op, now, error=message, backend_fault=is_backend_fault(error))
         else:
             log.debug("monitoring %s failed (%s); retry in %.1fs", op.key, message, due - now)
-            self.scheduler.retry(op, now, due, message)
+            self.scheduler.retry(op, now, due, message, backend_fault=is_backend_fault(error))
+
+    def _log_breaker_change(self, backend: str, before: BreakerState) -> None:
+        """One line when a backend's breaker opens or closes (not one per failed request)."""
+        breaker = self.scheduler.breakers.breakers.get(backend)
+        if breaker is None or breaker.state is before:
+            return
+        if breaker.state is BreakerState.CLOSED:
+            log.warning("monitoring of %s: the backend answers again; held work resumes", backend)
+        elif before is BreakerState.CLOSED:
+            log.warning("monitoring of %s: %d failures in a row (last: %s); its polls and downloads wait, "
+                        "probing it in %.0f s", backend, breaker.consecutive_failures, breaker.last_error,
+                        breaker.probe_interval)
+        elif breaker.state is BreakerState.OPEN:
+            log.info("monitoring of %s: probe failed; next probe in %.0f s", backend, breaker.probe_interval)
 
     def _listeners_for(self, op: Operation) -> list[Listener]:
         """Listeners to call now: those of a key whose work is over (not requeued)."""

@@ -31,6 +31,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from collections.abc import Callable, Hashable, Iterator, Mapping
 
+from .breaker import BreakerBoard
 from .work import Kind, Operation, PriorityClass, State
 
 BackendLimit = Callable[[str, str], "int | None"]
@@ -92,6 +93,7 @@ class Scheduler:
         *,
         aging_seconds: float = 30.0,
         backend_limit: BackendLimit | None = None,
+        breakers: BreakerBoard | None = None,
         history_size: int = 2000,
     ) -> None:
         if aging_seconds <= 0:
@@ -99,6 +101,7 @@ class Scheduler:
         self.aging_seconds = float(aging_seconds)
         self._pool_capacity: dict[str, int] = dict(pool_capacity)
         self._backend_limit: BackendLimit = backend_limit or (lambda _backend, _pool: None)
+        self.breakers = breakers if breakers is not None else BreakerBoard()
         self._pending: dict[Hashable, Operation] = {}
         self._running: dict[Hashable, Operation] = {}
         self._waiting: list[_HeapEntry] = []
@@ -183,7 +186,7 @@ class Scheduler:
         for pool, queue in self._ready.items():
             free = self._pool_capacity.get(pool, 0) - self._running_by_pool[pool]
             while free > 0:
-                op = self._pop_best(pool, queue)
+                op = self._pop_best(pool, queue, now)
                 if op is None:
                     break
                 self._start(op, now)
@@ -197,8 +200,8 @@ class Scheduler:
             if op.version == version and op.state is State.WAITING:
                 self._make_ready(op, now)
 
-    def _pop_best(self, pool: str, queue: _PoolQueue) -> Operation | None:
-        """Pop the best-scored operation whose backend and key may run now."""
+    def _pop_best(self, pool: str, queue: _PoolQueue, now: float) -> Operation | None:
+        """Pop the best-scored operation whose backend, breaker and key let it run now."""
         best: tuple[float, int, str] | None = None
         for backend, heap in queue.by_backend.items():
             top = self._valid_top(heap)
@@ -207,6 +210,10 @@ class Scheduler:
             limit = self._backend_limit(backend, pool)
             if limit is not None and self._running_by_backend_pool[backend, pool] >= limit:
                 top.waiting_reason = f"backend {backend} at its limit ({limit} running on {pool})"
+                continue
+            held = self.breakers.reason(top, now)
+            if held is not None:
+                top.waiting_reason = held
                 continue
             entry = heap[0]
             if best is None or (entry[0], entry[1]) < best[:2]:
@@ -234,6 +241,7 @@ class Scheduler:
             op.first_started_at = now
         op.attempts += 1
         op.waiting_reason = ""
+        self.breakers.started(op, now)
         self._running_by_pool[op.pool] += 1
         self._running_by_backend[op.backend] += 1
         self._running_by_backend_pool[op.backend, op.pool] += 1
@@ -242,18 +250,27 @@ class Scheduler:
 
     # -- outcomes ----------------------------------------------------------------
 
-    def complete(self, op: Operation, now: float, error: str | None = None) -> None:
-        """Mark a running operation finished (``error``: it failed for good)."""
+    def complete(self, op: Operation, now: float, error: str | None = None, backend_fault: bool = False) -> None:
+        """Mark a running operation finished (``error``: it failed for good).
+
+        ``backend_fault``: the error says the backend's service is unwell
+        (its breaker counts it).
+        """
         self._release(op, now)
+        if error is None:
+            self.breakers.succeeded(op, now)
+        else:
+            self.breakers.failed(op, now, error, backend_fault)
         op.state = State.DONE
         op.last_error = error
         counter = self._failed if error else self._completed
         counter[op.kind.value] += 1
         self._log(now, op.key, "failed" if error else "done", error or "")
 
-    def retry(self, op: Operation, now: float, due: float, error: str) -> Operation:
+    def retry(self, op: Operation, now: float, due: float, error: str, backend_fault: bool = False) -> Operation:
         """Put a failed running operation back, due at ``due`` (a backoff)."""
         self._release(op, now)
+        self.breakers.failed(op, now, error, backend_fault)
         op.last_error = error
         op.due = due
         self._log(now, op.key, "retry", f"in {due - now:.1f}s after: {error}")
@@ -318,6 +335,9 @@ class Scheduler:
         limit = self._backend_limit(op.backend, op.pool)
         if limit is not None and self._running_by_backend_pool[op.backend, op.pool] >= limit:
             return f"backend {op.backend} at its limit ({limit} running on {op.pool})"
+        held = self.breakers.reason(op, now)
+        if held is not None:
+            return held
         capacity = self._pool_capacity.get(op.pool, 0)
         if self._running_by_pool[op.pool] >= capacity:
             return f"all {capacity} {op.pool} workers busy"
@@ -331,6 +351,14 @@ class Scheduler:
                 return due
             heapq.heappop(self._waiting)
         return None
+
+    def next_wakeup(self, now: float) -> float | None:
+        """When dispatch may next have something to start: a due time or a breaker's probe."""
+        probe = self.breakers.next_probe_at()
+        if probe is not None and probe <= now:
+            probe = None  # already allowed: the probe starts as soon as work for it is ready
+        times = [t for t in (self.next_deadline(), probe) if t is not None]
+        return min(times, default=None)
 
     def find(self, key: Hashable) -> Operation | None:
         """The pending operation for ``key``, else the running one, else None."""

@@ -36,11 +36,12 @@ from tenacity import stop_after_attempt, stop_after_delay, wait_exponential_jitt
 from tenacity.stop import stop_base
 
 from .. import config
+from .._core.breaker import BreakerBoard, BreakerSettings
 from .._core.clock import Clock, SystemClock
 from .._core.index import FINALISING_STATES, POLLED_STATES, ActiveJobIndex
 from .._core.planner import POLL, POLL_QUEUED, PlannerSettings, PollPlanner
 from .._core.pools import Pools
-from .._core.retry import RetryPolicy, TransientError
+from .._core.retry import BackendUnavailable, RetryPolicy, TransientError
 from .._core.runner import SchedulerRunner
 from .._core.scheduler import Scheduler
 from .._core.work import Kind, Operation, PriorityClass, State
@@ -58,6 +59,15 @@ RECONCILE_KEY = ("reconcile",)
 
 class PollFailed(TransientError):
     """Some jobs of a poll could not be polled (the others were)."""
+
+
+class BackendPollFailed(PollFailed, BackendUnavailable):
+    """No job of a poll could be polled: the backend itself fails (its breaker counts this)."""
+
+
+MAX_ISOLATING_CALLS = 40
+FailedBatch = tuple[list[Any], Exception]
+"""Calls one poll may spend isolating bad jobs; the jobs left unresolved wait for the next poll."""
 
 
 @dataclass
@@ -109,6 +119,7 @@ class MonitoringComponent(GangaThread):
             {name: self.pools.sizes[name] for name in ("poll", "io", "cpu")},
             aging_seconds=config.monitoring_option("aging_seconds"),
             backend_limit=config.backend_concurrency,
+            breakers=BreakerBoard(_breaker_settings),
         )
         self.planner = PollPlanner(self._planner_settings, self._poll_action)
         self.runner = SchedulerRunner(self.scheduler, self.pools, self.clock, self.retry_policy,
@@ -410,29 +421,37 @@ class MonitoringComponent(GangaThread):
         if native is not None:
             self._poll_native(native, jobs, scope)
             return
-        backend_class, failures = self._poll_isolating(jobs)
+        budget = [MAX_ISOLATING_CALLS]
+        backend_class, failures = self._poll_isolating(jobs, budget)
         if backend_class is not None:
             self.backend_classes[backend] = backend_class
         if failures:
-            detail = "; ".join(f"job {stripProxy(j).id}: {type(e).__name__}: {e}" for j, e in failures[:5])
-            raise PollFailed(f"{len(failures)} of {len(jobs)} {backend} job(s) could not be polled: {detail}")
+            failed = sum(len(batch) for batch, _ in failures)
+            detail = "; ".join(f"{_describe_batch(batch)}: {type(e).__name__}: {e}" for batch, e in failures[:5])
+            error = BackendPollFailed if backend_class is None else PollFailed
+            raise error(f"{failed} of {len(jobs)} {backend} job(s) could not be polled: {detail}")
 
-    def _poll_isolating(self, jobs: list[Any]) -> tuple[type | None, list[tuple[Any, Exception]]]:
+    def _poll_isolating(self, jobs: list[Any], budget: list[int]) -> tuple[type | None, list[FailedBatch]]:
         """Poll ``jobs``; when the batch fails, bisect it so one bad job cannot block the rest.
 
         A backend's ``updateMonitoringInformation`` loops over its jobs and a
         single job that raises (a corrupt status file, a job the service
         forgot) ends the whole call.  Halving the failed batch finds the k bad
         jobs of n in O(k log n) calls while every good job is still updated.
+        A backend that fails for every job would cost 2n calls, so a poll
+        spends at most ``budget`` calls: batches left unresolved are reported
+        failed and polled again next time.  Returns the backend class (None if
+        no call succeeded) and the failed batches with their errors.
         """
+        budget[0] -= 1
         try:
             return self.driver.poll(jobs), []
         except Exception as err:  # noqa: BLE001 - any backend error; reported by the caller
-            if len(jobs) <= 1:
-                return None, [(jobs[0], err)] if jobs else []
+            if len(jobs) <= 1 or budget[0] < 2:
+                return None, [(jobs, err)] if jobs else []
             middle = len(jobs) // 2
-            first_class, first_failures = self._poll_isolating(jobs[:middle])
-            second_class, second_failures = self._poll_isolating(jobs[middle:])
+            first_class, first_failures = self._poll_isolating(jobs[:middle], budget)
+            second_class, second_failures = self._poll_isolating(jobs[middle:], budget)
             return first_class or second_class, first_failures + second_failures
 
     # -- native drivers: poll, then retrieve and finalise per job -------------------
@@ -630,6 +649,17 @@ class MonitoringComponent(GangaThread):
     def __repr__(self) -> str:
         state = "enabled" if self.enabled else ("disabled" if self.alive else "stopped")
         return f"<GangaMonitoring {state} {self.scheduler!r} {self.index!r}>"
+
+
+def _breaker_settings() -> BreakerSettings:
+    return BreakerSettings(failures_to_open=int(config.monitoring_option("breaker_failures")),
+                           first_probe_after=float(config.monitoring_option("breaker_first_probe")),
+                           max_probe_interval=float(config.monitoring_option("breaker_max_probe")))
+
+
+def _describe_batch(batch: list[Any]) -> str:
+    ids = [stripProxy(j).id for j in batch]
+    return f"job {ids[0]}" if len(ids) == 1 else f"{len(ids)} jobs ({ids[0]}..{ids[-1]})"
 
 
 def _discard(path: str, outputdir: str) -> None:

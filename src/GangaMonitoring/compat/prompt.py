@@ -56,8 +56,12 @@ class PromptNotice:
 
     def notice(self) -> str | None:
         """The current notice, or None when all is well."""
-        problems = []
+        problems: list[str] = []
+        down = {name: state for name, state in self._component.runner.breaker_states().items() if state != "closed"}
+        problems.extend(f"{name} down (its work waits; probing it)" for name in sorted(down))
         for name, record in sorted(dict(self._component.poll_records).items()):
+            if name in down:
+                continue
             if record.consecutive_failures >= FAILING_AFTER:
                 problems.append(f"{name} failing ({record.consecutive_failures} polls: {record.last_error})")
         behind = self._component.runner.statistics().oldest_ready_age

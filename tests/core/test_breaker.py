@@ -1,0 +1,99 @@
+"""Per-backend breakers inside the scheduler, at exact virtual times."""
+
+from __future__ import annotations
+
+from GangaMonitoring._core.breaker import BreakerBoard, BreakerSettings, BreakerState
+from GangaMonitoring._core.scheduler import Scheduler
+from GangaMonitoring._core.work import Kind, Operation, PriorityClass
+
+SETTINGS = BreakerSettings(failures_to_open=3, first_probe_after=10.0, max_probe_interval=25.0)
+
+
+def scheduler() -> Scheduler:
+    return Scheduler({"poll": 10, "io": 10, "cpu": 10}, breakers=BreakerBoard(lambda: SETTINGS))
+
+
+def op(name: str, backend: str = "Grid", kind: Kind = Kind.RETRIEVE,
+       priority: PriorityClass = PriorityClass.FINALISE) -> Operation:
+    return Operation(key=(name,), kind=kind, backend=backend, priority=priority, due=0.0)
+
+
+def fail_n(s: Scheduler, n: int, now: float, backend_fault: bool = True) -> None:
+    for i in range(n):
+        s.submit(op(f"fail-{now}-{i}"), now)
+    for started in s.pop_ready(now):
+        s.complete(started, now, error="HTTP 503", backend_fault=backend_fault)
+
+
+def keys(ops: list[Operation]) -> set[str]:
+    return {o.key[0] for o in ops}  # type: ignore[misc]
+
+
+def test_opens_after_consecutive_backend_faults_and_holds_only_that_backends_io() -> None:
+    s = scheduler()
+    fail_n(s, 3, now=0)
+    assert s.breakers.state_of("Grid") is BreakerState.OPEN
+    for name, backend, kind in [("held-poll", "Grid", Kind.POLL), ("held-get", "Grid", Kind.RETRIEVE),
+                                ("unpack", "Grid", Kind.FINALISE), ("other", "Other", Kind.POLL)]:
+        s.submit(op(name, backend, kind), now=1)
+    assert keys(s.pop_ready(1)) == {"unpack", "other"}  # local work and other backends go on
+    held = s.find(("held-get",))
+    assert held is not None
+    assert s.reason(held, 1) == "backend Grid is failing (breaker open for 1 s, next probe in 9 s)"
+    assert s.next_wakeup(1) == 10.0  # the dispatcher wakes for the probe
+
+
+def test_job_errors_do_not_open_it() -> None:
+    s = scheduler()
+    fail_n(s, 10, now=0, backend_fault=False)
+    assert s.breakers.state_of("Grid") is BreakerState.CLOSED
+
+
+def test_a_success_in_between_resets_the_count() -> None:
+    s = scheduler()
+    fail_n(s, 2, now=0)
+    s.submit(op("fine"), 0)
+    [fine] = s.pop_ready(0)
+    s.complete(fine, 0)
+    fail_n(s, 2, now=1)
+    assert s.breakers.state_of("Grid") is BreakerState.CLOSED
+
+
+def test_one_probe_at_growing_intervals_then_everything_resumes() -> None:
+    s = scheduler()
+    fail_n(s, 3, now=0)
+    for n in range(5):
+        s.submit(op(f"held-{n}"), now=0)
+    assert s.pop_ready(9.9) == []
+    [probe] = s.pop_ready(10)  # exactly one probe
+    assert s.breakers.state_of("Grid") is BreakerState.PROBING and s.pop_ready(10) == []
+    s.retry(probe, 10, due=10, error="HTTP 503", backend_fault=True)  # probe failed: 20 s now
+    assert s.pop_ready(29.9) == [] and s.next_wakeup(10) == 30.0
+    [probe] = s.pop_ready(30)
+    s.retry(probe, 30, due=30, error="HTTP 503", backend_fault=True)
+    assert s.breakers.breakers["Grid"].probe_interval == 25.0  # capped
+    [probe] = s.pop_ready(55)
+    s.complete(probe, 55)  # the backend answers again
+    assert s.breakers.state_of("Grid") is BreakerState.CLOSED
+    assert len(s.pop_ready(55)) == 4  # every held operation (the probe itself is done)
+    assert s.breakers.breakers["Grid"].trips == 1
+
+
+def test_a_probe_that_fails_for_its_own_job_still_shows_the_backend_answers() -> None:
+    s = scheduler()
+    fail_n(s, 3, now=0)
+    s.submit(op("bad-job"), 0)
+    [probe] = s.pop_ready(10)
+    s.complete(probe, 10, error="HTTP 404 no such job", backend_fault=False)
+    assert s.breakers.state_of("Grid") is BreakerState.CLOSED
+
+
+def test_work_a_user_asked_for_is_let_through_and_counts_as_a_probe() -> None:
+    s = scheduler()
+    fail_n(s, 3, now=0)
+    s.submit(op("asked", priority=PriorityClass.USER), 1)
+    s.submit(op("periodic", kind=Kind.POLL, priority=PriorityClass.POLL), 1)
+    [asked] = s.pop_ready(1)
+    assert asked.key == ("asked",)
+    s.complete(asked, 2)
+    assert keys(s.pop_ready(2)) == {"periodic"}
