@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from GangaMonitoring._core.breaker import BreakerBoard, BreakerSettings, BreakerState
+from GangaMonitoring._core.breaker import LOCAL_DISK, BreakerBoard, BreakerSettings, BreakerState
+from GangaMonitoring._core.retry import Fault
 from GangaMonitoring._core.scheduler import Scheduler
 from GangaMonitoring._core.work import Kind, Operation, PriorityClass
 
@@ -18,11 +19,11 @@ def op(name: str, backend: str = "Grid", kind: Kind = Kind.RETRIEVE,
     return Operation(key=(name,), kind=kind, backend=backend, priority=priority, due=0.0)
 
 
-def fail_n(s: Scheduler, n: int, now: float, backend_fault: bool = True) -> None:
+def fail_n(s: Scheduler, n: int, now: float, fault: Fault = Fault.BACKEND, kind: Kind = Kind.RETRIEVE) -> None:
     for i in range(n):
-        s.submit(op(f"fail-{now}-{i}"), now)
+        s.submit(op(f"fail-{now}-{i}", kind=kind), now)
     for started in s.pop_ready(now):
-        s.complete(started, now, error="HTTP 503", backend_fault=backend_fault)
+        s.complete(started, now, error="HTTP 503", fault=fault)
 
 
 def keys(ops: list[Operation]) -> set[str]:
@@ -45,7 +46,7 @@ def test_opens_after_consecutive_backend_faults_and_holds_only_that_backends_io(
 
 def test_job_errors_do_not_open_it() -> None:
     s = scheduler()
-    fail_n(s, 10, now=0, backend_fault=False)
+    fail_n(s, 10, now=0, fault=Fault.JOB)
     assert s.breakers.state_of("Grid") is BreakerState.CLOSED
 
 
@@ -67,10 +68,10 @@ def test_one_probe_at_growing_intervals_then_everything_resumes() -> None:
     assert s.pop_ready(9.9) == []
     [probe] = s.pop_ready(10)  # exactly one probe
     assert s.breakers.state_of("Grid") is BreakerState.PROBING and s.pop_ready(10) == []
-    s.retry(probe, 10, due=10, error="HTTP 503", backend_fault=True)  # probe failed: 20 s now
+    s.retry(probe, 10, due=10, error="HTTP 503", fault=Fault.BACKEND)  # probe failed: 20 s now
     assert s.pop_ready(29.9) == [] and s.next_wakeup(10) == 30.0
     [probe] = s.pop_ready(30)
-    s.retry(probe, 30, due=30, error="HTTP 503", backend_fault=True)
+    s.retry(probe, 30, due=30, error="HTTP 503", fault=Fault.BACKEND)
     assert s.breakers.breakers["Grid"].probe_interval == 25.0  # capped
     [probe] = s.pop_ready(55)
     s.complete(probe, 55)  # the backend answers again
@@ -84,7 +85,7 @@ def test_a_probe_that_fails_for_its_own_job_still_shows_the_backend_answers() ->
     fail_n(s, 3, now=0)
     s.submit(op("bad-job"), 0)
     [probe] = s.pop_ready(10)
-    s.complete(probe, 10, error="HTTP 404 no such job", backend_fault=False)
+    s.complete(probe, 10, error="HTTP 404 no such job", fault=Fault.JOB)
     assert s.breakers.state_of("Grid") is BreakerState.CLOSED
 
 
@@ -97,3 +98,19 @@ def test_work_a_user_asked_for_is_let_through_and_counts_as_a_probe() -> None:
     assert asked.key == ("asked",)
     s.complete(asked, 2)
     assert keys(s.pop_ready(2)) == {"periodic"}
+
+
+def test_a_full_disk_pauses_every_retrieval_and_finalisation_at_the_first_error() -> None:
+    s = scheduler()
+    s.submit(op("get", "Grid"), 0)
+    [get] = s.pop_ready(0)
+    s.retry(get, 0, due=0, error="OSError: [Errno 28] No space left on device", fault=Fault.DISK)
+    assert s.breakers.state_of(LOCAL_DISK) is BreakerState.OPEN
+    s.submit(op("unpack", "Other", Kind.FINALISE), 1)
+    s.submit(op("poll", "Other", Kind.POLL), 1)
+    assert keys(s.pop_ready(1)) == {"poll"}  # polls go on: statuses still update
+    unpack = s.find(("unpack",))
+    assert unpack is not None and s.reason(unpack, 1).startswith("the local disk is full (breaker open")
+    [probe] = s.pop_ready(10)
+    s.complete(probe, 10)  # room again
+    assert keys(s.pop_ready(10)) == {"unpack"}

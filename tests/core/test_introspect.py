@@ -11,6 +11,7 @@ from GangaMonitoring._core.index import ActiveJobIndex
 from GangaMonitoring._core.planner import PlannerSettings, PollPlanner
 from GangaMonitoring._core.pools import Pools
 from GangaMonitoring._core.runner import SchedulerRunner
+from GangaMonitoring._core.retry import Fault
 from GangaMonitoring._core.scheduler import Scheduler
 from GangaMonitoring._core.work import Kind, Operation, PriorityClass
 
@@ -120,7 +121,7 @@ def test_a_backend_whose_breaker_is_open_shows_as_down() -> None:
     for n in range(5):
         breakers.failed(Operation(key=("get", n), kind=Kind.RETRIEVE, backend="Grid", due=0.0,
                                   priority=PriorityClass.FINALISE),
-                        1000.0, "HTTP 503", backend_fault=True)
+                        1000.0, "HTTP 503", Fault.BACKEND)
     c.clock.jump(4)
     [grid, _simgrid] = introspect.take_snapshot(c).backends
     assert (grid.backend, grid.breaker) == ("Grid", "open for 4 s, next probe in 6 s")

@@ -182,3 +182,64 @@ def take_retrieval_backlog(component: Any) -> int:
     from GangaMonitoring import introspect
 
     return introspect.take_snapshot(component).retrieval_backlog
+
+
+@contextlib.contextmanager
+def tiny_filesystem(path: str, size: str) -> Iterator[str]:
+    """A tmpfs of ``size`` mounted at ``path`` (needs root, as in CI and this project's dev machines)."""
+    import subprocess
+
+    os.makedirs(path, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs to fill up (not root?): {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", path], check=False)
+
+
+def fill_up(directory: str) -> str:
+    """Write a file until the filesystem is full; returns its path."""
+    filler = os.path.join(directory, "filler")
+    with open(filler, "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_pauses_retrieval_with_one_message_and_loses_nothing(gangadir: str) -> None:
+    """Outputs land in the job workspace: on a full disk every download waits, then all complete."""
+    import logging
+
+    from GangaMonitoring._core import runner
+
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    with tiny_filesystem(os.path.join(gangadir, "workspace"), "8m") as workspace, \
+            own_simgrid("--queue-time", "0", "0.5", "--run-time", "3", "4", "--output-bytes", "100000") as grid, \
+            ganga_on(gangadir, grid, ("Monitoring", "retry_max_wait", 0.5), ("Monitoring", "breaker_first_probe", 1.0),
+                     ("Monitoring", "breaker_max_probe", 1.0)) as gpi:
+        from GangaCore.Core import monitoring_component as mc
+
+        runner.log.addHandler(handler)
+        try:
+            job = gpi.Job(backend=gpi.SimGrid(), splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(20)]))
+            job.submit()
+            filler = fill_up(workspace)
+            assert wait_for(lambda: mc.runner.breaker_states().get("(local disk)", "closed") != "closed", timeout=60)
+            assert wait_for(lambda: sum(sj.status == "completing" for sj in job.subjobs) == 20, timeout=60)
+            assert not any(sj.status == "failed" for sj in job.subjobs)
+            os.remove(filler)
+            assert wait_for(lambda: job.status in ("completed", "failed"), timeout=120), job.status
+            check_every_subjob_final_with_output(job, grid.client())
+        finally:
+            runner.log.removeHandler(handler)
+    assert sum("the local disk is full" in line for line in lines) == 1, lines
+    assert sum("the local disk has room again" in line for line in lines) == 1, lines

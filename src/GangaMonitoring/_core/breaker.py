@@ -10,7 +10,11 @@ losing no attempt), except one probe at growing intervals.  The probe's
 success closes the breaker and everything waiting runs; its failure opens
 it again for twice as long, up to ``max_probe_interval``.
 
-Finalisation (local CPU work) and other backends are never held.  Work a
+A full local disk has a breaker of its own, shared by every backend: the
+first ``ENOSPC`` pauses every retrieval and finalisation (one message, not
+one per job) and a probe retries one of them at growing intervals.
+
+Finalisation is never held for a backend's outage, nor are other backends.  Work a
 user asked for is let through even when the breaker is open: someone is
 waiting for it, and its outcome counts as a probe.
 
@@ -24,10 +28,17 @@ import enum
 from dataclasses import dataclass, field
 from collections.abc import Callable
 
+from .retry import Fault
 from .work import Kind, Operation, PriorityClass
 
-GUARDED_KINDS = frozenset({Kind.POLL, Kind.RETRIEVE})
+BACKEND_GUARDED = frozenset({Kind.POLL, Kind.RETRIEVE})
 """Kinds of work that talk to the backend's service, and so are held while it is down."""
+
+DISK_GUARDED = frozenset({Kind.RETRIEVE, Kind.FINALISE})
+"""Kinds of work that write outputs, and so are held while the local disk is full."""
+
+LOCAL_DISK = "(local disk)"
+"""The name of the disk breaker (one for all backends)."""
 
 
 class BreakerState(enum.Enum):
@@ -59,6 +70,25 @@ class Breaker:
     opened_at: float | None = None
     last_error: str = ""
 
+    def close(self) -> None:
+        self.consecutive_failures = 0
+        self.state, self.probe_at, self.opened_at, self.probe_interval = BreakerState.CLOSED, None, None, 0.0
+
+    def record_failure(self, now: float, error: str, failures_to_open: int, settings: BreakerSettings) -> None:
+        """Count a failure; open at ``failures_to_open`` in a row, or reopen for longer after a failed probe."""
+        self.consecutive_failures += 1
+        self.last_error = error
+        if self.state is BreakerState.CLOSED:
+            if self.consecutive_failures < failures_to_open:
+                return
+            self.trips += 1
+            self.opened_at = now
+            self.probe_interval = settings.first_probe_after
+        else:
+            self.probe_interval = min(self.probe_interval * 2, settings.max_probe_interval)
+        self.state = BreakerState.OPEN
+        self.probe_at = now + self.probe_interval
+
     def describe(self, now: float) -> str:
         if self.state is BreakerState.CLOSED:
             return "closed"
@@ -72,63 +102,59 @@ class Breaker:
 
 @dataclass
 class BreakerBoard:
-    """The breakers of all backends, created on first use."""
+    """The breakers of all backends (created on first failure) and the local disk's."""
 
     settings: Callable[[], BreakerSettings] = BreakerSettings
     breakers: dict[str, Breaker] = field(default_factory=dict)
 
-    def _breaker(self, backend: str) -> Breaker:
-        breaker = self.breakers.get(backend)
-        if breaker is None:
-            breaker = self.breakers[backend] = Breaker(backend)
-        return breaker
+    def _applicable(self, op: Operation) -> list[Breaker]:
+        found = []
+        breaker = self.breakers.get(op.backend)
+        if breaker is not None and op.kind in BACKEND_GUARDED:
+            found.append(breaker)
+        disk = self.breakers.get(LOCAL_DISK)
+        if disk is not None and op.kind in DISK_GUARDED:
+            found.append(disk)
+        return found
 
     def admits(self, op: Operation, now: float) -> bool:
-        """May ``op`` start now?  (True for anything the breaker does not guard.)"""
-        breaker = self.breakers.get(op.backend)
-        if breaker is None or breaker.state is BreakerState.CLOSED or op.kind not in GUARDED_KINDS:
-            return True
+        """May ``op`` start now?  (True for anything no open breaker guards.)"""
+        return self._holding(op, now) is None
+
+    def _holding(self, op: Operation, now: float) -> Breaker | None:
         if op.priority is PriorityClass.USER:
-            return True
-        return breaker.state is BreakerState.OPEN and breaker.probe_at is not None and now >= breaker.probe_at
+            return None  # someone waits for it: it goes, and counts as a probe
+        for breaker in self._applicable(op):
+            if breaker.state is BreakerState.PROBING:
+                return breaker
+            if breaker.state is BreakerState.OPEN and (breaker.probe_at is None or now < breaker.probe_at):
+                return breaker
+        return None
 
     def started(self, op: Operation, now: float) -> None:
-        """``op`` started; if its backend's breaker is open, it is the probe."""
-        breaker = self.breakers.get(op.backend)
-        if breaker is not None and breaker.state is BreakerState.OPEN and op.kind in GUARDED_KINDS:
-            breaker.state = BreakerState.PROBING
+        """``op`` started; for an open breaker that guards it, it is the probe."""
+        for breaker in self._applicable(op):
+            if breaker.state is BreakerState.OPEN:
+                breaker.state = BreakerState.PROBING
 
     def succeeded(self, op: Operation, now: float) -> None:
-        if op.kind not in GUARDED_KINDS:
-            return
-        breaker = self.breakers.get(op.backend)
-        if breaker is not None:
-            breaker.consecutive_failures = 0
-            breaker.state, breaker.probe_at, breaker.opened_at = BreakerState.CLOSED, None, None
-            breaker.probe_interval = 0.0
+        for breaker in self._applicable(op):
+            breaker.close()
 
-    def failed(self, op: Operation, now: float, error: str, backend_fault: bool) -> None:
-        """``op`` failed; ``backend_fault`` says whether the error is the service's, not the job's."""
-        if op.kind not in GUARDED_KINDS:
+    def failed(self, op: Operation, now: float, error: str, fault: Fault) -> None:
+        """``op`` failed; ``fault`` says whose fault: the job's, the backend service's or the disk's."""
+        name = {Fault.DISK: LOCAL_DISK, Fault.BACKEND: op.backend}.get(fault)
+        for applicable in self._applicable(op):
+            if applicable.backend != name:
+                applicable.close()  # it got past that breaker's concern: the service answered, or the disk took it
+        guarded = DISK_GUARDED if fault is Fault.DISK else BACKEND_GUARDED
+        if name is None or op.kind not in guarded:
             return
-        breaker = self._breaker(op.backend)
-        if not backend_fault:
-            if breaker.state is BreakerState.PROBING:  # the service answered: it is up
-                self.succeeded(op, now)
-            return
-        breaker.consecutive_failures += 1
-        breaker.last_error = error
+        breaker = self.breakers.get(name)
+        if breaker is None:
+            breaker = self.breakers[name] = Breaker(name)
         settings = self.settings()
-        if breaker.state is BreakerState.CLOSED and breaker.consecutive_failures >= settings.failures_to_open:
-            breaker.trips += 1
-            breaker.opened_at = now
-            breaker.probe_interval = settings.first_probe_after
-        elif breaker.state is not BreakerState.CLOSED:
-            breaker.probe_interval = min(breaker.probe_interval * 2, settings.max_probe_interval)
-        else:
-            return
-        breaker.state = BreakerState.OPEN
-        breaker.probe_at = now + breaker.probe_interval
+        breaker.record_failure(now, error, 1 if fault is Fault.DISK else settings.failures_to_open, settings)
 
     def next_probe_at(self) -> float | None:
         """The earliest time an open breaker lets a probe through (for the dispatcher's sleep)."""
@@ -138,9 +164,11 @@ class BreakerBoard:
 
     def reason(self, op: Operation, now: float) -> str | None:
         """Why ``op`` is held by a breaker, or None if it is not."""
-        if self.admits(op, now):
+        breaker = self._holding(op, now)
+        if breaker is None:
             return None
-        return f"backend {op.backend} is failing (breaker {self.breakers[op.backend].describe(now)})"
+        what = "the local disk is full" if breaker.backend == LOCAL_DISK else f"backend {op.backend} is failing"
+        return f"{what} (breaker {breaker.describe(now)})"
 
     def state_of(self, backend: str) -> BreakerState:
         breaker = self.breakers.get(backend)

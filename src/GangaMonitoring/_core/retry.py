@@ -10,6 +10,8 @@ tenacity's statistics are thread-local and shared between calls.
 
 from __future__ import annotations
 
+import enum
+import errno
 from dataclasses import dataclass, field
 
 from tenacity import Future as AttemptOutcome
@@ -46,6 +48,32 @@ def is_transient(error: BaseException) -> bool:
     treated as permanent.
     """
     return not isinstance(error, (PermanentError, TypeError, NotImplementedError))
+
+
+class DiskFull(TransientError):
+    """The local disk (or quota) is full: retrieval must pause until there is room."""
+
+
+class Fault(enum.Enum):
+    """Whose fault a failure is: what a breaker counts."""
+
+    JOB = "job"
+    """This operation's own problem (one bad job, one refused request)."""
+    BACKEND = "backend"
+    """The backend's service is unwell: its breaker counts it."""
+    DISK = "disk"
+    """The local disk is full: the disk breaker pauses every retrieval and finalisation."""
+
+
+def is_disk_full(error: BaseException) -> bool:
+    return isinstance(error, DiskFull) or (isinstance(error, OSError) and error.errno in (errno.ENOSPC,
+                                                                                          errno.EDQUOT))
+
+
+def fault_of(error: BaseException) -> Fault:
+    if is_disk_full(error):
+        return Fault.DISK
+    return Fault.BACKEND if is_backend_fault(error) else Fault.JOB
 
 
 def is_backend_fault(error: BaseException) -> bool:

@@ -22,10 +22,10 @@ import logging
 import threading
 from collections.abc import Callable, Hashable
 
-from .breaker import BreakerState
+from .breaker import LOCAL_DISK, BreakerState
 from .clock import Clock
 from .pools import Pools
-from .retry import RetryPolicy, is_backend_fault
+from .retry import RetryPolicy, fault_of
 from .scheduler import HistoryEntry, Scheduler, SchedulerStatistics
 from .work import TERMINAL_STATES, Kind, Operation
 
@@ -191,12 +191,13 @@ class SchedulerRunner:
     def _finish(self, op: Operation, error: BaseException | None) -> None:
         with self._cond:
             now = self.clock.now()
-            before = self.scheduler.breakers.state_of(op.backend)
+            before = {name: self.scheduler.breakers.state_of(name) for name in (op.backend, LOCAL_DISK)}
             if error is None:
                 self.scheduler.complete(op, now)
             else:
                 self._apply_policy(op, error, now)
-            self._log_breaker_change(op.backend, before)
+            for name, state in before.items():
+                self._log_breaker_change(name, state)
             listeners = self._listeners_for(op)
             self._cond.notify_all()
         for listener in listeners:
@@ -216,24 +217,27 @@ class SchedulerRunner:
         if due is None:
             log.warning("monitoring %s gave up after %d attempt(s): %s", op.description or op.key,
                         op.attempts, message)
-            self.scheduler.complete(op, now, error=message, backend_fault=is_backend_fault(error))
+            self.scheduler.complete(op, now, error=message, fault=fault_of(error))
         else:
             log.debug("monitoring %s failed (%s); retry in %.1fs", op.key, message, due - now)
-            self.scheduler.retry(op, now, due, message, backend_fault=is_backend_fault(error))
+            self.scheduler.retry(op, now, due, message, fault=fault_of(error))
 
-    def _log_breaker_change(self, backend: str, before: BreakerState) -> None:
-        """One line when a backend's breaker opens or closes (not one per failed request)."""
-        breaker = self.scheduler.breakers.breakers.get(backend)
+    def _log_breaker_change(self, name: str, before: BreakerState) -> None:
+        """One line when a breaker opens or closes (not one per failed request)."""
+        breaker = self.scheduler.breakers.breakers.get(name)
         if breaker is None or breaker.state is before:
             return
+        disk = name == LOCAL_DISK
         if breaker.state is BreakerState.CLOSED:
-            log.warning("monitoring of %s: the backend answers again; held work resumes", backend)
+            log.warning("monitoring: %s; held work resumes",
+                        "the local disk has room again" if disk else f"backend {name} answers again")
         elif before is BreakerState.CLOSED:
-            log.warning("monitoring of %s: %d failures in a row (last: %s); its polls and downloads wait, "
-                        "probing it in %.0f s", backend, breaker.consecutive_failures, breaker.last_error,
-                        breaker.probe_interval)
+            held = "every output retrieval and finalisation waits" if disk else "its polls and downloads wait"
+            log.warning("monitoring: %s (%s); %s, next try in %.0f s",
+                        "the local disk is full" if disk else f"backend {name} failed {breaker.consecutive_failures}"
+                        " times in a row", breaker.last_error, held, breaker.probe_interval)
         elif breaker.state is BreakerState.OPEN:
-            log.info("monitoring of %s: probe failed; next probe in %.0f s", backend, breaker.probe_interval)
+            log.info("monitoring: %s still failing; next try in %.0f s", name, breaker.probe_interval)
 
     def _listeners_for(self, op: Operation) -> list[Listener]:
         """Listeners to call now: those of a key whose work is over (not requeued)."""

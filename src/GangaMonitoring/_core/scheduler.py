@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from collections.abc import Callable, Hashable, Iterator, Mapping
 
 from .breaker import BreakerBoard
+from .retry import Fault
 from .work import Kind, Operation, PriorityClass, State
 
 BackendLimit = Callable[[str, str], "int | None"]
@@ -250,27 +251,23 @@ class Scheduler:
 
     # -- outcomes ----------------------------------------------------------------
 
-    def complete(self, op: Operation, now: float, error: str | None = None, backend_fault: bool = False) -> None:
-        """Mark a running operation finished (``error``: it failed for good).
-
-        ``backend_fault``: the error says the backend's service is unwell
-        (its breaker counts it).
-        """
+    def complete(self, op: Operation, now: float, error: str | None = None, fault: Fault = Fault.JOB) -> None:
+        """Mark a running operation finished (``error``: it failed for good; ``fault``: whose fault)."""
         self._release(op, now)
         if error is None:
             self.breakers.succeeded(op, now)
         else:
-            self.breakers.failed(op, now, error, backend_fault)
+            self.breakers.failed(op, now, error, fault)
         op.state = State.DONE
         op.last_error = error
         counter = self._failed if error else self._completed
         counter[op.kind.value] += 1
         self._log(now, op.key, "failed" if error else "done", error or "")
 
-    def retry(self, op: Operation, now: float, due: float, error: str, backend_fault: bool = False) -> Operation:
+    def retry(self, op: Operation, now: float, due: float, error: str, fault: Fault = Fault.JOB) -> Operation:
         """Put a failed running operation back, due at ``due`` (a backoff)."""
         self._release(op, now)
-        self.breakers.failed(op, now, error, backend_fault)
+        self.breakers.failed(op, now, error, fault)
         op.last_error = error
         op.due = due
         self._log(now, op.key, "retry", f"in {due - now:.1f}s after: {error}")

@@ -16,6 +16,7 @@ seconds since the epoch) is what lag is measured against.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 from collections.abc import Iterable
@@ -167,6 +168,11 @@ def apply_view(job: Any, view: dict[str, Any], client: SimGridClient) -> None:
     job.updateStatus(target)
 
 
+def sandbox_path(outputdir: str, grid_id: int) -> str:
+    """Where a job's downloaded output tarball lies until it is unpacked."""
+    return os.path.join(outputdir, f".sandbox-{grid_id}.tar.gz")
+
+
 def download_output(client: SimGridClient, grid_id: int, outputdir: str) -> str:
     """Download a job's output sandbox into ``outputdir``; returns the tarball's path.
 
@@ -175,12 +181,17 @@ def download_output(client: SimGridClient, grid_id: int, outputdir: str) -> str:
     """
     data = client.output(grid_id)
     os.makedirs(outputdir, exist_ok=True)
-    final = os.path.join(outputdir, f".sandbox-{grid_id}.tar.gz")
+    final = sandbox_path(outputdir, grid_id)
     partial = final + ".part"
-    with open(partial, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with open(partial, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:  # a full disk above all: give back the space of the half-written file
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise
     os.replace(partial, final)
     return final
 

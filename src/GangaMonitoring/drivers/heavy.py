@@ -8,6 +8,7 @@ starts fast.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tarfile
 from typing import TYPE_CHECKING
@@ -40,6 +41,45 @@ def sha256_of(path: str, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+UNPACKED_SUFFIX = ".unpacked"
+
+
+def unpacked_marker(work: FinishedWork) -> str:
+    """Where the record of an unpacked output lives: beside the output dir, not in it.
+
+    Its name carries the backend's job id, so a resubmitted job (new id) is
+    fetched afresh; it goes with the job's workspace when the job is removed.
+    """
+    job_dir = os.path.dirname(os.path.normpath(work.outputdir))
+    return os.path.join(job_dir, ".gangamonitoring", f"output-{work.backend_id}{UNPACKED_SUFFIX}")
+
+
+def already_retrieved(work: FinishedWork, tarball: str) -> str | None:
+    """What an earlier, interrupted session already has of this output: the marker or the tarball."""
+    marker = unpacked_marker(work)
+    for path in (marker, tarball):
+        if os.path.exists(path):
+            return path
+    return None
+
+
 def unpack_retrieved(work: FinishedWork, path: str) -> list[str]:
-    """Unpack a retrieved output tarball into the job's output dir (a driver's ``unpack`` step)."""
-    return unpack_tarball(path, work.outputdir)
+    """Unpack a retrieved output tarball into the job's output dir (a driver's ``unpack`` step).
+
+    Crash-safe in this order: unpack (idempotent), record the file list in
+    the marker (written to a temp name, renamed), then remove the tarball.
+    A session killed anywhere in between leaves either the tarball (unpacked
+    again) or the marker (nothing to do): the output is never fetched twice.
+    Given the marker itself, it returns the recorded list.
+    """
+    marker = unpacked_marker(work)
+    if path == marker:
+        with open(marker, encoding="utf-8") as handle:
+            return list(json.load(handle))
+    names = unpack_tarball(path, work.outputdir, remove=False)
+    os.makedirs(os.path.dirname(marker), exist_ok=True)
+    with open(marker + ".part", "w", encoding="utf-8") as handle:
+        json.dump(names, handle)
+    os.replace(marker + ".part", marker)
+    os.remove(path)
+    return names

@@ -12,11 +12,15 @@ from typing import Any
 from collections.abc import Sequence
 
 from GangaCore.GPIDev.Base.Proxy import stripProxy
+from GangaCore.Utility.logging import getLogger
 
-from ..backends.simgrid import client_for, download_output, transition_for
+from ..backends.simgrid import client_for, download_output, sandbox_path, transition_for
 from ..simulator.client import SimGridClient
 from .base import DriverContext, FinishedWork, JobKey, NativeDriver
+from . import heavy
 from .heavy import unpack_retrieved
+
+log = getLogger("GangaMonitoring.drivers.simgrid")
 
 
 def job_key(job: Any) -> JobKey:
@@ -90,6 +94,11 @@ class SimGridDriver(NativeDriver):
             job.updateStatus(target, update_master=False)
 
     def retrieve(self, work: FinishedWork) -> str:
+        """Download the output, unless a session killed before finalising it had it already."""
+        kept = heavy.already_retrieved(work, sandbox_path(work.outputdir, work.backend_id))
+        if kept is not None:
+            log.info("output of job %s was retrieved before Ganga stopped; not fetched again", work.fqid)
+            return kept
         return download_output(client_for(work.server), work.backend_id, work.outputdir)
 
     def finish(self, job: Any, work: FinishedWork, files: list[str]) -> None:
