@@ -606,12 +606,16 @@ class MonitoringComponent(GangaThread):
     def _recover_interrupted_jobs(self) -> None:
         """Jobs left ``completing`` by a previous session go back to ``running``.
 
+        Unfinished jobs are read from disk first: after a killed session
+        their index cache may be stale (see ``registry.load_if_unfinished``).
+
         Their backend then reports them finished again and finalisation runs
         again.  Unlike stock, no output directory is deleted: a finalisation
         that completes rewrites what it needs, and a good output survives.
         """
         for job_id, job in registry.iter_top_level_jobs(self.registry_slice):
             try:
+                registry.load_if_unfinished(job)
                 status = registry.job_status(job)
                 if status not in FINALISING_STATES and status not in ("running", "submitted"):
                     continue

@@ -50,6 +50,23 @@ def job_status(job: Any) -> str:
     return stripProxy(job).status
 
 
+FINAL_STATES = frozenset({"completed", "failed", "killed", "removed"})
+
+
+def load_if_unfinished(job: Any) -> None:
+    """Read from disk a job whose index cache says it is not final.
+
+    Ganga writes a job's index cache less often than the job itself, so
+    after a session was killed the cache can be older than the job: a
+    master submitted and running still reads ``new``, and would never be
+    monitored again.  Recovery reads such jobs (few: final jobs are not
+    touched); Ganga corrects their cache on the way.
+    """
+    raw = stripProxy(job)
+    if raw.status not in FINAL_STATES:
+        raw._loadObject()
+
+
 def _objects_of(registry: Any) -> Any:
     """The id -> job dict of a Registry or of a registry slice (whose ``.objects`` is the registry)."""
     objects = getattr(registry, "_objects", None)
