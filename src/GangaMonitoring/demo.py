@@ -20,6 +20,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC
 from typing import Any
@@ -46,6 +47,7 @@ def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ganga-monitoring demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=2000, help="subjobs of the demo job (default 2000)")
+    parser.add_argument("--plain", action="store_true", help="submit --jobs separate (unsplit) jobs instead")
     parser.add_argument("--queue-time", type=float, nargs=2, default=(0.0, 10.0), metavar=("MIN", "MAX"))
     parser.add_argument("--run-time", type=float, nargs=2, default=(5.0, 30.0), metavar=("MIN", "MAX"))
     parser.add_argument("--failure-fraction", type=float, default=0.02)
@@ -56,6 +58,15 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--stock", action="store_true", help="use Ganga's stock monitoring instead")
     parser.add_argument("--gangadir", help="gangadir to use (default: a temp dir, removed after)")
     parser.add_argument("--json", help="also write the summary as JSON to this file")
+    faults = parser.add_argument_group("faults of the simulated grid (see `ganga-monitoring simgrid --help`)")
+    faults.add_argument("--error-rate", type=float, default=0.0, help="fraction of requests answered 500")
+    faults.add_argument("--timeout-rate", type=float, default=0.0, help="fraction of requests that hang")
+    faults.add_argument("--hang-seconds", type=float, default=30.0)
+    faults.add_argument("--malformed-rate", type=float, default=0.0, help="fraction of malformed answers")
+    faults.add_argument("--outage", type=float, nargs=2, action="append", default=[], metavar=("AFTER", "LENGTH"),
+                        help="the grid answers 503 for LENGTH s, from AFTER s after the submission")
+    parser.add_argument("--max-concurrent", type=int, default=8, help="requests the grid serves at once")
+    parser.add_argument("--io-limit", type=int, default=8, help="[Monitoring]backend_concurrency of SimGrid")
     args = parser.parse_args(argv)
 
     home = tempfile.mkdtemp(prefix="gangamon-demo-home-")
@@ -69,9 +80,7 @@ def run(argv: list[str] | None = None) -> int:
     from .simulator.process import SimGridProcess
 
     quiet_bare_name_warning()
-    simgrid = SimGridProcess("--seed", str(args.seed), "--latency", str(args.latency), "--max-concurrent", "8",
-                             "--queue-time", *map(str, args.queue_time), "--run-time", *map(str, args.run_time),
-                             "--failure-fraction", str(args.failure_fraction))
+    simgrid = SimGridProcess(*_simulator_arguments(args))
     url = simgrid.start()
     print(f"grid simulator running at {url}", flush=True)
     try:
@@ -81,12 +90,14 @@ def run(argv: list[str] | None = None) -> int:
             ("SimGrid", "server", url),
             ("Monitoring", "use_stock_monitoring", args.stock),
             # the simulated grid serves 8 requests at once: let downloads use all 8
-            ("Monitoring", "backend_concurrency", {"SimGrid": 8}),
+            ("Monitoring", "backend_concurrency", {"SimGrid": args.io_limit}),
+            ("SimGrid", "timeout", min(10.0, args.hang_seconds / 2)),
             ("TestingFramework", "AutoCleanup", args.gangadir is None),
         ])
         try:
-            summary = _monitor_demo_job(args)
+            summary = _monitor_demo_job(args, simgrid.client())
             summary["grid_requests"] = simgrid.client().stats()["requests"]
+            summary["cpu_s"], summary["peak_rss_mb"] = _resource_use(keep=simgrid)
         finally:
             stop_ganga()
             _reap_children(keep=simgrid)
@@ -99,46 +110,78 @@ def run(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(summary, handle, indent=2)
-    return 0 if summary["final"] == args.jobs else 1
+    return 0 if summary["final"] == args.jobs and not summary["integrity_problems"] else 1
 
 
-def _monitor_demo_job(args: argparse.Namespace) -> dict[str, Any]:
+def _simulator_arguments(args: argparse.Namespace) -> list[str]:
+    arguments = ["--seed", str(args.seed), "--latency", str(args.latency),
+                 "--max-concurrent", str(args.max_concurrent),
+                 "--queue-time", *map(str, args.queue_time), "--run-time", *map(str, args.run_time),
+                 "--failure-fraction", str(args.failure_fraction), "--error-rate", str(args.error_rate),
+                 "--timeout-rate", str(args.timeout_rate), "--hang-seconds", str(args.hang_seconds),
+                 "--malformed-rate", str(args.malformed_rate)]
+    return arguments
+
+
+def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
     from GangaCore import GPI
     from GangaCore.Core import monitoring_component as mc
 
-    job = GPI.Job(name="gangamon-demo", backend=GPI.SimGrid(),
-                  splitter=GPI.ArgSplitter(args=[[str(i)] for i in range(args.jobs)]))
-    print(f"submitting {args.jobs} subjobs to the simulated grid...", flush=True)
+    mc.enable()  # on before submitting, as in a user's session
     started = time.monotonic()
-    job.submit()
-    print(f"submitted in {time.monotonic() - started:.1f} s; monitoring with {type(mc).__name__}", flush=True)
-    mc.enable()
+    if args.plain:
+        print(f"submitting {args.jobs} jobs to the simulated grid...", flush=True)
+        job = None
+        work = []
+        for n in range(args.jobs):
+            plain = GPI.Job(name=f"gangamon-demo-{n}", backend=GPI.SimGrid())
+            plain.submit()
+            work.append(plain)
+    else:
+        job = GPI.Job(name="gangamon-demo", backend=GPI.SimGrid(),
+                      splitter=GPI.ArgSplitter(args=[[str(i)] for i in range(args.jobs)]))
+        print(f"submitting {args.jobs} subjobs to the simulated grid...", flush=True)
+        job.submit()
+        work = list(job.subjobs)
+    submit_s = time.monotonic() - started
+    print(f"submitted in {submit_s:.1f} s; monitoring with {type(mc).__name__}", flush=True)
+    watched = job if job is not None else work[-1]
+    for after, length in args.outage:
+        outage = threading.Timer(after, grid.start_outage, [length])
+        outage.daemon = True
+        outage.start()
 
     prompt_latencies: list[float] = []
     deadline = time.monotonic() + args.timeout
     next_report = 0.0
     while time.monotonic() < deadline:
         tick = time.perf_counter()
-        status = job.status  # a trivial GPI operation, timed as the prompt would feel it
+        _ = watched.status  # a trivial GPI operation, timed as the prompt would feel it
         prompt_latencies.append(time.perf_counter() - tick)
         if time.monotonic() >= next_report:
-            _report_progress(job, mc)
+            counts = _status_counts(work)
+            _report_progress(counts, mc)
             next_report = time.monotonic() + 2.0
-        if status in ("completed", "failed", "killed"):
-            break
+            if counts.get("completed", 0) + counts.get("failed", 0) == args.jobs:
+                break
         time.sleep(0.1)
-    _report_progress(job, mc)
-    lags = _lags(job)
-    counts = _status_counts(job)
-    outputs = sum(1 for sj in job.subjobs if os.path.exists(os.path.join(sj.outputdir, "stdout")))
+    counts = _status_counts(work)
+    _report_progress(counts, mc)
+    lags, drain = _lags(work)
+    outputs = sum(1 for sj in work if os.path.exists(os.path.join(sj.outputdir, "stdout")))
     summary: dict[str, Any] = {
         "monitoring": type(mc).__name__,
         "subjobs": args.jobs,
+        "plain_jobs": bool(args.plain),
+        "submit_s": submit_s,
         "final": counts.get("completed", 0) + counts.get("failed", 0),
+        "not_final": args.jobs - counts.get("completed", 0) - counts.get("failed", 0),
+        "drain_s": drain,
+        "integrity_problems": _integrity_problems(work),
         "completed": counts.get("completed", 0),
         "failed_on_grid": counts.get("failed", 0),
         "outputs_retrieved": outputs,
-        "master_status": job.status,
+        "master_status": job.status if job is not None else None,
         "lag_s": {"p50": percentile(lags, .5), "p95": percentile(lags, .95), "max": max(lags, default=0.0)},
         "prompt_latency_ms": {
             "p50": 1000 * percentile(prompt_latencies, .5),
@@ -153,34 +196,78 @@ def _monitor_demo_job(args: argparse.Namespace) -> dict[str, Any]:
           f"{summary['failed_on_grid']} failed on the grid), {outputs} outputs retrieved")
     print(summarise("lag from grid finish to Ganga final state", lags))
     print(summarise("prompt latency", [1000 * x for x in prompt_latencies], unit="ms"))
+    drain_text = "n/a (not every job final)" if drain is None else f"{drain:.1f} s"
+    print(f"drain after the last grid finish: {drain_text}; outputs exactly once: "
+          f"{'yes' if not summary['integrity_problems'] else summary['integrity_problems'][:3]}")
     return summary
 
 
-def _status_counts(job: Any) -> dict[str, int]:
+def _status_counts(work: list[Any]) -> dict[str, int]:
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
     counts: dict[str, int] = {}
-    for sj in stripProxy(job).subjobs:  # raw objects: the GPI proxy layer costs 10x per read
-        counts[sj.status] = counts.get(sj.status, 0) + 1
+    for sj in work:
+        status = stripProxy(sj).status  # raw objects: the GPI proxy layer costs 10x per read
+        counts[status] = counts.get(status, 0) + 1
     return counts
 
 
-def _report_progress(job: Any, mc: Any) -> None:
-    line = " ".join(f"{k}={v}" for k, v in sorted(_status_counts(job).items()))
+def _report_progress(counts: dict[str, int], mc: Any) -> None:
+    line = " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
     runner = getattr(mc, "runner", None)
     queue = f" | queue: {runner.statistics()}" if runner is not None else ""
-    print(f"  [{job.status}] {line}{queue}", flush=True)
+    print(f"  {line}{queue}", flush=True)
 
 
-def _lags(job: Any) -> list[float]:
-    """Seconds from each subjob's end on the grid to Ganga giving it its final state."""
+def _lags(work: list[Any]) -> tuple[list[float], float | None]:
+    """Seconds from each job's end on the grid to Ganga giving it its final state; and the drain:
+    from the last end on the grid to the last final state (None unless every job is final)."""
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
     lags = []
-    for sj in job.subjobs:
+    last_grid_end = last_noticed = 0.0
+    for sj in map(stripProxy, work):
         noticed = sj.time.timestamps.get("final")  # Ganga stamps final states as "final" (UTC)
         if sj.status not in ("completed", "failed") or noticed is None or not sj.backend.finished_at:
             continue
-        lags.append(max(0.0, noticed.replace(tzinfo=UTC).timestamp() - sj.backend.finished_at))
-    return lags
+        noticed_at = noticed.replace(tzinfo=UTC).timestamp()
+        lags.append(max(0.0, noticed_at - sj.backend.finished_at))
+        last_grid_end, last_noticed = max(last_grid_end, sj.backend.finished_at), max(last_noticed, noticed_at)
+    drain = max(0.0, last_noticed - last_grid_end) if len(lags) == len(work) else None
+    return lags, drain
+
+
+def _integrity_problems(work: list[Any]) -> list[str]:
+    """Outputs must be there exactly once: a final job has its files and no leftover download."""
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    problems = []
+    for sj in map(stripProxy, work):
+        if sj.status not in ("completed", "failed"):
+            continue
+        names = set(os.listdir(sj.outputdir)) if os.path.isdir(sj.outputdir) else set()
+        leftovers = sorted(n for n in names if n.startswith(".sandbox-"))
+        if "stdout" not in names or leftovers:
+            problems.append(f"{sj.getFQID('.')}: stdout {'present' if 'stdout' in names else 'missing'}, "
+                            f"leftovers {leftovers}")
+    return problems[:20]
+
+
+def _resource_use(keep: Any) -> tuple[float, float]:
+    """CPU seconds of this process and its worker processes (not the simulator), and peak RSS in MB."""
+    import resource
+
+    import psutil
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = own.ru_utime + own.ru_stime
+    spared = {keep._process.pid} if getattr(keep, "_process", None) is not None else set()
+    for child in psutil.Process().children(recursive=True):
+        if child.pid not in spared:
+            with contextlib.suppress(psutil.Error):
+                times = child.cpu_times()
+                cpu += times.user + times.system
+    return cpu, own.ru_maxrss / 1024
 
 
 def _reap_children(keep: Any) -> None:

@@ -30,6 +30,9 @@ from GangaCore.Lib.Executable import RTHandler
 from GangaCore.Utility.Config import getConfig
 from GangaCore.Utility.logging import getLogger
 
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from .._core.retry import is_transient
 from ..drivers.heavy import unpack_tarball
 from ..simulator.client import SimGridClient
 
@@ -79,7 +82,7 @@ class SimGrid(IBackend):
         for job in jobs:
             job.updateStatus("submitting", update_master=False)
         try:
-            ids = client_for(self.server).submit(len(jobs))
+            ids = submit_with_retries(client_for(self.server), len(jobs))
             if len(ids) != len(jobs):
                 raise JobError(f"the grid returned {len(ids)} ids for {len(jobs)} jobs")
         except Exception as err:
@@ -95,7 +98,7 @@ class SimGrid(IBackend):
         return 1
 
     def submit(self, subjobconfig: Any, master_input_sandbox: Any) -> int:
-        [self.id] = client_for(self.server).submit(1)
+        [self.id] = submit_with_retries(client_for(self.server), 1)
         self.status = "Waiting"
         return 1
 
@@ -166,6 +169,18 @@ def apply_view(job: Any, view: dict[str, Any], client: SimGridClient) -> None:
     if view.get("finished_at"):
         backend.finished_at = float(view["finished_at"])
     job.updateStatus(target)
+
+
+def submit_with_retries(client: SimGridClient, count: int, attempts: int = 5) -> list[int]:
+    """Submit ``count`` jobs, retrying transient errors (the user's submit waits, briefly).
+
+    Safe to repeat: the simulator refuses a request (5xx, outage) before it
+    creates anything.  A grid that may fail after creating jobs would need an
+    idempotency key instead.
+    """
+    retrying = Retrying(stop=stop_after_attempt(attempts), wait=wait_exponential_jitter(initial=0.2, max=2.0),
+                        retry=retry_if_exception(is_transient), reraise=True)
+    return retrying(client.submit, count)
 
 
 def sandbox_path(outputdir: str, grid_id: int) -> str:
