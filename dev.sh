@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for the project's set-up, demo and tests (see README.md).
 #   ./dev.sh demo [demo options]   install into .venv and run the demo (no external service)
-#   ./dev.sh test [pytest options] install into .venv with test extras and run the test suite
+#   ./dev.sh test [pytest options] install into .venv with test extras, start a local Slurm
+#                                  (ci/slurm/start-slurm.sh) and run the test suite
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -26,8 +27,14 @@ case "$command" in
         ;;
     test)
         install "[test]"
-        "$VENV/bin/ruff" check src tests tools
+        "$VENV/bin/ruff" check src tests tools benchmarks
         "$VENV/bin/mypy" src
+        # A real one-node Slurm for tests/ganga/test_slurm.py (Debian packages; needs root or sudo).
+        # GM_SKIP_SLURM=1 skips it, and those tests then skip instead of failing.
+        if [ "${GM_SKIP_SLURM:-0}" != 1 ]; then
+            bash ci/slurm/start-slurm.sh
+            export GM_REQUIRE_SLURM=1
+        fi
         # Tests run in their own session so that job processes Ganga's Local
         # backend leaves behind are reaped with the whole group at the end.
         set +e

@@ -13,6 +13,7 @@ from .base import NativeDriver
 
 NATIVE_DRIVERS: dict[str, str] = {
     "SimGrid": "GangaMonitoring.drivers.simgrid:SimGridDriver",
+    "Slurm": "GangaMonitoring.drivers.slurm:SlurmDriver",
 }
 """Backend plugin name -> "module:class" of its native driver (imported on first use)."""
 

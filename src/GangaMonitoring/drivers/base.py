@@ -60,13 +60,16 @@ class NativeDriver(abc.ABC):
     backend: ClassVar[str]
 
     @staticmethod
-    @abc.abstractmethod
     def unpack(work: FinishedWork, path: str) -> list[str]:
         """Runs in a worker process: unpack what was retrieved.
 
-        Subclasses set it to a top-level function of a Ganga-free module
-        (``unpack = staticmethod(heavy.unpack_retrieved)``) so it pickles by name.
+        Drivers that hand jobs over set it to a top-level function of a
+        Ganga-free module (``unpack = staticmethod(heavy.unpack_retrieved)``)
+        so it pickles by name.  A driver whose jobs finish in place (outputs
+        on a shared filesystem) never hands over, and needs neither this nor
+        :meth:`retrieve`.
         """
+        raise NotImplementedError(f"the {work.backend} driver does not hand jobs over")
 
     @abc.abstractmethod
     def poll(self, jobs: Sequence[Any], ctx: DriverContext, scope: str = "") -> None:
@@ -77,9 +80,9 @@ class NativeDriver(abc.ABC):
         driver that keeps incremental state (a cursor) keeps it per scope.
         """
 
-    @abc.abstractmethod
     def retrieve(self, work: FinishedWork) -> str:
         """Download the job's output (I/O only: runs on the io pool); return its local path."""
+        raise NotImplementedError(f"the {work.backend} driver does not hand jobs over")
 
     def finish(self, job: Any, work: FinishedWork, files: list[str]) -> None:
         """Apply the outcome to the job (main process, short): the final state change."""

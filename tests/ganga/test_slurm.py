@@ -1,0 +1,81 @@
+"""Ganga's Slurm backend on a real one-node Slurm (ci/slurm/start-slurm.sh), monitored by GangaMonitoring."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ganga_options, wait_for
+
+pytestmark = pytest.mark.ganga
+
+
+def slurm_is_up() -> bool:
+    if shutil.which("sinfo") is None:
+        return False
+    answer = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30, check=False)
+    return answer.returncode == 0 and bool(answer.stdout.strip())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def slurm() -> None:
+    if slurm_is_up():
+        return
+    if os.environ.get("GM_REQUIRE_SLURM") == "1":
+        pytest.fail("Slurm is required here (GM_REQUIRE_SLURM=1) but `sinfo` shows no node: "
+                    "see the output of ci/slurm/start-slurm.sh")
+    pytest.skip("no Slurm on this machine: run ci/slurm/start-slurm.sh (as root) to test against one")
+
+
+SLURM_OPTIONS = [("PollThread", "Slurm", 1), ("Slurm", "heartbeat_frequency", 1)]
+
+
+def slurm_job(gpi: Any, script: str, **backend: Any) -> Any:
+    job = gpi.Job(application=gpi.Executable(exe="/bin/bash", args=["-c", script]), backend=gpi.Slurm(**backend))
+    job.parallel_submit = False  # Ganga's parallel submit sleeps 1 s per job
+    return job
+
+
+def scancel(job: Any) -> None:
+    subprocess.run(["scancel", str(job.backend.id)], check=True, timeout=30)
+
+
+@pytest.mark.parametrize("ganga_session", [SLURM_OPTIONS], indirect=True)
+def test_twenty_jobs_and_a_split_job_complete_with_their_outputs(ganga_session: Any) -> None:
+    gpi = ganga_session
+    jobs = []
+    for n in range(20):
+        job = slurm_job(gpi, f"echo hello-{n}")
+        job.submit()
+        jobs.append(job)
+    split = gpi.Job(application=gpi.Executable(exe="/bin/bash"), backend=gpi.Slurm(),
+                    splitter=gpi.ArgSplitter(args=[["-c", f"echo part-{n}"] for n in range(5)]))
+    split.parallel_submit = False
+    split.submit()
+    assert wait_for(lambda: all(j.status == "completed" for j in [*jobs, split]), timeout=240), (
+        [j.status for j in jobs], split.status)
+    for n, job in enumerate(jobs):
+        assert f"hello-{n}" in Path(job.outputdir, "stdout").read_text()
+    for n, sub in enumerate(split.subjobs):
+        assert f"part-{n}" in Path(sub.outputdir, "stdout").read_text()
+
+
+@pytest.mark.parametrize("ganga_session", [SLURM_OPTIONS], indirect=True)
+def test_jobs_cancelled_outside_ganga_end_killed_promptly(ganga_session: Any) -> None:
+    """Stock Ganga leaves a pending job cancelled with scancel `submitted` forever, a running one
+    `running` until its heartbeat times out (600 s); Slurm's own word ends them within a poll or two."""
+    gpi = ganga_session
+    running = slurm_job(gpi, "sleep 300")
+    running.submit()
+    held = slurm_job(gpi, "echo never", extraopts="--begin=now+3600")  # stays PENDING (BeginTime)
+    held.submit()
+    assert wait_for(lambda: running.status == "running", timeout=120), running.status
+    scancel(running)
+    scancel(held)
+    assert wait_for(lambda: running.status == "killed" and held.status == "killed", timeout=30), (
+        running.status, held.status)
