@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ganga_options, wait_for
+from .conftest import wait_for
 
 pytestmark = pytest.mark.ganga
 
