@@ -52,7 +52,7 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                             "polls and downloads are held and the backend is only probed."),
     "breaker_first_probe": (10.0, "Seconds after a backend's breaker opens before the first probe; each failed "
                                   "probe doubles it."),
-    "breaker_max_probe": (300.0, "Longest interval in seconds between two probes of a failing backend."),
+    "breaker_max_probe": (120.0, "Longest interval in seconds between two probes of a failing backend."),
     "runmonitoring_timeout": (300.0, "Default seconds runMonitoring() waits for the requested polls."),
     "notice_behind_after": (60.0, "At the prompt, say so (once) when due monitoring work has waited this many "
                                   "seconds; a backend failing 3 polls in a row is reported too."),

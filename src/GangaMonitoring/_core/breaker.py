@@ -54,7 +54,7 @@ class BreakerState(enum.Enum):
 class BreakerSettings:
     failures_to_open: int = 5
     first_probe_after: float = 10.0
-    max_probe_interval: float = 300.0
+    max_probe_interval: float = 120.0
 
 
 @dataclass
