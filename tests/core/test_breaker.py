@@ -114,3 +114,15 @@ def test_a_full_disk_pauses_every_retrieval_and_finalisation_at_the_first_error(
     [probe] = s.pop_ready(10)
     s.complete(probe, 10)  # room again
     assert keys(s.pop_ready(10)) == {"unpack"}
+
+
+def test_work_already_running_when_it_opens_does_not_push_the_probe_back() -> None:
+    s = scheduler()
+    for n in range(5):
+        s.submit(op(f"in-flight-{n}"), 0)
+    in_flight = s.pop_ready(0)
+    for started in in_flight[:3]:
+        s.complete(started, 0, error="HTTP 503", fault=Fault.BACKEND)  # opens: probe at 10
+    for started in in_flight[3:]:
+        s.complete(started, 1, error="HTTP 503", fault=Fault.BACKEND)  # late failures of older work
+    assert s.breakers.breakers["Grid"].probe_at == 10.0

@@ -78,13 +78,15 @@ class Breaker:
         """Count a failure; open at ``failures_to_open`` in a row, or reopen for longer after a failed probe."""
         self.consecutive_failures += 1
         self.last_error = error
+        if self.state is BreakerState.OPEN:
+            return  # work that started before it opened, failing too: the probe time stands
         if self.state is BreakerState.CLOSED:
             if self.consecutive_failures < failures_to_open:
                 return
             self.trips += 1
             self.opened_at = now
             self.probe_interval = settings.first_probe_after
-        else:
+        else:  # the probe failed: wait twice as long for the next one
             self.probe_interval = min(self.probe_interval * 2, settings.max_probe_interval)
         self.state = BreakerState.OPEN
         self.probe_at = now + self.probe_interval

@@ -27,7 +27,7 @@ import shutil
 import threading
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from GangaCore.Core.GangaThread import GangaThread
 from GangaCore.GPIDev.Base.Proxy import stripProxy
@@ -484,6 +484,12 @@ class MonitoringComponent(GangaThread):
                       action=lambda _op: self._retrieve(driver, work), job_ids={work.job_key[0]},
                       description=f"retrieve output of {work.fqid}"),
             listener=self._give_up_listener(work, "retrieved"))
+
+    def run_stock_update(self, jobs: Sequence[Any]) -> None:
+        """DriverContext: the backend's own update for ``jobs`` (a coroutine runs on the loop), here and now."""
+        if jobs:
+            backend_class = type(stripProxy(jobs[0]).backend)
+            self._call_inline(backend_class.updateMonitoringInformation, list(jobs))
 
     def _retrieve(self, driver: NativeDriver, work: FinishedWork) -> None:
         if self._owned_job(work) is None:

@@ -14,6 +14,7 @@ from .base import NativeDriver
 NATIVE_DRIVERS: dict[str, str] = {
     "SimGrid": "GangaMonitoring.drivers.simgrid:SimGridDriver",
     "Slurm": "GangaMonitoring.drivers.slurm:SlurmDriver",
+    "Local": "GangaMonitoring.drivers.local:LocalDriver",
 }
 """Backend plugin name -> "module:class" of its native driver (imported on first use)."""
 

@@ -53,6 +53,9 @@ class DriverContext(Protocol):
     def hand_over(self, job: Any, work: FinishedWork) -> None:
         """Mark ``job`` completing and schedule its retrieval and finalisation."""
 
+    def run_stock_update(self, jobs: Sequence[Any]) -> None:
+        """Run the jobs' backend's own ``updateMonitoringInformation`` (sync or coroutine) on ``jobs``."""
+
 
 class NativeDriver(abc.ABC):
     """Monitoring of one backend family as separate operations."""

@@ -102,8 +102,7 @@ class SlurmDriver(NativeDriver):
         raw_jobs = [stripProxy(j) for j in jobs]
         by_id = {str(j.backend.id): j for j in raw_jobs if j.backend.id not in (None, "", -1)}
         states = query_states(sorted(by_id), self._run, self.CHUNK)
-        if raw_jobs:
-            type(raw_jobs[0].backend).updateMonitoringInformation(raw_jobs)  # Ganga's status files
+        ctx.run_stock_update(raw_jobs)  # Ganga's status files
         for slurm_id, job in by_id.items():
             if job.status in ACTIVE and slurm_id in states:
                 self._apply(job, states[slurm_id])
