@@ -48,7 +48,7 @@ from .._core.work import Kind, Operation, PriorityClass, State
 from ..drivers import make_native_driver
 from ..drivers.base import FinishedWork, NativeDriver
 from ..drivers.compat import CompatDriver
-from . import patches, registry
+from . import patches, policies, registry
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 from .prompt import PromptNotice
 
@@ -414,7 +414,29 @@ class MonitoringComponent(GangaThread):
         except Exception as err:
             record.finished(started, self.clock.now(), len(jobs), f"{type(err).__name__}: {err}")
             raise
+        finally:
+            self._apply_policies(jobs)
         record.finished(started, self.clock.now(), len(jobs), None)
+
+    def _apply_policies(self, jobs: Iterable[Any]) -> None:
+        """autoKillThreshold and auto-resubmit (see ``policies``), after a poll, in the poll's own operation."""
+        for job in jobs:
+            try:
+                done = policies.apply_policies(job)
+            except Exception as err:  # noqa: BLE001 - one job's policy must not fail the poll
+                log.warning("automatic kill/resubmit check of job %s failed: %s", stripProxy(job).id, err)
+                continue
+            if done:
+                log.debug("job %s: %s by the monitoring policies", stripProxy(job).id, done)
+
+    def _submit_policies(self, backend: str, job_id: int) -> None:
+        """A top-level job turned failed outside a poll (finalisation): check its policies soon."""
+        def action(_op: Operation) -> None:
+            self._apply_policies(registry.resolve_jobs(self.registry_slice, [job_id]))
+
+        self.runner.submit(Operation(key=("policies", job_id), kind=Kind.CALL, backend=backend,
+                                     priority=PriorityClass.FINALISE, due=self.clock.now() + 0.5, action=action,
+                                     job_ids={job_id}, description=f"auto-kill/resubmit check of job {job_id}"))
 
     def _poll_with_driver(self, backend: str, jobs: list[Any], scope: str) -> None:
         native = self._native_driver(backend)
@@ -588,6 +610,8 @@ class MonitoringComponent(GangaThread):
             return
         if backend and self.index.update(job_id, backend, status, self.clock.now()):
             self.runner.wake()
+        if backend and status == "failed" and not getattr(self._inline_state, "depth", 0):
+            self._submit_policies(backend, job_id)
 
     def _submit_reconcile(self, recover: bool, due: float) -> None:
         def action(op: Operation) -> None:

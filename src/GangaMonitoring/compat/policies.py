@@ -1,0 +1,86 @@
+"""Job policies the old monitoring loop applied and the asyncio one silently dropped.
+
+Ganga's ``[PollThread]`` still documents them, and its Job class still has
+the methods they call, but nothing in Ganga 8.7 runs them:
+
+- ``autoKillThreshold`` (20; -1 disables it): a split job with that many
+  failed subjobs and none completed is killed, instead of burning the
+  user's quota on a job that is evidently broken;
+- ``do_auto_resubmit`` (a Job attribute, off by default): failed subjobs
+  are resubmitted while fewer than ``MaxFracForResubmit`` of the finished
+  subjobs failed, each at most ``MaxNumResubmits`` times; a plain job is
+  resubmitted when it fails, as many times.  The backend has the last word
+  (``check_auto_resubmit``).
+
+The component runs :func:`apply_policies` as a scheduled operation after
+each poll of a backend (for the jobs it polled) and when a top-level job
+turns ``failed``.  It only reads subjob states from Ganga's subjob cache,
+so a master whose subjobs are not loaded is not loaded for it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from GangaCore.GPIDev.Base.Proxy import stripProxy
+from GangaCore.Utility.Config import getConfig
+from GangaCore.Utility.logging import getLogger
+
+log = getLogger("GangaMonitoring.policies")
+
+FINAL = ("completed", "failed", "killed")
+
+
+def subjob_states(job: Any) -> tuple[Counter[str], list[Any]]:
+    """(count of subjobs per state, the failed subjobs) of a master job."""
+    subjobs = job.subjobs
+    get_cache = getattr(subjobs, "getAllCachedData", None)
+    cache = get_cache() if get_cache is not None else None
+    states: Counter[str] = Counter()
+    failed = []
+    for number in range(len(subjobs)):
+        if cache is not None and not subjobs.isLoaded(number):
+            status = cache[number].get("status")
+        else:
+            status = subjobs[number].status
+        states[status] += 1
+        if status == "failed":
+            failed.append(number)
+    return states, failed
+
+
+def apply_policies(job: Any) -> str | None:
+    """Apply auto-kill and auto-resubmit to one top-level job; returns what was done (for the log and tests)."""
+    raw = stripProxy(job)
+    config = getConfig("PollThread")
+    if len(raw.subjobs):
+        return _apply_to_split_job(raw, config)
+    if raw.do_auto_resubmit and raw.status == "failed" and raw.info.submit_counter <= config["MaxNumResubmits"] \
+            and raw.backend.check_auto_resubmit():
+        log.warning("job %s failed: resubmitting it automatically (do_auto_resubmit, attempt %d of %d)",
+                    raw.id, raw.info.submit_counter, config["MaxNumResubmits"])
+        raw.auto_resubmit()
+        return "resubmitted"
+    return None
+
+
+def _apply_to_split_job(job: Any, config: Any) -> str | None:
+    states, failed = subjob_states(job)
+    succeeded = states["completed"] + states["completing"]
+    threshold = config["autoKillThreshold"]
+    if threshold != -1 and succeeded == 0 and states["failed"] >= threshold and job.status not in FINAL:
+        log.warning("job %s: %d subjobs failed and none completed (autoKillThreshold %d): killing it. "
+                    "Please check the job's options.", job.id, states["failed"], threshold)
+        job.auto_kill()
+        return "killed"
+    if not job.do_auto_resubmit or not failed:
+        return None
+    if states["failed"] / (succeeded + states["failed"]) >= config["MaxFracForResubmit"]:
+        return None  # too many fail: resubmitting would not help
+    retriable = [n for n in failed if job.subjobs[n].info.submit_counter <= config["MaxNumResubmits"]]
+    if not retriable or not job.backend.check_auto_resubmit():
+        return None
+    log.warning("job %s: resubmitting %d failed subjob(s) automatically (do_auto_resubmit)", job.id, len(retriable))
+    job.auto_resubmit()
+    return "resubmitted"

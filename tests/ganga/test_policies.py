@@ -1,0 +1,44 @@
+"""autoKillThreshold and auto-resubmit, which Ganga 8.7's monitoring no longer applied, on the simulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import wait_for
+from .test_simgrid import ganga_on, own_simgrid
+
+pytestmark = pytest.mark.ganga
+
+
+def test_a_split_job_whose_subjobs_all_fail_is_killed_at_the_threshold(gangadir: str) -> None:
+    with own_simgrid("--queue-time", "0", "0", "--run-time", "1", "40", "--failure-fraction", "1.0",
+                     "--output-bytes", "64") as grid, \
+            ganga_on(gangadir, grid, ("PollThread", "autoKillThreshold", 5)) as gpi:
+        job = gpi.Job(backend=gpi.SimGrid(), splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(30)]))
+        job.submit()
+        # Ganga rolls a master with failed and killed subjobs up to "failed"
+        assert wait_for(lambda: job.status in ("killed", "failed"), timeout=90), job.status
+        statuses = [sj.status for sj in job.subjobs]
+        assert statuses.count("failed") >= 5 and "killed" in statuses and "completed" not in statuses
+
+
+def test_a_failing_plain_job_with_auto_resubmit_is_resubmitted_up_to_the_limit(gangadir: str) -> None:
+    with own_simgrid("--queue-time", "0", "0", "--run-time", "0.5", "0.5", "--failure-fraction", "1.0",
+                     "--output-bytes", "64") as grid, \
+            ganga_on(gangadir, grid, ("PollThread", "MaxNumResubmits", 2)) as gpi:
+        job = gpi.Job(backend=gpi.SimGrid(), do_auto_resubmit=True)
+        job.submit()
+        assert wait_for(lambda: job.info.submit_counter == 3 and job.status == "failed", timeout=90), (
+            job.status, job.info.submit_counter)
+        assert not wait_for(lambda: job.info.submit_counter > 3, timeout=4)  # and no further
+
+
+def test_failed_subjobs_with_auto_resubmit_are_resubmitted_until_they_complete(gangadir: str) -> None:
+    with own_simgrid("--queue-time", "0", "0.5", "--run-time", "0.5", "2", "--failure-fraction", "0.3",
+                     "--output-bytes", "64", "--seed", "3") as grid, \
+            ganga_on(gangadir, grid, ("PollThread", "MaxFracForResubmit", 0.9)) as gpi:
+        job = gpi.Job(backend=gpi.SimGrid(), do_auto_resubmit=True,
+                      splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(20)]))
+        job.submit()
+        assert wait_for(lambda: job.status == "completed", timeout=120), [sj.status for sj in job.subjobs]
+        assert any(sj.info.submit_counter > 1 for sj in job.subjobs)  # some failed, and were resubmitted
