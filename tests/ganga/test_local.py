@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -45,7 +46,7 @@ def test_local_jobs_still_go_running_to_completed_with_their_time_stamps(ganga_s
     job = gpi.Job(application=gpi.Executable(exe="echo", args=["hello"]), backend=gpi.Local())
     job.submit()
     assert wait_for(lambda: job.status == "completed", timeout=60), job.status
-    assert "hello" in open(os.path.join(job.outputdir, "stdout")).read()
+    assert "hello" in Path(job.outputdir, "stdout").read_text()
     stamps = job.time.timestamps
     assert {"new", "submitting", "submitted", "running", "final"} <= set(stamps), stamps
     assert "completing" not in stamps
