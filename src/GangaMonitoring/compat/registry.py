@@ -64,7 +64,10 @@ def load_if_unfinished(job: Any) -> None:
     """
     raw = stripProxy(job)
     if raw.status not in FINAL_STATES:
-        raw._loadObject()
+        # Through an attribute Ganga does not cache: its descriptor takes the job's lock and then
+        # loads it, the lock order Ganga uses everywhere.  (Calling _loadObject() directly takes the
+        # registry's lock first and deadlocks against a user thread reading the same job.)
+        _ = raw.backend
 
 
 def _objects_of(registry: Any) -> Any:

@@ -1,0 +1,123 @@
+"""Stock Ganga monitoring vs GangaMonitoring on the same seeded workload, back to back, in one run.
+
+Each (size, monitoring) pair runs the project's demo in a fresh process (a
+real in-process Ganga and the grid simulator on 127.0.0.1), with the same
+seed, the same grid (50 ms per request, 8 at once) and the same poll
+settings, so the only difference is the monitoring component.  Prints a
+table with ratios ours/stock and the targets of issue 7, and writes every
+figure as JSON.
+
+    python benchmarks/compare.py                           # 1k and 10k subjobs
+    python benchmarks/compare.py --sizes 1000 --plain 500  # plus 500 unsplit jobs
+    python benchmarks/compare.py --sizes 50000 --timeout 3600
+
+Ganga itself takes ~0.3 s to submit each unsplit job (both monitorings alike),
+so the plain sizes cost that much wall time before monitoring even matters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+MODES = ("stock", "ours")
+
+
+def run_one(size: int, plain: bool, stock: bool, args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="gangamon-compare-") as workdir:
+        out = os.path.join(workdir, "summary.json")
+        command = [sys.executable, "-m", "GangaMonitoring.demo", "--jobs", str(size), "--seed", str(args.seed),
+                   "--poll-interval", str(args.poll_interval), "--latency", "0.05", "--max-concurrent", "8",
+                   "--timeout", str(args.timeout), "--json", out]
+        if plain:
+            command.append("--plain")
+        if stock:
+            command.append("--stock")
+        print(f"$ {' '.join(command[1:])}", flush=True)
+        started = time.monotonic()
+        result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
+        wall = time.monotonic() - started
+        if not os.path.exists(out):
+            raise SystemExit(f"the run failed (exit {result.returncode}):\n{result.stdout[-3000:]}\n"
+                             f"{result.stderr[-3000:]}")
+        with open(out) as handle:
+            summary: dict[str, Any] = json.load(handle)
+    summary["wall_s"] = wall
+    summary["grid_requests_total"] = sum(v for k, v in summary["grid_requests"].items() if k.startswith("requests "))
+    return summary
+
+
+ROWS: list[tuple[str, Any, str]] = [
+    ("jobs final", lambda s: s["final"], "{:.0f}"),
+    ("jobs not final at timeout", lambda s: s["not_final"], "{:.0f}"),
+    ("lag p50 (s)", lambda s: s["lag_s"]["p50"], "{:.1f}"),
+    ("lag p95 (s)", lambda s: s["lag_s"]["p95"], "{:.1f}"),
+    ("lag max (s)", lambda s: s["lag_s"]["max"], "{:.1f}"),
+    ("drain after last grid finish (s)", lambda s: s["drain_s"], "{:.1f}"),
+    ("prompt p50 (ms)", lambda s: s["prompt_latency_ms"]["p50"], "{:.2f}"),
+    ("prompt p99 (ms)", lambda s: s["prompt_latency_ms"]["p99"], "{:.1f}"),
+    ("prompt max (ms)", lambda s: s["prompt_latency_ms"]["max"], "{:.0f}"),
+    ("CPU (s)", lambda s: s["cpu_s"], "{:.0f}"),
+    ("CPU per job (ms)", lambda s: 1000 * s["cpu_s"] / max(1, s["subjobs"]), "{:.1f}"),
+    ("peak RSS (MB)", lambda s: s["peak_rss_mb"], "{:.0f}"),
+    ("grid requests", lambda s: s["grid_requests_total"], "{:.0f}"),
+    ("wall (s)", lambda s: s["wall_s"], "{:.0f}"),
+]
+
+
+def table(title: str, stock: dict[str, Any], ours: dict[str, Any]) -> str:
+    lines = [title, f"  {'':34} {'stock':>10} {'ours':>10} {'ours/stock':>11}"]
+    for name, get, fmt in ROWS:
+        a, b = get(stock), get(ours)
+        cells = [fmt.format(v) if v is not None else "n/a" for v in (a, b)]
+        ratio = f"{b / a:.2f}" if a not in (None, 0) and b is not None else "-"
+        lines.append(f"  {name:34} {cells[0]:>10} {cells[1]:>10} {ratio:>11}")
+    return "\n".join(lines)
+
+
+def targets(ours: dict[str, Any], stock: dict[str, Any], poll_interval: float) -> str:
+    checks = [
+        (f"lag p95 <= poll interval + 1 s ({poll_interval + 1:.0f} s)", ours["lag_s"]["p95"] <= poll_interval + 1),
+        ("drain <= 2 s", ours["drain_s"] is not None and ours["drain_s"] <= 2.0),
+        ("prompt max <= 50 ms", ours["prompt_latency_ms"]["max"] <= 50.0),
+        ("CPU per job <= stock's",
+         ours["cpu_s"] / max(1, ours["subjobs"]) <= stock["cpu_s"] / max(1, stock["subjobs"])),
+        ("every job final", ours["not_final"] == 0),
+    ]
+    return "\n".join(f"  [{'met ' if ok else 'MISS'}] {name}" for name, ok in checks)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000], help="subjobs of one split job")
+    parser.add_argument("--plain", type=int, nargs="*", default=[], help="numbers of unsplit jobs")
+    parser.add_argument("--poll-interval", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--json", default="results/compare.json")
+    args = parser.parse_args()
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    results: list[dict[str, Any]] = []
+    report = []
+    for size, plain in [(n, False) for n in args.sizes] + [(n, True) for n in args.plain]:
+        pair = {mode: run_one(size, plain, mode == "stock", args) for mode in MODES}
+        title = f"{size} {'plain jobs' if plain else 'subjobs'} (poll {args.poll_interval:.0f} s, grid 50 ms x 8)"
+        report.append(table(title, pair["stock"], pair["ours"]) + "\n targets (ours):\n"
+                      + targets(pair["ours"], pair["stock"], args.poll_interval))
+        print(report[-1], flush=True)
+        results.append({"size": size, "plain": plain, **pair})
+        with open(args.json, "w") as handle:
+            json.dump({"poll_interval_s": args.poll_interval, "seed": args.seed, "runs": results}, handle, indent=2)
+    print("\n\n".join(report))
+    print(f"\nfigures: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
