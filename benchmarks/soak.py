@@ -32,7 +32,7 @@ def main() -> int:
     command = [sys.executable, "-m", "GangaMonitoring.demo", "--jobs", str(args.jobs),
                "--queue-time", "0", "30", "--run-time", "5", "120", "--failure-fraction", "0.05",
                "--latency", "0.05", "--max-concurrent", "8", "--poll-interval", "2",
-               "--error-rate", "0.05", "--timeout-rate", "0.01", "--hang-seconds", "12",
+               "--error-rate", "0.05", "--timeout-rate", "0.01", "--hang-seconds", "4",
                "--malformed-rate", "0.01", "--outage", "60", "30",
                "--timeout", str(args.timeout), "--json", args.json]
     print("$", " ".join(command), flush=True)
