@@ -46,7 +46,21 @@ def watch_until_ctrl_c(child: pexpect.spawn) -> None:
     for _ in range(2):
         child.expect_exact("GangaMonitoring: enabled")
     child.sendintr()
-    child.expect(PROMPT)
+    try:
+        child.expect(PROMPT, timeout=60)
+    except pexpect.TIMEOUT:
+        raise AssertionError(f"no prompt after Ctrl-C; the ganga process's threads:\n{thread_dump(child.pid)}") from None
+
+
+def thread_dump(pid: int) -> str:
+    """Where every thread of ``pid`` is (py-spy), to diagnose a hang from a test failure alone."""
+    import subprocess
+
+    spy = Path(sys.executable).with_name("py-spy")
+    if not spy.exists():
+        return "(py-spy is not installed)"
+    dump = subprocess.run([str(spy), "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60)
+    return dump.stdout[-8000:] + dump.stderr[-2000:]
 
 
 def notice_when_the_grid_fails_and_when_it_is_back(child: pexpect.spawn, grid: SimGridClient) -> None:
