@@ -49,7 +49,8 @@ def watch_until_ctrl_c(child: pexpect.spawn) -> None:
     try:
         child.expect(PROMPT, timeout=60)
     except pexpect.TIMEOUT:
-        raise AssertionError(f"no prompt after Ctrl-C; the ganga process's threads:\n{thread_dump(child.pid)}") from None
+        threads = thread_dump(child.pid)
+        raise AssertionError(f"no prompt after Ctrl-C; the ganga process's threads:\n{threads}") from None
 
 
 def thread_dump(pid: int) -> str:
