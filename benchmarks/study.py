@@ -137,7 +137,8 @@ def run_strategy(strategy: str, kind: str, items: list[Any], url: str, workdir: 
         targets = [os.path.join(workdir, f"out-{strategy}-{n}") for n in range(len(items))]
         if strategy == "asyncio":  # no async unpacking exists: to_thread is what an asyncio design would do
             async def all_in_threads() -> None:
-                await asyncio.gather(*(asyncio.to_thread(unpack_item, t, d) for t, d in zip(items, targets, strict=True)))
+                pairs = zip(items, targets, strict=True)
+                await asyncio.gather(*(asyncio.to_thread(unpack_item, t, d) for t, d in pairs))
             asyncio.run(all_in_threads())
             return
         list(pools[f"{strategy}-cpu"].map(unpack_item, items, targets))
