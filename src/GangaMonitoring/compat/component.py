@@ -67,6 +67,8 @@ class BackendPollFailed(PollFailed, BackendUnavailable):
 
 MAX_ISOLATING_CALLS = 40
 FailedBatch = tuple[list[Any], Exception]
+POLICY_INTERVAL = 10.0
+"""Seconds between two auto-kill/resubmit checks of one job after its polls."""
 """Calls one poll may spend isolating bad jobs; the jobs left unresolved wait for the next poll."""
 
 
@@ -133,6 +135,7 @@ class MonitoringComponent(GangaThread):
         self._state_lock = threading.RLock()
         self._enabled_once = False
         self._stopped = False
+        self._policies_checked: dict[int, float] = {}
         patches.add_status_listener(self._on_status_change)
 
     # -- GangaThread / life cycle ------------------------------------------------
@@ -418,9 +421,18 @@ class MonitoringComponent(GangaThread):
             self._apply_policies(jobs)
         record.finished(started, self.clock.now(), len(jobs), None)
 
-    def _apply_policies(self, jobs: Iterable[Any]) -> None:
-        """autoKillThreshold and auto-resubmit (see ``policies``), after a poll, in the poll's own operation."""
+    def _apply_policies(self, jobs: Iterable[Any], force: bool = False) -> None:
+        """autoKillThreshold and auto-resubmit (see ``policies``), after a poll, in the poll's own operation.
+
+        A job is checked at most every POLICY_INTERVAL seconds (counting a
+        master's subjobs costs as much as a poll), unless ``force``: it just failed.
+        """
+        now = self.clock.now()
         for job in jobs:
+            job_id = stripProxy(job).id
+            if not force and now - self._policies_checked.get(job_id, -POLICY_INTERVAL) < POLICY_INTERVAL:
+                continue
+            self._policies_checked[job_id] = now
             try:
                 done = policies.apply_policies(job)
             except Exception as err:  # noqa: BLE001 - one job's policy must not fail the poll
@@ -432,7 +444,7 @@ class MonitoringComponent(GangaThread):
     def _submit_policies(self, backend: str, job_id: int) -> None:
         """A top-level job turned failed outside a poll (finalisation): check its policies soon."""
         def action(_op: Operation) -> None:
-            self._apply_policies(registry.resolve_jobs(self.registry_slice, [job_id]))
+            self._apply_policies(registry.resolve_jobs(self.registry_slice, [job_id]), force=True)
 
         self.runner.submit(Operation(key=("policies", job_id), kind=Kind.CALL, backend=backend,
                                      priority=PriorityClass.FINALISE, due=self.clock.now() + 0.5, action=action,
