@@ -54,20 +54,36 @@ FINAL_STATES = frozenset({"completed", "failed", "killed", "removed"})
 
 
 def load_if_unfinished(job: Any) -> None:
-    """Read from disk a job whose index cache says it is not final.
+    """Read from disk a job whose index cache says it is not final, if the cache is stale.
 
     Ganga writes a job's index cache less often than the job itself, so
     after a session was killed the cache can be older than the job: a
     master submitted and running still reads ``new``, and would never be
-    monitored again.  Recovery reads such jobs (few: final jobs are not
-    touched); Ganga corrects their cache on the way.
+    monitored again.  Recovery reads such jobs (few: only unfinished jobs
+    whose data file is newer than their index); Ganga corrects their cache
+    on the way.  Every other job stays unloaded, as Ganga's lazy loading wants.
     """
     raw = stripProxy(job)
-    if raw.status not in FINAL_STATES:
+    not_loaded = getattr(raw, "_should_load", False)
+    if not_loaded and raw.status not in FINAL_STATES and _index_is_stale(raw):
         # Through an attribute Ganga does not cache: its descriptor takes the job's lock and then
         # loads it, the lock order Ganga uses everywhere.  (Calling _loadObject() directly takes the
         # registry's lock first and deadlocks against a user thread reading the same job.)
         _ = raw.backend
+
+
+def _index_is_stale(raw: Any) -> bool:
+    """Whether the job's data file is newer than its index file (a repository with both files)."""
+    import os
+
+    repository = getattr(raw._getRegistry(), "repository", None)
+    if repository is None or not hasattr(repository, "get_fn") or not hasattr(repository, "get_idxfn"):
+        return False
+    try:
+        data, index = os.stat(repository.get_fn(raw.id)), os.stat(repository.get_idxfn(raw.id))
+    except OSError:
+        return False
+    return data.st_mtime > index.st_mtime + 1.0
 
 
 def _objects_of(registry: Any) -> Any:
