@@ -209,6 +209,9 @@ def explain_job(component: Any, job_id: int) -> str:
         return job_id in op.job_ids or (tracked is not None and op.kind.value == "poll"
                                         and op.backend == tracked.backend and not op.job_ids)
 
+    failures = [f"  {fqid}: {reason} (queues.retry(j) tries again)"
+                for fqid, (key, reason) in dict(getattr(component, "output_failures", {})).items() if key[0] == job_id]
+    lines.extend(failures[:WHY_LINES])
     explained = component.runner.explain(concerns)
     for op, reason in explained[:WHY_LINES]:
         lines.append(f"  {op.description or op.key} [{op.priority.name}]: {reason}")

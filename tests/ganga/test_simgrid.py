@@ -242,3 +242,35 @@ def test_a_full_disk_pauses_retrieval_with_one_message_and_loses_nothing(gangadi
             runner.log.removeHandler(handler)
     assert sum("the local disk is full" in line for line in lines) == 1, lines
     assert sum("the local disk has room again" in line for line in lines) == 1, lines
+
+
+def test_output_that_could_not_be_had_fails_the_job_and_queues_retry_gets_it_later(gangadir: str) -> None:
+    with own_simgrid("--queue-time", "0", "0", "--run-time", "0.5", "0.5", "--output-bytes", "64",
+                     "--latency", "0.2", "--max-concurrent", "1") as grid, \
+            ganga_on(gangadir, grid, ("Monitoring", "output_retry_for", 1.0), ("Monitoring", "retry_max_wait", 0.3),
+                     ("Monitoring", "breaker_failures", 1000)) as gpi:
+        from GangaCore.Core import monitoring_component as mc
+
+        job = gpi.Job(backend=gpi.SimGrid(), splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(10)]))
+        job.submit()
+        assert wait_for(lambda: any(sj.status == "completing" for sj in job.subjobs), timeout=60, period=0.02)
+        grid.client().start_outage(4)
+        assert wait_for(lambda: job.status == "failed", timeout=60), [sj.status for sj in job.subjobs]
+        failed = [sj for sj in job.subjobs if sj.status == "failed"]
+        assert failed and "output not retrieved" in gpi.queues.why(job)
+        assert wait_for(lambda: grid.client().healthy() and grid.client().stats()["requests"].get("outage 503", 0)
+                        and not _in_outage(grid), timeout=30)
+        assert sorted(gpi.queues.retry(job)) == sorted(f"{job.id}.{sj.id}" for sj in failed)
+        assert wait_for(lambda: job.status == "completed", timeout=60), [sj.status for sj in job.subjobs]
+        check_every_subjob_final_with_output(job, grid.client())
+        assert not mc.output_failures
+
+
+def _in_outage(grid: SimGridProcess) -> bool:
+    from GangaMonitoring.simulator.client import SimGridUnavailable
+
+    try:
+        grid.client().status([0])
+    except SimGridUnavailable:
+        return True
+    return False

@@ -136,6 +136,8 @@ class MonitoringComponent(GangaThread):
         self._enabled_once = False
         self._stopped = False
         self._policies_checked: dict[int, float] = {}
+        self.output_failures: dict[str, tuple[tuple[int, int | None], str]] = {}
+        """FQID -> (job key, reason) of jobs failed because their output could not be had."""
         patches.add_status_listener(self._on_status_change)
 
     # -- GangaThread / life cycle ------------------------------------------------
@@ -568,12 +570,40 @@ class MonitoringComponent(GangaThread):
             if job is None or job.status != "completing":
                 return
             log.error("the output of job %s could not be %s after %d attempt(s): %s. The job is marked "
-                      "failed; resubmit it or retry with runMonitoring.", work.fqid, step, op.attempts,
+                      "failed; queues.retry(j) tries again (or resubmit it).", work.fqid, step, op.attempts,
                       op.last_error)
+            self.output_failures[work.fqid] = (work.job_key, f"output not {step}: {op.last_error}")
             job.updateStatus("failed", update_master=False)
             if work.job_key[1] is not None:
                 self._schedule_rollup(work.job_key[0], work.backend)
         return listener
+
+    def retry_output(self, jobs: Any = None) -> list[str]:
+        """Jobs that failed only because their output could not be had go back to ``running``.
+
+        Their backend is then polled, reports them finished again, and
+        retrieval and finalisation run once more.  ``jobs``: a job, an id or a
+        list (None: every such job).  Returns the FQIDs put back.
+        """
+        wanted = None if jobs is None else _top_level_ids(_as_job_list(jobs, self.registry_slice))
+        retried = []
+        for fqid, (key, _reason) in list(self.output_failures.items()):
+            if wanted is not None and key[0] not in wanted:
+                continue
+            job = registry.find_job(self.registry_slice, key)
+            del self.output_failures[fqid]
+            if job is None or job.status != "failed":
+                continue
+            job.status = "running"
+            retried.append(fqid)
+            if key[1] is not None:
+                master = registry.find_job(self.registry_slice, (key[0], None))
+                if master is not None and master.status in ("failed", "completed", "killed"):
+                    master.status = "running"  # Ganga forbids failed -> running; tracked and polled again
+        if retried:
+            log.info("retrying the output of %d job(s): %s", len(retried), ", ".join(retried[:10]))
+            self.runner.wake()
+        return retried
 
     def _schedule_rollup(self, master_id: int, backend: str) -> None:
         """Update a master's status from its subjobs, at most about twice a second."""

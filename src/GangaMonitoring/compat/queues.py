@@ -8,6 +8,7 @@ swaps in :class:`MonitoringQueues`, which keeps every stock method
 - the monitoring section of the display (``queues`` at the prompt, ``str(queues)``);
 - ``queues.snapshot()``: the same as plain data (a dict), for scripts and tests;
 - ``queues.why(job)``: why a job is, or is not, being worked on;
+- ``queues.retry(job)``: try again to get the output of a job that failed for want of it;
 - ``queues.watch()``: the monitoring display, refreshed in place until Ctrl-C.
 """
 
@@ -46,6 +47,15 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
         raw = stripProxy(job)
         job_id = raw if isinstance(raw, int) else (raw.master.id if raw.master is not None else raw.id)
         return introspect.explain_job(component, job_id)
+
+    def retry(self, job: Any = None) -> list[str]:
+        """Try again to get the output of ``job`` (or of every job) that failed for want of it."""
+        component = _our_component()
+        if component is None:
+            return []
+        retried: list[str] = component.retry_output(job)
+        print(f"retrying the output of {len(retried)} job(s)" + (f": {', '.join(retried[:10])}" if retried else ""))
+        return retried
 
     def watch(self, interval: float = 2.0, count: int | None = None, stream: Any = None) -> None:
         """Show the monitoring display, refreshed in place every ``interval`` s, until Ctrl-C.
