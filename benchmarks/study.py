@@ -1,7 +1,7 @@
 """asyncio vs threads vs processes for each kind of monitoring work, measured on the grid simulator.
 
 For each kind of work — bulk status polls, output downloads, unpacking
-output tarballs — it runs the same batch three ways and measures wall time,
+output tarballs, merging text outputs in pure Python — it runs the same batch three ways and measures wall time,
 CPU time (this process and its children) and how late a "prompt" thread
 wakes up meanwhile (a thread that sleeps 5 ms in a loop: its lateness is the
 time it waited for the GIL, which is what a user at the Ganga prompt feels).
@@ -116,6 +116,18 @@ def unpack_item(tarball: str, into: str) -> int:
     return len(unpack_tarball(tarball, into, remove=False))
 
 
+def merge_item(text_file: str, into: str) -> int:
+    """A TextMerger-like step in pure Python (it holds the GIL): number and filter every line."""
+    kept = 0
+    os.makedirs(into, exist_ok=True)
+    with open(text_file) as source, open(os.path.join(into, "merged.txt"), "w") as target:
+        for number, line in enumerate(source):
+            if "DEBUG" not in line:
+                target.write(f"{number:08d} {line.strip().upper()}\n")
+                kept += 1
+    return kept
+
+
 # -- the same with asyncio ------------------------------------------------------
 
 
@@ -133,15 +145,16 @@ async def _async_batch(url: str, paths: list[tuple[str, Any]]) -> None:
 def run_strategy(strategy: str, kind: str, items: list[Any], url: str, workdir: str,
                  pools: dict[str, Any]) -> None:
     """One batch of ``kind`` work, run the ``strategy`` way, on pools started (and warmed) beforehand."""
-    if kind == "unpack":
-        targets = [os.path.join(workdir, f"out-{strategy}-{n}") for n in range(len(items))]
+    if kind in ("unpack", "merge"):
+        step = unpack_item if kind == "unpack" else merge_item
+        targets = [os.path.join(workdir, f"out-{kind}-{strategy}-{n}") for n in range(len(items))]
         if strategy == "asyncio":  # no async unpacking exists: to_thread is what an asyncio design would do
             async def all_in_threads() -> None:
                 pairs = zip(items, targets, strict=True)
-                await asyncio.gather(*(asyncio.to_thread(unpack_item, t, d) for t, d in pairs))
+                await asyncio.gather(*(asyncio.to_thread(step, t, d) for t, d in pairs))
             asyncio.run(all_in_threads())
             return
-        list(pools[f"{strategy}-cpu"].map(unpack_item, items, targets))
+        list(pools[f"{strategy}-cpu"].map(step, items, targets))
         return
     if strategy == "asyncio":
         paths = ([("/status", {"ids": list(range(i, i + STATUS_BATCH))}) for i in items] if kind == "poll"
@@ -166,9 +179,18 @@ def start_pools() -> dict[str, Any]:
 
 def prepare(kind: str, size: int, client: Any, workdir: str) -> list[Any]:
     if kind == "poll":
-        return [1 + (n * STATUS_BATCH) % 5000 for n in range(size)]
+        return [1 + (n * STATUS_BATCH) % 4800 for n in range(size)]
     if kind == "download":
-        return [1 + n % 5000 for n in range(size)]
+        return [1 + n % 4800 for n in range(size)]
+    if kind == "merge":
+        texts = []
+        for n in range(size):
+            path = os.path.join(workdir, f"log-{n}.txt")
+            with open(path, "w") as handle:
+                handle.writelines(f"{'DEBUG' if i % 7 == 0 else 'INFO'} event {i} of job {n}: value {i * n}\n"
+                                  for i in range(5000))
+            texts.append(path)
+        return texts
     tarballs = []
     for n in range(size):
         path = os.path.join(workdir, f"sandbox-{n}.tar.gz")
@@ -194,7 +216,7 @@ def main() -> int:
         pools = start_pools()
         client.submit(5000)
         time.sleep(1)  # every job ends at once (run time 0): outputs exist
-        for kind in ("poll", "download", "unpack"):
+        for kind in ("poll", "download", "unpack", "merge"):
             for size in args.sizes:
                 items = prepare(kind, size, client, workdir)
                 for strategy in ("asyncio", "threads", "processes"):
@@ -220,10 +242,10 @@ def plot(results: list[dict[str, Any]], directory: str) -> None:
     import matplotlib.pyplot as plt
 
     os.makedirs(directory, exist_ok=True)
-    kinds = ("poll", "download", "unpack")
-    for metric, label in (("wall_s", "wall time (s)"), ("prompt_max_ms", "prompt thread: worst lateness (ms)"),
-                          ("cpu_s", "CPU time (s)")):
-        figure, axes = plt.subplots(1, 3, figsize=(13, 4))
+    kinds = ("poll", "download", "unpack", "merge")
+    for metric, label in (("wall_s", "wall time (s)"), ("prompt_p99_ms", "prompt thread: p99 lateness (ms)"),
+                          ("prompt_max_ms", "prompt thread: worst lateness (ms)"), ("cpu_s", "CPU time (s)")):
+        figure, axes = plt.subplots(1, 4, figsize=(17, 4))
         for axis, kind in zip(axes, kinds, strict=True):
             for strategy in ("asyncio", "threads", "processes"):
                 rows = [r for r in results if r["kind"] == kind and r["strategy"] == strategy]
