@@ -104,3 +104,25 @@ def test_many_testsubmitter_jobs_complete_and_the_index_empties(ganga_session: A
         jobs.append(j)
     assert wait_for(lambda: all(j.status == "completed" for j in jobs), timeout=90)
     assert wait_for(lambda: len(component().index) == 0, timeout=10)
+
+
+@pytest.mark.parametrize("ganga_session", [[("Monitoring", "breaker_failures", 3),
+                                            ("Monitoring", "breaker_first_probe", 2.0)]], indirect=True)
+def test_a_backend_that_raises_on_every_call_is_held_by_its_breaker_and_others_go_on(ganga_session: Any) -> None:
+    gpi = ganga_session
+    broken = gpi.Job(backend=gpi.TestSubmitter(time=1, fail="monitor"))
+    broken.submit()
+    mc = component()
+    assert wait_for(lambda: mc.runner.breaker_states().get("TestSubmitter", "closed") != "closed", timeout=60)
+    local = gpi.Job(backend=gpi.Local())
+    local.submit()
+    assert wait_for(lambda: local.status == "completed", timeout=60), local.status
+    assert "TestSubmitter" in str(gpi.queues) and "DOWN (breaker open" in str(gpi.queues)
+    assert broken.status in ("submitted", "running")  # held, not lost: polled again when a probe succeeds
+
+    def poll_starts() -> int:
+        return sum(1 for h in mc.runner.history() if h.key == ("poll", "TestSubmitter") and h.event == "started")
+
+    before = poll_starts()
+    # a probe after 2 s, then 4 s: at most 2 polls in 5 s, where 1 s polls and their retries would make many more
+    assert not wait_for(lambda: poll_starts() > before + 2, timeout=5)
