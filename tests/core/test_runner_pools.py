@@ -121,3 +121,32 @@ def test_busy_workers_show_what_they_run(runner: SchedulerRunner) -> None:
     assert io.busy == 1 and io.activities[0].description == "download job 3"
     assert io.activities[0].worker.startswith("GangaMon-io")
     gate.set()
+
+
+def test_worker_processes_log_into_the_ganga_log_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import logging
+    import tarfile
+
+    from GangaMonitoring.drivers.base import FinishedWork
+    from GangaMonitoring.drivers.heavy import unpack_retrieved
+
+    log_file = tmp_path / "ganga.log"
+    log_file.write_text("a line Ganga wrote\n")
+    tarball = tmp_path / "out.tar.gz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        info = tarfile.TarInfo("stdout")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"hello"))
+    work = FinishedWork(job_key=(3, 1), fqid="3.1", backend="B", backend_id=42,
+                        outputdir=str(tmp_path / "job" / "output"), final_status="completed")
+    pools = Pools({"processes": 1}, SystemClock(), log_file=str(log_file), log_level=logging.DEBUG)
+    try:
+        assert pools.run_in_process(unpack_retrieved, work, str(tarball), timeout=WAIT) == ["stdout"]
+    finally:
+        pools.shutdown(wait=True)
+    lines = log_file.read_text().splitlines()
+    assert lines[0] == "a line Ganga wrote"  # appended, not truncated
+    [worker_line] = [line for line in lines if "unpacked 1 file(s) of job 3.1" in line]
+    assert "GangaMonitoring.heavy (worker process " in worker_line
+    assert f"worker process {os.getpid()})" not in worker_line

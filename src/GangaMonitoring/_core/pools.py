@@ -14,11 +14,14 @@ Only plain data crosses into a process (paths, patterns, numbers): Ganga's
 job objects do not pickle.  A process pool that broke (a worker was killed)
 is replaced on the next call and the call is retried once on the new pool.
 Every thread is named ``GangaMon-<pool>_<n>`` and every busy worker records
-what it runs and since when, for ``queues``.
+what it runs and since when, for ``queues``.  Worker processes log into
+Ganga's log file through concurrent-log-handler, which locks the file around
+each write, so their lines never tear the parent's.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import multiprocessing.context
 import sys
@@ -60,7 +63,9 @@ class PoolStatistics:
 class Pools:
     """Three thread pools and a lazily started process pool, sized from config."""
 
-    def __init__(self, sizes: Mapping[str, int], clock: Clock, prefix: str = "GangaMon") -> None:
+    def __init__(self, sizes: Mapping[str, int], clock: Clock, prefix: str = "GangaMon",
+                 log_file: str | None = None, log_level: int = logging.WARNING) -> None:
+        self._log = (log_file, log_level)
         self._sizes = {name: max(1, int(sizes.get(name, 1))) for name in (*THREAD_POOLS, "processes")}
         self._clock = clock
         self._prefix = prefix
@@ -114,7 +119,8 @@ class Pools:
             if self._closed:
                 raise RuntimeError("pools are shut down")
             if self._processes is None:
-                self._processes = ProcessPoolExecutor(self._sizes["processes"], mp_context=_CLEAN_SPAWN)
+                self._processes = ProcessPoolExecutor(self._sizes["processes"], mp_context=_CLEAN_SPAWN,
+                                                      initializer=log_to_file, initargs=self._log)
             return self._processes
 
     def _replace_broken(self, broken: ProcessPoolExecutor) -> None:
@@ -180,6 +186,22 @@ class _CleanSpawnContext(multiprocessing.context.SpawnContext):
 
 
 _CLEAN_SPAWN = _CleanSpawnContext()
+
+
+WORKER_LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s (worker process %(process)d): %(message)s"
+
+
+def log_to_file(path: str | None, level: int) -> None:
+    """In a worker process: ``GangaMonitoring.*`` records go to ``path`` (Ganga's log), appended under a lock."""
+    if not path:
+        return
+    from concurrent_log_handler import ConcurrentRotatingFileHandler
+
+    handler = ConcurrentRotatingFileHandler(path, mode="a", maxBytes=0, backupCount=0)  # Ganga owns rotation
+    handler.setFormatter(logging.Formatter(WORKER_LOG_FORMAT))
+    logger = logging.getLogger("GangaMonitoring")
+    logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 def _describe(fn: Callable[..., Any]) -> str:

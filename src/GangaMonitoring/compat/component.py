@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import os
 import shutil
 import threading
@@ -116,7 +117,8 @@ class MonitoringComponent(GangaThread):
             "cpu": config.monitoring_option("cpu_workers"),
             "processes": config.monitoring_option("cpu_workers"),
         }
-        self.pools = Pools(sizes, self.clock)
+        self.pools = Pools(sizes, self.clock, log_file=_ganga_log_file(),
+                           log_level=logging.getLogger("GangaMonitoring").getEffectiveLevel())
         self.scheduler = Scheduler(
             {name: self.pools.sizes[name] for name in ("poll", "io", "cpu")},
             aging_seconds=config.monitoring_option("aging_seconds"),
@@ -725,6 +727,16 @@ class MonitoringComponent(GangaThread):
     def __repr__(self) -> str:
         state = "enabled" if self.enabled else ("disabled" if self.alive else "stopped")
         return f"<GangaMonitoring {state} {self.scheduler!r} {self.index!r}>"
+
+
+def _ganga_log_file() -> str | None:
+    """Ganga's log file (``[Logging]_logfile``), where worker processes log too."""
+    try:
+        from GangaCore.Utility.Config import getConfig
+
+        return os.path.expanduser(str(getConfig("Logging")["_logfile"])) or None
+    except Exception:  # noqa: BLE001 - no Ganga config (a bare component in a test): workers stay quiet
+        return None
 
 
 def _breaker_settings() -> BreakerSettings:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tarfile
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .base import FinishedWork
+
+log = logging.getLogger("GangaMonitoring.heavy")
 
 
 def unpack_tarball(tarball: str, outputdir: str, remove: bool = True) -> list[str]:
@@ -76,7 +80,11 @@ def unpack_retrieved(work: FinishedWork, path: str) -> list[str]:
     if path == marker:
         with open(marker, encoding="utf-8") as handle:
             return list(json.load(handle))
+    started = time.perf_counter()
+    size = os.path.getsize(path)
     names = unpack_tarball(path, work.outputdir, remove=False)
+    log.debug("unpacked %d file(s) of job %s (%d bytes) in %.0f ms", len(names), work.fqid, size,
+              1000 * (time.perf_counter() - started))
     os.makedirs(os.path.dirname(marker), exist_ok=True)
     with open(marker + ".part", "w", encoding="utf-8") as handle:
         json.dump(names, handle)
