@@ -67,6 +67,8 @@ def run(argv: list[str] | None = None) -> int:
                         help="the grid answers 503 for LENGTH s, from AFTER s after the submission")
     parser.add_argument("--max-concurrent", type=int, default=8, help="requests the grid serves at once")
     parser.add_argument("--io-limit", type=int, default=8, help="[Monitoring]backend_concurrency of SimGrid")
+    parser.add_argument("--stall-report-after", type=float, default=0.5, metavar="S",
+                        help="when one timed GPI operation takes longer, record every thread's stack (in the JSON)")
     args = parser.parse_args(argv)
 
     home = tempfile.mkdtemp(prefix="gangamon-demo-home-")
@@ -152,11 +154,14 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
         outage.start()
 
     prompt_latencies: list[float] = []
+    stalls = StallWatch(threshold=args.stall_report_after)
+    stalls.start()
     deadline = time.monotonic() + args.timeout
     next_report = 0.0
     while time.monotonic() < deadline:
         tick = time.perf_counter()
-        _ = watched.status  # a trivial GPI operation, timed as the prompt would feel it
+        with stalls.timing():
+            _ = watched.status  # a trivial GPI operation, timed as the prompt would feel it
         prompt_latencies.append(time.perf_counter() - tick)
         if time.monotonic() >= next_report:
             counts = _status_counts(work)
@@ -165,6 +170,7 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
             if counts.get("completed", 0) + counts.get("failed", 0) == args.jobs:
                 break
         time.sleep(0.1)
+    stalls.stop()
     counts = _status_counts(work)
     _report_progress(counts, mc)
     lags, drain = _lags(work)
@@ -191,6 +197,7 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
         },
         "poll_interval_s": args.poll_interval,
         "grid_latency_s": args.latency,
+        "stalls": stalls.reports,
     }
     print(f"\n{summary['final']}/{args.jobs} subjobs final ({summary['completed']} completed, "
           f"{summary['failed_on_grid']} failed on the grid), {outputs} outputs retrieved")
@@ -200,6 +207,51 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
     print(f"drain after the last grid finish: {drain_text}; outputs exactly once: "
           f"{'yes' if not summary['integrity_problems'] else summary['integrity_problems'][:3]}")
     return summary
+
+
+class StallWatch:
+    """Catches prompt stalls in the act: when the timed GPI operation runs longer than
+    ``threshold``, a watcher thread records where every thread is (at most ``keep`` times), so a
+    multi-second stall names its cause (the lock the main thread waits for, and who holds it)."""
+
+    def __init__(self, threshold: float, keep: int = 3) -> None:
+        self.threshold, self.keep = threshold, keep
+        self.reports: list[dict[str, Any]] = []
+        self._started: float | None = None
+        self._reported = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="demo-stall-watch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @contextlib.contextmanager
+    def timing(self) -> Any:
+        self._started, self._reported = time.perf_counter(), False
+        try:
+            yield
+        finally:
+            self._started = None
+
+    def _watch(self) -> None:
+        import traceback
+
+        while not self._stop.wait(0.05):
+            started = self._started
+            if started is None or self._reported or len(self.reports) >= self.keep:
+                continue
+            waited = time.perf_counter() - started
+            if waited < self.threshold:
+                continue
+            self._reported = True
+            names = {t.ident: t.name for t in threading.enumerate()}
+            stacks = {names.get(ident, str(ident)): "".join(traceback.format_stack(frame)[-12:])
+                      for ident, frame in sys._current_frames().items() if ident != threading.get_ident()}
+            self.reports.append({"after_s": round(waited, 2), "threads": stacks})
 
 
 def _status_counts(work: list[Any]) -> dict[str, int]:
