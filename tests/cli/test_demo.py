@@ -29,3 +29,33 @@ def test_demo_monitors_every_subjob_to_completed(tmp_path: Path) -> None:
     assert summary["prompt_latency_ms"]["max"] > 0
     assert summary["grid_requests"]["requests output"] == 30
     assert "lag from grid finish to Ganga final state" in run.stdout
+
+
+def test_stall_watch_records_where_every_thread_is_during_a_stall() -> None:
+    import threading
+    import time
+
+    from GangaMonitoring.demo import StallWatch
+
+    watch = StallWatch(threshold=0.05)
+    watch.start()
+    holder_ready, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        holder_ready.set()
+        release.wait(10)
+
+    other = threading.Thread(target=holder, name="lock-holder")
+    other.start()
+    holder_ready.wait(10)
+    with watch.timing():  # the "GPI operation" stalls until the watch has caught it
+        deadline = time.monotonic() + 10
+        while not watch.reports and time.monotonic() < deadline:
+            release.wait(0.01)
+    release.set()
+    other.join()
+    watch.stop()
+    [report] = watch.reports
+    assert report["after_s"] >= 0.05
+    assert "test_stall_watch_records" in report["threads"]["MainThread"]
+    assert "holder" in report["threads"]["lock-holder"]
