@@ -37,9 +37,17 @@ install_packages() {
     fi
     log "installing slurmctld slurmd slurm-client munge (Debian packages)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # postinst cannot start services without systemd; it says so and goes on
-    apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null
+    local attempt
+    for attempt in 1 2 3; do  # a mirror may hiccup: try again before failing the whole test run
+        # postinst cannot start services without systemd; it says so and goes on
+        if apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+                slurmctld slurmd slurm-client munge >/dev/null; then
+            return
+        fi
+        log "apt-get failed (attempt $attempt of 3)"
+        sleep $((attempt * 5))
+    done
+    fail "could not install Slurm's Debian packages"
 }
 
 memory_mb() {
