@@ -48,6 +48,10 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
     "output_retry_for": (3600.0, "Seconds output retrieval and finalisation of a finished job keep being "
                                  "retried (a grid outage must not fail jobs) before the job is marked failed."),
     "retry_max_wait": (60.0, "Longest backoff in seconds between two attempts."),
+    "min_free_disk_mb": (100.0, "Below this many MB free in the gangadir, output retrieval and finalisation wait "
+                                "(checked every disk_check_interval s; a write failing with a full disk also "
+                                "holds them)."),
+    "disk_check_interval": (60.0, "Seconds between two checks of the free space in the gangadir."),
     "breaker_failures": (5, "Consecutive failures of a backend's service (outage, 5xx, timeout) after which its "
                             "polls and downloads are held and the backend is only probed."),
     "breaker_first_probe": (10.0, "Seconds after a backend's breaker opens before the first probe; each failed "

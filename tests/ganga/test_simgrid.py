@@ -274,3 +274,21 @@ def _in_outage(grid: SimGridProcess) -> bool:
     except SimGridUnavailable:
         return True
     return False
+
+
+def test_too_little_free_disk_holds_retrieval_until_there_is_room(gangadir: str) -> None:
+    """The free-space check holds downloads before a write fails; lowering the limit lets them go."""
+    with own_simgrid("--queue-time", "0", "0", "--run-time", "0.5", "0.5", "--output-bytes", "64") as grid, \
+            ganga_on(gangadir, grid, ("Monitoring", "min_free_disk_mb", 10**12),
+                     ("Monitoring", "disk_check_interval", 0.5)) as gpi:
+        from GangaCore.Core import monitoring_component as mc
+
+        assert wait_for(lambda: "MB free in" in mc.runner.breaker_states().get("(local disk)", ""), timeout=30)
+        job = gpi.Job(backend=gpi.SimGrid())
+        job.submit()
+        assert wait_for(lambda: job.status == "completing", timeout=30), job.status
+        assert not wait_for(lambda: job.status == "completed", timeout=2)  # held
+        assert "the local disk is full" in gpi.queues.why(job) or "MB free in" in gpi.queues.why(job)
+        gpi.config.Monitoring.min_free_disk_mb = 0
+        assert wait_for(lambda: job.status == "completed", timeout=30), job.status
+        assert mc.runner.breaker_states()["(local disk)"] == "closed"

@@ -98,8 +98,9 @@ class Breaker:
         since = f"open for {now - opened:.0f} s"
         if self.state is BreakerState.PROBING:
             return f"{since}, probing now"
-        probe = now if self.probe_at is None else self.probe_at
-        return f"{since}, next probe in {max(0.0, probe - now):.0f} s"
+        if self.probe_at is None:
+            return f"{since}: {self.last_error}"
+        return f"{since}, next probe in {max(0.0, self.probe_at - now):.0f} s"
 
 
 @dataclass
@@ -157,6 +158,29 @@ class BreakerBoard:
             breaker = self.breakers[name] = Breaker(name)
         settings = self.settings()
         breaker.record_failure(now, error, 1 if fault is Fault.DISK else settings.failures_to_open, settings)
+
+    def hold(self, name: str, now: float, reason: str) -> bool:
+        """Open breaker ``name`` with no probe: it stays open until :meth:`release` (a check decides).
+
+        Returns whether it was closed before (the caller says so once).
+        """
+        breaker = self.breakers.get(name)
+        if breaker is None:
+            breaker = self.breakers[name] = Breaker(name)
+        was_closed = breaker.state is BreakerState.CLOSED
+        if was_closed:
+            breaker.trips += 1
+            breaker.opened_at = now
+        breaker.state, breaker.probe_at, breaker.last_error = BreakerState.OPEN, None, reason
+        return was_closed
+
+    def release(self, name: str) -> bool:
+        """Close breaker ``name`` if it is open; returns whether it was."""
+        breaker = self.breakers.get(name)
+        if breaker is None or breaker.state is BreakerState.CLOSED:
+            return False
+        breaker.close()
+        return True
 
     def next_probe_at(self) -> float | None:
         """The earliest time an open breaker lets a probe through (for the dispatcher's sleep)."""

@@ -115,6 +115,18 @@ class SchedulerRunner:
         with self._cond:
             return self.scheduler.is_idle()
 
+    def hold(self, name: str, reason: str) -> None:
+        """Hold the work breaker ``name`` guards (e.g. the local disk's) until :meth:`release`."""
+        with self._cond:
+            if self.scheduler.breakers.hold(name, self.clock.now(), reason):
+                log.warning("monitoring: %s; held work waits", reason)
+
+    def release(self, name: str, reason: str) -> None:
+        with self._cond:
+            if self.scheduler.breakers.release(name):
+                log.warning("monitoring: %s; held work resumes", reason)
+                self._cond.notify_all()
+
     def breaker_states(self) -> dict[str, str]:
         """Each backend's breaker, described ("closed", "open for 40 s, next probe in 20 s", ...)."""
         with self._cond:

@@ -37,7 +37,7 @@ from tenacity import stop_after_attempt, stop_after_delay, wait_exponential_jitt
 from tenacity.stop import stop_base
 
 from .. import config
-from .._core.breaker import BreakerBoard, BreakerSettings
+from .._core.breaker import LOCAL_DISK, BreakerBoard, BreakerSettings
 from .._core.clock import Clock, SystemClock
 from .._core.index import FINALISING_STATES, POLLED_STATES, ActiveJobIndex
 from .._core.planner import POLL, POLL_QUEUED, PlannerSettings, PollPlanner
@@ -96,7 +96,7 @@ class BackendPollRecord:
             self.consecutive_failures += 1
             self.last_error = error
 
-PERIODIC_GROUPS = (POLL, POLL_QUEUED, RECONCILE_KEY[0])
+PERIODIC_GROUPS = (POLL, POLL_QUEUED, RECONCILE_KEY[0], "disk-check")
 
 
 class MonitoringComponent(GangaThread):
@@ -138,6 +138,7 @@ class MonitoringComponent(GangaThread):
         self._enabled_once = False
         self._stopped = False
         self._policies_checked: dict[int, float] = {}
+        self._disk_held = False
         self.output_failures: dict[str, tuple[tuple[int, int | None], str]] = {}
         """FQID -> (job key, reason) of jobs failed because their output could not be had."""
         patches.add_status_listener(self._on_status_change)
@@ -169,6 +170,7 @@ class MonitoringComponent(GangaThread):
             first = not self._enabled_once
             self._enabled_once = True
         self._submit_reconcile(recover=first, due=self.clock.now())
+        self._submit_disk_check(due=self.clock.now())
         return True
 
     def disable(self) -> bool:
@@ -667,6 +669,31 @@ class MonitoringComponent(GangaThread):
                                      priority=PriorityClass.USER if recover else PriorityClass.QUEUED,
                                      due=due, action=action, description="re-read the job registry"))
 
+    def _submit_disk_check(self, due: float) -> None:
+        def action(_op: Operation) -> None:
+            self._check_free_disk()
+            if self.enabled:
+                self._submit_disk_check(self.clock.now() + float(config.monitoring_option("disk_check_interval")))
+
+        self.runner.submit(Operation(key=("disk-check",), kind=Kind.CALL, backend=LOCAL_DISK,
+                                     priority=PriorityClass.QUEUED, due=due, action=action,
+                                     description="check the free space where outputs go"))
+
+    def _check_free_disk(self) -> None:
+        """Hold retrieval and finalisation before the disk is full, not only when a write fails."""
+        path = _gangadir()
+        if path is None or not os.path.isdir(path):
+            return
+        free_mb = shutil.disk_usage(path).free / 2**20
+        minimum = float(config.monitoring_option("min_free_disk_mb"))
+        if free_mb < minimum:
+            self._disk_held = True
+            self.runner.hold(LOCAL_DISK, f"only {free_mb:.0f} MB free in {path} ([Monitoring]min_free_disk_mb "
+                                         f"= {minimum:.0f}): output retrieval and finalisation wait")
+        elif self._disk_held:
+            self._disk_held = False
+            self.runner.release(LOCAL_DISK, f"{free_mb:.0f} MB free again in {path}")
+
     def _reconcile_now(self, recover: bool) -> None:
         if self.registry_slice is None:
             return
@@ -727,6 +754,15 @@ class MonitoringComponent(GangaThread):
     def __repr__(self) -> str:
         state = "enabled" if self.enabled else ("disabled" if self.alive else "stopped")
         return f"<GangaMonitoring {state} {self.scheduler!r} {self.index!r}>"
+
+
+def _gangadir() -> str | None:
+    try:
+        from GangaCore.Utility.Config import getConfig
+
+        return os.path.expanduser(str(getConfig("Configuration")["gangadir"]))
+    except Exception:  # noqa: BLE001 - no Ganga config
+        return None
 
 
 def _ganga_log_file() -> str | None:
