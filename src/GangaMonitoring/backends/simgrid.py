@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from typing import Any
 from collections.abc import Iterable
 
@@ -188,16 +189,19 @@ def sandbox_path(outputdir: str, grid_id: int) -> str:
     return os.path.join(outputdir, f".sandbox-{grid_id}.tar.gz")
 
 
-def download_output(client: SimGridClient, grid_id: int, outputdir: str) -> str:
+def download_output(client: SimGridClient, grid_id: int, outputdir: str, final: str | None = None) -> str:
     """Download a job's output sandbox into ``outputdir``; returns the tarball's path.
 
-    It is written under a ``.part`` name and renamed when complete, so a
-    crash never leaves half a tarball under the final name.
+    It is written under a ``.part`` name unique to this call and renamed to
+    ``final`` (default :func:`sandbox_path`) when complete, so a crash never
+    leaves half a tarball under the final name, and two downloads of the same
+    job at once (stock monitoring starts overlapping updates) never write
+    into each other's file.
     """
     data = client.output(grid_id)
     os.makedirs(outputdir, exist_ok=True)
-    final = sandbox_path(outputdir, grid_id)
-    partial = final + ".part"
+    final = final or sandbox_path(outputdir, grid_id)
+    partial = f"{final}.{os.getpid()}-{threading.get_ident()}.part"
     try:
         with open(partial, "wb") as handle:
             handle.write(data)
@@ -212,8 +216,14 @@ def download_output(client: SimGridClient, grid_id: int, outputdir: str) -> str:
 
 
 def retrieve_output(client: SimGridClient, grid_id: int, outputdir: str) -> list[str]:
-    """Download and unpack a job's output sandbox into ``outputdir`` (the stock path does both at once)."""
-    return unpack_tarball(download_output(client, grid_id, outputdir), outputdir)
+    """Download and unpack a job's output sandbox into ``outputdir`` (the stock path does both at once).
+
+    The tarball has a name of its own for this call: overlapping stock
+    updates of the same job each unpack their own copy (same files) and
+    remove only their own.
+    """
+    own = os.path.join(outputdir, f".sandbox-{grid_id}-{os.getpid()}-{threading.get_ident()}.tar.gz")
+    return unpack_tarball(download_output(client, grid_id, outputdir, final=own), outputdir)
 
 
 allHandlers.add("Executable", "SimGrid", RTHandler)
