@@ -69,7 +69,9 @@ def _apply_to_split_job(job: Any, config: Any) -> str | None:
     states, failed = subjob_states(job)
     succeeded = states["completed"] + states["completing"]
     threshold = config["autoKillThreshold"]
-    if threshold != -1 and succeeded == 0 and states["failed"] >= threshold and job.status not in FINAL:
+    # A subjob still completing has no known outcome yet (on a failing grid most of them end failed):
+    # it does not save the job from the kill, which spares it anyway (only submitted/running ones die).
+    if threshold != -1 and states["completed"] == 0 and states["failed"] >= threshold and job.status not in FINAL:
         log.warning("job %s: %d subjobs failed and none completed (autoKillThreshold %d): killing it. "
                     "Please check the job's options.", job.id, states["failed"], threshold)
         job.auto_kill()
