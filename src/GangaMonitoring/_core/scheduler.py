@@ -203,7 +203,7 @@ class Scheduler:
 
     def _pop_best(self, pool: str, queue: _PoolQueue, now: float) -> Operation | None:
         """Pop the best-scored operation whose backend, breaker and key let it run now."""
-        best: tuple[float, int, str] | None = None
+        best: tuple[_HeapEntry, str] | None = None
         for backend, heap in queue.by_backend.items():
             top = self._valid_top(heap)
             if top is None:
@@ -213,15 +213,36 @@ class Scheduler:
                 top.waiting_reason = f"backend {backend} at its limit ({limit} running on {pool})"
                 continue
             held = self.breakers.reason(top, now)
+            entry = heap[0]
             if held is not None:
                 top.waiting_reason = held
-                continue
-            entry = heap[0]
-            if best is None or (entry[0], entry[1]) < best[:2]:
-                best = (entry[0], entry[1], backend)
+                admitted = self._best_admitted(heap, now)
+                if admitted is None:
+                    continue
+                entry = admitted
+            if best is None or entry[:2] < best[0][:2]:
+                best = (entry, backend)
         if best is None:
             return None
-        return heapq.heappop(queue.by_backend[best[2]])[3]
+        entry, backend = best
+        heap = queue.by_backend[backend]
+        if entry is heap[0]:
+            return heapq.heappop(heap)[3]
+        heap.remove(entry)
+        heapq.heapify(heap)
+        return entry[3]
+
+    def _best_admitted(self, heap: list[_HeapEntry], now: float) -> _HeapEntry | None:
+        """The best entry a breaker lets through, behind a held top (work a user asked for, say).
+
+        A linear scan, done only while the backend's best operation is held
+        by a breaker: without it, held polls that have aged past a user's
+        request would keep that request waiting for the whole outage.
+        """
+        admitted = [entry for entry in heap
+                    if entry[3].version == entry[2] and entry[3].state is State.READY
+                    and self.breakers.admits(entry[3], now)]
+        return min(admitted, key=lambda entry: entry[:2], default=None)
 
     @staticmethod
     def _valid_top(heap: list[_HeapEntry]) -> Operation | None:
