@@ -158,6 +158,16 @@ def poll_interval(backend: str) -> float:
         return float(poll["default_backend_poll_rate"])
 
 
+def credential_check_interval() -> float:
+    """Seconds between two credential checks: Ganga's own ``[PollThread]creds_poll_rate``."""
+    from GangaCore.Utility.Config import getConfig
+
+    try:
+        return max(1.0, float(getConfig("PollThread")["creds_poll_rate"]))
+    except Exception:  # noqa: BLE001 - Ganga raises its own ConfigError for unknown keys
+        return 30.0
+
+
 def backend_concurrency(backend: str, pool: str = "poll") -> int | None:
     """How many operations of ``backend`` may run at once in each pool (None: unlimited)."""
     per_backend = monitoring_option("backend_concurrency") or {}

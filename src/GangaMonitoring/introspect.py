@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._core.breaker import CREDENTIAL_SUFFIX, credential_breaker
+
 FIRST_FEW = 3
 WHY_LINES = 8
 
@@ -65,6 +67,8 @@ class BackendSnapshot:
     """Seconds the oldest job whose output is being retrieved or finalised has waited."""
     breaker: str = "closed"
     """The backend's breaker: "closed" (all well), or open since when and the next probe."""
+    credential_hold: str | None = None
+    """Why the backend's polls and downloads wait for a valid credential, or None if they do not."""
 
 
 @dataclass(frozen=True)
@@ -130,12 +134,14 @@ def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapsh
     long_queued_after = component._planner_settings().long_queued_after
     records = dict(component.poll_records)
     breakers = component.runner.breaker_states()
+    holds = component.runner.breaker_holds()
     next_poll: dict[str, float] = {}
     for op in work:
         if op.kind.value == "poll" and op.state.value in ("waiting", "ready"):
             next_poll[op.backend] = min(next_poll.get(op.backend, op.due), op.due)
     result = []
-    for backend in sorted(set(counts) | set(records) | set(breakers)):
+    named = set(counts) | set(records) | {name for name in breakers if not name.endswith(CREDENTIAL_SUFFIX)}
+    for backend in sorted(named):
         record = records.get(backend)
         due = next_poll.get(backend)
         result.append(BackendSnapshot(
@@ -152,6 +158,7 @@ def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapsh
             unchecked_for=component.planner.unchecked_for(component.index, backend, now, long_queued_after),
             oldest_completing_age=now - completing_since[backend] if backend in completing_since else None,
             breaker=breakers.get(backend, "closed"),
+            credential_hold=holds.get(credential_breaker(backend)),
         ))
     return result
 
@@ -176,6 +183,8 @@ def render(snapshot: MonitoringSnapshot) -> str:
         health = f"FAILING x{b.consecutive_failures}: {b.last_error}" if b.consecutive_failures else "ok"
         if b.breaker != "closed":
             health = f"DOWN (breaker {b.breaker}); " + health
+        if b.credential_hold:
+            health = f"HELD: {b.credential_hold}; " + health
         lines.append(f"  {b.backend:<14} {jobs}; last poll {last}; next {upcoming}; {health}")
         lags = []
         if b.unchecked_for is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from GangaMonitoring._core.breaker import LOCAL_DISK, BreakerBoard, BreakerSettings, BreakerState
+from GangaMonitoring._core.breaker import (LOCAL_DISK, BreakerBoard, BreakerSettings, BreakerState,
+                                           credential_breaker)
 from GangaMonitoring._core.retry import Fault
 from GangaMonitoring._core.scheduler import Scheduler
 from GangaMonitoring._core.work import Kind, Operation, PriorityClass
@@ -126,3 +127,29 @@ def test_work_already_running_when_it_opens_does_not_push_the_probe_back() -> No
     for started in in_flight[3:]:
         s.complete(started, 1, error="HTTP 503", fault=Fault.BACKEND)  # late failures of older work
     assert s.breakers.breakers["Grid"].probe_at == 10.0
+
+
+def test_a_held_breaker_lets_no_probe_through_and_only_its_release_closes_it() -> None:
+    """A check's hold (missing credential) outlives successes and failures of work that passed it."""
+    s = scheduler()
+    name = credential_breaker("Grid")
+    assert s.breakers.hold(name, 0, "credential GridProxy is missing") is True
+    assert s.breakers.hold(name, 5, "credential GridProxy is missing") is False  # said once
+    for n, kind in enumerate((Kind.POLL, Kind.RETRIEVE, Kind.FINALISE)):
+        s.submit(op(f"w{n}", kind=kind), 5)
+    s.submit(op("other", "Other", Kind.POLL), 5)
+    assert keys(s.pop_ready(1000)) == {"w2", "other"}  # finalising needs no credential; others go on
+    held = s.find(("w0",))
+    assert held is not None and s.reason(held, 1000) == "credential GridProxy is missing (for 1000 s)"
+    s.submit(op("asked", kind=Kind.POLL, priority=PriorityClass.USER), 1000)
+    [asked] = s.pop_ready(1000)  # someone waits for it: it goes, and is no probe
+    assert asked.key == ("asked",)
+    s.complete(asked, 1001, error="HTTP 401", fault=Fault.BACKEND)
+    s.submit(op("asked-again", kind=Kind.POLL, priority=PriorityClass.USER), 1001)
+    [asked] = s.pop_ready(1001)
+    s.complete(asked, 1002)
+    assert s.breakers.state_of(name) is BreakerState.OPEN and s.pop_ready(2000) == []
+    assert s.breakers.describe(name, 2000) == "held for 2000 s: credential GridProxy is missing"
+    assert s.breakers.release(name) is True
+    assert keys(s.pop_ready(2000)) == {"w0", "w1"}
+    assert s.breakers.state_of("Grid") is BreakerState.CLOSED  # the service's own breaker never opened

@@ -19,6 +19,8 @@ from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga  # noqa: E40
 
 from GangaMonitoring import quiet_bare_name_warning  # noqa: E402
 
+from . import credential_plugins  # noqa: E402,F401 - Ganga takes plugin classes only before its first start
+
 quiet_bare_name_warning()
 
 RUNTIME = "GangaTest:GangaMonitoring"

@@ -17,11 +17,13 @@ class Shell:
                                       unregister=lambda event, cb: self.callbacks.remove((event, cb)))
 
 
-def fake_component(behind: float = 0.0, failures: int = 0, breakers: dict[str, str] | None = None) -> SimpleNamespace:
+def fake_component(behind: float = 0.0, failures: int = 0, breakers: dict[str, str] | None = None,
+                   holds: dict[str, str] | None = None) -> SimpleNamespace:
     record = SimpleNamespace(consecutive_failures=failures, last_error="HTTP 503")
     stats = SimpleNamespace(oldest_ready_age=behind)
     return SimpleNamespace(poll_records={"SimGrid": record},
-                           runner=SimpleNamespace(statistics=lambda: stats, breaker_states=lambda: breakers or {}))
+                           runner=SimpleNamespace(statistics=lambda: stats, breaker_states=lambda: breakers or {},
+                                                  breaker_holds=lambda: holds or {}))
 
 
 def test_notice_is_printed_once_per_change(ganga_session: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,6 +46,11 @@ def test_notice_is_printed_once_per_change(ganga_session: Any, capsys: pytest.Ca
     assert capsys.readouterr().out == ("GangaMonitoring: SimGrid down (its work waits; probing it) "
                                        "(type `queues` for details)\n")
     component.poll_records["SimGrid"].consecutive_failures = 0
+    held = "no valid credential for the SimGrid jobs (GridTicket()): their polls and downloads wait"
+    component.runner = fake_component(breakers={"SimGrid (credential)": f"held for 2 s: {held}"},
+                                      holds={"SimGrid (credential)": held}).runner
+    notice()
+    assert capsys.readouterr().out == f"GangaMonitoring: {held} (type `queues` for details)\n"
     component.runner = fake_component().runner
     notice()
     assert capsys.readouterr().out == "GangaMonitoring: monitoring is back to normal\n"

@@ -14,6 +14,11 @@ A full local disk has a breaker of its own, shared by every backend: the
 first ``ENOSPC`` pauses every retrieval and finalisation (one message, not
 one per job) and a probe retries one of them at growing intervals.
 
+A check can also *hold* a breaker (the free-space check holds the disk's,
+the credential check a backend's credential breaker): a held breaker lets
+no probe through and is closed only by the check's :meth:`BreakerBoard.release`,
+never by some operation that happened to succeed meanwhile.
+
 Finalisation is never held for a backend's outage, nor are other backends.  Work a
 user asked for is let through even when the breaker is open: someone is
 waiting for it, and its outcome counts as a probe.
@@ -39,6 +44,18 @@ DISK_GUARDED = frozenset({Kind.RETRIEVE, Kind.FINALISE})
 
 LOCAL_DISK = "(local disk)"
 """The name of the disk breaker (one for all backends)."""
+
+
+CREDENTIAL_SUFFIX = " (credential)"
+
+
+def credential_breaker(backend: str) -> str:
+    """The name of the breaker the credential check holds while ``backend``'s jobs lack their credential.
+
+    Apart from the backend's own breaker, so that failures and probes of the
+    service and the state of the credential never close each other.
+    """
+    return backend + CREDENTIAL_SUFFIX
 
 
 class BreakerState(enum.Enum):
@@ -69,14 +86,20 @@ class Breaker:
     probe_at: float | None = None
     opened_at: float | None = None
     last_error: str = ""
+    held: bool = False
+    """Opened by a check (:meth:`BreakerBoard.hold`): only :meth:`BreakerBoard.release` closes it."""
 
     def close(self) -> None:
+        if self.held:
+            return
         self.consecutive_failures = 0
         self.state, self.probe_at, self.opened_at, self.probe_interval = BreakerState.CLOSED, None, None, 0.0
 
     def record_failure(self, now: float, error: str, failures_to_open: int, settings: BreakerSettings) -> None:
         """Count a failure; open at ``failures_to_open`` in a row, or reopen for longer after a failed probe."""
         self.consecutive_failures += 1
+        if self.held:
+            return  # its check's reason stands, and so does the hold
         self.last_error = error
         if self.state is BreakerState.OPEN:
             return  # work that started before it opened, failing too: the probe time stands
@@ -91,11 +114,15 @@ class Breaker:
         self.state = BreakerState.OPEN
         self.probe_at = now + self.probe_interval
 
+    def open_for(self, now: float) -> float:
+        return 0.0 if self.opened_at is None else now - self.opened_at
+
     def describe(self, now: float) -> str:
         if self.state is BreakerState.CLOSED:
             return "closed"
-        opened = now if self.opened_at is None else self.opened_at
-        since = f"open for {now - opened:.0f} s"
+        since = f"open for {self.open_for(now):.0f} s"
+        if self.held:
+            return f"held for {self.open_for(now):.0f} s: {self.last_error}"
         if self.state is BreakerState.PROBING:
             return f"{since}, probing now"
         if self.probe_at is None:
@@ -112,9 +139,11 @@ class BreakerBoard:
 
     def _applicable(self, op: Operation) -> list[Breaker]:
         found = []
-        breaker = self.breakers.get(op.backend)
-        if breaker is not None and op.kind in BACKEND_GUARDED:
-            found.append(breaker)
+        if op.kind in BACKEND_GUARDED:
+            for name in (op.backend, credential_breaker(op.backend)):
+                breaker = self.breakers.get(name)
+                if breaker is not None:
+                    found.append(breaker)
         disk = self.breakers.get(LOCAL_DISK)
         if disk is not None and op.kind in DISK_GUARDED:
             found.append(disk)
@@ -137,7 +166,7 @@ class BreakerBoard:
     def started(self, op: Operation, now: float) -> None:
         """``op`` started; for an open breaker that guards it, it is the probe."""
         for breaker in self._applicable(op):
-            if breaker.state is BreakerState.OPEN:
+            if breaker.state is BreakerState.OPEN and not breaker.held:
                 breaker.state = BreakerState.PROBING
 
     def succeeded(self, op: Operation, now: float) -> None:
@@ -167,18 +196,19 @@ class BreakerBoard:
         breaker = self.breakers.get(name)
         if breaker is None:
             breaker = self.breakers[name] = Breaker(name)
-        was_closed = breaker.state is BreakerState.CLOSED
-        if was_closed:
+        was_held = breaker.held
+        if not was_held:
             breaker.trips += 1
             breaker.opened_at = now
-        breaker.state, breaker.probe_at, breaker.last_error = BreakerState.OPEN, None, reason
-        return was_closed
+        breaker.state, breaker.probe_at, breaker.last_error, breaker.held = BreakerState.OPEN, None, reason, True
+        return not was_held
 
     def release(self, name: str) -> bool:
         """Close breaker ``name`` if it is open; returns whether it was."""
         breaker = self.breakers.get(name)
         if breaker is None or breaker.state is BreakerState.CLOSED:
             return False
+        breaker.held = False
         breaker.close()
         return True
 
@@ -193,6 +223,8 @@ class BreakerBoard:
         breaker = self._holding(op, now)
         if breaker is None:
             return None
+        if breaker.held:
+            return f"{breaker.last_error} (for {breaker.open_for(now):.0f} s)"
         what = "the local disk is full" if breaker.backend == LOCAL_DISK else f"backend {op.backend} is failing"
         return f"{what} (breaker {breaker.describe(now)})"
 

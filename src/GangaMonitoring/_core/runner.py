@@ -133,6 +133,12 @@ class SchedulerRunner:
             now = self.clock.now()
             return {backend: breaker.describe(now) for backend, breaker in self.scheduler.breakers.breakers.items()}
 
+    def breaker_holds(self) -> dict[str, str]:
+        """The breakers a check holds (full disk, missing credential), each with the check's reason."""
+        with self._cond:
+            return {name: breaker.last_error for name, breaker in self.scheduler.breakers.breakers.items()
+                    if breaker.held}
+
     def explain(self, match: Callable[[Operation], bool]) -> list[tuple[Operation, str]]:
         """Pending and running operations for which ``match`` holds, each with why it is where it is."""
         with self._cond:

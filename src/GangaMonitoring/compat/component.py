@@ -51,6 +51,7 @@ from ..drivers.base import FinishedWork, NativeDriver
 from ..drivers.compat import CompatDriver
 from . import patches, policies, registry
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
+from .credentials import CredentialCheck
 from .prompt import PromptNotice
 
 log = getLogger("GangaMonitoring.component")
@@ -96,7 +97,7 @@ class BackendPollRecord:
             self.consecutive_failures += 1
             self.last_error = error
 
-PERIODIC_GROUPS = (POLL, POLL_QUEUED, RECONCILE_KEY[0], "disk-check")
+PERIODIC_GROUPS = (POLL, POLL_QUEUED, RECONCILE_KEY[0], "disk-check", "credential-check")
 
 
 class MonitoringComponent(GangaThread):
@@ -139,6 +140,7 @@ class MonitoringComponent(GangaThread):
         self._stopped = False
         self._policies_checked: dict[int, float] = {}
         self._disk_held = False
+        self.credential_check = CredentialCheck(self.runner.hold, self.runner.release)
         self.output_failures: dict[str, tuple[tuple[int, int | None], str]] = {}
         """FQID -> (job key, reason) of jobs failed because their output could not be had."""
         patches.add_status_listener(self._on_status_change)
@@ -171,6 +173,7 @@ class MonitoringComponent(GangaThread):
             self._enabled_once = True
         self._submit_reconcile(recover=first, due=self.clock.now())
         self._submit_disk_check(due=self.clock.now())
+        self._submit_credential_check(due=self.clock.now())
         return True
 
     def disable(self) -> bool:
@@ -678,6 +681,27 @@ class MonitoringComponent(GangaThread):
         self.runner.submit(Operation(key=("disk-check",), kind=Kind.CALL, backend=LOCAL_DISK,
                                      priority=PriorityClass.QUEUED, due=due, action=action,
                                      description="check the free space where outputs go"))
+
+    def _submit_credential_check(self, due: float) -> None:
+        def action(_op: Operation) -> None:
+            self._check_credentials()
+            if self.enabled:
+                self._submit_credential_check(self.clock.now() + config.credential_check_interval())
+
+        self.runner.submit(Operation(key=("credential-check",), kind=Kind.CALL, backend="(credentials)",
+                                     priority=PriorityClass.QUEUED, due=due, action=action,
+                                     description="check the credentials active jobs need"))
+
+    def _check_credentials(self) -> None:
+        if self.registry_slice is None:
+            return
+        active = {backend: [t.job_id for status in sorted(POLLED_STATES) for t in self.index.jobs(backend, status)]
+                  for backend in self.index.polled_backends()}
+        self.credential_check.run(active, self._top_level_job)
+
+    def _top_level_job(self, job_id: int) -> Any | None:
+        found = registry.resolve_jobs(self.registry_slice, [job_id])
+        return found[0] if found else None
 
     def _check_free_disk(self) -> None:
         """Hold retrieval and finalisation before the disk is full, not only when a write fails."""

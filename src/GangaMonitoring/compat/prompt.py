@@ -57,8 +57,10 @@ class PromptNotice:
     def notice(self) -> str | None:
         """The current notice, or None when all is well."""
         problems: list[str] = []
+        holds = self._component.runner.breaker_holds()
         down = {name: state for name, state in self._component.runner.breaker_states().items() if state != "closed"}
-        problems.extend(f"{name} down (its work waits; probing it)" for name in sorted(down))
+        problems.extend(f"{name} down (its work waits; probing it)" for name in sorted(down) if name not in holds)
+        problems.extend(reason for _, reason in sorted(holds.items()))
         for name, record in sorted(dict(self._component.poll_records).items()):
             if name in down:
                 continue

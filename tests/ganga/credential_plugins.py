@@ -1,0 +1,73 @@
+"""A file-backed test credential and a backend that needs it, for the credential-check tests.
+
+``GridTicket`` stands in for a grid proxy: a file (``GM_TICKET_FILE``) that
+holds its expiry time in epoch seconds.  ``TicketSubmitter`` is GangaTest's
+``TestSubmitter`` whose jobs require that ticket, as Dirac's jobs require a
+``DiracProxy``.  Importing this module registers both as Ganga plugins.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+from typing import Any
+
+from GangaCore.GPIDev.Adapters.ApplicationRuntimeHandlers import allHandlers
+from GangaCore.GPIDev.Adapters.ICredentialInfo import ICredentialInfo
+from GangaCore.GPIDev.Adapters.ICredentialRequirement import ICredentialRequirement
+from GangaCore.GPIDev.Schema import ComponentItem
+from GangaCore.Lib.Executable import RTHandler
+from GangaTest.Lib.TestSubmitter.TestSubmitter import TestSubmitter
+
+TICKET_LIFETIME = 3600
+
+
+def ticket_file() -> str:
+    return os.environ["GM_TICKET_FILE"]
+
+
+def write_ticket(expires_in: float) -> None:
+    """(Re)write the ticket so that it expires ``expires_in`` seconds from now (negative: expired)."""
+    with open(ticket_file(), "w") as handle:
+        handle.write(str(time.time() + expires_in))
+
+
+class GridTicketInfo(ICredentialInfo):
+    __slots__ = ()
+
+    def default_location(self) -> str:
+        return ticket_file()
+
+    def create(self) -> None:
+        write_ticket(TICKET_LIFETIME)
+
+    def expiry_time(self) -> datetime.datetime:
+        with open(self.location) as handle:
+            return datetime.datetime.fromtimestamp(float(handle.read()))
+
+
+class GridTicket(ICredentialRequirement):
+    _schema = ICredentialRequirement._schema.inherit_copy()
+    _category = "CredentialRequirement"
+    _name = "GridTicket"
+    info_class = GridTicketInfo
+    __slots__ = ()
+
+    def encoded(self) -> str:
+        return ""
+
+
+class TicketSubmitter(TestSubmitter):
+    _schema = TestSubmitter._schema.inherit_copy()
+    _schema.datadict["credential_requirements"] = ComponentItem("CredentialRequirement", defvalue="GridTicket")
+    _category = "backends"
+    _name = "TicketSubmitter"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+
+
+allHandlers.add("Executable", "TicketSubmitter", RTHandler)
