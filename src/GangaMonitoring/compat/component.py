@@ -151,6 +151,7 @@ class MonitoringComponent(GangaThread):
         GangaThread.start(self)
         self.runner.start()
         patches.hook_user_actions()
+        patches.offload_postprocessing(self.pools.run_in_process)
         patches.add_user_action_listener(self._on_user_action)
 
     def run(self) -> None:

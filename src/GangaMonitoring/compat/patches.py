@@ -19,6 +19,13 @@
    every runtime package has loaded, so :func:`hook_user_actions` runs when
    the component starts, not in :func:`apply`.
 
+5. The CPU-heavy postprocessors — ``TextMerger.mergefiles`` and
+   ``FileChecker.check`` — run their file work in the component's worker
+   processes (``drivers.heavy``: plain paths in, plain results out), so a
+   merge of many outputs does not hold the GIL against the prompt.  The
+   decision (which files, fail or not) stays in Ganga's process.
+   :func:`offload_postprocessing` installs them when the component starts.
+
 :func:`remove` runs when the component stops (Ganga never calls a runtime
 package's ``shutdown()``) and at interpreter exit.
 """
@@ -114,7 +121,7 @@ def remove() -> None:
         if original_status is not None and _is_watch(Job.__dict__.get("status")):
             setattr(Job, "status", original_status)
         _status_listeners.clear()
-        _unhook_user_actions()
+        _unwrap_methods()
 
 
 def _announcing(original: Any, name: str) -> Any:
@@ -164,11 +171,84 @@ def hook_user_actions() -> None:
             setattr(cls, name, _announcing(current, name))
 
 
-def _unhook_user_actions() -> None:
+ProcessRunner = Callable[..., Any]
+_process_runner: list[ProcessRunner] = []
+
+
+def offload_postprocessing(run_in_process: ProcessRunner) -> None:
+    """Make TextMerger and FileChecker do their file work through ``run_in_process`` (idempotent)."""
+    from GangaCore.Lib.Checkers.FileChecker import FileChecker
+    from GangaCore.Lib.Mergers.Merger import TextMerger
+
+    with _lock:
+        _process_runner[:] = [run_in_process]
+        for cls, name, replacement in ((TextMerger, "mergefiles", _merge_in_process),
+                                       (FileChecker, "check", _check_in_process)):
+            current = cls.__dict__[name]
+            if getattr(current, "__gm_wrapped__", False):
+                continue
+            _wrapped_actions.append((cls, name, current))
+            setattr(cls, name, replacement(current))
+
+
+def _runner() -> ProcessRunner | None:
+    with _lock:
+        return _process_runner[0] if _process_runner else None
+
+
+def _merge_in_process(original: Any) -> Any:
+    @functools.wraps(original)
+    def mergefiles(self: Any, file_list: Any, output_file: Any) -> None:
+        from ..drivers import heavy
+
+        run = _runner()
+        if run is None:
+            return original(self, file_list, output_file)
+        inputs = [str(path) for path in file_list]
+        merged, pid = run(heavy.merge_text_files, inputs, str(output_file), bool(self.compress))
+        log.debug("merged %d file(s) into %s in worker process %d", len(inputs), merged, pid)
+        return None
+
+    mergefiles.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return mergefiles
+
+
+def _check_in_process(original: Any) -> Any:
+    @functools.wraps(original)
+    def check(self: Any, job: Any) -> Any:
+        from GangaCore.GPIDev.Adapters.IPostProcessor import PostProcessException
+
+        from ..drivers import heavy
+
+        run = _runner()
+        if run is None:
+            return original(self, job)
+        patterns = [str(p) for p in self.searchStrings]
+        if not patterns:
+            raise PostProcessException("FileChecker has no searchStrings: there is nothing to check")
+        paths = [str(p) for p in self.findFiles(job)]
+        if not paths:
+            raise PostProcessException("FileChecker found none of its files: there is nothing to check")
+        found, pid = run(heavy.search_files, paths, patterns)
+        log.debug("searched %d file(s) of job %s in worker process %d", len(paths), job.fqid, pid)
+        for path, hits in zip(paths, found, strict=True):
+            for pattern, hit in zip(patterns, hits, strict=True):
+                if hit == bool(self.failIfFound):
+                    log.info("FileChecker fails job %s: %r %s in %s", job.fqid, pattern,
+                             "found" if hit else "not found", path)
+                    return self.failure
+        return self.result
+
+    check.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return check
+
+
+def _unwrap_methods() -> None:
     while _wrapped_actions:
         cls, name, original = _wrapped_actions.pop()
         setattr(cls, name, original)
     _user_action_listeners.clear()
+    _process_runner.clear()
 
 
 def is_applied() -> bool:
