@@ -39,7 +39,7 @@ from tenacity.stop import stop_base
 from .. import config
 from .._core.breaker import LOCAL_DISK, BreakerBoard, BreakerSettings
 from .._core.clock import Clock, SystemClock
-from .._core.index import FINALISING_STATES, POLLED_STATES, ActiveJobIndex
+from .._core.index import FINALISING_STATES, POLLED_STATES, TRACKED_STATES, ActiveJobIndex
 from .._core.planner import POLL, POLL_QUEUED, PlannerSettings, PollPlanner
 from .._core.pools import Pools
 from .._core.retry import BackendUnavailable, RetryPolicy, TransientError
@@ -172,9 +172,9 @@ class MonitoringComponent(GangaThread):
             self.enabled = True
             first = not self._enabled_once
             self._enabled_once = True
-        self._submit_reconcile(recover=first, due=self.clock.now())
+        self._submit_reconcile(recover=first, due=self.clock.now(), at_enable=True)
         self._submit_disk_check(due=self.clock.now())
-        self._submit_credential_check(due=self.clock.now())
+        self._submit_credential_check(due=self.clock.now() + config.credential_check_interval())
         return True
 
     def disable(self) -> bool:
@@ -184,6 +184,7 @@ class MonitoringComponent(GangaThread):
             return False
         with self._state_lock:
             self.enabled = False
+        self.credential_check.release_all("monitoring disabled")  # no check runs now to lift a hold
         for op in self.runner.pending():
             if op.key[0] in PERIODIC_GROUPS and op.priority is not PriorityClass.USER:
                 self.runner.cancel(op.key, "monitoring disabled")
@@ -559,6 +560,8 @@ class MonitoringComponent(GangaThread):
         driver.finish(job, work, files)
         if work.job_key[1] is not None:
             self._schedule_rollup(work.job_key[0], work.backend)
+            if work.final_status == "failed":
+                self._submit_policies(work.backend, work.job_key[0])  # autoKill need not wait for a poll
 
     def _owned_job(self, work: FinishedWork) -> Any | None:
         """The job ``work`` is for, if it still exists and is still ours to finalise."""
@@ -663,21 +666,26 @@ class MonitoringComponent(GangaThread):
         if backend and status == "failed" and not getattr(self._inline_state, "depth", 0):
             self._submit_policies(backend, job_id)
 
-    def _submit_reconcile(self, recover: bool, due: float) -> None:
+    def _submit_reconcile(self, recover: bool, due: float, at_enable: bool = False) -> None:
         def action(op: Operation) -> None:
-            self._reconcile_now(recover)
-            if self.enabled:
-                self._submit_reconcile(False, self.clock.now() + float(config.monitoring_option("reconcile_interval")))
+            try:
+                self._reconcile_now(recover, check_credentials=at_enable)
+            finally:
+                if self.enabled:
+                    self._submit_reconcile(False, self.clock.now()
+                                           + float(config.monitoring_option("reconcile_interval")))
 
         self.runner.submit(Operation(key=RECONCILE_KEY, kind=Kind.CALL, backend="(registry)",
-                                     priority=PriorityClass.USER if recover else PriorityClass.QUEUED,
+                                     priority=PriorityClass.USER if at_enable else PriorityClass.QUEUED,
                                      due=due, action=action, description="re-read the job registry"))
 
     def _submit_disk_check(self, due: float) -> None:
         def action(_op: Operation) -> None:
-            self._check_free_disk()
-            if self.enabled:
-                self._submit_disk_check(self.clock.now() + float(config.monitoring_option("disk_check_interval")))
+            try:
+                self._check_free_disk()
+            finally:  # a failed check must not end the checks for good
+                if self.enabled:
+                    self._submit_disk_check(self.clock.now() + float(config.monitoring_option("disk_check_interval")))
 
         self.runner.submit(Operation(key=("disk-check",), kind=Kind.CALL, backend=LOCAL_DISK,
                                      priority=PriorityClass.QUEUED, due=due, action=action,
@@ -685,9 +693,11 @@ class MonitoringComponent(GangaThread):
 
     def _submit_credential_check(self, due: float) -> None:
         def action(_op: Operation) -> None:
-            self._check_credentials()
-            if self.enabled:
-                self._submit_credential_check(self.clock.now() + config.credential_check_interval())
+            try:
+                self._check_credentials()
+            finally:  # a failed check must not end the checks for good (nor leave a hold for ever)
+                if self.enabled:
+                    self._submit_credential_check(self.clock.now() + config.credential_check_interval())
 
         self.runner.submit(Operation(key=("credential-check",), kind=Kind.CALL, backend="(credentials)",
                                      priority=PriorityClass.QUEUED, due=due, action=action,
@@ -696,8 +706,9 @@ class MonitoringComponent(GangaThread):
     def _check_credentials(self) -> None:
         if self.registry_slice is None:
             return
-        active = {backend: [t.job_id for status in sorted(POLLED_STATES) for t in self.index.jobs(backend, status)]
-                  for backend in self.index.polled_backends()}
+        # completing jobs count: their downloads need the credential too
+        active = {backend: [t.job_id for status in sorted(TRACKED_STATES) for t in self.index.jobs(backend, status)]
+                  for backend in self.index.backends()}
         self.credential_check.run(active, self._top_level_job)
 
     def _top_level_job(self, job_id: int) -> Any | None:
@@ -719,12 +730,16 @@ class MonitoringComponent(GangaThread):
             self._disk_held = False
             self.runner.release(LOCAL_DISK, f"{free_mb:.0f} MB free again in {path}")
 
-    def _reconcile_now(self, recover: bool) -> None:
+    def _reconcile_now(self, recover: bool, check_credentials: bool = False) -> None:
         if self.registry_slice is None:
             return
         if recover:
             self._recover_interrupted_jobs()
         changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice), self.clock.now())
+        if check_credentials:
+            # at enable, before the first polls are planned: a backend whose credential has
+            # expired is held before it is asked anything
+            self._check_credentials()
         if changed:
             log.debug("active-job index reconciled: %d change(s)", changed)
             self.runner.wake()

@@ -13,9 +13,10 @@ the methods they call, but nothing in Ganga 8.7 runs them:
   (``check_auto_resubmit``).
 
 The component runs :func:`apply_policies` as a scheduled operation after
-each poll of a backend (for the jobs it polled) and when a top-level job
-turns ``failed``.  It only reads subjob states from Ganga's subjob cache,
-so a master whose subjobs are not loaded is not loaded for it.
+each poll of a backend (for the jobs it polled), when a top-level job
+turns ``failed``, and when the finalisation of a subjob ends it ``failed``.
+It only reads subjob states from Ganga's subjob cache, so a master whose
+subjobs are not loaded is not loaded for it.
 """
 
 from __future__ import annotations
@@ -69,9 +70,9 @@ def _apply_to_split_job(job: Any, config: Any) -> str | None:
     states, failed = subjob_states(job)
     succeeded = states["completed"] + states["completing"]
     threshold = config["autoKillThreshold"]
-    # A subjob still completing has no known outcome yet (on a failing grid most of them end failed):
-    # it does not save the job from the kill, which spares it anyway (only submitted/running ones die).
-    if threshold != -1 and states["completed"] == 0 and states["failed"] >= threshold and job.status not in FINAL:
+    # A completing subjob counts as succeeded: its outcome is unknown, and Ganga's kill would fail on
+    # it (completing -> killed is no transition). The finalisation of each failed subjob asks again.
+    if threshold != -1 and succeeded == 0 and states["failed"] >= threshold and job.status not in FINAL:
         log.warning("job %s: %d subjobs failed and none completed (autoKillThreshold %d): killing it. "
                     "Please check the job's options.", job.id, states["failed"], threshold)
         job.auto_kill()
