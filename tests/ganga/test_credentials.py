@@ -64,3 +64,57 @@ def test_a_backend_that_needs_no_credential_is_never_held(ganga_session: Any) ->
     mc._check_credentials()
     assert mc.credential_check.held == {} and mc.runner.breaker_holds() == {}
     job.kill()
+
+
+class Recorder:
+    """The runner's hold/release, recorded."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def hold(self, name: str, reason: str) -> None:
+        self.events.append(("hold", name))
+
+    def release(self, name: str, reason: str) -> None:
+        self.events.append(("release", name))
+
+
+def grid_job(requirement: str | None) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(backend=SimpleNamespace(credential_requirements=requirement))
+
+
+def test_check_holds_only_when_no_requirement_of_a_backend_is_met_and_releases_when_its_jobs_are_gone() -> None:
+    from GangaMonitoring.compat.credentials import CredentialCheck
+
+    valid = {"proxy-a": False, "proxy-b": True}
+    jobs = {1: grid_job("proxy-a"), 2: grid_job("proxy-b"), 3: grid_job(None)}
+    recorder = Recorder()
+    check = CredentialCheck(recorder.hold, recorder.release, is_valid=valid.__getitem__)
+    check.run({"Grid": [1, 2], "Local": [3]}, jobs.get)
+    assert recorder.events == [] and check.held == {}  # proxy-b still serves job 2
+    check.run({"Grid": [1]}, jobs.get)
+    assert recorder.events == [("hold", "Grid (credential)")] and "proxy-a" in check.held["Grid"]
+    check.run({}, jobs.get)  # its jobs finished meanwhile
+    assert recorder.events[-1] == ("release", "Grid (credential)") and check.held == {}
+
+
+def test_check_survives_unreadable_jobs_and_broken_credentials_and_release_all_lifts_every_hold() -> None:
+    from GangaMonitoring.compat.credentials import CredentialCheck
+
+    def load(job_id: int) -> Any:
+        if job_id == 1:
+            raise OSError("job 1: its file is gone")
+        return grid_job("proxy")
+
+    def broken(_requirement: Any) -> bool:
+        raise RuntimeError("proxy-info crashed")
+
+    recorder = Recorder()
+    check = CredentialCheck(recorder.hold, recorder.release, is_valid=broken)
+    check.run({"Grid": [1, 2]}, load)
+    assert check.held.keys() == {"Grid"}  # a check that cannot tell takes the credential as not valid
+    check.release_all("monitoring disabled")
+    assert recorder.events == [("hold", "Grid (credential)"), ("release", "Grid (credential)")]
+    assert check.held == {}

@@ -61,11 +61,28 @@ def test_file_checker_fails_the_subjob_whose_output_matches_searching_in_a_worke
     assert pids and os.getpid() not in pids
 
 
-def test_file_checker_that_wants_a_string_fails_jobs_without_it(ganga_session: Any) -> None:
+def test_file_checker_that_wants_a_string_fails_jobs_without_it(ganga_session: Any,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
     gpi = ganga_session
+    caplog.set_level(logging.DEBUG, logger="GangaMonitoring.patches")
     checker = gpi.FileChecker(files=["stdout"], searchStrings=["fine"], failIfFound=False)
     job = split_echo_job(gpi, ["fine", "bad"], postprocessors=[checker])
     job.submit()
     assert wait_for(lambda: all(s.status in ("completed", "failed") for s in job.subjobs), timeout=90), (
         [s.status for s in job.subjobs])
     assert [s.status for s in job.subjobs] == ["completed", "failed"]
+    pids = worker_pids(caplog, "searched 1 file(s)")
+    assert pids and os.getpid() not in pids
+
+
+def test_a_merge_asked_for_at_the_prompt_writes_where_the_prompt_is(ganga_session: Any, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker processes have a working directory of their own: relative paths are the prompt's."""
+    gpi = ganga_session
+    job = split_echo_job(gpi, ["one", "two"])
+    job.submit()
+    assert wait_for(lambda: job.status == "completed", timeout=90), job.status
+    monkeypatch.chdir(tmp_path)
+    gpi.TextMerger(files=["stdout"]).merge(job, outputdir="merged")
+    text = (tmp_path / "merged" / "stdout").read_text()
+    assert "one\n" in text and "two\n" in text and text.endswith("# Ganga Merge Ended Successfully #\n")

@@ -72,10 +72,14 @@ class CredentialCheck:
         found = set()
         for job_id in job_ids:
             if job_id not in self._requirements:
-                job = load(job_id)
-                if job is None:
+                try:
+                    job = load(job_id)
+                    if job is None:
+                        continue
+                    self._requirements[job_id] = requirement_of(job)
+                except Exception as err:  # noqa: BLE001 - one unreadable job must not stop the check
+                    log.debug("credential check: job %s could not be read (%s); skipped", job_id, err)
                     continue
-                self._requirements[job_id] = requirement_of(job)
             requirement = self._requirements[job_id]
             if requirement is not NO_REQUIREMENT:
                 found.add(requirement)
@@ -99,6 +103,11 @@ class CredentialCheck:
             log.warning("checking credential %s failed (%s: %s); taken as not valid", requirement,
                         type(err).__name__, err)
             return False
+
+    def release_all(self, why: str) -> None:
+        """Lift every hold (monitoring is disabled: no check will run to lift them later)."""
+        for backend in list(self.held):
+            self._set_released(backend, why)
 
     def _set_released(self, backend: str, why: str) -> None:
         del self.held[backend]

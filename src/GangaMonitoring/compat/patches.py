@@ -36,6 +36,7 @@ import atexit
 import copy
 import functools
 import logging
+import os
 import threading
 from typing import Any
 from collections.abc import Callable
@@ -196,16 +197,34 @@ def _runner() -> ProcessRunner | None:
         return _process_runner[0] if _process_runner else None
 
 
+class _NoWorkers(Exception):
+    """The worker processes are gone (the component is stopping): do the work here."""
+
+
+def _in_worker(fn: Callable[..., Any], *args: Any) -> Any:
+    run = _runner()
+    if run is None:
+        raise _NoWorkers
+    try:
+        return run(fn, *args)
+    except RuntimeError as err:
+        if "shut down" in str(err):
+            raise _NoWorkers from err
+        raise
+
+
 def _merge_in_process(original: Any) -> Any:
     @functools.wraps(original)
     def mergefiles(self: Any, file_list: Any, output_file: Any) -> None:
         from ..drivers import heavy
 
-        run = _runner()
-        if run is None:
+        # absolute: the worker's working directory is not the prompt's (an IPython `cd`)
+        inputs = [os.path.abspath(os.path.expanduser(str(path))) for path in file_list]
+        output = os.path.abspath(os.path.expanduser(str(output_file)))
+        try:
+            merged, pid = _in_worker(heavy.merge_text_files, inputs, output, bool(self.compress))
+        except _NoWorkers:
             return original(self, file_list, output_file)
-        inputs = [str(path) for path in file_list]
-        merged, pid = run(heavy.merge_text_files, inputs, str(output_file), bool(self.compress))
         log.debug("merged %d file(s) into %s in worker process %d", len(inputs), merged, pid)
         return None
 
@@ -220,16 +239,16 @@ def _check_in_process(original: Any) -> Any:
 
         from ..drivers import heavy
 
-        run = _runner()
-        if run is None:
-            return original(self, job)
         patterns = [str(p) for p in self.searchStrings]
-        if not patterns:
-            raise PostProcessException("FileChecker has no searchStrings: there is nothing to check")
-        paths = [str(p) for p in self.findFiles(job)]
+        if not patterns:  # Ganga's own words: users and logs know them
+            raise PostProcessException("No searchStrings specified, FileChecker will do nothing!")
+        paths = [os.path.abspath(str(p)) for p in self.findFiles(job)]
         if not paths:
-            raise PostProcessException("FileChecker found none of its files: there is nothing to check")
-        found, pid = run(heavy.search_files, paths, patterns)
+            raise PostProcessException("None of the files to check exist, FileChecker will do nothing!")
+        try:
+            found, pid = _in_worker(heavy.search_files, paths, patterns)
+        except _NoWorkers:
+            return original(self, job)
         log.debug("searched %d file(s) of job %s in worker process %d", len(paths), job.fqid, pid)
         for path, hits in zip(paths, found, strict=True):
             for pattern, hit in zip(patterns, hits, strict=True):

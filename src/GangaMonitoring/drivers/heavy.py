@@ -7,6 +7,7 @@ starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -113,15 +114,20 @@ def merge_text_files(inputs: list[str], output: str, compress: bool) -> tuple[st
     if compress and not output.lower().endswith(".gz"):
         output += ".gz"
     partial = output + ".part"
-    with (gzip.open(partial, "wb") if output.lower().endswith(".gz") else open(partial, "wb")) as merged:
-        merged.write(f"# Ganga TextMergeTool - {time.asctime()} #\n".encode())
-        for path in inputs:
-            merged.write(f"# Start of file {path} #\n".encode())
-            with _open_for_merge(path) as part:
-                shutil.copyfileobj(part, merged, 1 << 20)
-            merged.write(b"\n")
-        merged.write(b"# Ganga Merge Ended Successfully #\n")
-    os.replace(partial, output)
+    try:
+        with (gzip.open(partial, "wb") if output.lower().endswith(".gz") else open(partial, "wb")) as merged:
+            merged.write(f"# Ganga TextMergeTool - {time.asctime()} #\n".encode())
+            for path in inputs:
+                merged.write(f"# Start of file {path} #\n".encode())
+                with _open_for_merge(path) as part:
+                    shutil.copyfileobj(part, merged, 1 << 20)
+                merged.write(b"\n")
+            merged.write(b"# Ganga Merge Ended Successfully #\n")
+        os.replace(partial, output)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise
     return output, os.getpid()
 
 
