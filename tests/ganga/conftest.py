@@ -19,7 +19,11 @@ from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga  # noqa: E40
 
 from GangaMonitoring import quiet_bare_name_warning  # noqa: E402
 
-from . import credential_plugins  # noqa: E402,F401 - Ganga takes plugin classes only before its first start
+# Ganga takes plugin classes only before its first start (crash_child.py imports this file as a top-level module)
+if __package__:
+    from . import credential_plugins  # noqa: F401
+else:
+    import credential_plugins  # type: ignore[no-redef]  # noqa: F401
 
 quiet_bare_name_warning()
 
