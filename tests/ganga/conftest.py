@@ -21,9 +21,9 @@ from GangaMonitoring import quiet_bare_name_warning  # noqa: E402
 
 # Ganga takes plugin classes only before its first start (crash_child.py imports this file as a top-level module)
 if __package__:
-    from . import credential_plugins  # noqa: F401
+    from . import plugins  # noqa: F401
 else:
-    import credential_plugins  # type: ignore[no-redef]  # noqa: F401
+    import plugins  # type: ignore[no-redef]  # noqa: F401
 
 quiet_bare_name_warning()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from . import credential_plugins
+from . import plugins
 from .conftest import wait_for
 
 pytestmark = pytest.mark.ganga
@@ -18,8 +18,8 @@ CREDENTIAL_OPTIONS = [("PollThread", "default_backend_poll_rate", 1), ("PollThre
 @pytest.fixture
 def ticket(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("GM_TICKET_FILE", str(tmp_path / "ticket"))
-    credential_plugins.write_ticket(3600)
-    yield credential_plugins
+    plugins.write_ticket(3600)
+    yield plugins
 
 
 def component() -> Any:

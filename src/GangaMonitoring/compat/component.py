@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import functools
 import logging
 import os
@@ -49,7 +50,7 @@ from .._core.work import Kind, Operation, PriorityClass, State
 from ..drivers import make_native_driver
 from ..drivers.base import FinishedWork, NativeDriver
 from ..drivers.compat import CompatDriver
-from . import patches, policies, registry
+from . import completing, patches, policies, registry
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 from .credentials import CredentialCheck
 from .prompt import PromptNotice
@@ -97,7 +98,7 @@ class BackendPollRecord:
             self.consecutive_failures += 1
             self.last_error = error
 
-PERIODIC_GROUPS = (POLL, POLL_QUEUED, RECONCILE_KEY[0], "disk-check", "credential-check")
+PERIODIC_GROUPS = (POLL, POLL_QUEUED, RECONCILE_KEY[0], "disk-check", "credential-check", "completing-check")
 
 
 class MonitoringComponent(GangaThread):
@@ -175,6 +176,7 @@ class MonitoringComponent(GangaThread):
         self._submit_reconcile(recover=first, due=self.clock.now(), at_enable=True)
         self._submit_disk_check(due=self.clock.now())
         self._submit_credential_check(due=self.clock.now() + config.credential_check_interval())
+        self._submit_completing_check(due=self.clock.now() + _completing_check_interval())
         return True
 
     def disable(self) -> bool:
@@ -691,6 +693,37 @@ class MonitoringComponent(GangaThread):
                                      priority=PriorityClass.QUEUED, due=due, action=action,
                                      description="check the free space where outputs go"))
 
+    def _submit_completing_check(self, due: float) -> None:
+        def action(_op: Operation) -> None:
+            try:
+                self._hand_back_stuck_jobs()
+            finally:  # a failed check must not end the checks for good
+                if self.enabled:
+                    self._submit_completing_check(self.clock.now() + _completing_check_interval())
+
+        self.runner.submit(Operation(key=("completing-check",), kind=Kind.CALL, backend="(registry)",
+                                     priority=PriorityClass.QUEUED, due=due, action=action,
+                                     description="look for jobs whose finalisation was lost"))
+
+    def _hand_back_stuck_jobs(self) -> None:
+        """Jobs of backends without a native driver, completing for too long, go back to their monitoring."""
+        if self.registry_slice is None:
+            return
+        timeout = float(config.monitoring_option("completing_timeout"))
+        now_utc = datetime.datetime.utcnow()  # Ganga stamps states in naive UTC
+        for backend in self.index.backends():
+            if self._native_driver(backend) is not None:
+                continue
+            ids = [t.job_id for status in ("completing", "running") for t in self.index.jobs(backend, status)]
+            for top in registry.resolve_jobs(self.registry_slice, ids):
+                try:
+                    candidates = [top, *_completing_subjobs(top)]
+                    for job, age in completing.stuck_jobs(candidates, timeout, now_utc):
+                        completing.hand_back(job, age)
+                except Exception as err:  # noqa: BLE001 - one broken job must not stop the check
+                    log.warning("could not check job %s for a lost finalisation: %s", stripProxy(top).id, err)
+        self.runner.wake()
+
     def _submit_credential_check(self, due: float) -> None:
         def action(_op: Operation) -> None:
             try:
@@ -867,6 +900,11 @@ def _backend_of(jobs: list[Any]) -> str:
     raw = stripProxy(jobs[0])
     top = raw.master if raw.master is not None else raw
     return registry.job_backend_name(top) or "(unknown)"
+
+
+def _completing_check_interval() -> float:
+    """Seconds between two looks for lost finalisations: a quarter of the timeout, between 1 s and 60 s."""
+    return min(60.0, max(1.0, float(config.monitoring_option("completing_timeout")) / 4))
 
 
 def _completing_subjobs(job: Any) -> list[Any]:

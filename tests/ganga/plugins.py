@@ -1,0 +1,111 @@
+"""Test plugins: backends that behave as real ones do where GangaTest's have no such behaviour.
+
+- ``GridTicket`` stands in for a grid proxy: a file (``GM_TICKET_FILE``) that
+  holds its expiry time in epoch seconds.  ``TicketSubmitter`` is GangaTest's
+  ``TestSubmitter`` whose jobs require that ticket, as Dirac's jobs require a
+  ``DiracProxy`` (the credential check's tests).
+- ``ForgetfulSubmitter`` finalises as Dirac does — a finished job goes
+  ``completing`` and the backend's own finalisation takes it on — but the
+  first finalisation of every job is lost, as Dirac's is when its task fails
+  (the lost-finalisation check's tests).
+
+Importing this module registers them as Ganga plugins.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+from typing import Any
+
+from GangaCore.GPIDev.Adapters.ApplicationRuntimeHandlers import allHandlers
+from GangaCore.GPIDev.Adapters.ICredentialInfo import ICredentialInfo
+from GangaCore.GPIDev.Adapters.ICredentialRequirement import ICredentialRequirement
+from GangaCore.GPIDev.Base.Proxy import stripProxy
+from GangaCore.GPIDev.Schema import ComponentItem
+from GangaCore.Lib.Executable import RTHandler
+from GangaTest.Lib.TestSubmitter.TestSubmitter import TestSubmitter
+
+TICKET_LIFETIME = 3600
+
+
+def ticket_file() -> str:
+    return os.environ["GM_TICKET_FILE"]
+
+
+def write_ticket(expires_in: float) -> None:
+    """(Re)write the ticket so that it expires ``expires_in`` seconds from now (negative: expired)."""
+    with open(ticket_file(), "w") as handle:
+        handle.write(str(time.time() + expires_in))
+
+
+class GridTicketInfo(ICredentialInfo):
+    __slots__ = ()
+
+    def default_location(self) -> str:
+        return ticket_file()
+
+    def create(self) -> None:
+        write_ticket(TICKET_LIFETIME)
+
+    def expiry_time(self) -> datetime.datetime:
+        with open(self.location) as handle:
+            return datetime.datetime.fromtimestamp(float(handle.read()))
+
+
+class GridTicket(ICredentialRequirement):
+    _schema = ICredentialRequirement._schema.inherit_copy()
+    _category = "CredentialRequirement"
+    _name = "GridTicket"
+    info_class = GridTicketInfo
+    __slots__ = ()
+
+    def encoded(self) -> str:
+        return ""
+
+
+class TicketSubmitter(TestSubmitter):
+    _schema = TestSubmitter._schema.inherit_copy()
+    _schema.datadict["credential_requirements"] = ComponentItem("CredentialRequirement", defvalue="GridTicket")
+    _category = "backends"
+    _name = "TicketSubmitter"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+
+
+LOST_FINALISATIONS: set[str] = set()
+"""FQIDs of the jobs whose first finalisation ForgetfulSubmitter lost."""
+
+
+class ForgetfulSubmitter(TestSubmitter):
+    _schema = TestSubmitter._schema.inherit_copy()
+    _category = "backends"
+    _name = "ForgetfulSubmitter"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+
+    @staticmethod
+    def updateMonitoringInformation(jobs: Any) -> None:  # noqa: N802 - Ganga's name
+        for job in jobs:
+            raw = stripProxy(job)
+            if raw.status == "submitted":
+                raw.updateStatus("running")
+            if raw.status != "running" or raw.backend.remaining() > 0:
+                continue
+            raw.updateStatus("completing")
+            fqid = raw.getFQID(".")
+            if fqid in LOST_FINALISATIONS:
+                raw.updateStatus("completed")  # finalised this time
+            else:
+                LOST_FINALISATIONS.add(fqid)  # the finalisation is lost: the job stays completing
+
+
+for backend in ("TicketSubmitter", "ForgetfulSubmitter"):
+    allHandlers.add("Executable", backend, RTHandler)
