@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
 
@@ -293,3 +294,23 @@ def test_too_little_free_disk_holds_retrieval_until_there_is_room(gangadir: str)
         gpi.config.Monitoring.min_free_disk_mb = 0
         assert wait_for(lambda: job.status == "completed", timeout=30), job.status
         assert mc.runner.breaker_states()["(local disk)"] == "closed"
+
+
+def test_a_download_removes_what_a_killed_session_left_of_that_jobs_output(tmp_path: Path) -> None:
+    """A session killed mid-download leaves a .part (and the stock path a private tarball) named by its pid."""
+    from GangaMonitoring.backends.simgrid import _remove_leftovers_of_other_sessions
+
+    dead, me = 999_999_999, os.getpid()
+    names = {
+        f".sandbox-4.tar.gz.{dead}-1.part": False,
+        f".sandbox-4-{dead}-1.tar.gz": False,
+        f".sandbox-4-{dead}-1.tar.gz.{dead}-1.part": False,
+        f".sandbox-4.tar.gz.{me}-1.part": True,  # this session's own download, under way
+        f".sandbox-44.tar.gz.{dead}-1.part": True,  # another job's
+        ".sandbox-4.tar.gz": True,
+        "stdout": True,
+    }
+    for name in names:
+        (tmp_path / name).write_text("x")
+    _remove_leftovers_of_other_sessions(str(tmp_path), 4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for n, kept in names.items() if kept)

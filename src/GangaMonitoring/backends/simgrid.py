@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 from typing import Any
 from collections.abc import Iterable
@@ -212,7 +213,24 @@ def download_output(client: SimGridClient, grid_id: int, outputdir: str, final: 
             os.remove(partial)
         raise
     os.replace(partial, final)
+    _remove_leftovers_of_other_sessions(outputdir, grid_id)
     return final
+
+
+def _remove_leftovers_of_other_sessions(outputdir: str, grid_id: int) -> None:
+    """Remove what a session killed mid-download left of this job's output: files whose names carry its pid.
+
+    Only one session works on a job at a time (Ganga's session locks), so
+    a pid other than ours in such a name is a dead session's.
+    """
+    pattern = re.compile(rf"^\.sandbox-{grid_id}"
+                         r"(?:\.tar\.gz\.(\d+)-\d+\.part|-(\d+)-\d+\.tar\.gz(?:\.\d+-\d+\.part)?)$")
+    for name in os.listdir(outputdir):
+        match = pattern.match(name)
+        if match and int(match.group(1) or match.group(2)) != os.getpid():
+            log.info("removing %s, left in %s by a session that stopped while downloading it", name, outputdir)
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(outputdir, name))
 
 
 def retrieve_output(client: SimGridClient, grid_id: int, outputdir: str) -> list[str]:
