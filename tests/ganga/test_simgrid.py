@@ -128,8 +128,9 @@ def test_job_removed_while_its_output_downloads_is_dropped_cleanly(gangadir: str
         outputdir = job.outputdir
         job.force_status("failed")  # Ganga refuses remove() of a completing job without this
         job.remove()
-        periodic = ("poll", "poll-queued", "reconcile", "disk-check", "credential-check", "rollup", "teardown",
-                    "policies")
+        from GangaMonitoring.compat.component import PERIODIC_GROUPS
+
+        periodic = (*PERIODIC_GROUPS, "rollup", "teardown", "policies")
 
         def only_periodic_work_left() -> bool:
             return all(op.key[0] in periodic for op in mc.runner.pending() + mc.runner.running())
