@@ -30,6 +30,12 @@ from GangaTest.Lib.TestSubmitter.TestSubmitter import TestSubmitter
 TICKET_LIFETIME = 3600
 
 
+def set_attributes(backend: Any, values: dict[str, Any]) -> None:
+    """What a GPI constructor does with keyword arguments, for these raw plugin objects."""
+    for name, value in values.items():
+        setattr(backend, name, value)
+
+
 def ticket_file() -> str:
     return os.environ["GM_TICKET_FILE"]
 
@@ -73,8 +79,7 @@ class TicketSubmitter(TestSubmitter):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__()
-        for name, value in kwargs.items():
-            setattr(self, name, value)
+        set_attributes(self, kwargs)
 
 
 LOST_FINALISATIONS: set[str] = set()
@@ -88,8 +93,7 @@ class ForgetfulSubmitter(TestSubmitter):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__()
-        for name, value in kwargs.items():
-            setattr(self, name, value)
+        set_attributes(self, kwargs)
 
     @staticmethod
     def updateMonitoringInformation(jobs: Any) -> None:  # noqa: N802 - Ganga's name

@@ -29,7 +29,7 @@ import shutil
 import threading
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from GangaCore.Core.GangaThread import GangaThread
 from GangaCore.GPIDev.Base.Proxy import stripProxy
@@ -174,9 +174,7 @@ class MonitoringComponent(GangaThread):
             first = not self._enabled_once
             self._enabled_once = True
         self._submit_reconcile(recover=first, due=self.clock.now(), at_enable=True)
-        self._submit_disk_check(due=self.clock.now())
-        self._submit_credential_check(due=self.clock.now() + config.credential_check_interval())
-        self._submit_completing_check(due=self.clock.now() + _completing_check_interval())
+        self._submit_checks()
         return True
 
     def disable(self) -> bool:
@@ -681,29 +679,37 @@ class MonitoringComponent(GangaThread):
                                      priority=PriorityClass.USER if at_enable else PriorityClass.QUEUED,
                                      due=due, action=action, description="re-read the job registry"))
 
-    def _submit_disk_check(self, due: float) -> None:
+    def _submit_checks(self) -> None:
+        """The periodic checks: free disk at once, credentials and lost finalisations after one interval.
+
+        (The first credential check runs in the enable-time reconcile, before the first polls.)
+        """
+        now = self.clock.now()
+        self._submit_check("disk-check", LOCAL_DISK, "check the free space where outputs go",
+                           self._check_free_disk, _disk_check_interval, due=now)
+        self._submit_check("credential-check", "(credentials)", "check the credentials active jobs need",
+                           self._check_credentials, config.credential_check_interval,
+                           due=now + config.credential_check_interval())
+        self._submit_check("completing-check", "(registry)", "look for jobs whose finalisation was lost",
+                           self._hand_back_stuck_jobs, _completing_check_interval,
+                           due=now + _completing_check_interval())
+
+    def _submit_check(self, name: str, backend: str, description: str, check: Callable[[], None],
+                      interval: Callable[[], float], due: float) -> None:
+        """Run ``check`` at ``due``, then every ``interval()`` seconds while monitoring is enabled.
+
+        The next run is scheduled even when this one failed: a failed check
+        must not end the checks for good (nor leave a hold it placed for ever).
+        """
         def action(_op: Operation) -> None:
             try:
-                self._check_free_disk()
-            finally:  # a failed check must not end the checks for good
+                check()
+            finally:
                 if self.enabled:
-                    self._submit_disk_check(self.clock.now() + float(config.monitoring_option("disk_check_interval")))
+                    self._submit_check(name, backend, description, check, interval, self.clock.now() + interval())
 
-        self.runner.submit(Operation(key=("disk-check",), kind=Kind.CALL, backend=LOCAL_DISK,
-                                     priority=PriorityClass.QUEUED, due=due, action=action,
-                                     description="check the free space where outputs go"))
-
-    def _submit_completing_check(self, due: float) -> None:
-        def action(_op: Operation) -> None:
-            try:
-                self._hand_back_stuck_jobs()
-            finally:  # a failed check must not end the checks for good
-                if self.enabled:
-                    self._submit_completing_check(self.clock.now() + _completing_check_interval())
-
-        self.runner.submit(Operation(key=("completing-check",), kind=Kind.CALL, backend="(registry)",
-                                     priority=PriorityClass.QUEUED, due=due, action=action,
-                                     description="look for jobs whose finalisation was lost"))
+        self.runner.submit(Operation(key=(name,), kind=Kind.CALL, backend=backend, priority=PriorityClass.QUEUED,
+                                     due=due, action=action, description=description))
 
     def _hand_back_stuck_jobs(self) -> None:
         """Jobs of backends without a native driver, completing for too long, go back to their monitoring."""
@@ -723,18 +729,6 @@ class MonitoringComponent(GangaThread):
                 except Exception as err:  # noqa: BLE001 - one broken job must not stop the check
                     log.warning("could not check job %s for a lost finalisation: %s", stripProxy(top).id, err)
         self.runner.wake()
-
-    def _submit_credential_check(self, due: float) -> None:
-        def action(_op: Operation) -> None:
-            try:
-                self._check_credentials()
-            finally:  # a failed check must not end the checks for good (nor leave a hold for ever)
-                if self.enabled:
-                    self._submit_credential_check(self.clock.now() + config.credential_check_interval())
-
-        self.runner.submit(Operation(key=("credential-check",), kind=Kind.CALL, backend="(credentials)",
-                                     priority=PriorityClass.QUEUED, due=due, action=action,
-                                     description="check the credentials active jobs need"))
 
     def _check_credentials(self) -> None:
         if self.registry_slice is None:
@@ -900,6 +894,10 @@ def _backend_of(jobs: list[Any]) -> str:
     raw = stripProxy(jobs[0])
     top = raw.master if raw.master is not None else raw
     return registry.job_backend_name(top) or "(unknown)"
+
+
+def _disk_check_interval() -> float:
+    return float(config.monitoring_option("disk_check_interval"))
 
 
 def _completing_check_interval() -> float:
