@@ -98,12 +98,15 @@ running() {  # running NAME PIDFILE: is the daemon of that pid file alive and re
     local pid
     [[ -f $2 ]] || return 1
     pid=$(<"$2")
-    [[ -r /proc/$pid/comm && $(</proc/$pid/comm) == "$1" ]]
+    [[ -r /proc/$pid/comm && $(</proc/$pid/comm) == "$1" ]] || return 1
+    # a killed daemon nobody has reaped yet is a zombie that still has its name: not running
+    ! grep -qs '^State:[[:space:]]*Z' "/proc/$pid/status"
 }
 
 start_munge() {
     if running munged "$dir/run/munged.pid"; then return; fi
     install -d -o munge -g munge -m 0755 /run/munge
+    rm -f "$dir/run/munged.pid.tmp"  # a killed munged's: waiting for the file must wait for the new one
     runuser -u munge -- /usr/sbin/munged --pid-file="$dir/run/munged.pid.tmp" --force
     # munged writes its pid file as user munge; keep our own copy in our run dir
     for _ in $(seq 50); do [[ -s $dir/run/munged.pid.tmp ]] && break; sleep 0.1; done
@@ -121,10 +124,18 @@ stop_slurm_daemons() {
     done
 }
 
+start_daemons() {  # each one unless it runs already
+    running slurmctld "$dir/run/slurmctld.pid" || /usr/sbin/slurmctld || fail "slurmctld did not start"
+    running slurmd "$dir/run/slurmd.pid" || /usr/sbin/slurmd -N localhost || fail "slurmd did not start"
+}
+
 wait_until_ready() {
     local state=""
-    for _ in $(seq 600); do
-        state=$(sinfo -h -n localhost -o %T 2>/dev/null || true)
+    for attempt in $(seq 600); do
+        # a daemon that exited right after starting (seen once after its predecessor was killed
+        # with SIGKILL) is started again; sinfo gets a bound, or it waits long for a dead controller
+        (( attempt % 50 == 0 )) && start_daemons
+        state=$(timeout 5 sinfo -h -n localhost -o %T 2>/dev/null || true)
         case $state in
             idle*|mixed*|allocated*|completing*) return 0 ;;
             down*|drain*) scontrol update nodename=localhost state=resume >/dev/null 2>&1 || true ;;
@@ -143,7 +154,6 @@ if ! cmp -s <(wanted_config) "$conf" 2>/dev/null; then
     wanted_config >"$conf"
 fi
 start_munge
-running slurmctld "$dir/run/slurmctld.pid" || /usr/sbin/slurmctld || fail "slurmctld did not start"
-running slurmd "$dir/run/slurmd.pid" || /usr/sbin/slurmd -N localhost || fail "slurmd did not start"
+start_daemons
 wait_until_ready
 echo ready
