@@ -720,7 +720,7 @@ class MonitoringComponent(GangaThread):
         for backend in self.index.backends():
             if self._native_driver(backend) is not None:
                 continue
-            ids = [t.job_id for status in ("completing", "running") for t in self.index.jobs(backend, status)]
+            ids = self._tracked_ids(backend, ("completing", "running"))
             for top in registry.resolve_jobs(self.registry_slice, ids):
                 try:
                     candidates = [top, *_completing_subjobs(top)]
@@ -734,9 +734,12 @@ class MonitoringComponent(GangaThread):
         if self.registry_slice is None:
             return
         # completing jobs count: their downloads need the credential too
-        active = {backend: [t.job_id for status in sorted(TRACKED_STATES) for t in self.index.jobs(backend, status)]
-                  for backend in self.index.backends()}
+        active = {backend: self._tracked_ids(backend, sorted(TRACKED_STATES)) for backend in self.index.backends()}
         self.credential_check.run(active, self._top_level_job)
+
+    def _tracked_ids(self, backend: str, states: Iterable[str]) -> list[int]:
+        """The top-level job ids the index holds for ``backend`` in ``states``."""
+        return [t.job_id for status in states for t in self.index.jobs(backend, status)]
 
     def _top_level_job(self, job_id: int) -> Any | None:
         found = registry.resolve_jobs(self.registry_slice, [job_id])
