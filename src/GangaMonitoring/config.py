@@ -18,8 +18,8 @@ SECTION = "Monitoring"
 MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
     "use_stock_monitoring": (False, "Load the package (the SimGrid backend, these options) but keep Ganga's "
                                     "stock monitoring component: for comparisons and benchmarks."),
-    "native_drivers": (True, "Monitor backends that have a native driver (SimGrid, Slurm, Local) through it: status, "
-                             "retrieval and finalisation as separate operations. False: every backend "
+    "native_drivers": (True, "Monitor backends that have a native driver (SimGrid, Slurm, Local, Dirac) through it: "
+                             "status, retrieval and finalisation as separate operations. False: every backend "
                              "goes through its stock updateMonitoringInformation."),
     "poll_workers": (5, "Threads that run status polls (backend queries). "
                         "Default 5, as [PollThread]update_thread_pool_size."),

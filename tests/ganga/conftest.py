@@ -2,11 +2,18 @@
 
 ``start_ganga``/``stop_ganga`` are GangaCore.testlib's.  The first Ganga start
 of a process must already name GangaMonitoring (Ganga accepts new config
-sections only before its first bootstrap), so every start here does.
+sections only before its first bootstrap), so every start here does, and
+names GangaDirac too, with a simulated DIRAC installation made once per
+test process (``FAKE_DIRAC``; no simulator answers it until a test points
+it at one) and a valid proxy.  Child processes a test starts inherit it.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 import time
 from typing import Any
 from collections.abc import Callable, Iterator
@@ -18,6 +25,7 @@ import ganga  # noqa: F401 - puts GangaCore on sys.path
 from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga  # noqa: E402
 
 from GangaMonitoring import quiet_bare_name_warning  # noqa: E402
+from GangaMonitoring.simulator import fakedirac  # noqa: E402
 
 # Ganga takes plugin classes only before its first start (crash_child.py imports this file as a top-level module)
 if __package__:
@@ -27,7 +35,26 @@ else:
 
 quiet_bare_name_warning()
 
-RUNTIME = "GangaTest:GangaMonitoring"
+RUNTIME = "GangaTest:GangaDirac:GangaMonitoring"
+
+NO_SIMULATOR = "http://127.0.0.1:9"
+"""Where the simulated DIRAC points until a test starts a simulator for it (nothing listens there)."""
+
+
+def _fake_dirac() -> fakedirac.FakeDirac:
+    """This process's simulated DIRAC installation (a child process reuses its parent's)."""
+    root = os.environ.get("GM_FAKE_DIRAC_ROOT")
+    if root is None:
+        root = os.environ["GM_FAKE_DIRAC_ROOT"] = tempfile.mkdtemp(prefix="gm-fakedirac-")
+        atexit.register(shutil.rmtree, root, True)
+        os.environ["X509_USER_PROXY"] = os.path.join(root, "x509up")
+        fake = fakedirac.install(os.path.join(root, "diracos"), NO_SIMULATOR)
+        fakedirac.make_proxy()
+        return fake
+    return fakedirac.installed(os.path.join(root, "diracos"))
+
+
+FAKE_DIRAC = _fake_dirac()
 
 
 def ganga_options(extra: list[tuple[str, str, Any]] | None = None) -> list[tuple[str, str, Any]]:
@@ -37,6 +64,7 @@ def ganga_options(extra: list[tuple[str, str, Any]] | None = None) -> list[tuple
         ("PollThread", "Local", 1),
         ("PollThread", "TestSubmitter", 1),
         ("Monitoring", "retry_max_wait", 1.0),
+        *FAKE_DIRAC.ganga_options(),
         *(extra or []),
     ]
 

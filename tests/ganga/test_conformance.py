@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import wait_for
+from .conftest import FAKE_DIRAC, NO_SIMULATOR, wait_for
 from .test_simgrid import own_simgrid
 from .test_slurm import slurm_is_up
 
@@ -59,24 +59,37 @@ def _simgrid(gpi: Any, behaviour: str, servers: dict[str, str]) -> Any:
     return gpi.Job(backend=gpi.SimGrid(server=server))
 
 
+def _dirac(gpi: Any, behaviour: str, servers: dict[str, str]) -> Any:
+    """Ganga's real Dirac backend; the simulated DIRAC sends each behaviour to a site of its own."""
+    settings = {"Destination": behaviour} if behaviour in ("fail", "long") else {}
+    if behaviour == "split":
+        return gpi.Job(backend=gpi.Dirac(), splitter=gpi.ArgSplitter(args=[["x"]] * 3))
+    return gpi.Job(backend=gpi.Dirac(settings=settings))
+
+
 ENGINES = [
     Engine("Local", [("PollThread", "Local", 1)], _local, lambda n: "conformance-ok"),
     Engine("Slurm", [("PollThread", "Slurm", 1), ("Slurm", "heartbeat_frequency", 1)], _slurm,
            lambda n: "conformance-ok"),
     Engine("SimGrid", [("PollThread", "SimGrid", 1)], _simgrid, lambda n: "simulated job"),
+    Engine("Dirac", [("PollThread", "Dirac", 1)], _dirac, lambda n: "simulated job"),
 ]
 
 
 @contextlib.contextmanager
 def simulators(engine: Engine) -> Iterator[dict[str, str]]:
-    """SimGrid's behaviours are the grid's: one small simulator per behaviour."""
-    if engine.name != "SimGrid":
+    """SimGrid's and Dirac's behaviours are the grid's: one small simulator per behaviour."""
+    if engine.name not in ("SimGrid", "Dirac"):
         yield {}
         return
     quick = ("--queue-time", "0", "0.2", "--run-time", "0.5", "1", "--output-bytes", "64")
     with own_simgrid(*quick) as ok, own_simgrid(*quick, "--failure-fraction", "1.0") as fail, \
             own_simgrid("--queue-time", "0", "0", "--run-time", "600", "600") as long:
-        yield {"ok": ok.url, "fail": fail.url, "long": long.url}
+        FAKE_DIRAC.point_at(ok.url, sites={"fail": fail.url, "long": long.url})
+        try:
+            yield {"ok": ok.url, "fail": fail.url, "long": long.url}
+        finally:
+            FAKE_DIRAC.point_at(NO_SIMULATOR)
 
 
 @pytest.mark.parametrize("engine", ENGINES, ids=[e.name for e in ENGINES])

@@ -15,6 +15,7 @@ NATIVE_DRIVERS: dict[str, str] = {
     "SimGrid": "GangaMonitoring.drivers.simgrid:SimGridDriver",
     "Slurm": "GangaMonitoring.drivers.slurm:SlurmDriver",
     "Local": "GangaMonitoring.drivers.local:LocalDriver",
+    "Dirac": "GangaMonitoring.drivers.dirac:DiracDriver",
 }
 """Backend plugin name -> "module:class" of its native driver (imported on first use)."""
 

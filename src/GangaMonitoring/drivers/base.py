@@ -45,6 +45,8 @@ class FinishedWork:
     """'completed' or 'failed': what the backend said."""
     finished_at: float | None = None
     server: str = ""
+    detail: str = ""
+    """The backend's own word for how the job ended (Dirac: 'Done', 'Failed', 'Killed'...)."""
 
 
 class DriverContext(Protocol):

@@ -62,6 +62,40 @@ def unpacked_marker(work: FinishedWork) -> str:
     return os.path.join(job_dir, ".gangamonitoring", f"output-{work.backend_id}{UNPACKED_SUFFIX}")
 
 
+def retrieval_record(work: FinishedWork) -> str:
+    """Where a driver keeps what it retrieved about a job (not its files) until the job is finalised.
+
+    Beside the output dir, like :func:`unpacked_marker`; named by the
+    backend's job id, so a resubmitted job starts afresh.
+    """
+    job_dir = os.path.dirname(os.path.normpath(work.outputdir))
+    return os.path.join(job_dir, ".gangamonitoring", f"output-{work.backend_id}.retrieved.json")
+
+
+def unpack_dirac_retrieval(work: FinishedWork, path: str) -> list[str]:
+    """The Dirac driver's ``unpack`` step: an oversized sandbox DIRAC fetched from grid storage is unpacked.
+
+    DIRAC itself unpacks a normal sandbox while downloading it; one too
+    big for the sandbox store comes back as a tarball, which stock Ganga
+    untars with ``tar`` on its event loop.  The record (``path``) is rewritten without
+    the tarball once it is unpacked, so repeating this step is harmless.
+    Returns the names in the output dir.
+    """
+    with open(path, encoding="utf-8") as handle:
+        facts = json.load(handle)
+    tarball = facts.get("oversized_tarball")
+    if tarball and os.path.exists(tarball):
+        unpack_tarball(tarball, work.outputdir)
+        log.warning("the output sandbox of job %s was too big for DIRAC's sandbox store: unpacked it from %s",
+                    work.fqid, tarball)
+    if tarball:
+        facts["oversized_tarball"] = None
+        with open(path + ".part", "w", encoding="utf-8") as handle:
+            json.dump(facts, handle)
+        os.replace(path + ".part", path)
+    return sorted(os.listdir(work.outputdir)) if os.path.isdir(work.outputdir) else []
+
+
 def already_retrieved(work: FinishedWork, tarball: str) -> str | None:
     """What an earlier, interrupted session already has of this output: the marker or the tarball."""
     marker = unpacked_marker(work)

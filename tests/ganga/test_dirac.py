@@ -1,0 +1,165 @@
+"""Ganga's real Dirac backend (GangaDirac) on the simulated DIRAC (``fakedirac``), monitored by GangaMonitoring.
+
+GangaDirac's code runs unchanged: submission through its DIRAC server
+process, monitoring and finalisation through its DIRAC executor processes,
+its proxy credential through ``dirac-proxy-info``.  Only DIRAC itself is
+the simulator's stand-in, answering over HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from GangaMonitoring.drivers.base import FinishedWork
+from GangaMonitoring.drivers.dirac import DiracDriver, write_dirac_file_locations
+from GangaMonitoring.drivers.heavy import retrieval_record
+
+from .conftest import FAKE_DIRAC, NO_SIMULATOR, ganga_options, wait_for
+from .test_simgrid import own_simgrid
+
+pytestmark = pytest.mark.ganga
+
+QUICK = ("--queue-time", "0", "0.5", "--run-time", "0.5", "1.5", "--output-bytes", "128")
+
+
+@contextlib.contextmanager
+def dirac_session(gangadir: str, *extra: tuple[str, str, Any], sites: dict[str, str] | None = None,
+                  grid_args: tuple[str, ...] = QUICK) -> Iterator[tuple[Any, Any, Any]]:
+    """A simulator behind the simulated DIRAC, and a Ganga session; yields (GPI, component, simulator)."""
+    from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
+
+    with own_simgrid(*grid_args) as grid:
+        FAKE_DIRAC.point_at(grid.url, sites=sites)
+        start_ganga(gangadir, extra_opts=ganga_options([("PollThread", "Dirac", 1), *extra]))
+        try:
+            from GangaCore import GPI
+            from GangaCore.Core import monitoring_component
+
+            monitoring_component.enable()
+            yield GPI, monitoring_component, grid
+        finally:
+            stop_ganga()
+            FAKE_DIRAC.point_at(NO_SIMULATOR)
+
+
+def stdout_of(job: Any) -> str:
+    return Path(job.outputdir, "stdout").read_text()
+
+
+def test_jobs_and_a_split_job_complete_with_their_sandboxes(gangadir: str) -> None:
+    streams = sys.stdout, sys.stderr
+    with dirac_session(gangadir) as (gpi, component, _grid):
+        jobs = [gpi.Job(backend=gpi.Dirac()) for _ in range(6)]
+        for job in jobs:
+            job.submit()
+        split = gpi.Job(backend=gpi.Dirac(), splitter=gpi.ArgSplitter(args=[[str(n)] for n in range(4)]))
+        split.submit()
+        everything = [*jobs, *split.subjobs]
+        assert wait_for(lambda: split.status == "completed" and all(j.status == "completed" for j in jobs),
+                        timeout=120), ([j.status for j in jobs], [s.status for s in split.subjobs])
+        for job in everything:
+            assert job.backend.status == "Done"
+            assert "simulated job" in stdout_of(job)  # Ganga's link to the DIRAC log of the executable
+            assert os.path.islink(Path(job.outputdir, "stdout"))
+            assert float(job.backend.normCPUTime) > 0
+            assert "backend_final" in job.time.timestamps
+        assert "Dirac" in component.native_drivers, "the Dirac driver did not do the work"
+        assert not list(Path(gangadir).rglob("*.retrieved.json")), "finalised jobs left their retrieval records"
+        # GangaDirac's executor process points the parent's streams at its log; the driver puts them back
+        assert (sys.stdout, sys.stderr) == streams
+
+
+def test_the_stock_dirac_monitoring_still_works_through_the_compatibility_path(gangadir: str) -> None:
+    """native_drivers=False: GangaDirac's own coroutines (and its loop.create_task calls) run on our loop."""
+    with dirac_session(gangadir, ("Monitoring", "native_drivers", False)) as (gpi, component, _grid):
+        job = gpi.Job(backend=gpi.Dirac())
+        job.submit()
+        split = gpi.Job(backend=gpi.Dirac(), splitter=gpi.ArgSplitter(args=[["a"], ["b"]]))
+        split.submit()
+        assert wait_for(lambda: job.status == "completed" and split.status == "completed", timeout=120), (
+            job.status, split.status)
+        assert "simulated job" in stdout_of(job)
+        assert "Dirac" not in component.native_drivers
+
+
+def test_a_lost_sandbox_fails_the_job_with_its_reason_and_queues_retry_recovers_it(gangadir: str) -> None:
+    with dirac_session(gangadir, ("Monitoring", "output_retry_for", 2.0),
+                       ("Monitoring", "retry_max_wait", 0.5)) as (gpi, component, grid):
+        FAKE_DIRAC.point_at(grid.url, lost_sandboxes=True)
+        job = gpi.Job(backend=gpi.Dirac())
+        job.submit()
+        assert wait_for(lambda: job.status == "failed", timeout=60), job.status
+        assert job.backend.status == "Done"  # DIRAC says done: only the output was missing
+        [(_key, reason)] = component.output_failures.values()
+        assert "sandbox store has no output sandbox" in reason
+        FAKE_DIRAC.point_at(grid.url)
+        assert gpi.queues.retry(job) == [job.fqid]
+        assert wait_for(lambda: job.status == "completed", timeout=60), job.status
+        assert "simulated job" in stdout_of(job)
+
+
+def test_an_outage_of_dirac_delays_jobs_but_fails_none(gangadir: str) -> None:
+    with dirac_session(gangadir, ("Monitoring", "retry_max_wait", 0.5),
+                       ("Monitoring", "poll_retry_attempts", 3)) as (gpi, component, grid):
+        jobs = [gpi.Job(backend=gpi.Dirac()) for _ in range(8)]
+        for job in jobs:
+            job.submit()
+        grid.client().start_outage(4.0)
+        assert wait_for(lambda: all(j.status == "completed" for j in jobs), timeout=120), [j.status for j in jobs]
+        errors = [h.detail for h in component.runner.history() if h.event == "retry"]
+        assert any("503" in detail for detail in errors), errors[:5]
+
+
+def test_a_retrieval_an_interrupted_session_made_is_not_made_again(gangadir: str, tmp_path: Path) -> None:
+    """The record of a retrieval survives a crash; the next session's driver finalises from it."""
+
+    class NoDirac:
+        def call(self, *args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("DIRAC was asked again")
+
+    work = FinishedWork(job_key=(7, None), fqid="7", backend="Dirac", backend_id=1234,
+                        outputdir=str(tmp_path / "7" / "output") + "/", final_status="completed", detail="Done")
+    record = retrieval_record(work)
+    os.makedirs(os.path.dirname(record))
+    Path(record).write_text(json.dumps({"status": "completed", "cpu_time": "1.5", "data_info": {},
+                                        "application_status": "Done", "ended": None, "oversized_tarball": None}))
+    assert DiracDriver(calls=NoDirac()).retrieve(work) == record  # type: ignore[arg-type]
+
+
+def test_dirac_file_locations_are_written_in_the_form_ganga_reads(gangadir: str) -> None:
+    with dirac_session(gangadir) as (gpi, _component, _grid):
+        from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+        job = gpi.Job(backend=gpi.Dirac(), outputfiles=[gpi.DiracFile("*.root"), gpi.DiracFile("summary.xml")])
+        raw = stripProxy(job)
+        os.makedirs(raw.getOutputWorkspace().getPath(), exist_ok=True)
+        info = {"hist.root": {"LFN": "/sim/user/hist.root", "LOCATIONS": ["SIM-DISK"], "GUID": "G-1"},
+                "summary.xml": {"LFN": "/sim/user/summary.xml", "LOCATIONS": ["SIM-DISK"], "GUID": "G-2"}}
+        assert write_dirac_file_locations(raw, info) == 2
+        wildcard, plain = raw.outputfiles
+        wildcard.setLocation()
+        plain.setLocation()
+        [found] = wildcard.subfiles
+        assert (found.lfn, found.guid, list(found.locations)) == ("/sim/user/hist.root", "G-1", ["SIM-DISK"])
+        assert (plain.lfn, plain.guid) == ("/sim/user/summary.xml", "G-2")
+
+
+def test_jobs_go_to_the_site_their_settings_name(gangadir: str) -> None:
+    with own_simgrid(*QUICK, "--failure-fraction", "1.0") as failing, \
+            dirac_session(gangadir, sites={"LCG.Failing.sim": failing.url}) as (gpi, _component, _grid):
+        good = gpi.Job(backend=gpi.Dirac())
+        bad = gpi.Job(backend=gpi.Dirac(settings={"Destination": "LCG.Failing.sim"}))
+        good.submit()
+        bad.submit()
+        assert wait_for(lambda: good.status == "completed" and bad.status == "failed", timeout=60), (
+            good.status, bad.status)
+        assert (good.backend.actualCE, bad.backend.actualCE) == ("SimGrid.local.sim", "LCG.Failing.sim")
+        assert "ended Failed" in stdout_of(bad)  # [DIRAC]failed_sandbox_download: a failed job's sandbox too
