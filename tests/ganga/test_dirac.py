@@ -163,3 +163,23 @@ def test_jobs_go_to_the_site_their_settings_name(gangadir: str) -> None:
             good.status, bad.status)
         assert (good.backend.actualCE, bad.backend.actualCE) == ("SimGrid.local.sim", "LCG.Failing.sim")
         assert "ended Failed" in stdout_of(bad)  # [DIRAC]failed_sandbox_download: a failed job's sandbox too
+
+
+def test_a_killed_dirac_process_is_started_again_and_every_job_completes(gangadir: str) -> None:
+    import signal
+
+    from GangaDirac.Lib.Server.DiracProcessManager import AsyncDiracManager
+
+    with dirac_session(gangadir, ("Monitoring", "retry_max_wait", 0.5)) as (gpi, component, _grid):
+        manager = AsyncDiracManager()
+        jobs = [gpi.Job(backend=gpi.Dirac()) for _ in range(6)]
+        for job in jobs:
+            job.submit()
+        assert wait_for(lambda: any(p.is_alive() for p in manager.active_processes.values()), timeout=30)
+        [first] = [p for p in manager.active_processes.values() if p.is_alive()]
+        os.kill(first.pid, signal.SIGKILL)
+        assert wait_for(lambda: all(j.status == "completed" for j in jobs), timeout=120), [j.status for j in jobs]
+        assert all(p.pid != first.pid for p in manager.active_processes.values())
+        assert all("simulated job" in stdout_of(j) for j in jobs)
+        started = list(manager.active_processes.values())
+    assert started and not any(p.is_alive() for p in started), "Ganga's stop left a DIRAC process running"

@@ -47,7 +47,7 @@ from GangaCore.Utility.Config import getConfig
 from GangaCore.Utility.logging import getLogger
 
 from .. import config
-from .._core.retry import BackendUnavailable, TransientError
+from .._core.retry import BackendUnavailable, DiskFull, TransientError
 from .base import DriverContext, FinishedWork, NativeDriver
 from .heavy import retrieval_record, unpack_dirac_retrieval
 from .simgrid import job_key
@@ -55,6 +55,8 @@ from .simgrid import job_key
 log = getLogger("GangaMonitoring.drivers.dirac")
 
 WILDCARD = re.compile(r"[*?\[\]]")
+DISK_FULL = re.compile(r"Errno 28|Errno 122|No space left|Disk quota exceeded")
+"""How a download DIRAC could not write (its process reports the OSError as text) says the disk is full."""
 
 
 class DiracUnavailable(BackendUnavailable):
@@ -110,8 +112,8 @@ class DiracCalls:
                 raise DiracUnavailable("the DIRAC process's results are closed (Ganga is stopping)")
             if time.monotonic() > deadline:
                 raise DiracUnavailable(f"DIRAC did not answer {command.__name__} within {timeout:.0f}s")
-            if not manager.is_dirac_process_active(env_hash):
-                raise DiracUnavailable(f"the DIRAC process exited during {command.__name__}")
+            if not _alive(manager, env_hash):
+                raise DiracUnavailable(f"the DIRAC process exited during {command.__name__}; it is started again")
             time.sleep(pause)
             pause = min(2 * pause, 0.1)
         with answers.lock:
@@ -124,10 +126,11 @@ class DiracCalls:
         env = manager.prepare_process_env(None, credential)
         env_hash = int(manager.hash_dirac_env(env))
         with self._start_lock:
-            if not manager.is_dirac_process_active(env_hash):
+            if not _alive(manager, env_hash):
+                manager.active_processes.pop(env_hash, None)
                 with _streams_kept():
                     manager.start_dirac_process(env)
-                if env_hash not in manager.active_processes:
+                if not _alive(manager, env_hash):
                     raise DiracUnavailable("the DIRAC process could not be started (see the Ganga log)")
         return env_hash
 
@@ -139,11 +142,31 @@ class DiracCalls:
             raise DiracUnavailable(f"{name}: {answer.get('Message', 'no message')}")
         return answer.get("Value")
 
-    def stop_processes(self) -> None:
-        """Stop the DIRAC executor processes; later ones can be stopped again (stock stops only the first set)."""
+    def stop_processes(self, grace: float = 10.0) -> None:
+        """Stop the DIRAC executor processes, each within ``grace`` seconds.
+
+        GangaDirac's own ``kill_dirac_processes`` waits for ever for a
+        process busy in a hung DIRAC call, and works once per session only
+        (processes started after it are never stopped).
+        """
         manager = self.manager()
-        manager.kill_dirac_processes()
-        manager.processes_killed = False
+        processes = dict(manager.active_processes)
+        for env_hash in processes:
+            manager.stop_events[env_hash].set()
+        for process in processes.values():
+            process.join(grace)
+            if process.is_alive():
+                log.warning("the DIRAC process %s did not stop within %.0fs: terminating it", process.pid, grace)
+                process.terminate()
+                process.join(grace)
+        for env_hash in processes:
+            manager.active_processes.pop(env_hash, None)
+
+
+def _alive(manager: Any, env_hash: int) -> bool:
+    """Is the DIRAC process of this environment running?  (A dead one is reaped: stock's pid check sees a zombie.)"""
+    process = manager.active_processes.get(env_hash)
+    return process is not None and process.is_alive()
 
 
 @contextlib.contextmanager
@@ -208,10 +231,11 @@ class DiracDriver(NativeDriver):
         """One status row, ``[minor status, DIRAC status, site, Ganga status, application status]``."""
         minor, dirac_status, site, ganga_status, application = (list(row) + [None] * 5)[:5]
         backend = job.backend
-        backend.statusInfo = minor or ""
-        backend.status = dirac_status
-        backend.actualCE = site
-        backend.extraInfo = application
+        # set only what changed: every set marks the job dirty, to be written out by Ganga's flusher
+        for name, value in (("statusInfo", minor or ""), ("status", dirac_status), ("actualCE", site),
+                            ("extraInfo", application)):
+            if getattr(backend, name) != value:
+                setattr(backend, name, value)
         if job.master is not None and job.master.status in ("removed", "killed"):
             return  # the user ended the master meanwhile
         if dirac_status in finalised:
@@ -253,7 +277,9 @@ class DiracDriver(NativeDriver):
         except (TypeError, ValueError) as err:
             raise DiracBadAnswer(f"finished_job of job {work.fqid}: unexpected answer {str(answer)[:200]}") from err
         if handed.download_sandbox and not (isinstance(sandbox, dict) and sandbox.get("OK")):
-            message = sandbox.get("Message") if isinstance(sandbox, dict) else sandbox
+            message = str(sandbox.get("Message") if isinstance(sandbox, dict) else sandbox)
+            if DISK_FULL.search(message):
+                raise DiskFull(f"no room for the output sandbox of job {work.fqid}: {message}")
             raise SandboxNotRetrieved(f"DIRAC could not give the output sandbox of job {work.fqid}: {message}")
         ended = (state_times or {}).get("completed") if isinstance(state_times, dict) else None
         return {"status": "completed", "cpu_time": cpu_time, "data_info": data_info or {},
