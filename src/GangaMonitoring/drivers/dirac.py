@@ -92,6 +92,8 @@ class DiracCalls:
 
     def __init__(self) -> None:
         self._start_lock = threading.Lock()
+        self.starts = 0
+        """DIRAC processes this driver started (one per environment, again after one died or was stopped)."""
 
     @staticmethod
     def manager() -> Any:
@@ -130,6 +132,7 @@ class DiracCalls:
                 manager.active_processes.pop(env_hash, None)
                 with _streams_kept():
                     manager.start_dirac_process(env)
+                self.starts += 1
                 if not _alive(manager, env_hash):
                     raise DiracUnavailable("the DIRAC process could not be started (see the Ganga log)")
         return env_hash
