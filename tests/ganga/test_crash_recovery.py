@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import re
@@ -9,11 +10,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from .conftest import wait_for
+from .conftest import FAKE_DIRAC, NO_SIMULATOR, ganga_options, wait_for
 from .test_simgrid import check_every_subjob_final_with_output, ganga_on, own_simgrid
 
 pytestmark = pytest.mark.ganga
@@ -50,24 +53,62 @@ def release_dead_session_locks(gangadir: str) -> None:
         os.remove(path)
 
 
-def test_kill_9_mid_finalisation_then_restart_finishes_every_job_fetching_no_output_twice(gangadir: str) -> None:
+@pytest.mark.parametrize("backend", ["SimGrid", "Dirac"])
+def test_kill_9_mid_finalisation_then_restart_finishes_every_job_fetching_no_output_twice(
+        gangadir: str, backend: str) -> None:
     with own_simgrid("--queue-time", "0", "0.5", "--run-time", "1", "4", "--output-bytes", "20000",
                      "--latency", "0.2") as grid:
-        child = subprocess.Popen([sys.executable, str(Path(__file__).with_name("crash_child.py")), gangadir,
-                                  grid.url, str(SUBJOBS)], stdout=subprocess.PIPE, text=True,
-                                 start_new_session=True)
+        FAKE_DIRAC.point_at(grid.url)
         try:
-            at_kill = kill_when_finalising(child)
+            child = subprocess.Popen([sys.executable, str(Path(__file__).with_name("crash_child.py")), gangadir,
+                                      grid.url, str(SUBJOBS), backend], stdout=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+            try:
+                at_kill = kill_when_finalising(child)
+            finally:
+                if child.poll() is None:
+                    os.killpg(child.pid, signal.SIGKILL)
+            fetched_before = grid.client().stats()["requests"].get("requests output", 0)
+            release_dead_session_locks(gangadir)
+            with restarted(gangadir, grid, backend) as gpi:
+                [job] = gpi.jobs
+                assert wait_for(lambda: job.status in ("completed", "failed"), timeout=120), (
+                    job.status, at_kill, [sj.status for sj in job.subjobs])
+                if backend == "SimGrid":
+                    check_every_subjob_final_with_output(job, grid.client())
+                else:
+                    check_every_dirac_subjob_final_with_output(job, grid.client())
+            fetched = grid.client().stats()["requests"].get("requests output", 0)
         finally:
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGKILL)
-        fetched_before = grid.client().stats()["requests"].get("requests output", 0)
-        release_dead_session_locks(gangadir)
-        with ganga_on(gangadir, grid) as gpi:
-            [job] = gpi.jobs
-            assert wait_for(lambda: job.status in ("completed", "failed"), timeout=120), (
-                job.status, at_kill, [sj.status for sj in job.subjobs])
-            check_every_subjob_final_with_output(job, grid.client())
-        fetched = grid.client().stats()["requests"].get("requests output", 0)
+            FAKE_DIRAC.point_at(NO_SIMULATOR)
     # Each output once, but for downloads cut mid-way by the kill (at most IO_LIMIT at a time).
     assert SUBJOBS <= fetched <= SUBJOBS + IO_LIMIT, (fetched, fetched_before, at_kill)
+
+
+@contextlib.contextmanager
+def restarted(gangadir: str, grid: Any, backend: str) -> Iterator[Any]:
+    """The next session on the killed session's gangadir."""
+    if backend == "SimGrid":
+        with ganga_on(gangadir, grid) as gpi:
+            yield gpi
+        return
+    from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
+
+    start_ganga(gangadir, extra_opts=ganga_options([("PollThread", "Dirac", 1)]))
+    try:
+        from GangaCore import GPI
+        from GangaCore.Core import monitoring_component
+
+        monitoring_component.enable()
+        yield GPI
+    finally:
+        stop_ganga()
+
+
+def check_every_dirac_subjob_final_with_output(job: Any, grid: Any) -> None:
+    """The simulated DIRAC's default site: a DIRAC id is the simulator's id."""
+    views = {v["id"]: v for v in grid.status(sj.backend.id for sj in job.subjobs)}
+    for sj in job.subjobs:
+        state = views[sj.backend.id]["state"]
+        assert sj.status == {"Done": "completed", "Failed": "failed"}[state], (sj.id, sj.status)
+        assert f"ended {state}" in Path(sj.outputdir, "stdout").read_text()
