@@ -60,7 +60,8 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
     "runmonitoring_timeout": (300.0, "Default seconds runMonitoring() waits for the requested polls."),
     "notice_behind_after": (60.0, "At the prompt, say so (once) when due monitoring work has waited this many "
                                   "seconds; a backend failing 3 polls in a row is reported too."),
-    "completing_timeout": (3600.0, "Seconds a job of a backend without a native driver (e.g. Dirac) may stay "
+    "completing_timeout": (3600.0, "Seconds a job of a backend without a native driver (e.g. DummyRemote, or Dirac "
+                                   "with native_drivers False) may stay "
                                    "'completing' before its finalisation counts as lost: it is set back to "
                                    "'running' so its backend finalises it again (Ganga would wait for a restart)."),
     "shutdown_timeout": (30.0, "Seconds stop()/join() wait for running monitoring work at exit."),
