@@ -189,3 +189,19 @@ def test_a_killed_dirac_process_is_started_again_and_every_job_completes(gangadi
         assert all("simulated job" in stdout_of(j) for j in jobs)
         assert component.native_drivers["Dirac"].calls.starts >= 2, "no new DIRAC process took over"
     assert not any(p.is_alive() for p in seen.values()), "a DIRAC process outlived its teardown"
+
+
+def test_a_killed_job_resubmitted_elsewhere_completes(gangadir: str) -> None:
+    with own_simgrid("--queue-time", "0", "0", "--run-time", "600", "600") as slow, \
+            dirac_session(gangadir, sites={"LCG.Slow.sim": slow.url}) as (gpi, _component, _grid):
+        job = gpi.Job(backend=gpi.Dirac(settings={"Destination": "LCG.Slow.sim"}))
+        job.submit()
+        assert wait_for(lambda: job.status == "running", timeout=60), job.status
+        job.kill()
+        assert job.status == "killed"
+        first_id = job.backend.id
+        job.backend.settings = {}
+        job.resubmit()
+        assert wait_for(lambda: job.status == "completed", timeout=60), job.status
+        assert job.backend.id != first_id and job.backend.actualCE == "SimGrid.local.sim"
+        assert "simulated job" in stdout_of(job)
