@@ -37,6 +37,8 @@ def run_one(size: int, plain: bool, stock: bool, args: argparse.Namespace) -> di
                    "--timeout", str(args.timeout), "--json", out]
         if plain:
             command.append("--plain")
+        if args.backend != "SimGrid":
+            command += ["--backend", args.backend]
         if stock:
             command.append("--stock")
         print(f"$ {' '.join(command[1:])}", flush=True)
@@ -101,6 +103,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--json", default="results/compare.json")
+    parser.add_argument("--backend", choices=("SimGrid", "Dirac"), default="SimGrid",
+                        help="Dirac: Ganga's own Dirac backend on the simulated DIRAC (same simulator behind it)")
     args = parser.parse_args()
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     results: list[dict[str, Any]] = []

@@ -8,7 +8,9 @@ are monitored.  Meanwhile the main thread does a trivial GPI operation every
 says how many subjobs completed, how many outputs were retrieved, how long
 Ganga took to notice each job finished on the grid (the lag), and how
 responsive the "prompt" stayed.  ``--stock`` runs the same with Ganga's
-stock monitoring, for comparison.
+stock monitoring, for comparison.  ``--backend Dirac`` runs Ganga's own Dirac
+backend instead, on the simulated DIRAC (``simulator.fakedirac``) in front
+of the same simulator.
 """
 
 from __future__ import annotations
@@ -25,6 +27,16 @@ import time
 from datetime import UTC
 from typing import Any
 import contextlib
+
+
+def _say(*parts: Any, flush: bool = True, file: Any = None) -> None:
+    """print() to the real standard output.
+
+    Under stock monitoring, GangaDirac's executor process, once started,
+    points this process's ``sys.stdout`` at the Ganga log (at debug level),
+    so the demo's own lines would vanish from the terminal.
+    """
+    print(*parts, file=file or sys.__stdout__, flush=flush)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -56,6 +68,8 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulated grid")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
     parser.add_argument("--stock", action="store_true", help="use Ganga's stock monitoring instead")
+    parser.add_argument("--backend", choices=("SimGrid", "Dirac"), default="SimGrid",
+                        help="SimGrid (default), or Ganga's Dirac backend on the simulated DIRAC")
     parser.add_argument("--gangadir", help="gangadir to use (default: a temp dir, removed after)")
     parser.add_argument("--json", help="also write the summary as JSON to this file")
     faults = parser.add_argument_group("faults of the simulated grid (see `ganga-monitoring simgrid --help`)")
@@ -66,7 +80,7 @@ def run(argv: list[str] | None = None) -> int:
     faults.add_argument("--outage", type=float, nargs=2, action="append", default=[], metavar=("AFTER", "LENGTH"),
                         help="the grid answers 503 for LENGTH s, from AFTER s after the submission")
     parser.add_argument("--max-concurrent", type=int, default=8, help="requests the grid serves at once")
-    parser.add_argument("--io-limit", type=int, default=8, help="[Monitoring]backend_concurrency of SimGrid")
+    parser.add_argument("--io-limit", type=int, default=8, help="[Monitoring]backend_concurrency of the backend")
     parser.add_argument("--stall-report-after", type=float, default=0.5, metavar="S",
                         help="when one timed GPI operation takes longer, record every thread's stack (in the JSON)")
     args = parser.parse_args(argv)
@@ -84,17 +98,19 @@ def run(argv: list[str] | None = None) -> int:
     quiet_bare_name_warning()
     simgrid = SimGridProcess(*_simulator_arguments(args))
     url = simgrid.start()
-    print(f"grid simulator running at {url}", flush=True)
+    _say(f"grid simulator running at {url}", flush=True)
     try:
         start_ganga(gangadir, extra_opts=[
-            ("Configuration", "RUNTIME_PATH", "GangaTest:GangaMonitoring"),
+            ("Configuration", "RUNTIME_PATH",
+             "GangaTest:GangaDirac:GangaMonitoring" if args.backend == "Dirac" else "GangaTest:GangaMonitoring"),
             ("PollThread", "SimGrid", args.poll_interval),
             ("SimGrid", "server", url),
             ("Monitoring", "use_stock_monitoring", args.stock),
             # the simulated grid serves 8 requests at once: let downloads use all 8
-            ("Monitoring", "backend_concurrency", {"SimGrid": args.io_limit}),
+            ("Monitoring", "backend_concurrency", {args.backend: args.io_limit}),
             ("SimGrid", "timeout", min(10.0, args.hang_seconds / 2)),
             ("TestingFramework", "AutoCleanup", args.gangadir is None),
+            *(_dirac_options(home, url, args.poll_interval) if args.backend == "Dirac" else []),
         ])
         try:
             summary = _monitor_demo_job(args, simgrid.client())
@@ -108,11 +124,23 @@ def run(argv: list[str] | None = None) -> int:
         shutil.rmtree(home, ignore_errors=True)
         if args.gangadir is None:
             shutil.rmtree(gangadir, ignore_errors=True)
-    print(json.dumps(summary, indent=2))
+    _say(json.dumps(summary, indent=2))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(summary, handle, indent=2)
     return 0 if summary["final"] == args.jobs and not summary["integrity_problems"] else 1
+
+
+def _dirac_options(home: str, url: str, poll_interval: float) -> list[tuple[str, str, Any]]:
+    """Ganga's Dirac backend on a simulated DIRAC installation (in the demo's temp HOME) before ``url``."""
+    from .simulator import fakedirac
+
+    os.environ["X509_USER_PROXY"] = os.path.join(home, "x509up")
+    fake = fakedirac.install(os.path.join(home, "diracos"), url)
+    fakedirac.make_proxy()
+    # [PollThread]Dirac is Ganga's own option, an int: Ganga's config ignores a float given for it
+    rate = int(poll_interval) if float(poll_interval).is_integer() else poll_interval
+    return [("PollThread", "Dirac", rate), *fake.ganga_options()]
 
 
 def _simulator_arguments(args: argparse.Namespace) -> list[str]:
@@ -131,22 +159,23 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
 
     mc.enable()  # on before submitting, as in a user's session
     started = time.monotonic()
+    backend = getattr(GPI, args.backend)
     if args.plain:
-        print(f"submitting {args.jobs} jobs to the simulated grid...", flush=True)
+        _say(f"submitting {args.jobs} jobs to the simulated grid...", flush=True)
         job = None
         work = []
         for n in range(args.jobs):
-            plain = GPI.Job(name=f"gangamon-demo-{n}", backend=GPI.SimGrid())
+            plain = GPI.Job(name=f"gangamon-demo-{n}", backend=backend())
             plain.submit()
             work.append(plain)
     else:
-        job = GPI.Job(name="gangamon-demo", backend=GPI.SimGrid(),
+        job = GPI.Job(name="gangamon-demo", backend=backend(),
                       splitter=GPI.ArgSplitter(args=[[str(i)] for i in range(args.jobs)]))
-        print(f"submitting {args.jobs} subjobs to the simulated grid...", flush=True)
+        _say(f"submitting {args.jobs} subjobs to the simulated grid...", flush=True)
         job.submit()
         work = list(job.subjobs)
     submit_s = time.monotonic() - started
-    print(f"submitted in {submit_s:.1f} s; monitoring with {type(mc).__name__}", flush=True)
+    _say(f"submitted in {submit_s:.1f} s; monitoring with {type(mc).__name__}", flush=True)
     watched = job if job is not None else work[-1]
     for after, length in args.outage:
         outage = threading.Timer(after, grid.start_outage, [length])
@@ -173,10 +202,11 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
     stalls.stop()
     counts = _status_counts(work)
     _report_progress(counts, mc)
-    lags, drain = _lags(work)
+    lags, drain = _lags(work, _grid_end_times(work, grid))
     outputs = sum(1 for sj in work if os.path.exists(os.path.join(sj.outputdir, "stdout")))
     summary: dict[str, Any] = {
         "monitoring": type(mc).__name__,
+        "backend": args.backend,
         "subjobs": args.jobs,
         "plain_jobs": bool(args.plain),
         "submit_s": submit_s,
@@ -199,12 +229,12 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
         "grid_latency_s": args.latency,
         "stalls": stalls.reports,
     }
-    print(f"\n{summary['final']}/{args.jobs} subjobs final ({summary['completed']} completed, "
+    _say(f"\n{summary['final']}/{args.jobs} subjobs final ({summary['completed']} completed, "
           f"{summary['failed_on_grid']} failed on the grid), {outputs} outputs retrieved")
-    print(summarise("lag from grid finish to Ganga final state", lags))
-    print(summarise("prompt latency", [1000 * x for x in prompt_latencies], unit="ms"))
+    _say(summarise("lag from grid finish to Ganga final state", lags))
+    _say(summarise("prompt latency", [1000 * x for x in prompt_latencies], unit="ms"))
     drain_text = "n/a (not every job final)" if drain is None else f"{drain:.1f} s"
-    print(f"drain after the last grid finish: {drain_text}; outputs exactly once: "
+    _say(f"drain after the last grid finish: {drain_text}; outputs exactly once: "
           f"{'yes' if not summary['integrity_problems'] else summary['integrity_problems'][:3]}")
     return summary
 
@@ -268,10 +298,23 @@ def _report_progress(counts: dict[str, int], mc: Any) -> None:
     line = " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
     runner = getattr(mc, "runner", None)
     queue = f" | queue: {runner.statistics()}" if runner is not None else ""
-    print(f"  {line}{queue}", flush=True)
+    _say(f"  {line}{queue}", flush=True)
 
 
-def _lags(work: list[Any]) -> tuple[list[float], float | None]:
+def _grid_end_times(work: list[Any], grid: Any) -> dict[int, float]:
+    """When each job ended on the grid, by backend id, as the simulator says.
+
+    SimGrid jobs carry it (``backend.finished_at``); a Dirac job's id on the
+    simulated DIRAC's default site is its simulator id.
+    """
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    ids = [stripProxy(sj).backend.id for sj in work]
+    return {view["id"]: float(view["finished_at"]) for view in grid.status(i for i in ids if i is not None)
+            if view.get("finished_at")}
+
+
+def _lags(work: list[Any], grid_end: dict[int, float]) -> tuple[list[float], float | None]:
     """Seconds from each job's end on the grid to Ganga giving it its final state; and the drain:
     from the last end on the grid to the last final state (None unless every job is final)."""
     from GangaCore.GPIDev.Base.Proxy import stripProxy
@@ -280,11 +323,12 @@ def _lags(work: list[Any]) -> tuple[list[float], float | None]:
     last_grid_end = last_noticed = 0.0
     for sj in map(stripProxy, work):
         noticed = sj.time.timestamps.get("final")  # Ganga stamps final states as "final" (UTC)
-        if sj.status not in ("completed", "failed") or noticed is None or not sj.backend.finished_at:
+        ended = grid_end.get(sj.backend.id)
+        if sj.status not in ("completed", "failed") or noticed is None or not ended:
             continue
         noticed_at = noticed.replace(tzinfo=UTC).timestamp()
-        lags.append(max(0.0, noticed_at - sj.backend.finished_at))
-        last_grid_end, last_noticed = max(last_grid_end, sj.backend.finished_at), max(last_noticed, noticed_at)
+        lags.append(max(0.0, noticed_at - ended))
+        last_grid_end, last_noticed = max(last_grid_end, ended), max(last_noticed, noticed_at)
     drain = max(0.0, last_noticed - last_grid_end) if len(lags) == len(work) else None
     return lags, drain
 

@@ -31,6 +31,28 @@ def test_demo_monitors_every_subjob_to_completed(tmp_path: Path) -> None:
     assert "lag from grid finish to Ganga final state" in run.stdout
 
 
+@pytest.mark.ganga
+@pytest.mark.parametrize("monitoring", ["ours", "stock"])
+def test_demo_on_gangas_dirac_backend_reports_under_either_monitoring(tmp_path: Path, monitoring: str) -> None:
+    """Ganga's Dirac backend on the simulated DIRAC; under stock monitoring GangaDirac takes over
+    sys.stdout once its DIRAC process starts, and the demo's report must still reach the terminal."""
+    summary_file = tmp_path / "summary.json"
+    env = {**os.environ, "HOME": str(tmp_path)}
+    env.pop("X509_USER_PROXY", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "GangaMonitoring.cli", "demo", "--backend", "Dirac", "--jobs", "12",
+         "--queue-time", "0", "1", "--run-time", "1", "2", "--poll-interval", "1", "--timeout", "120",
+         "--json", str(summary_file), *(["--stock"] if monitoring == "stock" else [])],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    summary = json.loads(summary_file.read_text())
+    assert summary["backend"] == "Dirac"
+    assert summary["monitoring"] == ("MonitoringComponent" if monitoring == "ours" else "AsyncMonitoringService")
+    assert summary["final"] == summary["outputs_retrieved"] == summary["completed"] == 12
+    assert summary["lag_s"]["max"] > 0
+    assert "12/12 subjobs final" in run.stdout and "lag from grid finish to Ganga final state" in run.stdout
+
+
 def test_stall_watch_records_where_every_thread_is_during_a_stall() -> None:
     import threading
     import time
