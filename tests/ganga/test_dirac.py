@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from GangaMonitoring.drivers.base import FinishedWork
-from GangaMonitoring.drivers.dirac import DiracDriver, write_dirac_file_locations
+from GangaMonitoring.drivers.dirac import DiracDriver, _HandedOver, write_dirac_file_locations
 from GangaMonitoring.drivers.heavy import retrieval_record
 
 from .conftest import FAKE_DIRAC, NO_SIMULATOR, ganga_options, wait_for
@@ -129,9 +129,18 @@ def test_a_retrieval_an_interrupted_session_made_is_not_made_again(gangadir: str
                         outputdir=str(tmp_path / "7" / "output") + "/", final_status="completed", detail="Done")
     record = retrieval_record(work)
     os.makedirs(os.path.dirname(record))
+    os.makedirs(work.outputdir)
+    Path(work.outputdir, "stdout").write_text("simulated job 1234 ended Done\n")
     Path(record).write_text(json.dumps({"status": "completed", "cpu_time": "1.5", "data_info": {},
                                         "application_status": "Done", "ended": None, "oversized_tarball": None}))
     assert DiracDriver(calls=NoDirac()).retrieve(work) == record  # type: ignore[arg-type]
+    # once the files are gone (j.backend.reset() empties the output dir), the record is stale: fetch again
+    os.remove(Path(work.outputdir, "stdout"))
+    driver = DiracDriver(calls=NoDirac())  # type: ignore[arg-type]
+    driver._handed[1234] = _HandedOver(credential=None, download_sandbox=True, unpack_sandbox=True)  # as a poll does
+    with pytest.raises(AssertionError, match="DIRAC was asked again"):
+        driver.retrieve(work)
+    assert not os.path.exists(record)
 
 
 def test_dirac_file_locations_are_written_in_the_form_ganga_reads(gangadir: str) -> None:

@@ -256,8 +256,10 @@ class DiracDriver(NativeDriver):
         """Ask DIRAC for the job's sandbox and facts; returns the record file that keeps them."""
         record = retrieval_record(work)
         if os.path.exists(record):
-            log.info("output of job %s was retrieved before Ganga stopped; not fetched again", work.fqid)
-            return record
+            if _has_files(work.outputdir):
+                log.info("output of job %s was retrieved before Ganga stopped; not fetched again", work.fqid)
+                return record
+            os.remove(record)  # its files are gone (backend.reset() empties the output dir): fetch again
         handed = self._handed.get(work.backend_id)
         if handed is None:
             raise TransientError(f"job {work.fqid} was handed over by an earlier poll of another session; "
@@ -366,6 +368,10 @@ def _oversized_tarball(sandbox: Any) -> str | None:
         return None
     fetched = sandbox["Value"].get("Successful") or {}
     return str(next(iter(fetched.values()))) if fetched else None
+
+
+def _has_files(directory: str) -> bool:
+    return os.path.isdir(directory) and any(os.scandir(directory))
 
 
 def _iso(moment: Any) -> str | None:
