@@ -109,7 +109,9 @@ def run(argv: list[str] | None = None) -> int:
             # the simulated grid serves 8 requests at once: let downloads use all 8
             ("Monitoring", "backend_concurrency", {args.backend: args.io_limit}),
             ("SimGrid", "timeout", min(10.0, args.hang_seconds / 2)),
-            ("TestingFramework", "AutoCleanup", args.gangadir is None),
+            # no job removal at the end: removing a job kills its unfinished subjobs one request each
+            # (50,000 requests after a stock run at 50k subjobs); a temp gangadir is deleted anyway
+            ("TestingFramework", "AutoCleanup", False),
             *(_dirac_options(home, url, args.poll_interval) if args.backend == "Dirac" else []),
         ])
         try:
