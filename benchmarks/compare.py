@@ -39,6 +39,8 @@ def run_one(size: int, plain: bool, stock: bool, args: argparse.Namespace) -> di
             command.append("--plain")
         if args.backend != "SimGrid":
             command += ["--backend", args.backend]
+        if args.failure_fraction is not None:
+            command += ["--failure-fraction", str(args.failure_fraction)]
         if stock:
             command.append("--stock")
         print(f"$ {' '.join(command[1:])}", flush=True)
@@ -103,6 +105,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--json", default="results/compare.json")
+    parser.add_argument("--failure-fraction", type=float, default=None,
+                        help="of grid jobs that fail (default: the demo's 2 %%). With Dirac use 0: GangaDirac's "
+                             "submit() fails as a whole when a subjob already failed before the last block was "
+                             "submitted")
     parser.add_argument("--backend", choices=("SimGrid", "Dirac"), default="SimGrid",
                         help="Dirac: Ganga's own Dirac backend on the simulated DIRAC (same simulator behind it)")
     args = parser.parse_args()

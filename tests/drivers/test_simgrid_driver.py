@@ -64,3 +64,35 @@ def test_a_failed_poll_moves_no_cursor(process: SimGridProcess) -> None:
     with pytest.raises(SimGridUnavailable):
         d._views(dead, ("s", "poll"), ids | {10**6})
     assert d._cursor == cursor and d._seen[("s", "poll")] == ids
+
+
+def test_many_jobs_are_re_read_a_slice_per_poll_so_no_poll_is_a_full_sweep(process: SimGridProcess) -> None:
+    client = SimGridClient(process.url or "", max_batch=2)  # 6 jobs take 3 requests: "many"
+    ids = set(client.submit(6))
+    d = driver()
+    d.FULL_STATUS_EVERY = 3
+    assert {v["id"] for v in d._views(client, ("s", "poll"), ids)} == ids
+    reread: list[int] = []
+    for _ in range(3):  # nothing changes: each poll re-reads its third of the jobs, and only that
+        views = d._views(client, ("s", "poll"), ids)
+        assert len(views) == 2 and {v["state"] for v in views} == {"Waiting"}
+        reread += [v["id"] for v in views]
+    assert sorted(reread) == sorted(ids)  # every job read again within FULL_STATUS_EVERY polls
+    client.kill([min(ids)])
+    assert min(ids) in {v["id"] for v in d._views(client, ("s", "poll"), ids) if v["state"] == "Killed"}
+
+
+def test_jobs_never_read_are_read_a_bounded_number_per_poll_and_changes_are_never_late(
+        process: SimGridProcess) -> None:
+    client = SimGridClient(process.url or "", max_batch=2)
+    ids = set(client.submit(6))
+    d = driver()
+    d.NEW_READS_PER_POLL, d.FULL_STATUS_EVERY = 1, 10**6  # 2 new jobs read a poll, no re-read
+    first = d._views(client, ("s", "poll"), ids)
+    assert len(first) == 2
+    late = max(ids - {v["id"] for v in first})
+    client.kill([late])  # not read yet: the change still shows at the next poll, through the cursor
+    second = d._views(client, ("s", "poll"), ids)
+    assert late in {v["id"] for v in second if v["state"] == "Killed"}
+    d._views(client, ("s", "poll"), ids)
+    assert d._seen[("s", "poll")] == ids  # all read within three polls

@@ -2,8 +2,9 @@
 
 A poll asks the grid only for what changed since the last poll (one
 request, whatever the number of jobs), plus a bulk status of jobs it has not
-seen before (newly submitted, or recovered after a crash).  Every
-``FULL_STATUS_EVERY`` polls it re-reads every job's status, as a safety net.
+seen before (newly submitted, or recovered after a crash).  As a safety net,
+every job's status is read again once every ``FULL_STATUS_EVERY`` polls, a
+slice per poll where the jobs are too many for one request.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class SimGridDriver(NativeDriver):
     backend = "SimGrid"
     unpack = staticmethod(unpack_retrieved)
     FULL_STATUS_EVERY = 50
+    NEW_READS_PER_POLL = 5
 
     def __init__(self) -> None:
         # per (server, scope): polls of two scopes run concurrently and each
@@ -61,24 +63,47 @@ class SimGridDriver(NativeDriver):
             raise RuntimeError(f"{len(failures)} SimGrid job(s) could not be updated: " + "; ".join(failures[:5]))
 
     def _views(self, client: SimGridClient, state: tuple[str, str], ids: set[int]) -> list[dict[str, Any]]:
-        """What changed since the last poll, plus the full status of jobs not seen before.
+        """What changed since the last poll, plus the full status of jobs not seen before, plus a re-read.
 
-        The cursor and the seen set move only once every request succeeded, so
-        a failed poll (retried later) loses no change.
+        The re-read is the safety net: every job's status is read again once
+        every ``FULL_STATUS_EVERY`` polls.  Where that takes more than one
+        request, it is spread over the polls, a rotating slice each time,
+        so that no poll takes a full sweep's time (at 100k jobs a sweep is
+        100 requests, ~10 s, during which no change would be noticed).
+        Jobs never read before (all of them at the first poll) are read
+        ``NEW_READS_PER_POLL`` requests at a time, for the same reason.  The
+        cursor and the seen set move only once every request succeeded, so a
+        failed poll (retried later) loses no change.
         """
         cursor = self._cursor.get(state)
         polls = self._polls.get(state, 0) + 1
-        if cursor is None or polls % self.FULL_STATUS_EVERY == 0:
-            # Take the cursor first: a change between the two calls shows up next time.
-            new_cursor, _ = client.changes(-1)
-            views = client.status(sorted(ids))
+        seen = self._seen.get(state, set()) & ids
+        views: list[dict[str, Any]]
+        if cursor is None:
+            # Take the cursor first: a change from now on shows up in the next changes query.
+            new_cursor, views = client.changes(-1)[0], []
         else:
             new_cursor, views = client.changes(cursor)
-            unseen = ids - self._seen.get(state, set())
-            if unseen:
-                views = views + client.status(sorted(unseen))
-        self._cursor[state], self._seen[state], self._polls[state] = new_cursor, set(ids), polls
+        if cursor is not None and polls % self.FULL_STATUS_EVERY == 0 and len(ids) <= client.max_batch:
+            unread = set(ids)
+        else:
+            # jobs never read, at most NEW_READS_PER_POLL requests' worth a poll: the cursor covers
+            # whatever they do from now on, so only what they did before waits for its turn
+            unread = set(sorted(ids - seen)[:self.NEW_READS_PER_POLL * client.max_batch])
+            unread |= self._reread_slice(ids, polls, client.max_batch)
+        if unread:
+            views = views + client.status(sorted(unread))
+        self._cursor[state], self._seen[state], self._polls[state] = new_cursor, seen | unread, polls
         return views
+
+    def _reread_slice(self, ids: set[int], polls: int, one_request: int) -> set[int]:
+        """This poll's share of the re-read, when the whole would take more than one request."""
+        if len(ids) <= one_request:
+            return set()
+        ordered = sorted(ids)
+        size = -(-len(ordered) // self.FULL_STATUS_EVERY)
+        start = (polls * size) % len(ordered)
+        return set(ordered[start:start + size]) | set(ordered[:max(0, start + size - len(ordered))])
 
     @staticmethod
     def _apply(job: Any, view: dict[str, Any], ctx: DriverContext, server: str) -> None:
