@@ -99,7 +99,8 @@ class Dirac:
         def download() -> str:
             if grid().settings.get("lost_sandboxes"):
                 raise FileNotFoundError(f"the sandbox store has no output sandbox of job {job_id}")
-            data = _view_and_client(job_id)[1].output(int(job_id) % SITE_ID_SPAN)
+            _site, client, local = grid().for_job(int(job_id))
+            data = client.output(local)
             destination = outputDir or os.getcwd()
             if not noJobDir:
                 destination = os.path.join(destination, str(job_id))
