@@ -72,7 +72,7 @@ def test_jobs_and_a_split_job_complete_with_their_sandboxes(gangadir: str) -> No
             assert float(job.backend.normCPUTime) > 0
             assert "backend_final" in job.time.timestamps
         assert "Dirac" in component.native_drivers, "the Dirac driver did not do the work"
-        assert not list(Path(gangadir).rglob("*.retrieved.json")), "finalised jobs left their retrieval records"
+        assert len(list(Path(gangadir).rglob("*.retrieved.json"))) == len(everything)  # kept for a restart
         # GangaDirac's executor process points the parent's streams at its log; the driver puts them back
         assert (sys.stdout, sys.stderr) == streams
 

@@ -324,7 +324,9 @@ class DiracDriver(NativeDriver):
                 job.time.timestamps["backend_final"] = datetime.datetime.fromisoformat(facts["ended"])
             write_dirac_file_locations(job, facts.get("data_info") or {})
         job.updateStatus(work.final_status, update_master=False)
-        os.remove(record_path)
+        # The record stays (it goes with the job's workspace): Ganga writes the new state to disk up
+        # to [Registry]AutoFlusherWaitTime later, and a session killed meanwhile finds the job
+        # unfinished again at its restart; the record spares it a second download.
         self._handed.pop(work.backend_id, None)
 
     def tear_down(self) -> None:

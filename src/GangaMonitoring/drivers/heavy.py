@@ -63,7 +63,7 @@ def unpacked_marker(work: FinishedWork) -> str:
 
 
 def retrieval_record(work: FinishedWork) -> str:
-    """Where a driver keeps what it retrieved about a job (not its files) until the job is finalised.
+    """Where a driver keeps what it retrieved about a job (not its files), for a restart to reuse.
 
     Beside the output dir, like :func:`unpacked_marker`; named by the
     backend's job id, so a resubmitted job starts afresh.
