@@ -31,20 +31,27 @@ from GangaCore.Utility.logging import getLogger
 log = getLogger("GangaMonitoring.policies")
 
 FINAL = ("completed", "failed", "killed")
+SUCCEEDED = ("completed", "completing")
+"""A completing subjob counts as succeeded: its outcome is unknown, and Ganga cannot kill it."""
+
+
+def _subjob_statuses(job: Any) -> Any:
+    """Each subjob's (number, status), from Ganga's subjob cache where the subjob is not loaded."""
+    subjobs = job.subjobs
+    get_cache = getattr(subjobs, "getAllCachedData", None)
+    cache = get_cache() if get_cache is not None else None
+    for number in range(len(subjobs)):
+        if cache is not None and not subjobs.isLoaded(number):
+            yield number, cache[number].get("status")
+        else:
+            yield number, subjobs[number].status
 
 
 def subjob_states(job: Any) -> tuple[Counter[str], list[Any]]:
     """(count of subjobs per state, the failed subjobs) of a master job."""
-    subjobs = job.subjobs
-    get_cache = getattr(subjobs, "getAllCachedData", None)
-    cache = get_cache() if get_cache is not None else None
     states: Counter[str] = Counter()
     failed = []
-    for number in range(len(subjobs)):
-        if cache is not None and not subjobs.isLoaded(number):
-            status = cache[number].get("status")
-        else:
-            status = subjobs[number].status
+    for number, status in _subjob_statuses(job):
         states[status] += 1
         if status == "failed":
             failed.append(number)
@@ -67,8 +74,13 @@ def apply_policies(job: Any) -> str | None:
 
 
 def _apply_to_split_job(job: Any, config: Any) -> str | None:
+    if not job.do_auto_resubmit and any(status in SUCCEEDED for _, status in _subjob_statuses(job)):
+        # auto-kill needs no subjob to have succeeded, and resubmission is off: nothing to decide.
+        # This stops at the first success instead of reading every state (at 50k subjobs, each
+        # failed subjob's check read all 50k).
+        return None
     states, failed = subjob_states(job)
-    succeeded = states["completed"] + states["completing"]
+    succeeded = sum(states[s] for s in SUCCEEDED)
     threshold = config["autoKillThreshold"]
     # A completing subjob counts as succeeded: its outcome is unknown, and Ganga's kill would fail on
     # it (completing -> killed is no transition). The finalisation of each failed subjob asks again.
