@@ -49,7 +49,7 @@ from GangaCore.Utility.logging import getLogger
 from .. import config
 from .._core.retry import BackendUnavailable, DiskFull, TransientError
 from .base import DriverContext, FinishedWork, NativeDriver
-from .heavy import retrieval_record, unpack_dirac_retrieval
+from .heavy import retrieval_record, unpack_dirac_retrieval, write_json_atomically
 from .simgrid import job_key
 
 log = getLogger("GangaMonitoring.drivers.dirac")
@@ -266,7 +266,7 @@ class DiracDriver(NativeDriver):
                                  "it is polled again")
         facts = (self._retrieve_completed(work, handed) if work.final_status == "completed"
                  else self._retrieve_failed(work, handed))
-        _write_json(record, facts)
+        write_json_atomically(record, facts)
         return record
 
     def _retrieve_completed(self, work: FinishedWork, handed: _HandedOver) -> dict[str, Any]:
@@ -378,13 +378,6 @@ def _has_files(directory: str) -> bool:
 
 def _iso(moment: Any) -> str | None:
     return moment.isoformat() if isinstance(moment, datetime.datetime) else None
-
-
-def _write_json(path: str, value: Any) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".part", "w", encoding="utf-8") as handle:
-        json.dump(value, handle)
-    os.replace(path + ".part", path)
 
 
 def _call_timeout() -> float:

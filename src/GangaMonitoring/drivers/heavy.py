@@ -62,6 +62,14 @@ def unpacked_marker(work: FinishedWork) -> str:
     return os.path.join(job_dir, ".gangamonitoring", f"output-{work.backend_id}{UNPACKED_SUFFIX}")
 
 
+def write_json_atomically(path: str, value: Any) -> None:
+    """Write ``value`` as JSON to a temp name, then rename: a crash never leaves half a record."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".part", "w", encoding="utf-8") as handle:
+        json.dump(value, handle)
+    os.replace(path + ".part", path)
+
+
 def retrieval_record(work: FinishedWork) -> str:
     """Where a driver keeps what it retrieved about a job (not its files), for a restart to reuse.
 
@@ -90,9 +98,7 @@ def unpack_dirac_retrieval(work: FinishedWork, path: str) -> list[str]:
                     work.fqid, tarball)
     if tarball:
         facts["oversized_tarball"] = None
-        with open(path + ".part", "w", encoding="utf-8") as handle:
-            json.dump(facts, handle)
-        os.replace(path + ".part", path)
+        write_json_atomically(path, facts)
     return sorted(os.listdir(work.outputdir)) if os.path.isdir(work.outputdir) else []
 
 
@@ -123,10 +129,7 @@ def unpack_retrieved(work: FinishedWork, path: str) -> list[str]:
     names = unpack_tarball(path, work.outputdir, remove=False)
     log.debug("unpacked %d file(s) of job %s (%d bytes) in %.0f ms", len(names), work.fqid, size,
               1000 * (time.perf_counter() - started))
-    os.makedirs(os.path.dirname(marker), exist_ok=True)
-    with open(marker + ".part", "w", encoding="utf-8") as handle:
-        json.dump(names, handle)
-    os.replace(marker + ".part", marker)
+    write_json_atomically(marker, names)
     os.remove(path)
     return names
 
