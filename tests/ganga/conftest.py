@@ -11,6 +11,7 @@ it at one) and a valid proxy.  Child processes a test starts inherit it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -81,7 +82,13 @@ def ganga_session(request: pytest.FixtureRequest, gangadir: str) -> Iterator[Any
     A test can pass more options with ``@pytest.mark.parametrize("ganga_session",
     [[(section, option, value)]], indirect=True)``.
     """
-    extra = getattr(request, "param", None)
+    with ganga_running(gangadir, getattr(request, "param", None)) as gpi:
+        yield gpi
+
+
+@contextlib.contextmanager
+def ganga_running(gangadir: str, extra: list[tuple[str, str, Any]] | None = None) -> Iterator[Any]:
+    """A Ganga session on ``gangadir`` with the test options (plus ``extra``), monitoring enabled; yields GPI."""
     start_ganga(gangadir, extra_opts=ganga_options(extra))
     from GangaCore import GPI
     from GangaCore.Core import monitoring_component

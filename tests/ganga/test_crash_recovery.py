@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import FAKE_DIRAC, NO_SIMULATOR, ganga_options, wait_for
+from .conftest import FAKE_DIRAC, NO_SIMULATOR, ganga_running, wait_for
 from .test_simgrid import check_every_subjob_final_with_output, ganga_on, own_simgrid
 
 pytestmark = pytest.mark.ganga
@@ -92,17 +92,8 @@ def restarted(gangadir: str, grid: Any, backend: str) -> Iterator[Any]:
         with ganga_on(gangadir, grid) as gpi:
             yield gpi
         return
-    from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
-
-    start_ganga(gangadir, extra_opts=ganga_options([("PollThread", "Dirac", 1)]))
-    try:
-        from GangaCore import GPI
-        from GangaCore.Core import monitoring_component
-
-        monitoring_component.enable()
-        yield GPI
-    finally:
-        stop_ganga()
+    with ganga_running(gangadir, [("PollThread", "Dirac", 1)]) as gpi:
+        yield gpi
 
 
 def check_every_dirac_subjob_final_with_output(job: Any, grid: Any) -> None:

@@ -22,7 +22,7 @@ from GangaMonitoring.drivers.base import FinishedWork
 from GangaMonitoring.drivers.dirac import DiracDriver, _HandedOver, write_dirac_file_locations
 from GangaMonitoring.drivers.heavy import retrieval_record
 
-from .conftest import FAKE_DIRAC, NO_SIMULATOR, ganga_options, wait_for
+from .conftest import FAKE_DIRAC, NO_SIMULATOR, ganga_running, wait_for
 from .test_simgrid import own_simgrid
 
 pytestmark = pytest.mark.ganga
@@ -34,19 +34,14 @@ QUICK = ("--queue-time", "0", "0.5", "--run-time", "0.5", "1.5", "--output-bytes
 def dirac_session(gangadir: str, *extra: tuple[str, str, Any], sites: dict[str, str] | None = None,
                   grid_args: tuple[str, ...] = QUICK) -> Iterator[tuple[Any, Any, Any]]:
     """A simulator behind the simulated DIRAC, and a Ganga session; yields (GPI, component, simulator)."""
-    from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
-
     with own_simgrid(*grid_args) as grid:
         FAKE_DIRAC.point_at(grid.url, sites=sites)
-        start_ganga(gangadir, extra_opts=ganga_options([("PollThread", "Dirac", 1), *extra]))
         try:
-            from GangaCore import GPI
-            from GangaCore.Core import monitoring_component
+            with ganga_running(gangadir, [("PollThread", "Dirac", 1), *extra]) as gpi:
+                from GangaCore.Core import monitoring_component
 
-            monitoring_component.enable()
-            yield GPI, monitoring_component, grid
+                yield gpi, monitoring_component, grid
         finally:
-            stop_ganga()
             FAKE_DIRAC.point_at(NO_SIMULATOR)
 
 

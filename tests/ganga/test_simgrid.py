@@ -12,7 +12,7 @@ import pytest
 
 from GangaMonitoring.simulator.process import SimGridProcess
 
-from .conftest import ganga_options, wait_for
+from .conftest import ganga_running, wait_for
 
 pytestmark = pytest.mark.ganga
 
@@ -38,18 +38,8 @@ def own_simgrid(*args: str) -> Iterator[SimGridProcess]:
 @contextlib.contextmanager
 def ganga_on(gangadir: str, simgrid: SimGridProcess, *extra: tuple[str, str, Any]) -> Iterator[Any]:
     """A Ganga session (monitoring enabled) whose SimGrid jobs go to ``simgrid``; yields GangaCore.GPI."""
-    from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
-
-    start_ganga(gangadir, extra_opts=ganga_options([("PollThread", "SimGrid", 1), ("SimGrid", "server", simgrid.url),
-                                                    *extra]))
-    from GangaCore import GPI
-    from GangaCore.Core import monitoring_component
-
-    monitoring_component.enable()
-    try:
-        yield GPI
-    finally:
-        stop_ganga()
+    with ganga_running(gangadir, [("PollThread", "SimGrid", 1), ("SimGrid", "server", simgrid.url), *extra]) as gpi:
+        yield gpi
 
 
 def check_every_subjob_final_with_output(job: Any, grid: Any) -> None:
