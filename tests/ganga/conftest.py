@@ -43,10 +43,15 @@ NO_SIMULATOR = "http://127.0.0.1:9"
 
 
 def _fake_dirac() -> fakedirac.FakeDirac:
-    """This process's simulated DIRAC installation (a child process reuses its parent's)."""
-    root = os.environ.get("GM_FAKE_DIRAC_ROOT")
+    """This test process's simulated DIRAC installation; a process a test starts reuses it.
+
+    Keyed by the xdist worker: workers inherit the environment of the
+    controller, and each must have its own (tests point it at their own simulators).
+    """
+    variable = f"GM_FAKE_DIRAC_ROOT_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    root = os.environ.get(variable)
     if root is None:
-        root = os.environ["GM_FAKE_DIRAC_ROOT"] = tempfile.mkdtemp(prefix="gm-fakedirac-")
+        root = os.environ[variable] = tempfile.mkdtemp(prefix="gm-fakedirac-")
         atexit.register(shutil.rmtree, root, True)
         os.environ["X509_USER_PROXY"] = os.path.join(root, "x509up")
         fake = fakedirac.install(os.path.join(root, "diracos"), NO_SIMULATOR)
