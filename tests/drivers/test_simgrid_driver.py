@@ -96,3 +96,28 @@ def test_jobs_never_read_are_read_a_bounded_number_per_poll_and_changes_are_neve
     assert late in {v["id"] for v in second if v["state"] == "Killed"}
     d._views(client, ("s", "poll"), ids)
     assert d._seen[("s", "poll")] == ids  # all read within three polls
+
+
+class KillsDuringReads(SimGridClient):
+    """A client whose status read is followed at once by a kill: a job finishing while a poll reads."""
+
+    victim: int | None = None
+
+    def status(self, ids):  # type: ignore[no-untyped-def]
+        views = super().status(ids)
+        if self.victim is not None:
+            self.kill([self.victim])
+            self.victim = None
+        return views
+
+
+def test_a_change_made_while_a_poll_reads_is_reported_by_that_poll_newest_last(process: SimGridProcess) -> None:
+    client = KillsDuringReads(process.url or "", max_batch=2)
+    ids = set(client.submit(4))
+    d = driver()
+    d.NEW_READS_PER_POLL, d.FULL_STATUS_EVERY = 1, 10**6  # 2 new jobs read a poll, no re-read
+    first = {v["id"] for v in d._views(client, ("s", "poll"), ids)}
+    client.victim = victim = max(ids - first)  # read by the next poll, and killed just after that read
+    views = d._views(client, ("s", "poll"), ids)
+    assert {v["id"] for v in views} == ids - first
+    assert [v["state"] for v in views if v["id"] == victim] == ["Waiting", "Killed"]  # in this poll, last

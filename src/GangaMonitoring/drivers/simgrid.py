@@ -71,28 +71,35 @@ class SimGridDriver(NativeDriver):
         so that no poll takes a full sweep's time (at 100k jobs a sweep is
         100 requests, ~10 s, during which no change would be noticed).
         Jobs never read before (all of them at the first poll) are read
-        ``NEW_READS_PER_POLL`` requests at a time, for the same reason.  The
-        cursor and the seen set move only once every request succeeded, so a
-        failed poll (retried later) loses no change.
+        ``NEW_READS_PER_POLL`` requests at a time, for the same reason.
+
+        The changes query comes last, after those reads, so that a job which
+        finishes while they run is reported by this poll, and a change
+        waits for the next changes query, not for a whole poll of several
+        requests; views come in the order read, so the newest view of a job
+        is the last one.  Only the first poll takes its cursor before
+        reading (it has none to ask from).  The cursor and the seen set move
+        only once every request succeeded, so a failed poll (retried later)
+        loses no change.
         """
-        cursor = self._cursor.get(state)
+        known_cursor = self._cursor.get(state)
         polls = self._polls.get(state, 0) + 1
         seen = self._seen.get(state, set()) & ids
-        views: list[dict[str, Any]]
-        if cursor is None:
-            # Take the cursor first: a change from now on shows up in the next changes query.
-            new_cursor, views = client.changes(-1)[0], []
-        else:
-            new_cursor, views = client.changes(cursor)
-        if cursor is not None and polls % self.FULL_STATUS_EVERY == 0 and len(ids) <= client.max_batch:
+        first_poll = known_cursor is None
+        # at the first poll, a change from now on shows up in the next poll's changes query
+        cursor = client.changes(-1)[0] if known_cursor is None else known_cursor
+        if not first_poll and polls % self.FULL_STATUS_EVERY == 0 and len(ids) <= client.max_batch:
             unread = set(ids)
         else:
             # jobs never read, at most NEW_READS_PER_POLL requests' worth a poll: the cursor covers
             # whatever they do from now on, so only what they did before waits for its turn
             unread = set(sorted(ids - seen)[:self.NEW_READS_PER_POLL * client.max_batch])
             unread |= self._reread_slice(ids, polls, client.max_batch)
-        if unread:
-            views = views + client.status(sorted(unread))
+        views = client.status(sorted(unread)) if unread else []
+        new_cursor = cursor
+        if not first_poll:
+            new_cursor, changed = client.changes(cursor)
+            views += changed
         self._cursor[state], self._seen[state], self._polls[state] = new_cursor, seen | unread, polls
         return views
 
