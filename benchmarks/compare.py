@@ -29,6 +29,11 @@ import time
 from typing import Any
 
 MODES = ("stock", "ours")
+SUBMIT_BUDGET_PER_JOB_S = 0.5  # Ganga takes ~0.13 s to submit a plain job, ~0.02 s a subjob
+
+
+def _text(output: str | bytes | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
 
 
 def run_one(size: int, plain: bool, stock: bool, args: argparse.Namespace) -> dict[str, Any]:
@@ -47,7 +52,14 @@ def run_one(size: int, plain: bool, stock: bool, args: argparse.Namespace) -> di
             command.append("--stock")
         print(f"$ {' '.join(command[1:])}", flush=True)
         started = time.monotonic()
-        result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
+        # a run that hangs (a submit that never returns, say) fails the benchmark instead of stalling it
+        budget = args.timeout + SUBMIT_BUDGET_PER_JOB_S * size + 900
+        try:
+            result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False,
+                                    timeout=budget)
+        except subprocess.TimeoutExpired as hung:
+            raise SystemExit(f"the run was still going after {budget:.0f} s, and was stopped:\n"
+                             f"{_text(hung.stdout)[-3000:]}\n{_text(hung.stderr)[-3000:]}") from None
         wall = time.monotonic() - started
         if not os.path.exists(out):
             raise SystemExit(f"the run failed (exit {result.returncode}):\n{result.stdout[-3000:]}\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -40,6 +41,28 @@ def test_submit_status_changes_output_kill(simgrid: SimGridProcess) -> None:
     _, later = client.changes(cursor)
     assert {v["id"] for v in later} >= set(ids)
     assert client.status([ids[-1]])[0]["state"] == "Killed"
+
+
+def test_one_client_shared_by_threads_gives_each_thread_its_own_session(simgrid: SimGridProcess) -> None:
+    client = simgrid.client()
+    ids = client.submit(8)
+    together = threading.Barrier(len(ids))
+    answers: dict[int, tuple[int, int]] = {}
+
+    def read(job_id: int) -> None:
+        together.wait(timeout=30)  # all at once, as Ganga's main thread and the pools do
+        answers[job_id] = (client.status([job_id])[0]["id"], id(client._session))
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert {job_id: got for job_id, (got, _) in answers.items()} == {i: i for i in ids}
+    assert len({session for _, session in answers.values()}) == len(ids)
+    client.close()  # every thread's session, not only the caller's
+    assert client._sessions == []
+    assert client.status([ids[0]])[0]["id"] == ids[0]  # and the client still works afterwards
 
 
 def test_bad_requests_are_clear_4xx(simgrid: SimGridProcess) -> None:

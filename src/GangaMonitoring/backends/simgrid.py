@@ -48,7 +48,7 @@ _clients: dict[str, SimGridClient] = {}
 
 
 def client_for(server: str) -> SimGridClient:
-    """A shared client per server URL (requests sessions are thread-safe enough for this use)."""
+    """One client per server URL, shared by every thread (it keeps a session per thread)."""
     config = getConfig("SimGrid")
     url = server or config["server"]
     client = _clients.get(url)

@@ -14,6 +14,7 @@ scheduler's policy and breaker deal with that.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 from collections.abc import Iterable
 
@@ -53,13 +54,26 @@ def _read_retrying() -> Retrying:
 
 
 class SimGridClient:
-    """One client per thread is not needed: ``requests.Session`` is used per call group."""
+    """A client that any number of threads may share (Ganga's main thread submits while pool threads
+    poll and download through the same one): each thread gets its own ``requests.Session``, since
+    requests does not promise that a session is safe to use from several threads at once."""
 
     def __init__(self, url: str, timeout: float = 10.0, max_batch: int = 1000) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.max_batch = max_batch
-        self._session = requests.Session()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+
+    @property
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
 
     def submit(self, count: int) -> list[int]:
         return self._json("POST", "/jobs", {"count": count})["ids"]
@@ -127,4 +141,9 @@ class SimGridClient:
         return response
 
     def close(self) -> None:
-        self._session.close()
+        """Close every thread's session (a thread that uses the client afterwards gets a new one)."""
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self._local = threading.local()
