@@ -37,6 +37,8 @@ def standardSetup() -> dict[str, object]:  # noqa: N802 - Ganga's hook name
         # calls its hooks on each later start; a start whose RUNTIME_PATH no
         # longer names us gets stock monitoring.
         patches.remove()
+        if named_in_runtime_path():
+            patches.guard_current_frames()  # stock monitoring, but no CPython deadlock (patches, item 6)
     return {}
 
 

@@ -26,6 +26,18 @@
    decision (which files, fail or not) stays in Ganga's process.
    :func:`offload_postprocessing` installs them when the component starts.
 
+6. ``sys._current_frames`` (not Ganga's, but called by Ganga's stack tracer,
+   a thread every Ganga session starts, every 5 s) runs with the garbage
+   collector off, on CPython before 3.12.  There, a collection that starts
+   inside that call can deadlock the whole process (CPython gh-106883:
+   the call holds the interpreter's thread-list lock, and a finalizer run
+   by the collection may need it, or let a thread that needs it take the
+   GIL).  Seen twice in a 5,000-job benchmark: every thread waiting for
+   the GIL, Ganga's tracer inside ``gc_collect_main`` under
+   ``_PyThread_CurrentFrames``, the session frozen for good.  CPython 3.12
+   fixed it the same way.  :func:`guard_current_frames` installs it (also
+   with ``use_stock_monitoring``: the freeze is nobody's monitoring).
+
 :func:`remove` runs when the component stops (Ganga never calls a runtime
 package's ``shutdown()``) and at interpreter exit.
 """
@@ -36,7 +48,9 @@ import atexit
 import copy
 import functools
 import logging
+import gc
 import os
+import sys
 import threading
 from typing import Any
 from collections.abc import Callable
@@ -47,6 +61,7 @@ UserActionListener = Callable[[Any, str], None]  # (job, "peek" / "getOutputSand
 log = logging.getLogger("GangaMonitoring.patches")
 
 _lock = threading.RLock()
+_frames_lock = threading.Lock()
 _originals: dict[str, Any] = {}
 _status_listeners: list[StatusListener] = []
 _user_action_listeners: list[UserActionListener] = []
@@ -103,10 +118,14 @@ def apply(component_class: type) -> None:
         if not _is_watch(current):
             _originals["Job.status"] = current
             setattr(Job, "status", _watching(current))
+    guard_current_frames()
 
 
 def remove() -> None:
     """Undo the patches (idempotent)."""
+    unguard_current_frames()
+    if "GangaCore" not in sys.modules:
+        return  # Ganga never loaded (the frames guard alone, outside Ganga): nothing of it is patched
     from GangaCore.Core.GangaThread.WorkerThreads import ThreadPoolQueueMonitor as queues_module
     from GangaCore.Core.MonitoringComponent import MonitoringService
     from GangaCore.GPIDev.Lib.Job.Job import Job
@@ -123,6 +142,38 @@ def remove() -> None:
             setattr(Job, "status", original_status)
         _status_listeners.clear()
         _unwrap_methods()
+
+
+def guard_current_frames() -> None:
+    """Make ``sys._current_frames`` run with the garbage collector off (idempotent; see item 6)."""
+    if sys.version_info >= (3, 12):
+        return
+    with _lock:
+        if "sys._current_frames" in _originals:
+            return
+        original = _originals["sys._current_frames"] = sys._current_frames
+
+        @functools.wraps(original)
+        def current_frames_without_gc() -> dict[int, Any]:
+            # one caller at a time, so that one caller switching the collector
+            # back on cannot fall inside another's call
+            with _frames_lock:
+                was_enabled = gc.isenabled()
+                gc.disable()
+                try:
+                    return original()
+                finally:
+                    if was_enabled:
+                        gc.enable()
+
+        sys._current_frames = current_frames_without_gc
+
+
+def unguard_current_frames() -> None:
+    with _lock:
+        original = _originals.pop("sys._current_frames", None)
+        if original is not None:
+            sys._current_frames = original
 
 
 def _announcing(original: Any, name: str) -> Any:
