@@ -61,6 +61,7 @@ def run_one(size: int, plain: bool, stock: bool, args: argparse.Namespace) -> di
             raise SystemExit(f"the run was still going after {budget:.0f} s, and was stopped:\n"
                              f"{_text(hung.stdout)[-3000:]}\n{_text(hung.stderr)[-3000:]}") from None
         wall = time.monotonic() - started
+        _keep_output(args.json, size, plain, stock, result)
         if not os.path.exists(out):
             raise SystemExit(f"the run failed (exit {result.returncode}):\n{result.stdout[-3000:]}\n"
                              f"{result.stderr[-3000:]}")
@@ -69,6 +70,14 @@ def run_one(size: int, plain: bool, stock: bool, args: argparse.Namespace) -> di
     summary["wall_s"] = wall
     summary["grid_requests_total"] = sum(v for k, v in summary["grid_requests"].items() if k.startswith("requests "))
     return summary
+
+
+def _keep_output(json_path: str, size: int, plain: bool, stock: bool, result: Any) -> None:
+    """The run's own output beside the JSON (a stock run's errors go to its stderr, and nowhere else)."""
+    stem = os.path.splitext(json_path)[0]
+    name = f"{stem}-{size}{'-plain' if plain else ''}-{'stock' if stock else 'ours'}.log"
+    with open(name, "w") as handle:
+        handle.write(result.stdout + "\n--- stderr ---\n" + result.stderr)
 
 
 ROWS: list[tuple[str, Any, str]] = [
