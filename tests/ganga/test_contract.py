@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from typing import Any
 
@@ -130,6 +131,7 @@ def test_unloaded_package_leaves_stock_ganga_untouched(gangadir: str, tmp_path: 
     stop_ganga()
     assert not patches.is_applied()
     assert type(Job.__dict__["status"]) is Descriptor
+    assert not hasattr(sys._current_frames, "__wrapped__")  # the frames guard is undone too
     start_ganga(str(tmp_path / "stock"), extra_opts=[("Configuration", "RUNTIME_PATH", "GangaTest")])
     try:
         from GangaCore.Core import monitoring_component

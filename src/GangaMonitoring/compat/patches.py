@@ -47,8 +47,8 @@ from __future__ import annotations
 import atexit
 import copy
 import functools
-import logging
 import gc
+import logging
 import os
 import sys
 import threading
