@@ -112,7 +112,9 @@ def table(title: str, stock: dict[str, Any], ours: dict[str, Any]) -> str:
 
 def targets(ours: dict[str, Any], stock: dict[str, Any], poll_interval: float) -> str:
     checks = [
-        (f"lag p95 <= poll interval + 1 s ({poll_interval + 1:.0f} s)", ours["lag_s"]["p95"] <= poll_interval + 1),
+        # with no job final the lags are the empty list's 0.0, which is no evidence of a short lag
+        (f"lag p95 <= poll interval + 1 s ({poll_interval + 1:.0f} s)",
+         ours["final"] > 0 and ours["lag_s"]["p95"] <= poll_interval + 1),
         ("drain <= 2 s", ours["drain_s"] is not None and ours["drain_s"] <= 2.0),
         ("prompt max <= 50 ms", ours["prompt_latency_ms"]["max"] <= 50.0),
         ("CPU per final job <= stock's",
