@@ -18,9 +18,10 @@ SECTION = "Monitoring"
 MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
     "use_stock_monitoring": (False, "Load the package (the SimGrid backend, these options) but keep Ganga's "
                                     "stock monitoring component: for comparisons and benchmarks."),
-    "native_drivers": (True, "Monitor backends that have a native driver (SimGrid, Slurm, Local, Dirac) through it: "
-                             "status, retrieval and finalisation as separate operations. False: every backend "
-                             "goes through its stock updateMonitoringInformation."),
+    "native_drivers": (True, "Monitor backends that have a native driver (SimGrid, Slurm, Local, Dirac) through it "
+                             "(SimGrid, Dirac: status, retrieval and finalisation as separate operations; Local, "
+                             "Slurm: Ganga's own update plus the driver's checks). False: every backend goes "
+                             "through its stock updateMonitoringInformation."),
     "poll_workers": (5, "Threads that run status polls (backend queries). "
                         "Default 5, as [PollThread]update_thread_pool_size."),
     "io_workers": (8, "Threads that retrieve job output (downloads)."),
@@ -41,8 +42,10 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
     "reconcile_interval": (300.0, "Seconds between full re-reads of the job registry that check "
                                   "the active-job index (it is kept up to date from status "
                                   "changes; this is a safety net)."),
-    "call_timeout": (600.0, "Seconds a backend's monitoring call may take before the operation "
-                            "is reported failed (and retried)."),
+    "call_timeout": (600.0, "Seconds a coroutine backend update, a DIRAC call or a worker-process step may "
+                            "take before the operation is reported failed (and retried). A synchronous backend "
+                            "update cannot be interrupted: it keeps its poll thread until it returns, and "
+                            "queues shows how long it has run."),
     "poll_retry_attempts": (4, "Attempts of one poll before it waits for the next interval."),
     "call_retry_attempts": (3, "Attempts of a requested monitoring call before it gives up."),
     "output_retry_for": (3600.0, "Seconds output retrieval and finalisation of a finished job keep being "
@@ -64,7 +67,9 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                                    "with native_drivers False) may stay "
                                    "'completing' before its finalisation counts as lost: it is set back to "
                                    "'running' so its backend finalises it again (Ganga would wait for a restart)."),
-    "shutdown_timeout": (30.0, "Seconds stop()/join() wait for running monitoring work at exit."),
+    "shutdown_timeout": (30.0, "Longest seconds join() waits for the dispatcher and loop threads at exit; "
+                               "pool work still running is not waited for (what it did not finish is "
+                               "recovered at the next start)."),
 }
 
 SIMGRID_SECTION = "SimGrid"
