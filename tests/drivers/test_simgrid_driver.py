@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -121,3 +122,62 @@ def test_a_change_made_while_a_poll_reads_is_reported_by_that_poll_newest_last(p
     views = d._views(client, ("s", "poll"), ids)
     assert {v["id"] for v in views} == ids - first
     assert [v["state"] for v in views if v["id"] == victim] == ["Waiting", "Killed"]  # in this poll, last
+
+
+class FakeBackend:
+    def __init__(self, server: str, grid_id: int) -> None:
+        self.server, self.id, self.status = server, grid_id, ""
+
+
+class FakeJob:
+    """The few members of a Ganga job the driver's poll uses (status changes are recorded, not run)."""
+
+    master = None
+
+    def __init__(self, server: str, grid_id: int) -> None:
+        self.id, self.status, self.outputdir = grid_id, "submitted", "/nonexistent"
+        self.backend = FakeBackend(server, grid_id)
+        self.changes: list[str] = []
+
+    def getFQID(self, sep: str) -> str:  # noqa: N802 - Ganga's name
+        return str(self.id)
+
+    def updateStatus(self, status: str, update_master: bool = True) -> None:  # noqa: N802 - Ganga's name
+        self.status = status
+        self.changes.append(status)
+
+
+class RecordingContext:
+    """A DriverContext that marks a handed-over job completing, as the component does, and counts hand-overs."""
+
+    def __init__(self) -> None:
+        self.handed: list[int] = []
+
+    def hand_over(self, job: FakeJob, work: object) -> None:
+        job.status = "completing"
+        self.handed.append(job.id)
+
+    def run_stock_update(self, jobs: object) -> None:
+        raise AssertionError("the SimGrid driver never runs the stock update")
+
+
+def test_a_finished_job_is_handed_over_once_however_often_it_is_reported(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read and reported changed in the same poll, then read again while completing: one retrieval, not three."""
+    import GangaMonitoring.drivers.simgrid as module
+
+    with SimGridProcess("--queue-time", "0", "0", "--run-time", "2", "2", "--failure-fraction", "0") as url:
+        client = SimGridClient(url)
+        monkeypatch.setattr(module, "client_for", lambda server: client)
+        (grid_id,) = client.submit(1)
+        job, ctx, d = FakeJob(client.url, grid_id), RecordingContext(), driver()
+        d.FULL_STATUS_EVERY = 1  # every poll re-reads every job, besides asking what changed
+        d.poll([job], ctx)  # takes the cursor; the job is still running (it runs 2 s)
+        deadline = time.monotonic() + 30
+        while client.status([grid_id])[0]["state"] != "Done":
+            assert time.monotonic() < deadline, "the grid never finished the job"
+            time.sleep(0.1)
+        d.poll([job], ctx)  # the re-read and the changes query both report it Done
+        d.poll([job], ctx)  # and the re-read again, while its retrieval would still run
+        assert ctx.handed == [grid_id]
+        assert job.status == "completing" and "completed" not in job.changes

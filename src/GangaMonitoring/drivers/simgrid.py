@@ -51,8 +51,10 @@ class SimGridDriver(NativeDriver):
         for server, group in by_server.items():
             client = client_for(server)
             by_grid_id = {job.backend.id: job for job in group}
-            for view in self._views(client, (server, scope), set(by_grid_id)):
-                job = by_grid_id.get(view.get("id"))
+            # a job both read and reported changed in one poll comes twice: only its newest view counts
+            newest = {view.get("id"): view for view in self._views(client, (server, scope), set(by_grid_id))}
+            for grid_id, view in newest.items():
+                job = by_grid_id.get(grid_id)
                 if job is None:
                     continue
                 try:
@@ -115,8 +117,8 @@ class SimGridDriver(NativeDriver):
     @staticmethod
     def _apply(job: Any, view: dict[str, Any], ctx: DriverContext, server: str) -> None:
         target = transition_for(job, view)
-        if target is None:
-            return
+        if target is None or job.status == "completing":
+            return  # nothing new, or already handed over: retrieval and finalisation own the job
         if target in ("completed", "failed"):
             ctx.hand_over(job, FinishedWork(
                 job_key=job_key(job), fqid=job.getFQID("."), backend="SimGrid", backend_id=job.backend.id,
