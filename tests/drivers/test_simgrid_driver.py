@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +9,8 @@ import pytest
 import ganga  # noqa: F401 - puts GangaCore on sys.path (the driver imports Ganga's base classes)
 from GangaMonitoring.simulator.client import SimGridClient, SimGridUnavailable
 from GangaMonitoring.simulator.process import SimGridProcess
+
+from ..waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -173,10 +174,7 @@ def test_a_finished_job_is_handed_over_once_however_often_it_is_reported(
         job, ctx, d = FakeJob(client.url, grid_id), RecordingContext(), driver()
         d.FULL_STATUS_EVERY = 1  # every poll re-reads every job, besides asking what changed
         d.poll([job], ctx)  # takes the cursor; the job is still running (it runs 2 s)
-        deadline = time.monotonic() + 30
-        while client.status([grid_id])[0]["state"] != "Done":
-            assert time.monotonic() < deadline, "the grid never finished the job"
-            time.sleep(0.1)
+        assert wait_for(lambda: client.status([grid_id])[0]["state"] == "Done", timeout=30), "never finished"
         d.poll([job], ctx)  # the re-read and the changes query both report it Done
         d.poll([job], ctx)  # and the re-read again, while its retrieval would still run
         assert ctx.handed == [grid_id]

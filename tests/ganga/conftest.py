@@ -15,9 +15,8 @@ import contextlib
 import os
 import shutil
 import tempfile
-import time
 from typing import Any
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -27,6 +26,8 @@ from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga  # noqa: E40
 
 from GangaMonitoring import quiet_bare_name_warning  # noqa: E402
 from GangaMonitoring.simulator import fakedirac  # noqa: E402
+
+from ..waiting import wait_for  # noqa: E402,F401 - the tests here import it from this module
 
 # Ganga takes plugin classes only before its first start (crash_child.py imports this file as a top-level module)
 if __package__:
@@ -105,11 +106,3 @@ def ganga_running(gangadir: str, extra: list[tuple[str, str, Any]] | None = None
         stop_ganga()
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, period: float = 0.1) -> bool:
-    """Poll ``predicate`` until true or ``timeout``: for real jobs in real time only."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(period)
-    return predicate()
