@@ -29,11 +29,7 @@ from GangaMonitoring.simulator import fakedirac  # noqa: E402
 
 from ..waiting import wait_for  # noqa: E402,F401 - the tests here import it from this module
 
-# Ganga takes plugin classes only before its first start (crash_child.py imports this file as a top-level module)
-if __package__:
-    from . import plugins  # noqa: F401
-else:
-    import plugins  # type: ignore[no-redef]  # noqa: F401
+from . import plugins  # noqa: E402,F401 - Ganga takes plugin classes only before its first start
 
 quiet_bare_name_warning()
 

@@ -3,7 +3,7 @@
 Usage: crash_child.py GANGADIR SIMGRID_URL N_SUBJOBS [BACKEND].  It submits one split
 job (BACKEND: SimGrid, the default, or Dirac on the simulated DIRAC, which
 the parent pointed at the simulator) and prints ``states completed=.. completing=.. ...`` lines
-(flushed) every 0.1 s until killed.
+(flushed, ending in ``.``) every 0.1 s until killed.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from conftest import ganga_options  # noqa: E402 - the same options as in-process sessions
+from tests.ganga.conftest import ganga_options  # noqa: E402 - the same options as in-process sessions
 
 from GangaCore.testlib.GangaUnitTest import start_ganga  # noqa: E402
 
@@ -33,7 +33,9 @@ def main(gangadir: str, url: str, subjobs: int, backend: str) -> None:
     print(f"submitted {job.id}", flush=True)
     while True:
         counts = collections.Counter(sj.status for sj in job.subjobs)
-        print(f"master={job.status} states " + " ".join(f"{s}={n}" for s, n in sorted(counts.items())), flush=True)
+        states = " ".join(f"{s}={n}" for s, n in sorted(counts.items()))
+        sys.stdout.write(f"master={job.status} states {states} .\n")  # one write: Ganga's log shares stdout
+        sys.stdout.flush()
         time.sleep(0.1)
 
 

@@ -27,11 +27,12 @@ IO_LIMIT = 2  # backend_concurrency of SimGrid in the child: downloads at once
 
 def kill_when_finalising(child: subprocess.Popen[str]) -> dict[str, int]:
     """Read the child's state lines; SIGKILL it while outputs are being retrieved and finalised,
-    at least two of its registry flushes (every 1 s) after the first job completed."""
+    at least two of its registry flushes (every 1 s) after the first job completed.  A line that
+    Ganga's log (on the same stdout) broke into is skipped: it does not end in `` .``."""
     assert child.stdout is not None
     first_completed = None
     for line in child.stdout:
-        match = re.search(r"states (.*)", line)
+        match = re.search(r"states ((?:[a-z]+=\d+ )*)\.$", line)
         if not match:
             continue
         counts = {k: int(v) for k, v in (item.split("=") for item in match.group(1).split())}
