@@ -224,9 +224,25 @@ def explain_job(component: Any, job_id: int) -> str:
     explained = component.runner.explain(concerns)
     for op, reason in explained[:WHY_LINES]:
         lines.append(f"  {op.description or op.key} [{op.priority.name}]: {reason}")
+    if tracked is not None and tracked.status in ("submitted", "running") \
+            and not any(op.kind.value == "poll" for op, _ in explained):
+        lines.append(between_polls(component, tracked.backend, now))
     if len(explained) > WHY_LINES:
         lines.append(f"  ... and {len(explained) - WHY_LINES} more operation(s) for it")
     return "\n".join(lines)
+
+
+def between_polls(component: Any, backend: str, now: float) -> str:
+    """The line for an active job whose backend has no poll planned at this instant.
+
+    That happens in the moment between a poll's end and the dispatcher's
+    next pass, which plans the next one; a user asking then should still
+    learn when the backend was last looked at.
+    """
+    record = dict(component.poll_records).get(backend)
+    last = "never polled yet" if record is None or record.last_started is None else (
+        f"the last started {now - record.last_started:.1f} s ago")
+    return f"  poll {backend}: between two polls ({last}); the next is planned on the dispatcher's next pass"
 
 
 def watch(component: Any, interval: float, count: int | None, stream: Any, sleep: Any = None) -> int:

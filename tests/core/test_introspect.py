@@ -68,6 +68,22 @@ def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
     c.pools.shutdown()
 
 
+def test_an_active_job_between_two_polls_says_when_its_backend_was_last_polled() -> None:
+    """The instant between a poll's end and the next one's planning: no poll operation exists."""
+    c = component()
+    c.index.update(7, "SimGrid", "running", now=999.0)
+    assert introspect.explain_job(c, 7) == (
+        "job 7 is running on SimGrid since 1.0 s\n"
+        "  poll SimGrid: between two polls (the last started 10.0 s ago); the next is planned on the "
+        "dispatcher's next pass")
+    c.runner.submit(Operation(key=("poll", "SimGrid"), kind=Kind.POLL, backend="SimGrid",
+                              priority=PriorityClass.POLL, due=1010.0, description="poll SimGrid"))
+    assert "between two polls" not in introspect.explain_job(c, 7)  # a planned poll explains itself
+    c.index.update(9, "Local", "submitted", now=1000.0)
+    assert "poll Local: between two polls (never polled yet)" in introspect.explain_job(c, 9)
+    c.pools.shutdown()
+
+
 def test_a_job_nobody_monitors_says_so() -> None:
     c = component()
     assert introspect.explain_job(c, 42) == (
