@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,15 @@ def dirac_session(gangadir: str, *extra: tuple[str, str, Any], sites: dict[str, 
             FAKE_DIRAC.point_at(NO_SIMULATOR)
 
 
+def monitoring_history(component: Any, job_id: int) -> str:
+    """What monitoring did for job ``job_id`` and its subjobs, to tell why a test waited in vain."""
+    from GangaMonitoring import introspect
+
+    events = [f"{e.time:.1f} {e.key} {e.event} {e.detail}" for e in component.runner.history()
+              if isinstance(e.key, tuple) and any(str(part).split(".")[0] == str(job_id) for part in e.key[1:])]
+    return "\n".join([introspect.explain_job(component, job_id), *events[-40:]])
+
+
 def stdout_of(job: Any) -> str:
     return Path(job.outputdir, "stdout").read_text()
 
@@ -59,7 +69,8 @@ def test_jobs_and_a_split_job_complete_with_their_sandboxes(gangadir: str) -> No
         split.submit()
         everything = [*jobs, *split.subjobs]
         assert wait_for(lambda: split.status == "completed" and all(j.status == "completed" for j in jobs),
-                        timeout=120), ([j.status for j in jobs], [s.status for s in split.subjobs])
+                        timeout=120), ([j.status for j in jobs], [s.status for s in split.subjobs],
+                                       monitoring_history(component, split.id))
         for job in everything:
             assert job.backend.status == "Done"
             assert "simulated job" in stdout_of(job)  # Ganga's link to the DIRAC log of the executable
@@ -209,3 +220,38 @@ def test_a_killed_job_resubmitted_completes(gangadir: str) -> None:
         assert wait_for(lambda: job.status == "completed", timeout=60), job.status
         assert job.info.submit_counter > submits and job.backend.actualCE == "LCG.Site.sim"
         assert "simulated job" in stdout_of(job)
+
+
+def test_dirac_calls_made_at_once_from_many_threads_all_get_their_answers(gangadir: str) -> None:
+    """GangaDirac's executor answers through an UltraDict whose lock excludes other processes only:
+    two answers written at once by its threads (or read at once by ours) can lose one, and its
+    caller then waits out the call timeout (so it did here: 1 call of 400).  Every caller gets its answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+    from GangaDirac.Lib.Server.DiracNewCommands import ping
+
+    from GangaMonitoring.drivers.dirac import DiracCalls, DiracUnavailable
+
+    with dirac_session(gangadir) as (gpi, _component, _grid):
+        credential = stripProxy(gpi.Dirac()).credential_requirements
+        calls = DiracCalls()
+        one_lost = threading.Event()  # once an answer is lost the reader's stream is off: later ones are too
+
+        def one(n: int) -> Any:
+            if one_lost.is_set():
+                return None
+            try:
+                return calls.call(ping, {"system": "WorkloadManagement", "service": f"s{n}"}, credential, 10.0)
+            except DiracUnavailable as err:
+                one_lost.set()
+                return err
+
+        try:
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(one, range(400)))
+        finally:
+            calls.stop_processes()
+        lost = [a for a in answers if isinstance(a, Exception)]
+        assert not lost and None not in answers, f"{len(lost)} of 400 calls had no answer: {lost[:3]}"
+        assert calls.starts == 1

@@ -30,13 +30,16 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fnmatch
+import functools
+import itertools
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +52,7 @@ from GangaCore.Utility.logging import getLogger
 from .. import config
 from .._core.retry import BackendUnavailable, DiskFull, TransientError
 from .base import DriverContext, FinishedWork, NativeDriver
+from .dirac_answers import answer_to_file, read_answer
 from .heavy import retrieval_record, unpack_dirac_retrieval, write_json_atomically
 from .simgrid import job_key
 
@@ -84,14 +88,17 @@ class DiracCalls:
     """Blocking calls of GangaDirac's commands in its DIRAC executor processes, from any thread.
 
     GangaDirac's ``AsyncDiracManager.execute`` is a coroutine that polls a
-    shared dict every 0.3 s on the event loop.  This puts the same task on
-    the same process's queue and waits in the calling pool thread, with a
-    deadline, and removes the answer from the shared dict once read (the
-    stock call leaves every answer there for the rest of the session).
+    shared dict every 0.3 s on the event loop for the answer.  This puts the
+    command on the same process's queue, wrapped so that its answer comes
+    back in a file of its own (:mod:`.dirac_answers` says why the shared
+    dict can lose answers), and waits in the calling pool thread, with a
+    deadline.
     """
 
     def __init__(self) -> None:
         self._start_lock = threading.Lock()
+        self._task_ids = itertools.count()
+        self._answers_dir: str | None = None
         self.starts = 0
         """DIRAC processes this driver started (one per environment, again after one died or was stopped)."""
 
@@ -104,13 +111,14 @@ class DiracCalls:
     def call(self, command: Any, args: dict[str, Any], credential: Any, timeout: float) -> Any:
         manager = self.manager()
         env_hash = self._process_for(manager, credential)
-        task_id = uuid.uuid4()
-        manager.task_queues[env_hash].put((task_id, command, args))
-        answers = manager.task_result_dicts[env_hash]
+        task_id = next(self._task_ids)
+        path = os.path.join(self._answers(), f"{task_id}.answer")
+        manager.task_queues[env_hash].put((task_id, functools.partial(answer_to_file, command, path), args))
+        results = manager.task_result_dicts[env_hash]
         deadline = time.monotonic() + timeout
         pause = 0.005
-        while task_id not in answers:
-            if answers.closed:
+        while not os.path.exists(path):
+            if results.closed:
                 raise DiracUnavailable("the DIRAC process's results are closed (Ganga is stopping)")
             if time.monotonic() > deadline:
                 raise DiracUnavailable(f"DIRAC did not answer {command.__name__} within {timeout:.0f}s")
@@ -118,10 +126,14 @@ class DiracCalls:
                 raise DiracUnavailable(f"the DIRAC process exited during {command.__name__}; it is started again")
             time.sleep(pause)
             pause = min(2 * pause, 0.1)
-        with answers.lock:
-            answer = answers[task_id]
-            del answers[task_id]
-        return self._value_of(command.__name__, answer)
+        return self._value_of(command.__name__, read_answer(path))
+
+    def _answers(self) -> str:
+        """This driver's directory of answer files, made at the first call."""
+        with self._start_lock:
+            if self._answers_dir is None:
+                self._answers_dir = tempfile.mkdtemp(prefix="GangaMonitoring-dirac-answers-")
+            return self._answers_dir
 
     def _process_for(self, manager: Any, credential: Any) -> int:
         """The hash of the DIRAC environment of ``credential``, its process started if needed."""
@@ -164,6 +176,10 @@ class DiracCalls:
                 process.join(grace)
         for env_hash in processes:
             manager.active_processes.pop(env_hash, None)
+        with self._start_lock:
+            answers, self._answers_dir = self._answers_dir, None
+        if answers is not None:
+            shutil.rmtree(answers, ignore_errors=True)  # answers that came after their deadline
 
 
 def _alive(manager: Any, env_hash: int) -> bool:
