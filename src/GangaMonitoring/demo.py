@@ -29,6 +29,14 @@ from typing import Any
 import contextlib
 
 
+def _write_json(path: str | None, summary: dict[str, Any]) -> None:
+    """The summary at ``path`` (if given), replaced in one rename: a reader never sees half of it."""
+    if path:
+        with open(f"{path}.part", "w") as handle:
+            json.dump(summary, handle, indent=2)
+        os.replace(f"{path}.part", path)
+
+
 def _say(*parts: Any, flush: bool = True, file: Any = None) -> None:
     """print() to the real standard output.
 
@@ -114,12 +122,18 @@ def run(argv: list[str] | None = None) -> int:
             ("TestingFramework", "AutoCleanup", False),
             *(_dirac_options(home, url, args.poll_interval) if args.backend == "Dirac" else []),
         ])
+        summary: dict[str, Any] | None = None
         try:
             summary = _monitor_demo_job(args, simgrid.client())
             summary["grid_requests"] = simgrid.client().stats()["requests"]
             summary["cpu_s"], summary["peak_rss_mb"] = _resource_use(keep=simgrid)
+            # written before Ganga stops: stock monitoring's stop first finishes every queued update
+            _write_json(args.json, summary)
         finally:
+            stopping = time.monotonic()
             stop_ganga()
+            if summary is not None:
+                summary["stop_s"] = time.monotonic() - stopping
             _reap_children(keep=simgrid)
     finally:
         simgrid.stop()
@@ -127,9 +141,7 @@ def run(argv: list[str] | None = None) -> int:
         if args.gangadir is None:
             shutil.rmtree(gangadir, ignore_errors=True)
     _say(json.dumps(summary, indent=2))
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(summary, handle, indent=2)
+    _write_json(args.json, summary)
     return 0 if summary["final"] == args.jobs and not summary["integrity_problems"] else 1
 
 

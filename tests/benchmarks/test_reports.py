@@ -105,3 +105,30 @@ def test_a_size_run_twice_keeps_the_later_file(tmp_path: Path) -> None:
     old = _write(tmp_path / "old.json", [(summary(), summary(cpu_s=99.0))])
     new = _write(tmp_path / "new.json", [(summary(), summary(cpu_s=11.0))])
     assert [r["cpu_s"] for r in plot_compare.load([old, new])[("SimGrid, plain jobs", "ours")]] == [11.0]
+
+
+def test_a_run_whose_summary_exists_gets_a_grace_for_gangas_stop_then_is_ended(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stock Ganga's stop first finishes every queued update (over 40 min at 10,000 subjobs):
+    once the demo has written its summary, compare.py waits STOP_GRACE_S for the stop, no longer."""
+    import sys
+
+    monkeypatch.setattr(compare, "STOP_GRACE_S", 0.5)
+    summary_path = tmp_path / "summary.json"
+    writes_then_hangs = [sys.executable, "-c", f"import time; open({str(summary_path)!r}, 'w').write('{{}}'); "
+                         "print('summary written', flush=True); time.sleep(600)"]
+    code, stdout, _, cut = compare._run_until_summary(writes_then_hangs, str(tmp_path), str(summary_path), 60)
+    assert cut and code is not None and "summary written" in stdout
+    summary_path.unlink()
+    ends = [sys.executable, "-c", f"open({str(summary_path)!r}, 'w').write('{{}}')"]
+    assert compare._run_until_summary(ends, str(tmp_path), str(summary_path), 60)[::3] == (0, False)
+    summary_path.unlink()
+    hangs = [sys.executable, "-c", "import time; time.sleep(600)"]
+    code, _, _, cut = compare._run_until_summary(hangs, str(tmp_path), str(summary_path), 0.5)
+    assert (code, cut) == (None, False)  # over its budget with no summary: the run failed
+
+
+def test_a_stop_cut_short_shows_as_more_than_the_grace() -> None:
+    text = compare.table("t", summary(stop_s=2.5), summary(stop_s=None, stop_cut_after_s=300.0))
+    [row] = [line for line in text.splitlines() if "Ganga's stop" in line]
+    assert row.split()[-3:] == ["2.5", ">300", "-"]
