@@ -29,14 +29,6 @@ from typing import Any
 import contextlib
 
 
-def _write_json(path: str | None, summary: dict[str, Any]) -> None:
-    """The summary at ``path`` (if given), replaced in one rename: a reader never sees half of it."""
-    if path:
-        with open(f"{path}.part", "w") as handle:
-            json.dump(summary, handle, indent=2)
-        os.replace(f"{path}.part", path)
-
-
 def _say(*parts: Any, flush: bool = True, file: Any = None) -> None:
     """print() to the real standard output.
 
@@ -101,6 +93,7 @@ def run(argv: list[str] | None = None) -> int:
     from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
 
     from . import quiet_bare_name_warning
+    from .drivers.heavy import write_json_atomically
     from .simulator.process import SimGridProcess
 
     quiet_bare_name_warning()
@@ -127,8 +120,8 @@ def run(argv: list[str] | None = None) -> int:
             summary = _monitor_demo_job(args, simgrid.client())
             summary["grid_requests"] = simgrid.client().stats()["requests"]
             summary["cpu_s"], summary["peak_rss_mb"] = _resource_use(keep=simgrid)
-            # written before Ganga stops: stock monitoring's stop first finishes every queued update
-            _write_json(args.json, summary)
+            if args.json:  # written before Ganga stops: stock monitoring's stop first finishes every queued update
+                write_json_atomically(args.json, summary, indent=2)
         finally:
             stopping = time.monotonic()
             stop_ganga()
@@ -141,7 +134,8 @@ def run(argv: list[str] | None = None) -> int:
         if args.gangadir is None:
             shutil.rmtree(gangadir, ignore_errors=True)
     _say(json.dumps(summary, indent=2))
-    _write_json(args.json, summary)
+    if args.json:
+        write_json_atomically(args.json, summary, indent=2)
     return 0 if summary["final"] == args.jobs and not summary["integrity_problems"] else 1
 
 

@@ -62,11 +62,11 @@ def unpacked_marker(work: FinishedWork) -> str:
     return os.path.join(job_dir, ".gangamonitoring", f"output-{work.backend_id}{UNPACKED_SUFFIX}")
 
 
-def write_json_atomically(path: str, value: Any) -> None:
-    """Write ``value`` as JSON to a temp name, then rename: a crash never leaves half a record."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+def write_json_atomically(path: str, value: Any, indent: int | None = None) -> None:
+    """Write ``value`` as JSON to a temp name, then rename: a crash (or a reader) never sees half of it."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path + ".part", "w", encoding="utf-8") as handle:
-        json.dump(value, handle)
+        json.dump(value, handle, indent=indent)
     os.replace(path + ".part", path)
 
 
