@@ -83,7 +83,12 @@ def _run_until_summary(command: list[str], workdir: str, summary_path: str,
         deadline = time.monotonic() + budget
         summary_seen: float | None = None
         over_budget = cut = False
-        while child.poll() is None:
+        while True:
+            try:
+                child.wait(timeout=1.0)  # returns at once when the run ends
+                break
+            except subprocess.TimeoutExpired:
+                pass
             now = time.monotonic()
             if summary_seen is None and os.path.exists(summary_path):
                 summary_seen = now
@@ -93,7 +98,6 @@ def _run_until_summary(command: list[str], workdir: str, summary_path: str,
                 child.kill()
                 child.wait()
                 break
-            time.sleep(1.0)
         out.seek(0)
         err.seek(0)
         return (None if over_budget and not cut else child.returncode), out.read(), err.read(), cut
