@@ -101,10 +101,18 @@ def test_runs_of_several_files_make_one_line_per_workload_and_mode_by_size(tmp_p
     assert series[("SimGrid, subjobs", "ours")][0]["cpu_s"] == 1.0
 
 
-def test_a_size_run_twice_keeps_the_later_file(tmp_path: Path) -> None:
-    old = _write(tmp_path / "old.json", [(summary(), summary(cpu_s=99.0))])
-    new = _write(tmp_path / "new.json", [(summary(), summary(cpu_s=11.0))])
-    assert [r["cpu_s"] for r in plot_compare.load([old, new])[("SimGrid, plain jobs", "ours")]] == [11.0]
+def test_a_size_run_several_times_is_one_point_at_the_median_hollow_if_a_run_left_jobs(tmp_path: Path) -> None:
+    files = [_write(tmp_path / f"{n}.json", [(summary(), summary(lag_s={"p50": p50, "p95": 2.0, "max": 3.0},
+                                                                 not_final=left, final=1000 - left))])
+             for n, (p50, left) in enumerate([(1.0, 0), (9.0, 5), (2.0, 0)])]
+    (point,) = plot_compare.load(files)[("SimGrid, plain jobs", "ours")]
+    assert point["lag_s"] == {"p50": 2.0, "p95": 2.0, "max": 3.0}
+    assert (point["not_final"], point["final"]) == (5, 995)
+
+
+def test_each_workload_has_pngs_of_its_own_so_redrawing_one_leaves_the_others() -> None:
+    stems = {plot_compare.file_stem(name) for name in ("SimGrid, plain jobs", "SimGrid, subjobs", "Dirac, subjobs")}
+    assert stems == {"simgrid-plain", "simgrid-subjobs", "dirac-subjobs"}
 
 
 def test_a_run_whose_summary_exists_gets_a_grace_for_gangas_stop_then_is_ended(
