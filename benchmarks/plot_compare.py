@@ -42,8 +42,16 @@ def load(paths: list[str]) -> Series:
                 by_size[(workload(summary), mode)][summary["subjobs"]].append(summary)
     return {key: [median_run(sizes[n]) for n in sorted(sizes)] for key, sizes in by_size.items()}
 
+PANELS = (
+    ("compare-lag", (("lag_s", "p50", "lag grid end → Ganga final, p50 (s)"),
+                     ("lag_s", "p95", "lag, p95 (s)"))),
+    ("compare-prompt", (("prompt_latency_ms", "p99", "prompt (a GPI read every 100 ms), p99 (ms)"),
+                        ("prompt_latency_ms", "max", "prompt, worst (ms)"))),
+)
 
-PLOTTED = ("lag_s", "prompt_latency_ms")
+
+PLOTTED = tuple(dict.fromkeys(field for _, fields in PANELS for field, _, _ in fields))
+"""The summaries' fields the panels draw: the ones a size run several times takes the median of."""
 
 
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -60,14 +68,6 @@ def file_stem(name: str) -> str:
     """``SimGrid, plain jobs`` -> ``simgrid-plain``: the workload's part of its PNGs' names."""
     backend, kind = name.split(", ", 1)
     return f"{backend.lower()}-{'plain' if kind.startswith('plain') else 'subjobs'}"
-
-
-PANELS = (
-    ("compare-lag", (("lag_s", "p50", "lag grid end → Ganga final, p50 (s)"),
-                     ("lag_s", "p95", "lag, p95 (s)"))),
-    ("compare-prompt", (("prompt_latency_ms", "p99", "prompt (a GPI read every 100 ms), p99 (ms)"),
-                        ("prompt_latency_ms", "max", "prompt, worst (ms)"))),
-)
 
 
 def plot(series: Series, directory: str) -> list[str]:
