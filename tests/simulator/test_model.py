@@ -42,6 +42,29 @@ def test_same_seed_same_grid_and_failure_fraction_is_respected() -> None:
     assert 0.25 * 2000 < failed < 0.35 * 2000
 
 
+def test_held_jobs_wait_until_released_then_keep_their_drawn_times() -> None:
+    held, clock = grid(seed=3, queue_time=(1, 4), run_time=(2, 6))
+    free, free_clock = grid(seed=3, queue_time=(1, 4), run_time=(2, 6))
+    free_views = free.status(free.submit(5))
+    held.hold()
+    early = held.submit(3)
+    clock.jump(50)  # minutes of submission pass; held jobs have not even started to queue
+    late = held.submit(2)
+    assert {v.state for v in held.status(early + late)} == {GridState.WAITING}
+    assert held.release() == 5 and held.release() == 0
+    released_at = clock.now()
+    clock.jump(100)
+    free_clock.jump(150)
+    views = held.status(early + late)
+    assert all(v.state is GridState.DONE for v in views)
+    expected = free.status(range(5))
+    for view, same in zip(views, expected, strict=True):  # the same draws, counted from the release
+        assert view.started_at == pytest.approx(released_at + (same.started_at - free_views[0].submitted_at))
+        assert view.finished_at == pytest.approx(released_at + (same.finished_at - free_views[0].submitted_at))
+    [after] = held.submit(1)  # released: new jobs queue from their own submission again
+    assert held.status([after])[0].state is GridState.WAITING and after == 5
+
+
 def test_changes_since_cursor_returns_only_what_changed() -> None:
     g, clock = grid(queue_time=(1, 1), run_time=(1, 1))
     g.submit(3)

@@ -123,6 +123,18 @@ def test_an_outage_started_on_demand() -> None:
             client._json("POST", "/control/outage", {"seconds": -1})
 
 
+def test_hold_and_release_over_http() -> None:
+    with SimGridProcess("--queue-time", "0", "0", "--run-time", "0", "0") as url:
+        client = SimGridClient(url)
+        assert client.hold(True) == 0
+        ids = client.submit(3)
+        assert {v["state"] for v in client.status(ids)} == {"Waiting"}
+        assert client.hold(False) == 3
+        assert {v["state"] for v in client.status(ids)} == {"Done"}
+        with pytest.raises(SimGridRejected):
+            client._json("POST", "/control/hold", {"held": "yes"})
+
+
 def test_concurrency_cap_makes_excess_requests_wait() -> None:
     import concurrent.futures
 

@@ -107,6 +107,10 @@ class SimGridClient:
         """Make the service answer 503 from now on for ``seconds`` (a test control)."""
         self._json("POST", "/control/outage", {"seconds": seconds})
 
+    def hold(self, held: bool) -> int:
+        """Hold the grid's new jobs (True), or release them (False; returns how many were held)."""
+        return int(self._json("POST", "/control/hold", {"held": held}).get("released", 0))
+
     def healthy(self) -> bool:
         try:
             return bool(self._json("GET", "/health").get("ok"))

@@ -108,6 +108,9 @@ class SimulatedGrid:
         self._fails = bytearray()
         self._transitions: list[tuple[float, int]] = []
         self._change_log: list[int] = []
+        self._holding = False
+        self._held: list[tuple[int, float, float]] = []
+        """(job id, queue time, run time) of jobs submitted while held."""
 
     # -- commands ----------------------------------------------------------------
 
@@ -119,17 +122,37 @@ class SimulatedGrid:
             now = self.clock.now()
             first = len(self._submitted)
             for job_id in range(first, first + count):
-                start = now + self._rng.uniform(*self.config.queue_time)
-                end = start + self._rng.uniform(*self.config.run_time)
+                queued = self._rng.uniform(*self.config.queue_time)
+                ran = self._rng.uniform(*self.config.run_time)
                 self._submitted.append(now)
-                self._start.append(start)
-                self._end.append(end)
                 self._killed.append(math.nan)
                 self._fails.append(self._rng.random() < self.config.failure_fraction)
-                heapq.heappush(self._transitions, (start, job_id))
-                heapq.heappush(self._transitions, (end, job_id))
                 self._change_log.append(job_id)
+                if self._holding:
+                    self._start.append(math.inf)
+                    self._end.append(math.inf)
+                    self._held.append((job_id, queued, ran))
+                else:
+                    self._schedule(job_id, now + queued, ran)
             return list(range(first, first + count))
+
+    def hold(self) -> None:
+        """From now on, submitted jobs wait (``Waiting``) until :meth:`release`.
+
+        For bursts: jobs submitted over minutes all start their queue time at
+        one moment, so they finish within ``queue_time + run_time`` of it.
+        """
+        with self._lock:
+            self._holding = True
+
+    def release(self) -> int:
+        """Start the queue time of every held job now; returns how many there were."""
+        with self._lock:
+            now = self._advance()
+            held, self._held, self._holding = self._held, [], False
+            for job_id, queued, ran in held:
+                self._schedule(job_id, now + queued, ran)
+            return len(held)
 
     def kill(self, job_ids: Iterable[int]) -> list[int]:
         """Kill the given jobs that are not final yet; returns those killed."""
@@ -192,6 +215,17 @@ class SimulatedGrid:
         return len(self._submitted)
 
     # -- internals (under the lock) ----------------------------------------------
+
+    def _schedule(self, job_id: int, start: float, run_time: float) -> None:
+        """Set a job's start and end, and queue its two transitions."""
+        end = start + run_time
+        if job_id < len(self._start):
+            self._start[job_id], self._end[job_id] = start, end
+        else:
+            self._start.append(start)
+            self._end.append(end)
+        heapq.heappush(self._transitions, (start, job_id))
+        heapq.heappush(self._transitions, (end, job_id))
 
     def _advance(self) -> float:
         """Move due transitions into the change log; returns now."""

@@ -150,6 +150,7 @@ def build_app(grid: SimulatedGrid, faults: FaultConfig) -> web.Application:
         web.get("/stats", _stats),
         web.get("/health", _health),
         web.post("/control/outage", _outage),
+        web.post("/control/hold", _hold),
     ])
     return app
 
@@ -240,6 +241,18 @@ async def _outage(request: web.Request) -> web.Response:
         raise _bad("'seconds' must be a number in (0, 3600]")
     request.app["injector"].start_outage(float(seconds))
     return web.json_response({"outage_seconds": seconds})
+
+
+async def _hold(request: web.Request) -> web.Response:
+    """``{"held": true}``: jobs submitted from now on wait; ``false``: they start queueing now."""
+    held = (await _json_body(request)).get("held")
+    if not isinstance(held, bool):
+        raise _bad("'held' must be true or false")
+    grid: SimulatedGrid = request.app["grid"]
+    if held:
+        grid.hold()
+        return web.json_response({"held": True})
+    return web.json_response({"held": False, "released": grid.release()})
 
 
 async def _health(request: web.Request) -> web.Response:
