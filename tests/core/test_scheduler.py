@@ -142,3 +142,52 @@ def test_rejects_bad_aging_and_completing_what_does_not_run() -> None:
     s = scheduler()
     with pytest.raises(ValueError):
         s.complete(op("never"), 0)
+
+
+def test_take_runs_pending_work_in_the_takers_slot() -> None:
+    s = scheduler(poll=1, limit=1)
+    s.submit(op("parent"), now=0)
+    [parent] = s.pop_ready(0)
+    s.submit(op("child"), now=0)
+    assert s.pop_ready(0) == []  # the one worker and the backend's one slot are the parent's
+    taken = s.take(("child",), now=1)
+    assert taken is not None and taken.borrowed and taken.state is State.RUNNING
+    assert s.statistics(1).running_by_pool == {"poll": 1}  # the taken work holds no slot of its own
+    s.complete(taken, now=2)
+    s.complete(parent, now=3)
+    assert s.statistics(3).running == 0 and s.statistics(3).running_by_pool == {}
+
+
+def test_take_refuses_work_not_due_running_or_held() -> None:
+    from GangaMonitoring._core.breaker import BreakerBoard, BreakerSettings
+    from GangaMonitoring._core.retry import Fault
+
+    s = Scheduler({"poll": 4}, breakers=BreakerBoard(lambda: BreakerSettings(failures_to_open=1)))
+    s.submit(op("later", due=5.0), now=0)
+    assert s.take(("later",), now=1) is None
+    s.submit(op("busy"), now=0)
+    [busy] = s.pop_ready(1)
+    s.submit(op("busy"), now=1)  # the same work again, parked behind the running one
+    assert s.take(("busy",), now=1) is None
+    s.complete(busy, now=2, error="HTTP 503", fault=Fault.BACKEND)  # the breaker of B opens
+    s.submit(op("held"), now=2)
+    assert s.take(("held",), now=3) is None
+    child = Operation(key=("child",), kind=Kind.POLL, backend="B", priority=P.POLL, due=2, parent=("parent",))
+    s.submit(child, now=2)
+    assert s.take(("child",), now=3) is child  # part of its parent's attempt: breakers leave it alone
+
+
+def test_children_have_a_lane_of_their_own_past_an_open_breaker() -> None:
+    from GangaMonitoring._core.breaker import BreakerBoard, BreakerSettings
+    from GangaMonitoring._core.retry import Fault
+
+    s = Scheduler({"poll": 4}, breakers=BreakerBoard(lambda: BreakerSettings(failures_to_open=1)))
+    s.submit(op("probe"), now=0)
+    [probe] = s.pop_ready(0)
+    s.complete(probe, now=1, error="HTTP 503", fault=Fault.BACKEND)
+    s.submit(op("poll"), now=1)
+    child = Operation(key=("child",), kind=Kind.POLL, backend="B", priority=P.POLL, due=1, parent=("poll",))
+    s.submit(child, now=1)
+    assert names(s.pop_ready(2)) == ["child"]
+    s.complete(child, now=3, error="HTTP 503", fault=Fault.BACKEND)
+    assert s.breakers.breakers["B"].consecutive_failures == 1  # the child's failure is its parent's to count

@@ -19,7 +19,9 @@ the credential check a backend's credential breaker): a held breaker lets
 no probe through and is closed only by the check's :meth:`BreakerBoard.release`,
 never by some operation that happened to succeed meanwhile.
 
-Finalisation is never held for a backend's outage, nor are other backends.  Work a
+Finalisation is never held for a backend's outage, nor are other backends.
+A fan-out child (``Operation.parent``) is part of its parent's attempt: the
+parent poll is what a breaker admits, probes with and counts.  Work a
 user asked for is let through even when the breaker is open: someone is
 waiting for it, and its outcome counts as a probe.
 
@@ -138,6 +140,8 @@ class BreakerBoard:
     breakers: dict[str, Breaker] = field(default_factory=dict)
 
     def _applicable(self, op: Operation) -> list[Breaker]:
+        if op.parent is not None:
+            return []  # part of its parent's attempt, which the breakers admitted and count
         found = []
         if op.kind in BACKEND_GUARDED:
             for name in (op.backend, credential_breaker(op.backend)):
@@ -175,6 +179,8 @@ class BreakerBoard:
 
     def failed(self, op: Operation, now: float, error: str, fault: Fault) -> None:
         """``op`` failed; ``fault`` says whose fault: the job's, the backend service's or the disk's."""
+        if op.parent is not None:
+            return  # its parent's outcome is what counts
         name = {Fault.DISK: LOCAL_DISK, Fault.BACKEND: op.backend}.get(fault)
         for applicable in self._applicable(op):
             if applicable.backend != name:

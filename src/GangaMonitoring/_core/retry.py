@@ -50,6 +50,14 @@ def is_transient(error: BaseException) -> bool:
     return not isinstance(error, (PermanentError, TypeError, NotImplementedError))
 
 
+class PollFailed(TransientError):
+    """Some jobs of a poll could not be polled (the others were)."""
+
+
+class BackendPollFailed(PollFailed, BackendUnavailable):
+    """No job of a poll could be polled: the backend itself fails (its breaker counts this)."""
+
+
 class DiskFull(TransientError):
     """The local disk (or quota) is full: retrieval must pause until there is room."""
 

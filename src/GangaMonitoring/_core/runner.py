@@ -22,6 +22,7 @@ import logging
 import threading
 from collections.abc import Callable, Hashable
 
+from .adaptive import LimitStatistics
 from .breaker import LOCAL_DISK, BreakerState
 from .clock import Clock
 from .pools import Pools
@@ -77,6 +78,10 @@ class SchedulerRunner:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     def wake(self) -> None:
         """Re-run planning and dispatch now (after a clock jump or an index change)."""
         with self._cond:
@@ -92,6 +97,21 @@ class SchedulerRunner:
                 self._listeners.setdefault(pending.key, []).append(listener)
             self._cond.notify_all()
         return pending
+
+    def run_here(self, key: Hashable) -> bool:
+        """Run the pending operation for ``key`` in this thread, now, if the scheduler lets it be taken.
+
+        For a running operation waiting for ``key``'s work (``Scheduler.take``).
+        Returns whether it ran (its outcome went through the usual policy and listeners).
+        """
+        with self._cond:
+            if self._stopping:
+                return False
+            op = self.scheduler.take(key, self.clock.now())
+        if op is None:
+            return False
+        self._execute(op)
+        return True
 
     # -- inspection from any thread (the Scheduler itself is not thread-safe) -----
 
@@ -126,6 +146,11 @@ class SchedulerRunner:
             if self.scheduler.breakers.release(name):
                 log.warning("monitoring: %s; held work resumes", reason)
                 self._cond.notify_all()
+
+    def limit_statistics(self) -> list[LimitStatistics]:
+        """Each backend's concurrency limit per pool, and why it is what it is."""
+        with self._cond:
+            return self.scheduler.limits.statistics()
 
     def breaker_states(self) -> dict[str, str]:
         """Each backend's breaker, described ("closed", "open for 40 s, next probe in 20 s", ...)."""
@@ -227,14 +252,16 @@ class SchedulerRunner:
     def _apply_policy(self, op: Operation, error: BaseException, now: float) -> None:
         message = f"{type(error).__name__}: {error}"
         try:
-            policy = self._policy_for(op.kind)
+            # a child is not retried on its own: its parent's outcome carries its failure
+            policy = self._policy_for(op.kind) if op.parent is None else None
             due = policy.next_due(op, error, now) if policy is not None and not self._stopping else None
         except Exception:  # a broken policy must not leave the operation running forever
             log.exception("retry policy for %r failed; giving up on it", op)
             due = None
         if due is None:
-            log.warning("monitoring %s gave up after %d attempt(s): %s", op.description or op.key,
-                        op.attempts, message)
+            if op.parent is None:
+                log.warning("monitoring %s gave up after %d attempt(s): %s", op.description or op.key,
+                            op.attempts, message)
             self.scheduler.complete(op, now, error=message, fault=fault_of(error))
         else:
             log.debug("monitoring %s failed (%s); retry in %.1fs", op.key, message, due - now)

@@ -18,10 +18,17 @@ priority class for every ``aging_seconds`` it waits, and the heap key never
 has to be recomputed.  Ties go to the earlier submission.
 
 Limits.  A pool takes at most ``pool_capacity[pool]`` running operations; a
-backend at most ``backend_limit(backend, pool)`` in each pool (None: no
-limit), so a backlog of downloads never holds back the backend's polls;
-and one key never runs twice at once (a second request for the same work
-waits behind the first, merged into one pending operation).
+backend at most ``limits.limit(backend, pool)`` in each pool (configured,
+or found by ``adaptive``; None: no limit), so a backlog of downloads never
+holds back the backend's polls; and one key never runs twice at once (a
+second request for the same work waits behind the first, merged into one
+pending operation).
+
+Helping.  A running operation that waits for operations of its own (a
+poll waiting for its fan-out children) may :meth:`Scheduler.take` one of
+them and run it in its own worker: the taken operation is *borrowed*, it
+holds no pool or backend slot (its taker's slot is idle meanwhile), so a
+pool full of waiting parents still makes progress.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from collections.abc import Callable, Hashable, Iterator, Mapping
 
+from .adaptive import AdaptiveSettings, ConcurrencyLimits
 from .breaker import BreakerBoard
 from .retry import Fault
 from .work import Kind, Operation, PriorityClass, State
@@ -72,8 +80,8 @@ class SchedulerStatistics:
                 f"oldest_ready_age={self.oldest_ready_age:.1f}s")
 
 
-_Lane = tuple[str, Kind, bool]
-"""(backend, kind, asked for by a user): the operations a breaker treats alike."""
+_Lane = tuple[str, Kind, bool, bool]
+"""(backend, kind, asked for by a user, part of a parent): the operations a breaker treats alike."""
 
 
 @dataclass
@@ -92,8 +100,11 @@ class _PoolQueue:
     def push(self, op: Operation, aging_seconds: float) -> None:
         assert op.ready_at is not None
         score = op.ready_at + int(op.priority) * aging_seconds
-        lane = (op.backend, op.kind, op.priority is PriorityClass.USER)
+        lane = (op.backend, op.kind, op.priority is PriorityClass.USER, op.parent is not None)
         heapq.heappush(self.by_lane.setdefault(lane, []), (score, op.seq, op.version, op))
+
+
+_NOT_ADAPTIVE = AdaptiveSettings(enabled=False)
 
 
 class Scheduler:
@@ -106,13 +117,19 @@ class Scheduler:
         aging_seconds: float = 30.0,
         backend_limit: BackendLimit | None = None,
         breakers: BreakerBoard | None = None,
+        limits: ConcurrencyLimits | None = None,
         history_size: int = 2000,
     ) -> None:
+        """``backend_limit``: fixed limits (a shortcut for ``limits`` that never adapt)."""
         if aging_seconds <= 0:
             raise ValueError("aging_seconds must be positive")
         self.aging_seconds = float(aging_seconds)
         self._pool_capacity: dict[str, int] = dict(pool_capacity)
-        self._backend_limit: BackendLimit = backend_limit or (lambda _backend, _pool: None)
+        if limits is None:
+            fixed: BackendLimit = backend_limit or (lambda _backend, _pool: None)
+            limits = ConcurrencyLimits(fixed, lambda _pool: _NOT_ADAPTIVE)
+        self.limits = limits
+        self._backend_limit: BackendLimit = limits.limit
         self.breakers = breakers if breakers is not None else BreakerBoard()
         self._pending: dict[Hashable, Operation] = {}
         self._running: dict[Hashable, Operation] = {}
@@ -245,7 +262,7 @@ class Scheduler:
             heapq.heappop(heap)
         return None
 
-    def _start(self, op: Operation, now: float) -> None:
+    def _start(self, op: Operation, now: float, borrowed: bool = False) -> None:
         del self._pending[op.key]
         self._running[op.key] = op
         op.state = State.RUNNING
@@ -254,12 +271,35 @@ class Scheduler:
             op.first_started_at = now
         op.attempts += 1
         op.waiting_reason = ""
+        op.borrowed = borrowed
         self.breakers.started(op, now)
-        self._running_by_pool[op.pool] += 1
-        self._running_by_backend[op.backend] += 1
-        self._running_by_backend_pool[op.backend, op.pool] += 1
+        if not borrowed:
+            self._running_by_pool[op.pool] += 1
+            self._running_by_backend[op.backend] += 1
+            self._running_by_backend_pool[op.backend, op.pool] += 1
+        self.limits.started(op, self._running_by_backend_pool[op.backend, op.pool])
         waited = now - (op.ready_at if op.ready_at is not None else now)
-        self._log(now, op.key, "started", f"on {op.pool} after {waited:.1f}s ready")
+        where = "in the worker of the operation that waits for it" if borrowed else f"on {op.pool}"
+        self._log(now, op.key, "started", f"{where} after {waited:.1f}s ready")
+
+    def take(self, key: Hashable, now: float) -> Operation | None:
+        """Start the pending operation for ``key`` in the caller's worker (helping), if it may.
+
+        For a running operation that waits for ``key``'s: it runs that work
+        itself instead of waiting idle (see "Helping" above).  The taken
+        operation bypasses pool and backend limits (it uses its taker's
+        slot) but not breakers; it is not taken if its key runs already, or
+        if it is not due.  Returns the operation, now RUNNING and borrowed.
+        """
+        op = self._pending.get(key)
+        if op is None or key in self._running or op.due > now:
+            return None
+        if op.state is State.WAITING:
+            self._make_ready(op, now)
+        if self.breakers.reason(op, now) is not None:
+            return None
+        self._start(op, now, borrowed=True)
+        return op
 
     # -- outcomes ----------------------------------------------------------------
 
@@ -270,6 +310,7 @@ class Scheduler:
             self.breakers.succeeded(op, now)
         else:
             self.breakers.failed(op, now, error, fault)
+        self.limits.finished(op, now, fault if error else None, error or "")
         op.state = State.DONE
         op.last_error = error
         counter = self._failed if error else self._completed
@@ -280,6 +321,7 @@ class Scheduler:
         """Put a failed running operation back, due at ``due`` (a backoff)."""
         self._release(op, now)
         self.breakers.failed(op, now, error, fault)
+        self.limits.finished(op, now, fault, error)
         op.last_error = error
         op.due = due
         self._log(now, op.key, "retry", f"in {due - now:.1f}s after: {error}")
@@ -299,9 +341,10 @@ class Scheduler:
         if self._running.get(op.key) is not op:
             raise ValueError(f"{op!r} is not running")
         del self._running[op.key]
-        self._running_by_pool[op.pool] -= 1
-        self._running_by_backend[op.backend] -= 1
-        self._running_by_backend_pool[op.backend, op.pool] -= 1
+        if not op.borrowed:
+            self._running_by_pool[op.pool] -= 1
+            self._running_by_backend[op.backend] -= 1
+            self._running_by_backend_pool[op.backend, op.pool] -= 1
         op.finished_at = now
         parked = self._pending.get(op.key)
         if parked is not None and parked.state is State.READY:
@@ -387,9 +430,6 @@ class Scheduler:
 
     def set_pool_capacity(self, pool: str, capacity: int) -> None:
         self._pool_capacity[pool] = max(0, int(capacity))
-
-    def set_backend_limit(self, backend_limit: BackendLimit) -> None:
-        self._backend_limit = backend_limit
 
     def statistics(self, now: float) -> SchedulerStatistics:
         by_kind: dict[str, dict[str, int]] = {}

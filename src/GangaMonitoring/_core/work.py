@@ -95,6 +95,13 @@ class Operation:
     pool: str = ""
     job_ids: set[Any] = field(default_factory=set)
     description: str = ""
+    parent: Hashable | None = None
+    """The key of the operation this one is part of (a fan-out child of a poll): it is not
+    retried on its own, breakers neither hold nor count it (they admitted and count the
+    parent), and its parent waits for it."""
+    units: int = 1
+    """Requests the action made, roughly (an action may set it): latency is compared per unit
+    (``adaptive``).  0: no sample (a parent whose children were measured)."""
     # bookkeeping, written by the scheduler only
     state: State = State.WAITING
     submitted_at: float = 0.0
@@ -106,6 +113,8 @@ class Operation:
     attempts: int = 0
     last_error: str | None = None
     waiting_reason: str = ""
+    borrowed: bool = False
+    """Runs in the worker of the operation that took it (:meth:`Scheduler.take`): no pool slot of its own."""
     seq: int = field(default_factory=lambda: next(_sequence))
     version: int = 0
 

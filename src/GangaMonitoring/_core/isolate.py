@@ -1,0 +1,84 @@
+"""Finding the bad items of a failed batch call by halving it.
+
+A backend's ``updateMonitoringInformation(jobs)`` loops over its jobs, and
+one job that raises (a corrupt status file, a job the service forgot) ends
+the whole call.  Halving a failed batch finds the k bad items of n in
+O(k log n) calls while every good item is still processed.  A call that
+fails for every item (the service is down) would cost 2n calls, so the
+calls are bounded by a :class:`CallBudget` (shared by every batch of one
+poll): batches left unresolved when it runs out are reported failed whole.
+
+Pure: no clock, no threads of its own; the budget is safe to share
+between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Sequence
+
+T = TypeVar("T")
+
+
+class CallBudget:
+    """How many calls the isolation of one poll may still make (thread-safe)."""
+
+    def __init__(self, calls: int) -> None:
+        self._left = calls
+        self._lock = threading.Lock()
+
+    def spend(self) -> int:
+        """Spend one call; returns how many are left after it."""
+        with self._lock:
+            self._left -= 1
+            return self._left
+
+    @property
+    def left(self) -> int:
+        return self._left
+
+    def __repr__(self) -> str:
+        return f"<CallBudget left={self._left}>"
+
+
+@dataclass
+class Isolated(Generic[T]):
+    """The outcome of :func:`isolate`: did any call succeed, and which batches failed, with their errors."""
+
+    succeeded: bool = False
+    failures: list[tuple[list[T], BaseException]] = field(default_factory=list)
+
+    @property
+    def failed_items(self) -> int:
+        return sum(len(batch) for batch, _ in self.failures)
+
+
+def isolate(call: Callable[[list[T]], Any], items: Sequence[T], budget: CallBudget) -> Isolated[T]:
+    """Call ``call(items)``; when it raises, halve and retry each half, down to single items.
+
+    Every item ends in exactly one successful call or one failed batch.
+    A batch is split only while the budget leaves room for both halves;
+    otherwise it is reported failed with its last error.
+    """
+    outcome: Isolated[T] = Isolated()
+    _isolate(call, list(items), budget, outcome)
+    return outcome
+
+
+def _isolate(call: Callable[[list[T]], Any], items: list[T], budget: CallBudget, outcome: Isolated[T]) -> None:
+    if not items:
+        return
+    left = budget.spend()
+    try:
+        call(items)
+    except Exception as err:  # noqa: BLE001 - any backend error; the caller reports it
+        if len(items) <= 1 or left < 2:
+            outcome.failures.append((items, err))
+            return
+        middle = len(items) // 2
+        _isolate(call, items[:middle], budget, outcome)
+        _isolate(call, items[middle:], budget, outcome)
+        return
+    outcome.succeeded = True
