@@ -10,6 +10,18 @@ figure as JSON.
     python benchmarks/compare.py                           # 1k and 10k subjobs
     python benchmarks/compare.py --sizes 1000 --plain 500  # plus 500 unsplit jobs
     python benchmarks/compare.py --sizes 50000 --timeout 3600
+    python benchmarks/compare.py --compat --sizes 2000 --burst 3000 10000 --plain 5000
+
+``--compat`` measures the path of every backend without a native driver
+(LSF, PBS, SGE, Condor, ARC, third-party ones): SimGrid monitored through its
+stock ``updateMonitoringInformation``, which asks the grid for the status of
+up to 100 jobs a request and, in the same call, downloads each finished
+job's output, as Batch- and Dirac-style backends do; masters of 100 subjobs;
+[PollThread] 10 s for both monitorings; our concurrency limits adaptive (not
+configured).  ``--sizes`` are then *steady* (each job queues from its own
+submission, so jobs finish as they are submitted) and ``--burst`` sizes are
+held on the grid until all are submitted, then released at once (all finish
+within 40 s).
 
 Ganga itself takes ~0.13 s to submit each unsplit job (both monitorings alike;
 the demo submits them with ``parallel_submit=False``, since Ganga's default
@@ -31,9 +43,10 @@ from typing import Any
 MODES = ("stock", "ours")
 SUBMIT_BUDGET_PER_JOB_S = 0.5  # Ganga takes ~0.13 s to submit a plain job, ~0.02 s a subjob
 STOP_GRACE_S = 300.0  # for Ganga's stop once the summary is written (see _run_until_summary)
+COMPAT_PER_MASTER = 100
 
 
-def run_one(size: int, plain: bool, stock: bool, args: argparse.Namespace) -> dict[str, Any]:
+def run_one(size: int, plain: bool, stock: bool, args: argparse.Namespace, burst: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gangamon-compare-") as workdir:
         out = os.path.join(workdir, "summary.json")
         command = [sys.executable, "-m", "GangaMonitoring.demo", "--jobs", str(size), "--seed", str(args.seed),
@@ -41,6 +54,10 @@ def run_one(size: int, plain: bool, stock: bool, args: argparse.Namespace) -> di
                    "--timeout", str(args.timeout), "--json", out]
         if plain:
             command.append("--plain")
+        if args.compat:
+            command += ["--compat", "--io-limit", "0"] + ([] if plain else ["--per-master", str(COMPAT_PER_MASTER)])
+        if burst:
+            command.append("--burst")
         if args.backend != "SimGrid":
             command += ["--backend", args.backend]
         if args.failure_fraction is not None:
@@ -53,7 +70,7 @@ def run_one(size: int, plain: bool, stock: bool, args: argparse.Namespace) -> di
         budget = args.timeout + SUBMIT_BUDGET_PER_JOB_S * size + 900
         returncode, stdout, stderr, stop_cut = _run_until_summary(command, workdir, out, budget)
         wall = time.monotonic() - started
-        _keep_output(args.json, size, plain, stock, stdout, stderr)
+        _keep_output(args.json, size, plain, stock, stdout, stderr, burst)
         if not os.path.exists(out):
             what = f"was still going after {budget:.0f} s, and was stopped" if returncode is None else \
                 f"failed (exit {returncode})"
@@ -103,10 +120,11 @@ def _run_until_summary(command: list[str], workdir: str, summary_path: str,
         return (None if over_budget and not cut else child.returncode), out.read(), err.read(), cut
 
 
-def _keep_output(json_path: str, size: int, plain: bool, stock: bool, stdout: str, stderr: str) -> None:
+def _keep_output(json_path: str, size: int, plain: bool, stock: bool, stdout: str, stderr: str,
+                 burst: bool = False) -> None:
     """The run's own output beside the JSON (a stock run's errors go to its stderr, and nowhere else)."""
     stem = os.path.splitext(json_path)[0]
-    name = f"{stem}-{size}{'-plain' if plain else ''}-{'stock' if stock else 'ours'}.log"
+    name = f"{stem}-{size}{'-plain' if plain else ''}{'-burst' if burst else ''}-{'stock' if stock else 'ours'}.log"
     with open(name, "w") as handle:
         handle.write(stdout + "\n--- stderr ---\n" + stderr)
 
@@ -127,6 +145,8 @@ ROWS: list[tuple[str, Any, str]] = [
     ("CPU per final job (ms)", lambda s: 1000 * s["cpu_s"] / max(1, s["final"]), "{:.1f}"),
     ("peak RSS (MB)", lambda s: s["peak_rss_mb"], "{:.0f}"),
     ("grid requests", lambda s: s["grid_requests_total"], "{:.0f}"),
+    ("  status requests", lambda s: s.get("grid_requests", {}).get("requests status", 0), "{:.0f}"),
+    ("  output requests", lambda s: s.get("grid_requests", {}).get("requests output", 0), "{:.0f}"),
     ("Ganga's stop (s)", lambda s: f">{s['stop_cut_after_s']:.0f}" if s.get("stop_cut_after_s") else s.get("stop_s"),
      "{:.1f}"),
     ("wall (s)", lambda s: s["wall_s"], "{:.0f}"),
@@ -155,6 +175,36 @@ def targets(ours: dict[str, Any], stock: dict[str, Any], poll_interval: float) -
          ours["cpu_s"] / max(1, ours["final"]) <= stock["cpu_s"] / max(1, stock["final"])),
         ("every job final", ours["not_final"] == 0),
     ]
+    return _checked(checks)
+
+
+def compat_targets(ours: dict[str, Any], stock: dict[str, Any], burst: bool) -> str:
+    """Issue 15's targets for the compatibility path, as ratios ours/stock from one run.
+
+    Under a burst stock falls behind and ours must halve its lag and drain;
+    in steady work stock sits at the poll interval's floor, which ours must
+    match (within 5 %).
+    """
+    bound = 0.5 if burst else 1.05
+
+    def ratio_ok(get: Any) -> bool:
+        mine, theirs = get(ours), get(stock)
+        return mine is not None and theirs is not None and mine <= bound * theirs
+
+    checks = [
+        (f"lag p95 <= {bound}x stock's", ours["final"] > 0 and ratio_ok(lambda s: s["lag_s"]["p95"])),
+        (f"drain <= {bound}x stock's", ratio_ok(lambda s: s["drain_s"])),
+        ("output requests <= stock's", ours["grid_requests"].get("requests output", 0)
+         <= stock["grid_requests"].get("requests output", 0)),
+        ("prompt max <= stock's", ours["prompt_latency_ms"]["max"] <= stock["prompt_latency_ms"]["max"]),
+        ("CPU per final job <= stock's",
+         ours["cpu_s"] / max(1, ours["final"]) <= stock["cpu_s"] / max(1, stock["final"])),
+        ("every job final", ours["not_final"] == 0),
+    ]
+    return _checked(checks)
+
+
+def _checked(checks: list[tuple[str, bool]]) -> str:
     return "\n".join(f"  [{'met ' if ok else 'MISS'}] {name}" for name, ok in checks)
 
 
@@ -162,7 +212,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000], help="subjobs of one split job")
     parser.add_argument("--plain", type=int, nargs="*", default=[], help="numbers of unsplit jobs")
-    parser.add_argument("--poll-interval", type=float, default=2.0)
+    parser.add_argument("--burst", type=int, nargs="*", default=[],
+                        help="subjobs held on the grid until all are submitted, then released at once")
+    parser.add_argument("--compat", action="store_true",
+                        help="the compatibility path (see above): masters of 100 subjobs, poll 10 s")
+    parser.add_argument("--poll-interval", type=float, default=None, help="[PollThread] rate (default 2 s; "
+                                                                          "10 s with --compat)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--json", default="results/compare.json")
@@ -173,18 +228,26 @@ def main() -> int:
     parser.add_argument("--backend", choices=("SimGrid", "Dirac"), default="SimGrid",
                         help="Dirac: Ganga's own Dirac backend on the simulated DIRAC (same simulator behind it)")
     args = parser.parse_args()
+    if args.poll_interval is None:
+        args.poll_interval = 10.0 if args.compat else 2.0
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     results: list[dict[str, Any]] = []
     report = []
-    for size, plain in [(n, False) for n in args.sizes] + [(n, True) for n in args.plain]:
-        pair = {mode: run_one(size, plain, mode == "stock", args) for mode in MODES}
-        title = f"{size} {'plain jobs' if plain else 'subjobs'} (poll {args.poll_interval:.0f} s, grid 50 ms x 8)"
-        report.append(table(title, pair["stock"], pair["ours"]) + "\n targets (ours):\n"
-                      + targets(pair["ours"], pair["stock"], args.poll_interval))
+    workloads = ([(n, False, False) for n in args.sizes] + [(n, False, True) for n in args.burst]
+                 + [(n, True, False) for n in args.plain])
+    for size, plain, burst in workloads:
+        pair = {mode: run_one(size, plain, mode == "stock", args, burst) for mode in MODES}
+        kind = "plain jobs" if plain else "subjobs" + (f" in masters of {COMPAT_PER_MASTER}" if args.compat else "")
+        title = (f"{size} {kind}{', burst' if burst else ''}{', compatibility path' if args.compat else ''} "
+                 f"(poll {args.poll_interval:.0f} s, grid 50 ms x 8)")
+        checked = (compat_targets(pair["ours"], pair["stock"], burst) if args.compat
+                   else targets(pair["ours"], pair["stock"], args.poll_interval))
+        report.append(table(title, pair["stock"], pair["ours"]) + "\n targets (ours):\n" + checked)
         print(report[-1], flush=True)
-        results.append({"size": size, "plain": plain, **pair})
+        results.append({"size": size, "plain": plain, "burst": burst, "compat": args.compat, **pair})
         with open(args.json, "w") as handle:
-            json.dump({"poll_interval_s": args.poll_interval, "seed": args.seed, "runs": results}, handle, indent=2)
+            json.dump({"poll_interval_s": args.poll_interval, "seed": args.seed, "compat": args.compat,
+                       "runs": results}, handle, indent=2)
     print("\n\n".join(report))
     print(f"\nfigures: {args.json}")
     return 0

@@ -26,8 +26,10 @@ Series = dict[tuple[str, str], list[dict[str, Any]]]  # (workload, mode) -> summ
 
 
 def workload(summary: dict[str, Any]) -> str:
+    """``SimGrid, subjobs``; ``SimGrid compat, subjobs, burst`` for the compatibility path's bursts."""
     kind = "plain jobs" if summary["plain_jobs"] else "subjobs"
-    return f"{summary.get('backend', 'SimGrid')}, {kind}"
+    backend = summary.get("backend", "SimGrid") + (" compat" if summary.get("compat") else "")
+    return f"{backend}, {kind}" + (", burst" if summary.get("burst") else "")
 
 
 def load(paths: list[str]) -> Series:
@@ -65,9 +67,11 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def file_stem(name: str) -> str:
-    """``SimGrid, plain jobs`` -> ``simgrid-plain``: the workload's part of its PNGs' names."""
-    backend, kind = name.split(", ", 1)
-    return f"{backend.lower()}-{'plain' if kind.startswith('plain') else 'subjobs'}"
+    """``SimGrid, plain jobs`` -> ``simgrid-plain``; ``SimGrid compat, subjobs, burst`` ->
+    ``simgrid-compat-subjobs-burst``: the workload's part of its PNGs' names."""
+    backend, kind, *rest = name.split(", ")
+    parts = [*backend.lower().split(), "plain" if kind.startswith("plain") else "subjobs", *rest]
+    return "-".join(parts)
 
 
 def plot(series: Series, directory: str) -> list[str]:

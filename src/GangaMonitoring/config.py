@@ -22,17 +22,30 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                              "(SimGrid, Dirac: status, retrieval and finalisation as separate operations; Local, "
                              "Slurm: Ganga's own update plus the driver's checks). False: every backend goes "
                              "through its stock updateMonitoringInformation."),
-    "poll_workers": (5, "Threads that run status polls (backend queries). "
-                        "Default 5, as [PollThread]update_thread_pool_size."),
+    "poll_workers": (12, "Threads that run status polls and the updates of backends without a native driver "
+                         "(each master job's update, in chunks). Stock Ganga runs those updates on "
+                         "[PollThread]update_thread_pool_size (5) threads; these are shared by every backend, "
+                         "each within its own limit (see adaptive_concurrency)."),
     "io_workers": (8, "Threads that retrieve job output (downloads)."),
     "cpu_workers": (2, "Threads coordinating finalisation, and worker processes for its CPU-heavy "
                        "steps (unpacking, checksums, merges)."),
     "aging_seconds": (30.0, "Seconds a waiting operation needs to climb one priority class "
                             "(user > finalise > poll > long-queued poll), so nothing starves."),
     "default_backend_concurrency": (4, "Operations of one backend that may run at once in each pool "
-                                       "(polls, retrievals, finalisations are counted apart)."),
-    "backend_concurrency": ({}, "Per-backend override of default_backend_concurrency, "
-                                "e.g. {'Dirac': 4, 'Local': 1}."),
+                                       "(polls, retrievals, finalisations are counted apart): the starting "
+                                       "point of the adaptive limit, or the limit when adaptive_concurrency "
+                                       "is False."),
+    "backend_concurrency": ({}, "Fixed per-backend limits, e.g. {'Dirac': 4, 'Local': 1}: a backend named here "
+                                "is never adapted."),
+    "adaptive_concurrency": (True, "Find each backend's limit per pool (between 1 and the pool's size) by AIMD: "
+                                   "raised by one while the latency per request holds, cut on service errors "
+                                   "(5xx, timeouts, outages) and when its latency says the service queues "
+                                   "requests. queues shows each limit and why."),
+    "adaptive_queue_tolerance": (4.0, "Requests a backend's service may seem to queue (estimated from how its "
+                                      "latency per request grew over its best) before its adaptive limit is cut."),
+    "compat_chunk_size": (100, "Subjobs per update operation for backends without a native driver (that use "
+                               "Ganga's default master_updateMonitoringInformation): a master's subjobs are "
+                               "updated in chunks of this size, concurrently. 0: one operation per master."),
     "first_poll_delay": (2.0, "Seconds after a job's submission at which its backend is polled for it, "
                               "even when the backend's interval would come later (stock Ganga: 0-2 s)."),
     "long_queued_after": (600.0, "Seconds in 'submitted' after which a job counts as long-queued "
@@ -177,8 +190,17 @@ def credential_check_interval() -> float:
         return 30.0
 
 
-def backend_concurrency(backend: str, pool: str = "poll") -> int | None:
-    """How many operations of ``backend`` may run at once in each pool (None: unlimited)."""
+def fixed_backend_concurrency(backend: str, pool: str = "poll") -> int | None:
+    """A limit that is not adapted: named in ``backend_concurrency``, or any with adaptation off.
+
+    None: the limit of ``backend`` in ``pool`` is adaptive.  A configured
+    value of 0 or less means no limit: the pool's size bounds it.
+    """
     per_backend = monitoring_option("backend_concurrency") or {}
-    value = per_backend.get(backend, monitoring_option("default_backend_concurrency"))
-    return None if value is None or int(value) <= 0 else int(value)
+    if backend in per_backend:
+        value = per_backend[backend]
+    elif not monitoring_option("adaptive_concurrency"):
+        value = monitoring_option("default_backend_concurrency")
+    else:
+        return None
+    return 1_000_000 if value is None or int(value) <= 0 else int(value)

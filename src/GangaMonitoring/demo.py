@@ -60,6 +60,17 @@ def run(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=2000, help="subjobs of the demo job (default 2000)")
     parser.add_argument("--plain", action="store_true", help="submit --jobs separate (unsplit) jobs instead")
+    parser.add_argument("--per-master", type=int, default=0, metavar="N",
+                        help="split the --jobs subjobs into master jobs of N subjobs each, submitted one "
+                             "after another (default: one master)")
+    parser.add_argument("--burst", action="store_true",
+                        help="hold the grid while submitting and release every job at once at the end, so "
+                             "all finish within queue + run time of one moment (default: each job "
+                             "queues from its own submission: they finish as they are submitted)")
+    parser.add_argument("--compat", action="store_true",
+                        help="monitor SimGrid through its stock updateMonitoringInformation (status and "
+                             "downloads in one call, as Batch-style backends), not its native driver; "
+                             "status requests carry at most 100 ids")
     parser.add_argument("--queue-time", type=float, nargs=2, default=(0.0, 10.0), metavar=("MIN", "MAX"))
     parser.add_argument("--run-time", type=float, nargs=2, default=(5.0, 30.0), metavar=("MIN", "MAX"))
     parser.add_argument("--failure-fraction", type=float, default=0.02)
@@ -80,7 +91,12 @@ def run(argv: list[str] | None = None) -> int:
     faults.add_argument("--outage", type=float, nargs=2, action="append", default=[], metavar=("AFTER", "LENGTH"),
                         help="the grid answers 503 for LENGTH s, from AFTER s after the submission")
     parser.add_argument("--max-concurrent", type=int, default=8, help="requests the grid serves at once")
-    parser.add_argument("--io-limit", type=int, default=8, help="[Monitoring]backend_concurrency of the backend")
+    parser.add_argument("--io-limit", type=int, default=8,
+                        help="[Monitoring]backend_concurrency of the backend (default 8; 0: not set, so the "
+                             "limits are adaptive)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.OPTION=VALUE",
+                        help="a Ganga option for the session, e.g. Monitoring.poll_workers=16 (repeatable; the "
+                             "value is a Python literal, or a plain string)")
     parser.add_argument("--stall-report-after", type=float, default=0.5, metavar="S",
                         help="when one timed GPI operation takes longer, record every thread's stack (in the JSON)")
     args = parser.parse_args(argv)
@@ -108,12 +124,14 @@ def run(argv: list[str] | None = None) -> int:
             ("SimGrid", "server", url),
             ("Monitoring", "use_stock_monitoring", args.stock),
             # the simulated grid serves 8 requests at once: let downloads use all 8
-            ("Monitoring", "backend_concurrency", {args.backend: args.io_limit}),
+            *([("Monitoring", "backend_concurrency", {args.backend: args.io_limit})] if args.io_limit > 0 else []),
+            *([("Monitoring", "native_drivers", False), ("SimGrid", "max_batch", 100)] if args.compat else []),
             ("SimGrid", "timeout", min(10.0, args.hang_seconds / 2)),
             # no job removal at the end: removing a job kills its unfinished subjobs one request each
             # (50,000 requests after a stock run at 50k subjobs); a temp gangadir is deleted anyway
             ("TestingFramework", "AutoCleanup", False),
             *(_dirac_options(home, url, args.poll_interval) if args.backend == "Dirac" else []),
+            *(_option(setting) for setting in args.set),
         ])
         summary: dict[str, Any] | None = None
         try:
@@ -137,6 +155,21 @@ def run(argv: list[str] | None = None) -> int:
     if args.json:
         write_json_atomically(args.json, summary, indent=2)
     return 0 if summary["final"] == args.jobs and not summary["integrity_problems"] else 1
+
+
+def _option(setting: str) -> tuple[str, str, Any]:
+    """``"Monitoring.poll_workers=16"`` -> ``("Monitoring", "poll_workers", 16)``."""
+    import ast
+
+    name, sep, text = setting.partition("=")
+    section, dot, option = name.partition(".")
+    if not (sep and dot and section and option):
+        raise SystemExit(f"--set {setting!r}: expected SECTION.OPTION=VALUE")
+    try:
+        value: Any = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = text
+    return section, option, value
 
 
 def _dirac_options(home: str, url: str, poll_interval: float) -> list[tuple[str, str, Any]]:
@@ -172,6 +205,8 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
         _say(f"submitting {args.jobs} jobs to the simulated grid...", flush=True)
         job = None
         work = []
+        if args.burst:
+            grid.hold(True)
         for n in range(args.jobs):
             # parallel_submit=False: with Ganga's default (True) each submit() hands its one
             # prepare to Ganga's thread pool and then sleeps 0.25 s per check for it, which
@@ -179,12 +214,23 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
             plain = GPI.Job(name=f"gangamon-demo-{n}", backend=backend(), parallel_submit=False)
             plain.submit()
             work.append(plain)
+        if args.burst:
+            _say(f"releasing {grid.hold(False)} held jobs at once", flush=True)
     else:
-        job = GPI.Job(name="gangamon-demo", backend=backend(),
-                      splitter=GPI.ArgSplitter(args=[[str(i)] for i in range(args.jobs)]))
-        _say(f"submitting {args.jobs} subjobs to the simulated grid...", flush=True)
-        job.submit()
-        work = list(job.subjobs)
+        per_master = args.per_master if args.per_master > 0 else args.jobs
+        masters = [GPI.Job(name=f"gangamon-demo-{first // per_master}", backend=backend(),
+                           splitter=GPI.ArgSplitter(args=[[str(i)] for i in range(first,
+                                                                                  min(args.jobs, first + per_master))]))
+                   for first in range(0, args.jobs, per_master)]
+        _say(f"submitting {args.jobs} subjobs in {len(masters)} job(s) to the simulated grid...", flush=True)
+        if args.burst:
+            grid.hold(True)
+        for master in masters:
+            master.submit()
+        if args.burst:
+            _say(f"releasing {grid.hold(False)} held jobs at once", flush=True)
+        job = masters[0]
+        work = [sj for master in masters for sj in master.subjobs]
     submit_s = time.monotonic() - started
     _say(f"submitted in {submit_s:.1f} s; monitoring with {type(mc).__name__}", flush=True)
     watched = job if job is not None else work[-1]
@@ -220,6 +266,10 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
         "backend": args.backend,
         "subjobs": args.jobs,
         "plain_jobs": bool(args.plain),
+        "per_master": args.per_master if not args.plain else None,
+        "burst": bool(args.burst),
+        "compat": bool(args.compat),
+        "concurrency_limits": _limits(mc),
         "submit_s": submit_s,
         "final": counts.get("completed", 0) + counts.get("failed", 0),
         "not_final": args.jobs - counts.get("completed", 0) - counts.get("failed", 0),
@@ -248,6 +298,14 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
     _say(f"drain after the last grid finish: {drain_text}; outputs exactly once: "
           f"{'yes' if not summary['integrity_problems'] else summary['integrity_problems'][:3]}")
     return summary
+
+
+def _limits(mc: Any) -> list[dict[str, Any]]:
+    """Ours: each backend's concurrency limit per pool at the end, and why (stock has none)."""
+    import dataclasses
+
+    scheduler = getattr(mc, "scheduler", None)
+    return [dataclasses.asdict(entry) for entry in scheduler.limits.statistics()] if scheduler is not None else []
 
 
 class StallWatch:

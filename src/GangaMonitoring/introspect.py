@@ -72,6 +72,20 @@ class BackendSnapshot:
 
 
 @dataclass(frozen=True)
+class LimitSnapshot:
+    """How many operations of one backend may run at once in one pool, and why."""
+
+    backend: str
+    pool: str
+    limit: int
+    adaptive: bool
+    reason: str
+    """For an adaptive limit, its last change and the latency behind it; else "configured"."""
+    raises: int = 0
+    cuts: int = 0
+
+
+@dataclass(frozen=True)
 class MonitoringSnapshot:
     enabled: bool
     alive: bool
@@ -85,6 +99,8 @@ class MonitoringSnapshot:
     """Seconds the longest-waiting due operation has waited: how far behind monitoring is."""
     completed: dict[str, int] = field(default_factory=dict)
     failed: dict[str, int] = field(default_factory=dict)
+    limits: list[LimitSnapshot] = field(default_factory=list)
+    """Each backend's concurrency limit per pool (those that talked to their service)."""
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -110,6 +126,8 @@ def take_snapshot(component: Any) -> MonitoringSnapshot:
         oldest_ready_age=stats.oldest_ready_age,
         completed=stats.completed,
         failed=stats.failed,
+        limits=[LimitSnapshot(e.backend, e.pool, e.limit, e.adaptive, e.reason, e.raises, e.cuts)
+                for e in runner.limit_statistics()],
     )
 
 
@@ -193,6 +211,10 @@ def render(snapshot: MonitoringSnapshot) -> str:
             lags.append(f"oldest output waiting {b.oldest_completing_age:.1f} s")
         if lags:
             lines.append(f"  {'':<14} " + "; ".join(lags))
+        for limit in (entry for entry in snapshot.limits if entry.backend == b.backend):
+            how = (f"adaptive, {limit.raises} up / {limit.cuts} down; {limit.reason}" if limit.adaptive
+                   else "configured: [Monitoring]backend_concurrency")
+            lines.append(f"  {'':<14} {limit.pool} limit {limit.limit} ({how})")
     lines += ["", "Queued:"]
     if not snapshot.queued:
         lines.append("  (nothing)")

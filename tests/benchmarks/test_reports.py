@@ -113,6 +113,35 @@ def test_a_size_run_several_times_is_one_point_at_the_median_hollow_if_a_run_lef
 def test_each_workload_has_pngs_of_its_own_so_redrawing_one_leaves_the_others() -> None:
     stems = {plot_compare.file_stem(name) for name in ("SimGrid, plain jobs", "SimGrid, subjobs", "Dirac, subjobs")}
     assert stems == {"simgrid-plain", "simgrid-subjobs", "dirac-subjobs"}
+    burst = plot_compare.workload(summary(plain_jobs=False, compat=True, burst=True))
+    assert burst == "SimGrid compat, subjobs, burst"
+    assert plot_compare.file_stem(burst) == "simgrid-compat-subjobs-burst"
+
+
+def compat_verdicts(ours: dict[str, Any], stock: dict[str, Any], burst: bool) -> dict[str, bool]:
+    lines = compare.compat_targets(ours, stock, burst).splitlines()
+    return {line.split("] ", 1)[1]: "[met " in line for line in lines}
+
+
+def requests(status: int, output: int) -> dict[str, int]:
+    return {"requests status": status, "requests output": output}
+
+
+def test_compat_targets_are_ratios_halved_under_a_burst_and_matched_when_steady() -> None:
+    stock = summary(lag_s={"p50": 16.8, "p95": 34.5, "max": 40.0}, drain_s=28.7, cpu_s=80.0,
+                    grid_requests=requests(181, 3200), prompt_latency_ms={"p50": 0.3, "p99": 0.6, "max": 200.0})
+    ours = summary(lag_s={"p50": 8.0, "p95": 17.0, "max": 20.0}, drain_s=14.0, cpu_s=60.0,
+                   grid_requests=requests(300, 3000), prompt_latency_ms={"p50": 0.3, "p99": 0.6, "max": 150.0})
+    assert all(compat_verdicts(ours, stock, burst=True).values())
+    slower = summary(**{**ours, "lag_s": {"p50": 8.0, "p95": 18.0, "max": 20.0}})
+    assert [k for k, ok in compat_verdicts(slower, stock, burst=True).items() if not ok] == ["lag p95 <= 0.5x stock's"]
+    # steady: stock at the poll interval's floor, and ours within 5 % of it
+    steady_stock = summary(lag_s={"p50": 6.0, "p95": 11.1, "max": 12.0}, drain_s=9.9, cpu_s=80.0,
+                           grid_requests=requests(96, 2000))
+    steady_ours = summary(lag_s={"p50": 6.0, "p95": 11.6, "max": 12.0}, drain_s=10.5, cpu_s=60.0,
+                          grid_requests=requests(37, 2001))
+    missed = [k for k, ok in compat_verdicts(steady_ours, steady_stock, burst=False).items() if not ok]
+    assert missed == ["drain <= 1.05x stock's", "output requests <= stock's"]
 
 
 def test_a_run_whose_summary_exists_gets_a_grace_for_gangas_stop_then_is_ended(

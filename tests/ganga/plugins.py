@@ -4,6 +4,9 @@
   holds its expiry time in epoch seconds.  ``TicketSubmitter`` is GangaTest's
   ``TestSubmitter`` whose jobs require that ticket, as Dirac's jobs require a
   ``DiracProxy`` (the credential check's tests).
+- ``RecordingSubmitter`` is ``TestSubmitter`` whose updates are recorded
+  (``UPDATES``: each call's jobs, how many ran at once, any job updated by
+  two calls at once) and can be held at a barrier (the fan-out's tests).
 - ``ForgetfulSubmitter`` finalises as Dirac does — a finished job goes
   ``completing`` and the backend's own finalisation takes it on — but the
   first finalisation of every job is lost, as Dirac's is when its task fails
@@ -16,7 +19,9 @@ from __future__ import annotations
 
 import datetime
 import os
+import threading
 import time
+from collections import Counter
 from typing import Any
 
 from GangaCore.GPIDev.Adapters.ApplicationRuntimeHandlers import allHandlers
@@ -111,5 +116,71 @@ class ForgetfulSubmitter(TestSubmitter):
                 LOST_FINALISATIONS.add(fqid)  # the finalisation is lost: the job stays completing
 
 
-for backend in ("TicketSubmitter", "ForgetfulSubmitter"):
+class UpdateRecorder:
+    """What RecordingSubmitter's updates did (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self, gate: threading.Barrier | None = None, gated_calls: int = 0) -> None:
+        """Forget everything; the first ``gated_calls`` calls meet at ``gate`` before they update."""
+        with self._lock:
+            self.calls: list[list[str]] = []
+            self.active: Counter[str] = Counter()
+            self.running = self.most_at_once = 0
+            self.overlapping: list[str] = []
+            self.gate, self.gated_calls = gate, gated_calls
+
+    def enter(self, fqids: list[str]) -> threading.Barrier | None:
+        with self._lock:
+            self.calls.append(fqids)
+            self.overlapping += [f for f in fqids if self.active[f]]
+            self.active.update(fqids)
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+            gated = self.gated_calls > 0
+            self.gated_calls -= 1
+            return self.gate if gated else None
+
+    def leave(self, fqids: list[str]) -> None:
+        with self._lock:
+            self.active.subtract(fqids)
+            self.running -= 1
+
+
+UPDATES = UpdateRecorder()
+SUBMIT_GATE = threading.Event()
+"""Set (open) unless a test holds RecordingSubmitter's submissions between Ganga's two 'submitted'."""
+SUBMIT_GATE.set()
+
+
+class RecordingSubmitter(TestSubmitter):
+    _schema = TestSubmitter._schema.inherit_copy()
+    _category = "backends"
+    _name = "RecordingSubmitter"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        set_attributes(self, kwargs)
+
+    def master_submit(self, *args: Any, **kwargs: Any) -> Any:
+        """Ganga's, then wait at ``SUBMIT_GATE`` if a test closed it (the job is ``submitted`` by then)."""
+        result = TestSubmitter.master_submit(self, *args, **kwargs)
+        SUBMIT_GATE.wait(60)
+        return result
+
+    @staticmethod
+    def updateMonitoringInformation(jobs: Any) -> None:  # noqa: N802 - Ganga's name
+        fqids = [stripProxy(j).getFQID(".") for j in jobs]
+        gate = UPDATES.enter(fqids)
+        try:
+            if gate is not None:
+                gate.wait()  # a broken barrier raises: the test sees updates that never met
+            TestSubmitter.updateMonitoringInformation(jobs)
+        finally:
+            UPDATES.leave(fqids)
+
+
+for backend in ("TicketSubmitter", "ForgetfulSubmitter", "RecordingSubmitter"):
     allHandlers.add("Executable", backend, RTHandler)

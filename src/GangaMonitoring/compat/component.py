@@ -29,7 +29,7 @@ import shutil
 import threading
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from GangaCore.Core.GangaThread import GangaThread
 from GangaCore.GPIDev.Base.Proxy import stripProxy
@@ -38,12 +38,15 @@ from tenacity import stop_after_attempt, stop_after_delay, wait_exponential_jitt
 from tenacity.stop import stop_base
 
 from .. import config
+from .._core.adaptive import AdaptiveSettings, ConcurrencyLimits
 from .._core.breaker import LOCAL_DISK, BreakerBoard, BreakerSettings
 from .._core.clock import Clock, SystemClock
+from .._core.fanout import UPDATE, Child, FanOut, JobKey, Parent
 from .._core.index import FINALISING_STATES, POLLED_STATES, TRACKED_STATES, ActiveJobIndex
+from .._core.isolate import CallBudget, Isolated, isolate
 from .._core.planner import POLL, POLL_QUEUED, PlannerSettings, PollPlanner
 from .._core.pools import Pools
-from .._core.retry import BackendUnavailable, RetryPolicy, TransientError
+from .._core.retry import BackendPollFailed, PollFailed, RetryPolicy, TransientError
 from .._core.runner import SchedulerRunner
 from .._core.scheduler import Scheduler
 from .._core.work import Kind, Operation, PriorityClass, State
@@ -60,19 +63,11 @@ log = getLogger("GangaMonitoring.component")
 RECONCILE_KEY = ("reconcile",)
 
 
-class PollFailed(TransientError):
-    """Some jobs of a poll could not be polled (the others were)."""
-
-
-class BackendPollFailed(PollFailed, BackendUnavailable):
-    """No job of a poll could be polled: the backend itself fails (its breaker counts this)."""
-
-
 MAX_ISOLATING_CALLS = 40
-FailedBatch = tuple[list[Any], Exception]
+"""Calls one poll may spend isolating bad jobs; the jobs left unresolved wait for the next poll."""
 POLICY_INTERVAL = 10.0
 """Seconds between two auto-kill/resubmit checks of one job after its polls."""
-"""Calls one poll may spend isolating bad jobs; the jobs left unresolved wait for the next poll."""
+FINISHING_STATES = frozenset({"completing", "completed", "failed", "killed"})
 
 
 @dataclass
@@ -124,18 +119,19 @@ class MonitoringComponent(GangaThread):
         self.scheduler = Scheduler(
             {name: self.pools.sizes[name] for name in ("poll", "io", "cpu")},
             aging_seconds=config.monitoring_option("aging_seconds"),
-            backend_limit=config.backend_concurrency,
+            limits=ConcurrencyLimits(config.fixed_backend_concurrency, self._adaptive_settings),
             breakers=BreakerBoard(_breaker_settings),
         )
         self.planner = PollPlanner(self._planner_settings, self._poll_action)
         self.runner = SchedulerRunner(self.scheduler, self.pools, self.clock, self.retry_policy,
                                       plan=self._plan)
-        self.driver = CompatDriver(self._inline)
+        self.fanout = FanOut(self.runner, self.clock, call=self._call_inline, identify=_job_key,
+                             on_child_done=self._on_update_done)
+        self.driver = CompatDriver()
         self.backend_classes: dict[str, type] = {}
         self.native_drivers: dict[str, NativeDriver] = {}
         self.poll_records: dict[str, BackendPollRecord] = {}
         self.prompt_notice = PromptNotice(self)
-        self._inline_state = threading.local()
         self._state_lock = threading.RLock()
         self._enabled_once = False
         self._stopped = False
@@ -145,6 +141,7 @@ class MonitoringComponent(GangaThread):
         self.output_failures: dict[str, tuple[tuple[int, int | None], str]] = {}
         """FQID -> (job key, reason) of jobs failed because their output could not be had."""
         patches.add_status_listener(self._on_status_change)
+        patches.add_status_listener(self._count_finished, subjobs=True)
 
     # -- GangaThread / life cycle ------------------------------------------------
 
@@ -152,6 +149,7 @@ class MonitoringComponent(GangaThread):
         GangaThread.start(self)
         self.runner.start()
         patches.hook_user_actions()
+        patches.hook_submissions()
         patches.offload_postprocessing(self.pools.run_in_process)
         patches.add_user_action_listener(self._on_user_action)
 
@@ -186,7 +184,7 @@ class MonitoringComponent(GangaThread):
             self.enabled = False
         self.credential_check.release_all("monitoring disabled")  # no check runs now to lift a hold
         for op in self.runner.pending():
-            if op.key[0] in PERIODIC_GROUPS and op.priority is not PriorityClass.USER:
+            if op.key[0] in (*PERIODIC_GROUPS, UPDATE) and op.priority is not PriorityClass.USER:
                 self.runner.cancel(op.key, "monitoring disabled")
         return True
 
@@ -200,6 +198,7 @@ class MonitoringComponent(GangaThread):
             self.alive = False
             self.enabled = False
         patches.remove_status_listener(self._on_status_change)
+        patches.remove_status_listener(self._count_finished)
         patches.remove_user_action_listener(self._on_user_action)
         self.prompt_notice.detach()
         self.runner.stop()
@@ -226,12 +225,19 @@ class MonitoringComponent(GangaThread):
     def run_monitoring_task(self, monitoring_task: Any, jobs: Any) -> None:
         """Run a backend's ``updateMonitoringInformation`` for ``jobs``.
 
-        Inside one of our poll operations it runs at once, in that
-        operation.  From another thread (e.g. a test's ``run_until_state``)
-        it becomes a user-priority operation.  From the loop thread a
-        coroutine becomes a loop task, as stock.  Disabled: nothing, as stock.
+        Inside one of our polls (Ganga's ``master_updateMonitoringInformation``
+        calls it per master) it becomes update operations of their own,
+        run concurrently and waited for by the poll (``_core/fanout.py``).
+        Inside such an update it runs at once.  From another thread (e.g. a
+        test's ``run_until_state``) it becomes a user-priority call that
+        fans out the same way.  From the loop thread a coroutine becomes a
+        loop task, as stock.  Disabled: nothing, as stock.
         """
-        if getattr(self._inline_state, "depth", 0):
+        parent = self.fanout.current_parent()
+        if parent is not None:
+            self._fan_out(parent, monitoring_task, list(jobs))
+            return
+        if self.fanout.inline_here():
             self._call_inline(monitoring_task, jobs)
             return
         if not self.enabled:
@@ -244,9 +250,14 @@ class MonitoringComponent(GangaThread):
         name = getattr(monitoring_task, "__qualname__", repr(monitoring_task))
         backend = _backend_of(job_list)
 
+        chunkable = bool(job_list) and self.driver.chunkable(self.driver.backend_class(job_list[0]))
+
         def action(op: Operation) -> None:
-            with self._inline():
-                self._call_inline(monitoring_task, job_list)
+            deadline = self.clock.now() + float(config.monitoring_option("call_timeout"))
+            with self.fanout.parent(op, backend, deadline=deadline, chunk_size=_chunk_size() if chunkable else None,
+                                    budget=CallBudget(MAX_ISOLATING_CALLS)) as fan:
+                self._fan_out(fan, monitoring_task, job_list)
+            self._fan_in(fan)
 
         op = Operation(key=("call", name, fqids), kind=Kind.CALL, backend=backend,
                        priority=PriorityClass.USER, due=self.clock.now(), action=action,
@@ -392,6 +403,14 @@ class MonitoringComponent(GangaThread):
         if native is not None:
             native.tear_down()
 
+    def _adaptive_settings(self, pool: str) -> AdaptiveSettings:
+        return AdaptiveSettings(
+            enabled=bool(config.monitoring_option("adaptive_concurrency")),
+            initial=int(config.monitoring_option("default_backend_concurrency")),
+            maximum=self.pools.sizes.get(pool, 1),
+            queue_high=float(config.monitoring_option("adaptive_queue_tolerance")),
+        )
+
     def _planner_settings(self) -> PlannerSettings:
         return PlannerSettings(
             interval_for=config.poll_interval,
@@ -408,23 +427,24 @@ class MonitoringComponent(GangaThread):
                 if (tracked.since > cutoff) == (group == POLL):
                     ids.append(tracked.job_id)
             op.job_ids = set(ids)
-            self._poll_jobs(backend, ids, scope=group)
+            self._poll_jobs(op, backend, ids, scope=group)
         return action
 
     def _poll_ids_action(self, backend: str, ids: Iterable[int]) -> Any:
         wanted = list(ids)
 
         def action(op: Operation) -> None:
-            self._poll_jobs(backend, wanted, scope="requested")
+            self._poll_jobs(op, backend, wanted, scope="requested")
         return action
 
-    def _poll_jobs(self, backend: str, ids: list[int], scope: str = "") -> None:
+    def _poll_jobs(self, op: Operation, backend: str, ids: list[int], scope: str = "") -> None:
+        # a job whose submit() still runs is Ganga's until it returns (patches item 7)
         jobs = [j for j in registry.resolve_jobs(self.registry_slice, ids)
-                if registry.job_status(j) in POLLED_STATES]
+                if registry.job_status(j) in POLLED_STATES and not patches.in_submission(j)]
         record = self.poll_records.setdefault(backend, BackendPollRecord(backend))
         started = self.clock.now()
         try:
-            self._poll_with_driver(backend, jobs, scope)
+            self._poll_with_driver(op, backend, jobs, scope)
         except Exception as err:
             record.finished(started, self.clock.now(), len(jobs), f"{type(err).__name__}: {err}")
             raise
@@ -461,43 +481,76 @@ class MonitoringComponent(GangaThread):
                                      priority=PriorityClass.FINALISE, due=self.clock.now() + 0.5, action=action,
                                      job_ids={job_id}, description=f"auto-kill/resubmit check of job {job_id}"))
 
-    def _poll_with_driver(self, backend: str, jobs: list[Any], scope: str) -> None:
+    def _poll_with_driver(self, op: Operation, backend: str, jobs: list[Any], scope: str) -> None:
         native = self._native_driver(backend)
         if native is not None:
             self._poll_native(native, jobs, scope)
             return
-        budget = [MAX_ISOLATING_CALLS]
-        backend_class, failures = self._poll_isolating(jobs, budget)
-        if backend_class is not None:
+        if not jobs:
+            return
+        backend_class = self.driver.backend_class(jobs[0])
+        budget = CallBudget(MAX_ISOLATING_CALLS)
+        with self.fanout.parent(op, backend, deadline=self._update_deadline(backend, scope),
+                                chunk_size=_chunk_size() if self.driver.chunkable(backend_class) else None,
+                                budget=budget) as fan:
+            # bisected: a backend's own master_updateMonitoringInformation may raise for one job
+            top = isolate(lambda batch: self.driver.poll(batch), jobs, budget)
+        self._fan_in(fan, top)
+        if top.succeeded:
             self.backend_classes[backend] = backend_class
-        if failures:
-            failed = sum(len(batch) for batch, _ in failures)
-            detail = "; ".join(f"{_describe_batch(batch)}: {type(e).__name__}: {e}" for batch, e in failures[:5])
-            error = BackendPollFailed if backend_class is None else PollFailed
-            raise error(f"{failed} of {len(jobs)} {backend} job(s) could not be polled: {detail}")
 
-    def _poll_isolating(self, jobs: list[Any], budget: list[int]) -> tuple[type | None, list[FailedBatch]]:
-        """Poll ``jobs``; when the batch fails, bisect it so one bad job cannot block the rest.
+    def _update_deadline(self, backend: str, scope: str) -> float:
+        """How long a poll waits for its updates: one interval of its group, or a requested call's timeout.
 
-        A backend's ``updateMonitoringInformation`` loops over its jobs and a
-        single job that raises (a corrupt status file, a job the service
-        forgot) ends the whole call.  Halving the failed batch finds the k bad
-        jobs of n in O(k log n) calls while every good job is still updated.
-        A backend that fails for every job would cost 2n calls, so a poll
-        spends at most ``budget`` calls: batches left unresolved are reported
-        failed and polled again next time.  Returns the backend class (None if
-        no call succeeded) and the failed batches with their errors.
+        Updates still running then go on alone; the next poll skips their jobs.
         """
-        budget[0] -= 1
-        try:
-            return self.driver.poll(jobs), []
-        except Exception as err:  # noqa: BLE001 - any backend error; reported by the caller
-            if len(jobs) <= 1 or budget[0] < 2:
-                return None, [(jobs, err)] if jobs else []
-            middle = len(jobs) // 2
-            first_class, first_failures = self._poll_isolating(jobs[:middle], budget)
-            second_class, second_failures = self._poll_isolating(jobs[middle:], budget)
-            return first_class or second_class, first_failures + second_failures
+        settings = self._planner_settings()
+        if scope == POLL:
+            wait = settings.interval_for(backend)
+        elif scope == POLL_QUEUED:
+            wait = settings.interval_for(backend) * settings.queued_interval_factor
+        else:
+            wait = float(config.monitoring_option("call_timeout"))
+        return self.clock.now() + wait
+
+    def _fan_out(self, parent: Parent, task: Any, jobs: list[Any]) -> None:
+        """A nested ``run_monitoring_task`` inside a poll (or a requested call): update operations.
+
+        A call for no job is made at once, here (a task may do backend-wide work).
+        """
+        if not jobs:
+            with self.fanout.inline():
+                self._call_inline(task, jobs)
+            return
+        self.fanout.add(parent, task, jobs)
+
+    def _fan_in(self, parent: Parent, top: Isolated[Any] | None = None) -> None:
+        """Wait for a parent's updates; raise when some jobs could not be updated.
+
+        The breaker counts the parent, once: ``BackendPollFailed`` when no
+        call succeeded (the service itself fails), else ``PollFailed``.
+        """
+        ended = self.fanout.wait(parent)
+        if parent.own or parent.joined:
+            parent.op.units = 0  # its children are the latency samples
+        failed = parent.failures()
+        messages = [f"{_describe_batch(batch)}: {type(e).__name__}: {e}" for batch, e in (top.failures if top else [])]
+        messages += [c.detail or c.error or "" for c in failed]
+        if not ended:
+            log.debug("%s: %d update(s) still running at its deadline go on alone", parent.op.description,
+                      sum(1 for c in parent.children() if not c.done.is_set()))
+        if not messages:
+            return
+        nothing_worked = (top is not None and not top.succeeded) or (
+            bool(parent.own) and all(c.done.is_set() and c.service_down for c in parent.own))
+        error = BackendPollFailed if nothing_worked else PollFailed
+        count = (top.failed_items if top else 0) + sum(c.failed_jobs or len(c.jobs) for c in failed)
+        raise error(f"{count} {parent.backend} job(s) could not be updated: {'; '.join(messages[:5])}")
+
+    def _on_update_done(self, child: Child, op: Operation) -> None:
+        """An update operation ended: masters whose subjobs it updated are rolled up soon."""
+        for master_id in {top for top, sub in child.jobs if sub is not None}:
+            self._schedule_rollup(master_id, op.backend)
 
     # -- native drivers: poll, then retrieve and finalise per job -------------------
 
@@ -628,16 +681,6 @@ class MonitoringComponent(GangaThread):
                                      action=rollup, job_ids={master_id},
                                      description=f"update master job {master_id} from its subjobs"))
 
-    @contextlib.contextmanager
-    def _inline(self) -> Iterator[None]:
-        """Within: ``run_monitoring_task`` runs its task here and now."""
-        state = self._inline_state
-        state.depth = getattr(state, "depth", 0) + 1
-        try:
-            yield
-        finally:
-            state.depth -= 1
-
     def _call_inline(self, task: Any, jobs: Any) -> None:
         timeout = float(config.monitoring_option("call_timeout"))
         if asyncio.iscoroutinefunction(task):
@@ -663,8 +706,19 @@ class MonitoringComponent(GangaThread):
             return
         if backend and self.index.update(job_id, backend, status, self.clock.now()):
             self.runner.wake()
-        if backend and status == "failed" and not getattr(self._inline_state, "depth", 0):
+        if backend and status == "failed" and not self.fanout.in_context():
             self._submit_policies(backend, job_id)
+
+    def _count_finished(self, _job: Any, status: str) -> None:
+        """Status listener for every job: a job finishing inside an update adds a unit to it.
+
+        Its output was most likely fetched in that update: the update's
+        latency is compared per request (``_core/adaptive.py``).
+        """
+        if status in FINISHING_STATES:
+            update = self.fanout.current_operation()
+            if update is not None:
+                update.units += 1
 
     def _submit_reconcile(self, recover: bool, due: float, at_enable: bool = False) -> None:
         def action(op: Operation) -> None:
@@ -889,6 +943,18 @@ def _top_level_ids(jobs: Iterable[Any]) -> set[int]:
         master = raw.master
         ids.add((master if master is not None else raw).id)
     return ids
+
+
+def _job_key(job: Any) -> JobKey:
+    """(top-level id, subjob id or None) of a job or subjob."""
+    raw = stripProxy(job)
+    master = raw.master
+    return (raw.id, None) if master is None else (master.id, raw.id)
+
+
+def _chunk_size() -> int | None:
+    size = int(config.monitoring_option("compat_chunk_size"))
+    return size if size > 0 else None
 
 
 def _backend_of(jobs: list[Any]) -> str:

@@ -38,6 +38,15 @@
    fixed it the same way.  :func:`guard_current_frames` installs it (also
    with ``use_stock_monitoring``: the freeze is nobody's monitoring).
 
+7. ``Job.submit`` and ``Job.resubmit`` note the job while they run
+   (:func:`in_submission`).  Ganga's submit sets an unsplit job
+   ``submitted`` twice: once in ``IBackend.master_submit``, once more
+   before it returns; a monitor that polls in between (stock's 2 s scan,
+   our first poll) may already have moved it to ``running`` or
+   ``completing``, and the second ``submitted`` undoes that (seen under
+   load: a job completing, then ``submitted`` again, then finalised anew).
+   The component leaves a job alone until its submit has returned.
+
 :func:`remove` runs when the component stops (Ganga never calls a runtime
 package's ``shutdown()``) and at interpreter exit.
 """
@@ -64,6 +73,8 @@ _lock = threading.RLock()
 _frames_lock = threading.Lock()
 _originals: dict[str, Any] = {}
 _status_listeners: list[StatusListener] = []
+_any_status_listeners: list[StatusListener] = []
+"""Told of subjobs' changes too (not only top-level jobs')."""
 _user_action_listeners: list[UserActionListener] = []
 _wrapped_actions: list[tuple[type, str, Any]] = []  # (class, name, the original function)
 
@@ -81,9 +92,14 @@ def _watching(original: Any) -> Any:
 
     def __set__(self: Any, obj: Any, value: Any, *args: Any) -> None:  # noqa: N807 - the descriptor protocol
         base.__set__(self, obj, value, *args)
-        if _status_listeners and obj._getParent() is None:
+        if not (_status_listeners or _any_status_listeners):
+            return
+        listeners = list(_any_status_listeners)
+        if obj._getParent() is None:
+            listeners += _status_listeners
+        if listeners:
             status = obj._data.get("status")
-            for listener in list(_status_listeners):
+            for listener in listeners:
                 try:
                     listener(obj, status)
                 except Exception:  # a listener bug must never break Ganga's state change
@@ -141,6 +157,7 @@ def remove() -> None:
         if original_status is not None and _is_watch(Job.__dict__.get("status")):
             setattr(Job, "status", original_status)
         _status_listeners.clear()
+        _any_status_listeners.clear()
         _unwrap_methods()
 
 
@@ -210,6 +227,46 @@ def _user_action_methods() -> list[tuple[type, str]]:
             if name.startswith("getOutput") and callable(member):
                 methods.append((backend_class, name))
     return methods
+
+
+_in_submission: dict[int, int] = {}
+"""id() of a Job object whose submit() or resubmit() runs -> how many such calls run."""
+
+
+def _noting_submission(original: Any) -> Any:
+    @functools.wraps(original)
+    def submit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        key = id(self)
+        with _lock:
+            _in_submission[key] = _in_submission.get(key, 0) + 1
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            with _lock:
+                left = _in_submission.pop(key) - 1
+                if left:
+                    _in_submission[key] = left
+
+    submit.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return submit
+
+
+def in_submission(job: Any) -> bool:
+    """Is ``job`` (a raw Job) being submitted or resubmitted right now?"""
+    return id(job) in _in_submission
+
+
+def hook_submissions() -> None:
+    """Wrap ``Job.submit`` and ``Job.resubmit`` (idempotent; undone by remove)."""
+    from GangaCore.GPIDev.Lib.Job.Job import Job
+
+    with _lock:
+        for name in ("submit", "resubmit"):
+            current = Job.__dict__[name]
+            if getattr(current, "__gm_wrapped__", False):
+                continue
+            _wrapped_actions.append((Job, name, current))
+            setattr(Job, name, _noting_submission(current))
 
 
 def hook_user_actions() -> None:
@@ -326,16 +383,19 @@ def is_applied() -> bool:
         return bool(_originals)
 
 
-def add_status_listener(listener: StatusListener) -> None:
+def add_status_listener(listener: StatusListener, subjobs: bool = False) -> None:
+    """``listener(job, status)`` after each status change of a top-level job (``subjobs``: of any job)."""
     with _lock:
-        if listener not in _status_listeners:
-            _status_listeners.append(listener)
+        listeners = _any_status_listeners if subjobs else _status_listeners
+        if listener not in listeners:
+            listeners.append(listener)
 
 
 def remove_status_listener(listener: StatusListener) -> None:
     with _lock:
-        if listener in _status_listeners:
-            _status_listeners.remove(listener)
+        for listeners in (_status_listeners, _any_status_listeners):
+            if listener in listeners:
+                listeners.remove(listener)
 
 
 def add_user_action_listener(listener: UserActionListener) -> None:

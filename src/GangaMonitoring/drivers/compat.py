@@ -1,29 +1,22 @@
 """The compatibility driver: any backend, through ``master_updateMonitoringInformation``.
 
 A backend without a native driver is polled exactly as Ganga's stock
-monitoring polls it (``IBackend.master_updateMonitoringInformation(jobs)``
-with the backend's top-level jobs), with one difference: the nested
-``run_monitoring_task`` calls it makes run *inline*, inside the poll
-operation, instead of being scheduled and forgotten.  So a poll operation
-ends when the backend's update really ended, its duration and failures are
-known, and two polls of one backend never overlap.
+monitoring polls it: ``IBackend.master_updateMonitoringInformation(jobs)``
+with the backend's top-level jobs.  What the nested
+``run_monitoring_task`` calls it makes turn into is the component's
+business (update operations, ``_core/fanout.py``), not this driver's.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from collections.abc import Callable
 
+from GangaCore.GPIDev.Adapters.IBackend import IBackend
 from GangaCore.GPIDev.Base.Proxy import stripProxy
-
-InlineContext = Callable[[], Any]
 
 
 class CompatDriver:
     """Polls a set of top-level jobs of one backend through the stock entry point."""
-
-    def __init__(self, inline_context: InlineContext) -> None:
-        self._inline_context = inline_context
 
     @staticmethod
     def backend_class(job: Any) -> Any:
@@ -34,9 +27,20 @@ class CompatDriver:
         if not jobs:
             return None
         backend_class = self.backend_class(jobs[0])
-        with self._inline_context():
-            backend_class.master_updateMonitoringInformation(jobs)
+        backend_class.master_updateMonitoringInformation(jobs)
         return backend_class
+
+    @staticmethod
+    def chunkable(backend_class: Any) -> bool:
+        """Does the backend use Ganga's own ``master_updateMonitoringInformation``?
+
+        That one hands each master's monitorable subjobs (and the backend's
+        unsplit jobs) to ``updateMonitoringInformation``, which must then
+        take any subset of them: those calls may be split into chunks.  A
+        backend with its own may rely on what each call holds: its calls
+        are kept whole.
+        """
+        return backend_class.master_updateMonitoringInformation is IBackend.master_updateMonitoringInformation
 
     @staticmethod
     def tear_down(backend_class: Any) -> bool:

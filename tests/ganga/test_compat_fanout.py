@@ -1,0 +1,133 @@
+"""Backends without a native driver, on a real in-process Ganga: their updates fan out and fan in.
+
+``RecordingSubmitter`` (``plugins.py``) is GangaTest's ``TestSubmitter`` whose
+``updateMonitoringInformation`` records each call: which jobs, how many calls
+ran at once, and any job given to two calls at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from . import plugins
+from .conftest import wait_for
+
+pytestmark = pytest.mark.ganga
+
+WAIT = 60.0
+FAST = [("PollThread", "default_backend_poll_rate", 1), ("Monitoring", "first_poll_delay", 0.5)]
+
+
+def component() -> Any:
+    from GangaCore.Core import monitoring_component
+
+    return monitoring_component
+
+
+def split_job(gpi: Any, subjobs: int, **backend: Any) -> Any:
+    return gpi.Job(backend=plugins.RecordingSubmitter(**backend),
+                   splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(subjobs)]))
+
+
+@pytest.mark.parametrize("ganga_session", [FAST], indirect=True)
+def test_two_masters_are_updated_at_once_and_no_job_by_two_updates(ganga_session: Any) -> None:
+    gpi = ganga_session
+    component().disable()  # both masters are in the first poll
+    masters = [split_job(gpi, 3, time=2) for _ in range(2)]
+    for master in masters:
+        master.submit()
+    # the first two updates meet at a barrier: updated one after the other, they never would
+    meet = threading.Barrier(2, timeout=20)
+    plugins.UPDATES.reset(gate=meet, gated_calls=2)
+    component().enable()
+    assert wait_for(lambda: all(m.status == "completed" for m in masters), timeout=WAIT), \
+        [m.status for m in masters]
+    assert not meet.broken and plugins.UPDATES.most_at_once >= 2
+    assert plugins.UPDATES.overlapping == []
+
+
+@pytest.mark.parametrize("ganga_session", [[*FAST, ("Monitoring", "compat_chunk_size", 1)]], indirect=True)
+def test_an_update_slower_than_the_poll_interval_is_not_overlapped(ganga_session: Any) -> None:
+    """Each subjob's update takes 2 s, the poll interval is 1 s: stock starts a second update of the
+    same job while the first runs; here the next poll skips the jobs still being updated."""
+    gpi = ganga_session
+    plugins.UPDATES.reset()
+    master = split_job(gpi, 4, time=3, update_delay=2)
+    master.submit()
+    assert wait_for(lambda: master.status == "completed", timeout=WAIT), master.status
+    assert plugins.UPDATES.overlapping == []
+    assert plugins.UPDATES.most_at_once >= 2  # the four chunks ran side by side
+
+
+@pytest.mark.parametrize("ganga_session", [[*FAST, ("Monitoring", "compat_chunk_size", 100)]], indirect=True)
+def test_a_1000_subjob_master_is_updated_in_concurrent_chunks(ganga_session: Any) -> None:
+    gpi = ganga_session
+    component().disable()
+    master = split_job(gpi, 1000, time=1)
+    master.submit()
+    meet = threading.Barrier(2, timeout=20)  # two chunks of the one master at once, or it breaks
+    plugins.UPDATES.reset(gate=meet, gated_calls=2)
+    component().enable()
+    assert wait_for(lambda: master.status == "completed", timeout=120), master.status
+    assert not meet.broken
+    calls = plugins.UPDATES.calls
+    assert max(len(call) for call in calls) == 100
+    assert {fqid for call in calls for fqid in call} == {f"{master.id}.{i}" for i in range(1000)}
+    assert plugins.UPDATES.overlapping == []
+
+
+@pytest.mark.parametrize("ganga_session", [[*FAST, ("Monitoring", "compat_chunk_size", 10)]], indirect=True)
+def test_a_raising_job_is_isolated_in_its_chunk_and_the_others_complete(ganga_session: Any) -> None:
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    gpi = ganga_session
+    component().disable()
+    master = split_job(gpi, 40, time=1)
+    master.submit()
+    stripProxy(master.subjobs(17)).backend.fail = "monitor"  # its every update raises
+    component().enable()
+    others = [sj for sj in master.subjobs if sj.id != 17]
+    assert wait_for(lambda: all(sj.status == "completed" for sj in others), timeout=WAIT), \
+        [sj.status for sj in others]
+    assert master.subjobs(17).status in ("submitted", "running")
+    record = component().poll_records["RecordingSubmitter"]
+    assert wait_for(lambda: record.failures >= 1, timeout=WAIT)
+    assert record.last_error == (f"PollFailed: 1 RecordingSubmitter job(s) could not be updated: job {master.id}.17: "
+                                 "JobError: triggered failure during monitor")
+    assert component().scheduler.breakers.state_of("RecordingSubmitter").value == "closed"  # one job, not the service
+
+
+@pytest.mark.parametrize("ganga_session", [FAST], indirect=True)
+def test_queues_shows_the_adaptive_limit(ganga_session: Any) -> None:
+    gpi = ganga_session
+    masters = [split_job(gpi, 5, time=1) for _ in range(4)]
+    for master in masters:
+        master.submit()
+    assert wait_for(lambda: all(m.status == "completed" for m in masters), timeout=WAIT)
+    snapshot = gpi.queues.snapshot()
+    [limit] = [b for b in snapshot["limits"] if b["backend"] == "RecordingSubmitter"]
+    assert limit["pool"] == "poll" and limit["adaptive"] and limit["limit"] >= 1
+    assert "RecordingSubmitter" in str(gpi.queues) and "limit" in str(gpi.queues)
+
+
+@pytest.mark.parametrize("ganga_session", [FAST], indirect=True)
+def test_a_job_is_not_polled_before_its_submit_returns(ganga_session: Any) -> None:
+    """Ganga sets a job submitted in master_submit and again as submit() returns: a poll in between
+    moved it on, and the second 'submitted' undid that."""
+    gpi = ganga_session
+    plugins.UPDATES.reset()
+    job = gpi.Job(backend=plugins.RecordingSubmitter(time=0))
+    plugins.SUBMIT_GATE.clear()
+    try:
+        submitting = threading.Thread(target=job.submit)
+        submitting.start()
+        assert wait_for(lambda: job.status == "submitted", timeout=WAIT)  # master_submit's
+        assert component().runMonitoring(jobs=job, timeout=WAIT)  # a poll ran meanwhile...
+        assert plugins.UPDATES.calls == [] and job.status == "submitted"  # ...and left it alone
+    finally:
+        plugins.SUBMIT_GATE.set()
+    submitting.join(WAIT)
+    assert wait_for(lambda: job.status == "completed", timeout=WAIT), job.status
