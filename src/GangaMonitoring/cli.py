@@ -38,9 +38,20 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(gangarc.site_ini())
         return 0
     enable = args.command == "enable"
-    changed = gangarc.update_file(args.gangarc, enable=enable)
+    try:
+        changed = gangarc.update_file(args.gangarc, enable=enable)
+    except gangarc.GangarcError as err:
+        print(f"ganga-monitoring {args.command}: {err}", file=sys.stderr)
+        return 2
     state = "enabled" if enable else "disabled"
-    print(f"GangaMonitoring {state} in {args.gangarc}" + ("" if changed else " (it already was)"))
+    if not changed:
+        print(f"GangaMonitoring was already {state} in {args.gangarc}; nothing changed")
+        return 0
+    backup = f" (the previous file is {args.gangarc}{gangarc.BACKUP_SUFFIX})" \
+        if os.path.exists(args.gangarc + gangarc.BACKUP_SUFFIX) else ""
+    after = "Ganga sessions started from now on use it" if enable else \
+        "Ganga sessions started from now on use Ganga's own monitoring"
+    print(f"GangaMonitoring {state} in {args.gangarc}{backup}. {after}.")
     return 0
 
 
