@@ -10,6 +10,7 @@ Values are read when they are used (:func:`monitoring_option`,
 from __future__ import annotations
 
 import ast
+import contextlib
 from typing import Any
 
 SECTION = "Monitoring"
@@ -59,6 +60,10 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                             "take before the operation is reported failed (and retried). A synchronous backend "
                             "update cannot be interrupted: it keeps its poll thread until it returns, and "
                             "queues shows how long it has run."),
+    "failing_job_grace": (600.0, "Seconds one job may keep failing its updates on its own (the service no longer "
+                                 "knows it, its status cannot be read) while its backend answers for its other "
+                                 "jobs, before it is marked failed with the reason (queues.why shows it; "
+                                 "queues.retry tries again). A service outage never fails a job."),
     "poll_retry_attempts": (4, "Attempts of one poll before it waits for the next interval."),
     "call_retry_attempts": (3, "Attempts of a requested monitoring call before it gives up."),
     "output_retry_for": (3600.0, "Seconds output retrieval and finalisation of a finished job keep being "
@@ -92,6 +97,52 @@ SIMGRID_OPTIONS: dict[str, tuple[Any, str]] = {
     "timeout": (10.0, "Seconds a request to the simulator may take."),
     "max_batch": (1000, "Job ids per status request (the simulator's --max-batch)."),
 }
+
+AT_START = frozenset({"poll_workers", "io_workers", "cpu_workers", "aging_seconds"})
+"""Options read when the component is built: a change applies at the next Ganga start."""
+
+_AT_LEAST_1 = ("an integer of at least 1", lambda v: _is_int(v) and v >= 1)
+_AT_LEAST_0 = ("an integer of at least 0", lambda v: _is_int(v) and v >= 0)
+_POSITIVE = ("a number of seconds above 0", lambda v: _is_number(v) and v > 0)
+_NOT_NEGATIVE = ("a number of at least 0", lambda v: _is_number(v) and v >= 0)
+_BOOLEAN = ("True or False", lambda v: isinstance(v, bool))
+
+RULES: dict[str, tuple[str, Any]] = {
+    **dict.fromkeys(("poll_workers", "io_workers", "cpu_workers", "default_backend_concurrency",
+                     "poll_retry_attempts", "call_retry_attempts", "breaker_failures"), _AT_LEAST_1),
+    "compat_chunk_size": _AT_LEAST_0,
+    **dict.fromkeys(("aging_seconds", "reconcile_interval", "call_timeout", "output_retry_for", "retry_max_wait",
+                     "disk_check_interval", "breaker_first_probe", "breaker_max_probe", "runmonitoring_timeout",
+                     "notice_behind_after", "completing_timeout", "shutdown_timeout", "long_queued_after",
+                     "adaptive_queue_tolerance", "failing_job_grace"), _POSITIVE),
+    "queued_interval_factor": ("a number of at least 1", lambda v: _is_number(v) and v >= 1),
+    **dict.fromkeys(("first_poll_delay", "min_free_disk_mb"), _NOT_NEGATIVE),
+    **dict.fromkeys(("use_stock_monitoring", "native_drivers", "adaptive_concurrency"), _BOOLEAN),
+    "backend_concurrency": ("a dict of backend names to integers, such as {'Dirac': 4}",
+                            lambda v: isinstance(v, dict) and all(isinstance(k, str) and _is_int(n)
+                                                                  for k, n in v.items())),
+}
+"""What each ``[Monitoring]`` option accepts: (in words, a check of the value)."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_option(name: str, value: Any) -> str | None:
+    """Why ``value`` is not a valid ``[Monitoring]name`` (one sentence), or None if it is."""
+    rule = RULES.get(name)
+    default = MONITORING_OPTIONS[name][0] if name in MONITORING_OPTIONS else None
+    with contextlib.suppress(ValueError, SyntaxError):
+        value = _as_type_of(default, value) if name in MONITORING_OPTIONS else value
+    if rule is None or rule[1](value):
+        return None
+    return f"[{SECTION}]{name} must be {rule[0]}, not {value!r}"
+
 
 # [PollThread] knows rates for some backends only; Ganga ignores e.g. ``Slurm = 5``
 # in a .gangarc.  These are added (with the default rate of Batch backends).
@@ -127,6 +178,9 @@ def define_options() -> bool:
         if name not in Config.allConfigs or not getattr(Config.allConfigs[name], "_config_made", False):
             makeConfig(name, doc)
         _define_section(name, options)
+    section = getConfig(SECTION)
+    if not any(pre is _refuse_invalid for pre, _ in getattr(section, "_user_handlers", [])):
+        section.attachUserHandler(_refuse_invalid, _say_when_it_applies)  # Ganga drops handlers between starts
     poll = getConfig("PollThread")
     for backend, rate in EXTRA_POLL_RATES.items():
         if backend not in poll.options or not poll.options[backend].check_defined():
@@ -146,14 +200,47 @@ def _define_section(name: str, options: dict[str, tuple[Any, str]]) -> None:
             section.addOption(option, default, doc, typelist=typelist)
 
 
+def _refuse_invalid(name: str, value: Any) -> Any:
+    """Before a value is set at the prompt (``config.Monitoring.io_workers = -1``): refuse it, saying why."""
+    from GangaCore.Utility.Config import ConfigError
+
+    problem = check_option(name, value)
+    if problem is not None:
+        raise ConfigError(f"{problem}; it keeps its value")
+    return value
+
+
+def _say_when_it_applies(name: str, _value: Any) -> None:
+    if name in AT_START:
+        from GangaCore.Utility.logging import getLogger
+
+        getLogger("GangaMonitoring").info("[%s]%s applies from the next Ganga start", SECTION, name)
+
+
+_warned: set[tuple[str, str]] = set()
+
+
 def monitoring_option(name: str) -> Any:
-    """The current value of ``[Monitoring]name``."""
+    """The current value of ``[Monitoring]name`` (the default, said once, if it is not valid: an ini's)."""
     from GangaCore.Utility.Config import Config, getConfig
 
     default = MONITORING_OPTIONS[name][0]
     if SECTION not in Config.allConfigs:
         return default
-    return _as_type_of(default, getConfig(SECTION)[name])
+    raw = getConfig(SECTION)[name]
+    try:
+        value = _as_type_of(default, raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    problem = check_option(name, value)
+    if problem is None:
+        return value
+    if (name, repr(raw)) not in _warned:
+        _warned.add((name, repr(raw)))
+        from GangaCore.Utility.logging import getLogger
+
+        getLogger("GangaMonitoring").error("%s: the default, %r, is used", problem, default)
+    return default
 
 
 def _as_type_of(default: Any, value: Any) -> Any:

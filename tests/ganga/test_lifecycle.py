@@ -131,3 +131,35 @@ def test_repeated_sessions_leave_no_monitoring_thread_behind(tmp_path: Path) -> 
                 if t.is_alive() and (t.name.startswith("GangaMon") or t.name.endswith("GangaMonitoring"))]
 
     assert wait_for(lambda: not ours(), timeout=30), ours()
+
+
+def test_an_invalid_option_is_refused_at_the_prompt_with_its_range(ganga_session: Any) -> None:
+    """Issue 16: io_workers = -1 and first_poll_delay = -5 were taken silently, then clamped silently."""
+    from GangaCore.Utility.Config import ConfigError
+
+    gpi = ganga_session
+    for name, value, words in (("io_workers", -1, "an integer of at least 1"),
+                               ("first_poll_delay", -5, "a number of at least 0"),
+                               ("backend_concurrency", {"Dirac": "many"}, "a dict of backend names to integers")):
+        before = getattr(gpi.config.Monitoring, name)
+        with pytest.raises(ConfigError, match=rf"\[Monitoring\]{name} must be {words}.*, not .*; it keeps its value"):
+            setattr(gpi.config.Monitoring, name, value)
+        assert getattr(gpi.config.Monitoring, name) == before
+    with pytest.raises(ConfigError, match="type mismatch"):  # a wrong type: Ganga's own check says so
+        gpi.config.Monitoring.native_drivers = "maybe"
+    gpi.config.Monitoring.first_poll_delay = 0.5  # a valid value is taken as before
+    from GangaMonitoring import config
+
+    assert config.monitoring_option("first_poll_delay") == 0.5
+
+
+def test_an_invalid_option_in_an_ini_file_is_named_at_start_and_the_default_used(gangadir: str,
+                                                                                 tmp_path: Path) -> None:
+    ini = tmp_path / "gangarc"
+    ini.write_text("# Ganga configuration file ($Name: 8.7.12 $)\n[Monitoring]\nlong_queued_after = -3\n")
+    env = {**os.environ, "GANGA_CONFIG_FILE": str(ini), "HOME": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", INI_CHECK, gangadir], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert "RESULT 30.0 30.0 600.0 {}" in run.stdout, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "[Monitoring]long_queued_after must be a number of seconds above 0, not -3.0: the default, 600.0, " \
+           "is used" in run.stdout + run.stderr
