@@ -226,13 +226,18 @@ def render(snapshot: MonitoringSnapshot) -> str:
     return "\n".join(lines)
 
 
-def explain_job(component: Any, job_id: int) -> str:
-    """Why a job is (or is not) being worked on: its tracked state, its pending work, its history."""
+def explain_job(component: Any, job_id: int, status: str | None = None) -> str:
+    """Why a job is (or is not) being worked on: its tracked state, its pending work, its history.
+
+    ``status``: the job's own status, said when monitoring does not track it.
+    """
     tracked = component.index.get(job_id)
     now = component.clock.now()
     lines = []
     if tracked is None:
-        lines.append(f"job {job_id} is not being monitored (its status is not submitted, running or completing)")
+        state = f"is {status}: it " if status else ""
+        lines.append(f"job {job_id} {state}is not being monitored (only submitted, running and completing "
+                     "jobs are)")
     else:
         lines.append(f"job {job_id} is {tracked.status} on {tracked.backend} since {now - tracked.since:.1f} s")
 

@@ -87,7 +87,7 @@ def test_an_active_job_between_two_polls_says_when_its_backend_was_last_polled()
 def test_a_job_nobody_monitors_says_so() -> None:
     c = component()
     assert introspect.explain_job(c, 42) == (
-        "job 42 is not being monitored (its status is not submitted, running or completing)")
+        "job 42 is not being monitored (only submitted, running and completing jobs are)")
     assert "(nothing)" in introspect.render(introspect.take_snapshot(c))
     c.pools.shutdown()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from GangaMonitoring._core.index import ActiveJobIndex
-from GangaMonitoring._core.planner import POLL, POLL_QUEUED, PlannerSettings, PollPlanner
+from GangaMonitoring._core.planner import POLL, POLL_NEW, POLL_QUEUED, PlannerSettings, PollPlanner
 from GangaMonitoring._core.scheduler import Scheduler
 from GangaMonitoring._core.work import PriorityClass
 
@@ -111,3 +111,25 @@ def test_unchecked_for_is_the_age_of_the_least_recently_polled_group() -> None:
     run(scheduler, 710)  # only the running group is due at 710; the queued one at 740
     plan(planner, index, scheduler, 710.1)
     assert planner.unchecked_for(index, "Local", 720, 600.0) == 20  # the queued group lags
+
+
+def test_new_jobs_of_a_backend_that_polls_everything_get_a_poll_of_their_own() -> None:
+    """Submitted one after another, new jobs would pull the whole backend's poll forward each time."""
+    values = PlannerSettings(interval_for=INTERVALS.__getitem__, first_poll_delay=2.0,
+                             new_jobs_apart=lambda backend: backend == "Local")
+    planner = PollPlanner(lambda: values, lambda backend, group: None)
+    index, scheduler = ActiveJobIndex(), Scheduler({"poll": 5, "io": 5, "cpu": 5})
+    index.update(1, "Local", "submitted", now=50)
+    assert set(plan(planner, index, scheduler, 50)) == {(POLL, "Local")}  # the first look is the whole poll
+    run(scheduler, 52)
+    for t in (53.0, 54.0):  # two more jobs, one a second after the other, each waking the planner
+        index.update(int(t), "Local", "submitted", now=t)
+        pending = plan(planner, index, scheduler, t)
+    assert pending[(POLL, "Local")].due == 62  # the whole backend: one interval after its last start
+    assert pending[(POLL_NEW, "Local")].due == 55  # the new ones: first_poll_delay after the first of them
+    assert pending[(POLL_NEW, "Local")].priority is PriorityClass.POLL
+    [new] = [op for op in run(scheduler, 55) if op.key[0] == POLL_NEW]
+    assert planner.new_since("Local") == 52  # its action takes the jobs submitted after that
+    assert (POLL_NEW, "Local") not in plan(planner, index, scheduler, 55.1)  # nothing new since it started
+    index.update(56, "Local", "submitted", now=56)
+    assert plan(planner, index, scheduler, 56)[(POLL_NEW, "Local")].due == 58

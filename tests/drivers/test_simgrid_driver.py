@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,11 @@ def process() -> Iterator[SimGridProcess]:
     simgrid.stop()
 
 
+
+def views_of(d: Any, client: SimGridClient, state: tuple[str, str], ids: set[int]) -> list[dict[str, Any]]:
+    """A poll's views (the ids the grid did not know are another test's)."""
+    return d._views(client, state, ids)[0]
+
 def driver():  # type: ignore[no-untyped-def]
     from GangaMonitoring.drivers.simgrid import SimGridDriver
 
@@ -32,39 +38,39 @@ def test_first_poll_reads_every_status_then_only_changes(process: SimGridProcess
     client = process.client()
     ids = set(client.submit(5))
     d = driver()
-    first = d._views(client, ("s", "poll"), ids)
+    first = views_of(d, client, ("s", "poll"), ids)
     assert {v["id"] for v in first} == ids and {v["state"] for v in first} == {"Waiting"}
-    assert d._views(client, ("s", "poll"), ids) == []  # nothing changed in between
+    assert views_of(d, client, ("s", "poll"), ids) == []  # nothing changed in between
     killed = sorted(ids)[:2]
     client.kill(killed)
-    changed = d._views(client, ("s", "poll"), ids)
+    changed = views_of(d, client, ("s", "poll"), ids)
     assert sorted(v["id"] for v in changed) == killed and {v["state"] for v in changed} == {"Killed"}
-    assert d._views(client, ("s", "poll"), ids) == []
+    assert views_of(d, client, ("s", "poll"), ids) == []
 
 
 def test_new_jobs_get_a_full_status_and_scopes_keep_their_own_cursor(process: SimGridProcess) -> None:
     client = process.client()
     old = set(client.submit(3))
     d = driver()
-    d._views(client, ("s", "poll"), old)
-    d._views(client, ("s", "poll-queued"), old)
+    views_of(d, client, ("s", "poll"), old)
+    views_of(d, client, ("s", "poll-queued"), old)
     new = set(client.submit(2))
-    assert {v["id"] for v in d._views(client, ("s", "poll"), old | new)} == new  # full status of the unseen
+    assert {v["id"] for v in views_of(d, client, ("s", "poll"), old | new)} == new  # full status of the unseen
     client.kill([min(old)])
-    assert [v["id"] for v in d._views(client, ("s", "poll"), old | new)] == [min(old)]
+    assert [v["id"] for v in views_of(d, client, ("s", "poll"), old | new)] == [min(old)]
     # the other scope has its own cursor: the kill and the new jobs are still news to it
-    assert {v["id"] for v in d._views(client, ("s", "poll-queued"), old | new)} == new | {min(old)}
+    assert {v["id"] for v in views_of(d, client, ("s", "poll-queued"), old | new)} == new | {min(old)}
 
 
 def test_a_failed_poll_moves_no_cursor(process: SimGridProcess) -> None:
     client = process.client()
     ids = set(client.submit(2))
     d = driver()
-    d._views(client, ("s", "poll"), ids)
+    views_of(d, client, ("s", "poll"), ids)
     cursor = dict(d._cursor)
     dead = SimGridClient("http://127.0.0.1:9", timeout=0.5)  # nothing listens there
     with pytest.raises(SimGridUnavailable):
-        d._views(dead, ("s", "poll"), ids | {10**6})
+        views_of(d, dead, ("s", "poll"), ids | {10**6})
     assert d._cursor == cursor and d._seen[("s", "poll")] == ids
 
 
@@ -73,15 +79,15 @@ def test_many_jobs_are_re_read_a_slice_per_poll_so_no_poll_is_a_full_sweep(proce
     ids = set(client.submit(6))
     d = driver()
     d.FULL_STATUS_EVERY = 3
-    assert {v["id"] for v in d._views(client, ("s", "poll"), ids)} == ids
+    assert {v["id"] for v in views_of(d, client, ("s", "poll"), ids)} == ids
     reread: list[int] = []
     for _ in range(3):  # nothing changes: each poll re-reads its third of the jobs, and only that
-        views = d._views(client, ("s", "poll"), ids)
+        views = views_of(d, client, ("s", "poll"), ids)
         assert len(views) == 2 and {v["state"] for v in views} == {"Waiting"}
         reread += [v["id"] for v in views]
     assert sorted(reread) == sorted(ids)  # every job read again within FULL_STATUS_EVERY polls
     client.kill([min(ids)])
-    assert min(ids) in {v["id"] for v in d._views(client, ("s", "poll"), ids) if v["state"] == "Killed"}
+    assert min(ids) in {v["id"] for v in views_of(d, client, ("s", "poll"), ids) if v["state"] == "Killed"}
 
 
 def test_jobs_never_read_are_read_a_bounded_number_per_poll_and_changes_are_never_late(
@@ -90,13 +96,13 @@ def test_jobs_never_read_are_read_a_bounded_number_per_poll_and_changes_are_neve
     ids = set(client.submit(6))
     d = driver()
     d.NEW_READS_PER_POLL, d.FULL_STATUS_EVERY = 1, 10**6  # 2 new jobs read a poll, no re-read
-    first = d._views(client, ("s", "poll"), ids)
+    first = views_of(d, client, ("s", "poll"), ids)
     assert len(first) == 2
     late = max(ids - {v["id"] for v in first})
     client.kill([late])  # not read yet: the change still shows at the next poll, through the cursor
-    second = d._views(client, ("s", "poll"), ids)
+    second = views_of(d, client, ("s", "poll"), ids)
     assert late in {v["id"] for v in second if v["state"] == "Killed"}
-    d._views(client, ("s", "poll"), ids)
+    views_of(d, client, ("s", "poll"), ids)
     assert d._seen[("s", "poll")] == ids  # all read within three polls
 
 
@@ -105,12 +111,12 @@ class KillsDuringReads(SimGridClient):
 
     victim: int | None = None
 
-    def status(self, ids):  # type: ignore[no-untyped-def]
-        views = super().status(ids)
+    def status_report(self, ids):  # type: ignore[no-untyped-def]
+        answer = super().status_report(ids)
         if self.victim is not None:
             self.kill([self.victim])
             self.victim = None
-        return views
+        return answer
 
 
 def test_a_change_made_while_a_poll_reads_is_reported_by_that_poll_newest_last(process: SimGridProcess) -> None:
@@ -118,9 +124,9 @@ def test_a_change_made_while_a_poll_reads_is_reported_by_that_poll_newest_last(p
     ids = set(client.submit(4))
     d = driver()
     d.NEW_READS_PER_POLL, d.FULL_STATUS_EVERY = 1, 10**6  # 2 new jobs read a poll, no re-read
-    first = {v["id"] for v in d._views(client, ("s", "poll"), ids)}
+    first = {v["id"] for v in views_of(d, client, ("s", "poll"), ids)}
     client.victim = victim = max(ids - first)  # read by the next poll, and killed just after that read
-    views = d._views(client, ("s", "poll"), ids)
+    views = views_of(d, client, ("s", "poll"), ids)
     assert {v["id"] for v in views} == ids - first
     assert [v["state"] for v in views if v["id"] == victim] == ["Waiting", "Killed"]  # in this poll, last
 
@@ -153,10 +159,18 @@ class RecordingContext:
 
     def __init__(self) -> None:
         self.handed: list[int] = []
+        self.failed: dict[int, str] = {}
+        self.fine: list[int] = []
 
     def hand_over(self, job: FakeJob, work: object) -> None:
         job.status = "completing"
         self.handed.append(job.id)
+
+    def job_failed(self, job: FakeJob, reason: str) -> None:
+        self.failed[job.id] = reason
+
+    def jobs_fine(self, jobs: list[FakeJob]) -> None:
+        self.fine += [job.id for job in jobs]
 
     def run_stock_update(self, jobs: object) -> None:
         raise AssertionError("the SimGrid driver never runs the stock update")
@@ -179,3 +193,21 @@ def test_a_finished_job_is_handed_over_once_however_often_it_is_reported(
         d.poll([job], ctx)  # and the re-read again, while its retrieval would still run
         assert ctx.handed == [grid_id]
         assert job.status == "completing" and "completed" not in job.changes
+
+
+def test_a_job_the_grid_forgot_is_that_jobs_trouble_not_the_backends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: after the simulator restarted, every poll failed with 'HTTP 404 unknown job' for all jobs."""
+    import GangaMonitoring.drivers.simgrid as module
+    from GangaMonitoring._core.retry import Fault, PollFailed, fault_of
+
+    with SimGridProcess("--queue-time", "60", "60") as url:
+        client = SimGridClient(url)
+        monkeypatch.setattr(module, "client_for", lambda server: client)
+        (known,) = client.submit(1)
+        jobs = [FakeJob(client.url, known), FakeJob(client.url, 10**6)]  # the second: a job it never had
+        ctx, d = RecordingContext(), driver()
+        with pytest.raises(PollFailed, match="does not know its job 1000000") as raised:
+            d.poll(jobs, ctx)
+        assert fault_of(raised.value) is Fault.JOB  # no breaker counts it
+        assert list(ctx.failed) == [10**6] and ctx.fine == [known]
+        assert jobs[0].changes == [] and jobs[0].backend.status == "Waiting"  # the known one was updated

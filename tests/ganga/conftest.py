@@ -72,6 +72,13 @@ def ganga_options(extra: list[tuple[str, str, Any]] | None = None) -> list[tuple
     ]
 
 
+@pytest.fixture(autouse=True)
+def fresh_recording_submitter() -> None:
+    """RecordingSubmitter's record, gate and error are module state: each test starts without them."""
+    plugins.UPDATES.reset()
+    plugins.SUBMIT_GATE.set()
+
+
 @pytest.fixture
 def gangadir(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(tmp_path_factory.mktemp("gangadir"))

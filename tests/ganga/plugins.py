@@ -123,9 +123,12 @@ class UpdateRecorder:
         self._lock = threading.Lock()
         self.reset()
 
-    def reset(self, gate: threading.Barrier | None = None, gated_calls: int = 0) -> None:
-        """Forget everything; the first ``gated_calls`` calls meet at ``gate`` before they update."""
+    def reset(self, gate: threading.Barrier | None = None, gated_calls: int = 0,
+              error: Exception | None = None) -> None:
+        """Forget everything; the first ``gated_calls`` calls meet at ``gate`` before they update;
+        with ``error``, every call raises it (a backend whose service is down)."""
         with self._lock:
+            self.error = error
             self.calls: list[list[str]] = []
             self.active: Counter[str] = Counter()
             self.running = self.most_at_once = 0
@@ -177,6 +180,8 @@ class RecordingSubmitter(TestSubmitter):
         try:
             if gate is not None:
                 gate.wait()  # a broken barrier raises: the test sees updates that never met
+            if UPDATES.error is not None:
+                raise UPDATES.error
             TestSubmitter.updateMonitoringInformation(jobs)
         finally:
             UPDATES.leave(fqids)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from . import plugins
 from .conftest import wait_for
 
 pytestmark = pytest.mark.ganga
@@ -107,21 +108,23 @@ def test_many_testsubmitter_jobs_complete_and_the_index_empties(ganga_session: A
 
 
 @pytest.mark.parametrize("ganga_session", [[("Monitoring", "breaker_failures", 3),
-                                            ("Monitoring", "breaker_first_probe", 2.0)]], indirect=True)
+                                            ("Monitoring", "breaker_first_probe", 2.0),
+                                            ("PollThread", "default_backend_poll_rate", 1)]], indirect=True)
 def test_a_backend_that_raises_on_every_call_is_held_by_its_breaker_and_others_go_on(ganga_session: Any) -> None:
     gpi = ganga_session
-    broken = gpi.Job(backend=gpi.TestSubmitter(time=1, fail="monitor"))
+    plugins.UPDATES.reset(error=ConnectionError("the service refuses connections"))
+    broken = gpi.Job(backend=plugins.RecordingSubmitter(time=1))
     broken.submit()
     mc = component()
-    assert wait_for(lambda: mc.runner.breaker_states().get("TestSubmitter", "closed") != "closed", timeout=60)
+    assert wait_for(lambda: mc.runner.breaker_states().get("RecordingSubmitter", "closed") != "closed", timeout=60)
     local = gpi.Job(backend=gpi.Local())
     local.submit()
     assert wait_for(lambda: local.status == "completed", timeout=60), local.status
-    assert "TestSubmitter" in str(gpi.queues) and "DOWN (breaker open" in str(gpi.queues)
+    assert "RecordingSubmitter" in str(gpi.queues) and "DOWN (breaker open" in str(gpi.queues)
     assert broken.status in ("submitted", "running")  # held, not lost: polled again when a probe succeeds
 
     def poll_starts() -> int:
-        return sum(1 for h in mc.runner.history() if h.key == ("poll", "TestSubmitter") and h.event == "started")
+        return sum(1 for h in mc.runner.history() if h.key == ("poll", "RecordingSubmitter") and h.event == "started")
 
     before = poll_starts()
     # a probe after 2 s, then 4 s: at most 2 polls in 5 s, where 1 s polls and their retries would make many more

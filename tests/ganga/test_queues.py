@@ -93,3 +93,25 @@ def test_user_action_hooks_are_undone_when_monitoring_stops(ganga_session: Any) 
     patches.remove()
     assert not getattr(Job.__dict__["peek"], "__gm_wrapped__", False)
     assert not getattr(SimGrid.__dict__["getOutput"], "__gm_wrapped__", False)
+
+
+def test_why_takes_a_job_a_subjob_an_id_or_a_string_and_says_what_is_wrong(ganga_session: Any) -> None:
+    """Issue 16: why('abc'), why(None), why(jobs) ended in Ganga's 'Unexpected ERROR' banner."""
+    gpi = ganga_session
+    job = gpi.Job(backend=gpi.TestSubmitter(time=100), splitter=gpi.ArgSplitter(args=[["a"], ["b"]]))
+    job.submit()
+    queues = gpi.queues
+    for asked in (job, job.id, str(job.id)):
+        assert str(queues.why(asked)).startswith(f"job {job.id} is submitted on TestSubmitter")
+    sub = queues.why(job.subjobs(1))
+    assert str(sub).startswith(f"subjob {job.id}.1 is submitted\nits master, job {job.id} is")
+    assert queues.why(f"{job.id}.1") == sub and repr(sub) == str(sub)  # prints as text, not a quoted string
+    assert queues.why(12345) == "queues.why: there is no job 12345 in this session's job registry"
+    assert queues.why(f"{job.id}.7") == f"queues.why: there is no job {job.id}.7 in this session's job registry"
+    for wrong, shown in (("abc", "'abc'"), (None, "None"), (gpi.jobs, "a ")):
+        answer = queues.why(wrong)
+        assert answer.startswith("queues.why: expected a job, a subjob, a job id or 'id.subid'") and shown in answer
+    done = gpi.Job(backend=gpi.TestSubmitter(time=0))
+    done.submit()
+    assert wait_for(lambda: done.status == "completed", timeout=60)
+    assert queues.why(done).startswith(f"job {done.id} is completed: it is not being monitored")

@@ -305,3 +305,30 @@ def test_a_download_removes_what_a_killed_session_left_of_that_jobs_output(tmp_p
         (tmp_path / name).write_text("x")
     _remove_leftovers_of_other_sessions(str(tmp_path), 4)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for n, kept in names.items() if kept)
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "compat"])
+def test_a_job_the_restarted_grid_forgot_blocks_nothing_and_fails_after_its_grace(gangadir: str,
+                                                                                  native: bool) -> None:
+    """Issue 16: after the simulator restarted, every poll failed with 'unknown job' and new jobs waited."""
+    with own_simgrid("--queue-time", "30", "30") as first, \
+            own_simgrid("--queue-time", "0", "0", "--run-time", "1", "1", "--failure-fraction", "0") as second, \
+            ganga_on(gangadir, first, ("Monitoring", "failing_job_grace", 4.0),
+                     ("Monitoring", "native_drivers", native)) as gpi:
+        first.client().submit(5)  # the forgotten job's id is one the new grid never hands out here
+        forgotten, killed = gpi.Job(backend=gpi.SimGrid()), gpi.Job(backend=gpi.SimGrid())
+        forgotten.submit()
+        killed.submit()
+        assert wait_for(lambda: forgotten.backend.status == killed.backend.status == "Waiting", timeout=60)
+        gpi.config.SimGrid.server = second.url  # the grid "restarted": its jobs are gone
+        killed.kill()  # issue 16: a raw 'SimGridRejected: HTTP 404' traceback; the job is gone from the grid
+        assert killed.status == "killed"
+        fresh = gpi.Job(backend=gpi.SimGrid())
+        fresh.submit()
+        assert wait_for(lambda: fresh.status == "completed", timeout=60), fresh.status
+        assert wait_for(lambda: forgotten.status == "failed", timeout=60), forgotten.status
+        reason = str(gpi.queues.why(forgotten))
+        assert "monitoring gave up" in reason and "does not know" in reason
+        from GangaCore.Core import monitoring_component
+
+        assert monitoring_component.scheduler.breakers.state_of("SimGrid").value == "closed"

@@ -69,8 +69,11 @@ def test_bad_requests_are_clear_4xx(simgrid: SimGridProcess) -> None:
     client = simgrid.client(max_batch=1000)
     with pytest.raises(SimGridRejected, match="at most 50 ids"):
         client.status(range(51))
+    [known] = client.submit(1)
+    assert client.status_report([known, 10**9]) == ([client.status([known])[0]], [10**9])  # per job, as DIRAC
+    assert client.kill_report([10**9, known]) == ([known], [10**9])
     with pytest.raises(SimGridRejected, match="unknown job"):
-        client.status([10**9])
+        client.output(10**9)
     with pytest.raises(SimGridRejected, match="count"):
         client._json("POST", "/jobs", {"count": "many"})
     answer = requests.post(simgrid.url + "/status", data=b"not json", timeout=5)

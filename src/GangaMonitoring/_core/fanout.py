@@ -52,6 +52,7 @@ from .work import Kind, Operation, State
 
 JobKey = tuple[int, "int | None"]
 """(top-level job id, subjob id or None)."""
+Outcomes = Callable[[list[JobKey], list[tuple[JobKey, str]]], None]
 
 UPDATE = "update"
 """The first item of a child's key."""
@@ -107,7 +108,14 @@ class FanOut:
 
     def __init__(self, runner: SchedulerRunner, clock: Clock, *, call: Callable[[Any, list[Any]], None],
                  identify: Callable[[Any], JobKey],
-                 on_child_done: Callable[[Child, Operation], None] | None = None) -> None:
+                 on_child_done: Callable[[Child, Operation], None] | None = None,
+                 on_outcomes: Outcomes | None = None,
+                 service_fault: Callable[[BaseException], bool] = is_backend_fault) -> None:
+        """``on_outcomes(fine, alone)``, after each child's calls: the jobs updated, and each job that
+        failed alone (isolated to a batch of one) while another call of that child succeeded or with
+        an error that is not the service's (``service_fault``)."""
+        self._on_outcomes = on_outcomes
+        self._service_fault = service_fault
         self._runner = runner
         self._clock = clock
         self._call = call
@@ -198,8 +206,13 @@ class FanOut:
         def action(op: Operation) -> None:
             with self.inline(op):
                 outcome = isolate(lambda batch: self._call(task, batch), jobs, budget)
+            if self._on_outcomes is not None:
+                failed = {id(job) for batch, _ in outcome.failures for job in batch}
+                alone = [(self._identify(batch[0]), _error_text(e)) for batch, e in outcome.failures
+                         if len(batch) == 1 and (outcome.succeeded or not self._service_fault(e))]
+                self._on_outcomes([self._identify(j) for j in jobs if id(j) not in failed], alone)
             if outcome.failures:
-                service = not outcome.succeeded and all(is_backend_fault(e) for _, e in outcome.failures)
+                service = not outcome.succeeded and all(self._service_fault(e) for _, e in outcome.failures)
                 child.detail = "; ".join(f"{_describe(batch, self._identify)}: {_error_text(e)}"
                                          for batch, e in outcome.failures[:5])
                 child.failed_jobs, child.service_down = outcome.failed_items, service

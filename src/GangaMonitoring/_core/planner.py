@@ -9,7 +9,12 @@ previous one *started*, so a poll that takes long is not followed by a gap.
 A newly submitted job pulls its group's next poll forward to
 ``first_poll_delay`` after its submission, so a user sees it start promptly
 even when the backend's interval is long (stock Ganga looked at a newly
-active backend within its 2 s scan).
+active backend within its 2 s scan).  For a backend whose every poll costs
+a look at all its jobs (``new_jobs_apart``: a backend without a native
+driver, whose update asks for and may download every job it is given), the
+new jobs get a poll of their own instead, ``("poll-new", backend)``: jobs
+submitted one after another would otherwise pull a poll of the whole
+backend forward again and again.
 
 Pure: it reads the index, the scheduler and ``now``; it returns operations
 to submit and backends that went idle (whose monitoring can be torn down).
@@ -29,6 +34,7 @@ ActionFactory = Callable[[str, str], Callable[[Operation], Any]]
 
 POLL = "poll"
 POLL_QUEUED = "poll-queued"
+POLL_NEW = "poll-new"
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,8 @@ class PlannerSettings:
     long_queued_after: float = 600.0
     queued_interval_factor: float = 4.0
     first_poll_delay: float = 2.0
+    new_jobs_apart: Callable[[str], bool] = lambda _backend: False
+    """Does ``backend`` poll newly submitted jobs in a poll of their own (see the module)?"""
 
 
 @dataclass
@@ -66,6 +74,10 @@ class PollPlanner:
                 op = self._plan_one(scheduler, backend, group, now, settings, index)
                 if op is not None:
                     result.operations.append(op)
+                if group == POLL and settings.new_jobs_apart(backend):
+                    new = self._plan_new(scheduler, backend, now, settings, index)
+                    if new is not None:
+                        result.operations.append(new)
         gone = self._active_backends - active_now
         for backend in sorted(gone):
             if scheduler.running_count(backend):
@@ -73,7 +85,7 @@ class PollPlanner:
                 active_now.add(backend)
                 continue
             result.idle_backends.append(backend)
-            for group in (POLL, POLL_QUEUED):
+            for group in (POLL, POLL_QUEUED, POLL_NEW):
                 self._last.pop((group, backend), None)
                 self._last_started.pop((group, backend), None)
         self._active_backends = active_now
@@ -126,6 +138,8 @@ class PollPlanner:
         if previous is not None and previous.last_error and previous.finished_at is not None:
             due = max(due, previous.finished_at + interval)  # it gave up: wait a whole interval
         newest = index.newest_since(backend, "submitted") if group == POLL else None
+        if newest is not None and last_started is not None and settings.new_jobs_apart(backend):
+            newest = None  # ("poll-new", backend) looks at them (_plan_new)
         if newest is not None and (last_started is None or newest > last_started):
             seen_soon = newest + settings.first_poll_delay
             # nothing polled yet and nothing running: let the new job start before the first look
@@ -142,6 +156,30 @@ class PollPlanner:
         if current is None:
             self._last[key] = op
         return op  # with a current op pending, submitting this merges: it only moves the due time
+
+    def _plan_new(self, scheduler: Scheduler, backend: str, now: float, settings: PlannerSettings,
+                  index: ActiveJobIndex) -> Operation | None:
+        """The poll of jobs submitted since ``backend``'s last poll began, ``first_poll_delay`` after the newest."""
+        last_poll = self._last_started.get((POLL, backend))
+        newest = index.newest_since(backend, "submitted")
+        if last_poll is None or newest is None or newest <= last_poll:
+            return None  # never polled (its first poll looks at them all), or nothing new
+        key = (POLL_NEW, backend)
+        current = scheduler.find(key)
+        last_new = self._note_started(key, current)
+        if last_new is not None and newest <= last_new:
+            return None  # the new jobs were looked at already
+        if current is not None:
+            return None  # one planned or running: it takes every job new when it starts
+        op = Operation(key=key, kind=Kind.POLL, backend=backend, priority=PriorityClass.POLL,
+                       due=max(now, newest + settings.first_poll_delay),
+                       action=self._make_action(backend, POLL_NEW), description=f"{POLL_NEW} {backend}")
+        self._last[key] = op
+        return op
+
+    def new_since(self, backend: str) -> float | None:
+        """Jobs of ``backend`` submitted after this time are new: its last poll began then."""
+        return self._last_started.get((POLL, backend))
 
     def _note_started(self, key: Hashable, current: Operation | None) -> float | None:
         """The start time of the latest poll of ``key`` seen so far."""

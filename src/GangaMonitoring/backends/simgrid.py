@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from GangaCore.GPIDev.Adapters.ApplicationRuntimeHandlers import allHandlers
 from GangaCore.GPIDev.Adapters.IBackend import IBackend
 from GangaCore.GPIDev.Base.Proxy import stripProxy
+from GangaCore.Core.exceptions import BackendError
 from GangaCore.GPIDev.Lib.Job.Job import JobError
 from GangaCore.GPIDev.Schema import Schema, SimpleItem, Version
 from GangaCore.Lib.Executable import RTHandler
@@ -36,7 +37,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from .._core.retry import is_transient
 from ..drivers.heavy import unpack_tarball
-from ..simulator.client import SimGridClient
+from ..simulator.client import SimGridClient, SimGridError
 
 log = getLogger("GangaMonitoring.SimGrid")
 
@@ -110,7 +111,13 @@ class SimGrid(IBackend):
     def kill(self) -> bool:
         if self.id < 0:
             return True
-        client_for(self.server).kill([self.id])
+        try:
+            _, unknown = client_for(self.server).kill_report([self.id])
+        except SimGridError as err:
+            raise BackendError("SimGrid", f"could not kill job {self.getJobObject().getFQID('.')}: {err}") from err
+        if unknown:
+            log.warning("the grid does not know job %s (grid id %d): it is gone from the grid; marked killed",
+                        self.getJobObject().getFQID("."), self.id)
         return True
 
     def peek(self, filename: str = "", command: str = "") -> None:
@@ -138,13 +145,18 @@ class SimGrid(IBackend):
         by_server: dict[str, list[Any]] = {}
         for job in jobs:
             by_server.setdefault(stripProxy(job).backend.server, []).append(stripProxy(job))
+        lost: list[str] = []
         for server, server_jobs in by_server.items():
             client = client_for(server)
-            views = {v["id"]: v for v in client.status(j.backend.id for j in server_jobs)}
+            answered, unknown = client.status_report(j.backend.id for j in server_jobs)
+            views = {v["id"]: v for v in answered}
             for job in server_jobs:
                 view = views.get(job.backend.id)
                 if view is not None:
                     apply_view(job, view, client)
+            lost += [f"{j.getFQID('.')} (grid id {j.backend.id})" for j in server_jobs if j.backend.id in set(unknown)]
+        if lost:  # after the others were updated: the caller learns which jobs the grid forgot
+            raise JobError(f"the grid does not know job(s) {', '.join(lost[:10])}")
 
 
 def transition_for(job: Any, view: dict[str, Any]) -> str | None:

@@ -44,9 +44,10 @@ from .._core.clock import Clock, SystemClock
 from .._core.fanout import UPDATE, Child, FanOut, JobKey, Parent
 from .._core.index import FINALISING_STATES, POLLED_STATES, TRACKED_STATES, ActiveJobIndex
 from .._core.isolate import CallBudget, Isolated, isolate
-from .._core.planner import POLL, POLL_QUEUED, PlannerSettings, PollPlanner
+from .._core.trouble import TroubledJobs
+from .._core.planner import POLL, POLL_NEW, POLL_QUEUED, PlannerSettings, PollPlanner
 from .._core.pools import Pools
-from .._core.retry import BackendPollFailed, PollFailed, RetryPolicy, TransientError
+from .._core.retry import BackendPollFailed, PollFailed, RetryPolicy, TransientError, is_backend_fault
 from .._core.runner import SchedulerRunner
 from .._core.scheduler import Scheduler
 from .._core.work import Kind, Operation, PriorityClass, State
@@ -93,7 +94,7 @@ class BackendPollRecord:
             self.consecutive_failures += 1
             self.last_error = error
 
-PERIODIC_GROUPS = (POLL, POLL_QUEUED, RECONCILE_KEY[0], "disk-check", "credential-check", "completing-check")
+PERIODIC_GROUPS = (POLL, POLL_QUEUED, POLL_NEW, RECONCILE_KEY[0], "disk-check", "credential-check", "completing-check")
 
 
 class MonitoringComponent(GangaThread):
@@ -126,7 +127,9 @@ class MonitoringComponent(GangaThread):
         self.runner = SchedulerRunner(self.scheduler, self.pools, self.clock, self.retry_policy,
                                       plan=self._plan)
         self.fanout = FanOut(self.runner, self.clock, call=self._call_inline, identify=_job_key,
-                             on_child_done=self._on_update_done)
+                             on_child_done=self._on_update_done, on_outcomes=self._job_outcomes,
+                             service_fault=_service_fault)
+        self.troubled = TroubledJobs()
         self.driver = CompatDriver()
         self.backend_classes: dict[str, type] = {}
         self.native_drivers: dict[str, NativeDriver] = {}
@@ -150,6 +153,7 @@ class MonitoringComponent(GangaThread):
         self.runner.start()
         patches.hook_user_actions()
         patches.hook_submissions()
+        patches.lock_free_reads()
         patches.offload_postprocessing(self.pools.run_in_process)
         patches.add_user_action_listener(self._on_user_action)
 
@@ -417,10 +421,17 @@ class MonitoringComponent(GangaThread):
             long_queued_after=float(config.monitoring_option("long_queued_after")),
             queued_interval_factor=float(config.monitoring_option("queued_interval_factor")),
             first_poll_delay=float(config.monitoring_option("first_poll_delay")),
+            new_jobs_apart=lambda backend: self._native_driver(backend) is None,
         )
 
     def _poll_action(self, backend: str, group: str) -> Any:
         def action(op: Operation) -> None:
+            if group == POLL_NEW:  # jobs submitted since the backend's last poll began
+                since = self.planner.new_since(backend)
+                ids = [t.job_id for t in self.index.jobs(backend, "submitted") if since is None or t.since > since]
+                op.job_ids = set(ids)
+                self._poll_jobs(op, backend, ids, scope=POLL)
+                return
             cutoff = self.clock.now() - float(config.monitoring_option("long_queued_after"))
             ids = [t.job_id for t in self.index.jobs(backend, "running")] if group == POLL else []
             for tracked in self.index.jobs(backend, "submitted"):
@@ -546,6 +557,42 @@ class MonitoringComponent(GangaThread):
         error = BackendPollFailed if nothing_worked else PollFailed
         count = (top.failed_items if top else 0) + sum(c.failed_jobs or len(c.jobs) for c in failed)
         raise error(f"{count} {parent.backend} job(s) could not be updated: {'; '.join(messages[:5])}")
+
+    def _job_outcomes(self, fine: list[JobKey], alone: list[tuple[JobKey, str]]) -> None:
+        """After an update: jobs updated are fine again; a job that failed alone is noted (see ``trouble``)."""
+        self.troubled.fine(fine)
+        for key, error in alone:
+            self._note_job_failure(key, error)
+
+    def job_failed(self, job: Any, reason: str) -> None:
+        """DriverContext: ``job`` alone could not be updated (the service answered for others)."""
+        self._note_job_failure(_job_key(job), reason)
+
+    def jobs_fine(self, jobs: Iterable[Any]) -> None:
+        """DriverContext: these jobs were updated."""
+        if len(self.troubled):
+            self.troubled.fine(_job_key(job) for job in jobs)
+
+    def _note_job_failure(self, key: JobKey, error: str) -> None:
+        """A job failing on its own: after ``failing_job_grace`` seconds of it, it is marked failed."""
+        trouble = self.troubled.note(key, error, self.clock.now())
+        grace = float(config.monitoring_option("failing_job_grace"))
+        failing_for = self.clock.now() - trouble.since
+        if failing_for < grace:
+            log.debug("job %s could not be updated (%d time(s) in %.0f s): %s", _fqid(key), trouble.failures,
+                      failing_for, error)
+            return
+        job = registry.find_job(self.registry_slice, key)
+        self.troubled.forget(key)
+        if job is None or registry.job_status(job) not in POLLED_STATES:
+            return
+        reason = (f"monitoring gave up: every update of it failed for {failing_for:.0f} s "
+                  f"([Monitoring]failing_job_grace), while its backend answered for other jobs; last: {error}")
+        log.error("job %s: %s. It is marked failed; queues.retry(j) tries again, or resubmit it.", _fqid(key), reason)
+        self.output_failures[_fqid(key)] = (key, reason)
+        job.updateStatus("failed", update_master=False)
+        if key[1] is not None:
+            self._schedule_rollup(key[0], registry.job_backend_name(job.master) or "(unknown)")
 
     def _on_update_done(self, child: Child, op: Operation) -> None:
         """An update operation ended: masters whose subjobs it updated are rolled up soon."""
@@ -943,6 +990,17 @@ def _top_level_ids(jobs: Iterable[Any]) -> set[int]:
         master = raw.master
         ids.add((master if master is not None else raw).id)
     return ids
+
+
+def _service_fault(error: BaseException) -> bool:
+    """Does ``error`` from a backend's update say its service is unwell?  Ganga's ``JobError`` says a job is."""
+    from GangaCore.GPIDev.Lib.Job.Job import JobError
+
+    return not isinstance(error, JobError) and is_backend_fault(error)
+
+
+def _fqid(key: JobKey) -> str:
+    return str(key[0]) if key[1] is None else f"{key[0]}.{key[1]}"
 
 
 def _job_key(job: Any) -> JobKey:

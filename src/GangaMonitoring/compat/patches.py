@@ -47,6 +47,20 @@
    load: a job completing, then ``submitted`` again, then finalised anew).
    The component leaves a job alone until its submit has returned.
 
+8. ``Descriptor.__get__`` (every attribute read of every Ganga object)
+   returns a value already in the object's ``_data`` without taking the
+   root object's lock.  Stock takes the master job's lock for every read,
+   the same lock Ganga's registry flusher holds while it saves all of a
+   master's dirty subjobs (seconds at thousands of subjobs): the prompt's
+   ``j.status`` waited for a whole flush (REPOSITORY_NOTES §1; Ganga's own
+   comment at ``Registry.py:169`` intends "no changes occur while flushing
+   though reads can").  A dict read is atomic, so the value read is one a
+   writer stored whole.  A component object (a ``Node``) is returned
+   lock-free only once its parent is set (a writer attaches it after
+   storing it); anything else — a getter, a lazy load from disk, the index
+   cache, a default — takes the stock, locked path.  Writes are unchanged.
+   :func:`lock_free_reads` installs it when the component starts.
+
 :func:`remove` runs when the component stops (Ganga never calls a runtime
 package's ``shutdown()``) and at interpreter exit.
 """
@@ -254,6 +268,38 @@ def _noting_submission(original: Any) -> Any:
 def in_submission(job: Any) -> bool:
     """Is ``job`` (a raw Job) being submitted or resubmitted right now?"""
     return id(job) in _in_submission
+
+
+def _reading_without_lock(locked_get: Any) -> Any:
+    from GangaCore.GPIDev.Base.Objects import Node
+
+    @functools.wraps(locked_get)
+    def get(self: Any, obj: Any, cls: Any) -> Any:
+        if obj is not None and not self._getter_name:
+            data = getattr(obj, "_data_dict", None)
+            if data is not None:
+                value = data.get(self._name, _MISSING)
+                if value is not _MISSING and (not isinstance(value, Node) or value._parent is obj):
+                    return value
+        return locked_get(self, obj, cls)
+
+    get.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return get
+
+
+_MISSING = object()
+
+
+def lock_free_reads() -> None:
+    """Install item 8 (idempotent; undone by remove)."""
+    from GangaCore.GPIDev.Base.Objects import Descriptor
+
+    with _lock:
+        current = Descriptor.__dict__["__get__"]
+        if getattr(current, "__gm_wrapped__", False):
+            return
+        _wrapped_actions.append((Descriptor, "__get__", current))
+        setattr(Descriptor, "__get__", _reading_without_lock(current))
 
 
 def hook_submissions() -> None:

@@ -14,6 +14,7 @@ swaps in :class:`MonitoringQueues`, which keeps every stock method
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -31,6 +32,39 @@ def _our_component() -> Any | None:
     return monitoring_component if isinstance(monitoring_component, MonitoringComponent) else None
 
 
+class Explanation(str):
+    """Text that shows as text at the prompt: its repr is itself, not a quoted string with ``\\n``."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
+def _resolve(job: Any, registry_slice: Any) -> Any:
+    """The raw job or subjob ``job`` names; LookupError with a sentence saying what is wrong."""
+    from . import registry
+
+    raw = stripProxy(job)
+    if hasattr(raw, "getFQID") and hasattr(raw, "master"):
+        return raw
+    text = raw.strip() if isinstance(raw, str) else raw
+    if isinstance(text, str) and re.fullmatch(r"\d+(\.\d+)?", text):
+        top, _, sub = text.partition(".")
+        key: tuple[int, int | None] = (int(top), int(sub) if sub else None)
+    elif isinstance(text, int) and not isinstance(text, bool):
+        key = (text, None)
+    else:
+        shown = repr(raw) if isinstance(raw, (str, int, float, type(None))) else f"a {type(raw).__name__}"
+        raise LookupError(f"expected a job, a subjob, a job id or 'id.subid' (such as 8 or '8.41'), got {shown}")
+    found = registry.find_job(registry_slice, key)
+    if found is None:
+        name = str(key[0]) if key[1] is None else f"{key[0]}.{key[1]}"
+        raise LookupError(f"there is no job {name} in this session's job registry")
+    return found
+
+
 class MonitoringQueues(ThreadPoolQueueMonitor):
     """Ganga's queues, showing GangaMonitoring's pools, queues and backends too."""
 
@@ -39,14 +73,31 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
         component = _our_component()
         return introspect.take_snapshot(component).as_dict() if component is not None else {}
 
-    def why(self, job: Any) -> str:
-        """Why ``job`` (a job, or its id) is or is not being monitored, and what waits for it."""
+    def why(self, job: Any) -> Explanation:
+        """Why ``job`` is or is not being monitored, and what waits for it.
+
+        ``job``: a job or subjob, a job id (``8``), or ``"8"`` / ``"8.41"``.
+        The answer prints as text at the prompt (and is a ``str`` for scripts).
+        """
         component = _our_component()
         if component is None:
-            return "GangaMonitoring is not the active monitoring component"
-        raw = stripProxy(job)
-        job_id = raw if isinstance(raw, int) else (raw.master.id if raw.master is not None else raw.id)
-        return introspect.explain_job(component, job_id)
+            return Explanation("GangaMonitoring is not the active monitoring component")
+        try:
+            raw = _resolve(job, component.registry_slice)
+        except LookupError as err:
+            return Explanation(f"queues.why: {err}")
+        if raw.master is None:
+            return Explanation(introspect.explain_job(component, raw.id, raw.status))
+        fqid = raw.getFQID(".")
+        lines = [f"subjob {fqid} is {raw.status}"]
+        trouble = component.troubled.get((raw.master.id, raw.id))
+        if trouble is not None:
+            lines.append(f"  its updates failed {trouble.failures} time(s) in a row, the last: {trouble.last_error}")
+        failure = component.output_failures.get(fqid)
+        if failure is not None:
+            lines.append(f"  {failure[1]} (queues.retry(j) tries again)")
+        lines.append(f"its master, {introspect.explain_job(component, raw.master.id)}")
+        return Explanation("\n".join(lines))
 
     def retry(self, job: Any = None) -> list[str]:
         """Try again to get the output of ``job`` (or of every job) that failed for want of it."""

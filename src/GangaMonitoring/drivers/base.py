@@ -26,7 +26,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 JobKey = tuple[int, "int | None"]
 """(top-level job id, subjob id or None): how work finds its job again (jobs can be removed)."""
@@ -57,6 +57,14 @@ class DriverContext(Protocol):
 
     def run_stock_update(self, jobs: Sequence[Any]) -> None:
         """Run the jobs' backend's own ``updateMonitoringInformation`` (sync or coroutine) on ``jobs``."""
+
+    def job_failed(self, job: Any, reason: str) -> None:
+        """``job`` alone could not be updated while the service answered for others (it does not know
+        the job, its answer for it was unusable): its trouble, not the backend's.  After
+        ``[Monitoring]failing_job_grace`` of that, the job is marked failed with ``reason``."""
+
+    def jobs_fine(self, jobs: Iterable[Any]) -> None:
+        """``jobs`` were updated: any run of failures of theirs is over."""
 
 
 class NativeDriver(abc.ABC):

@@ -17,6 +17,7 @@ from GangaCore.Utility.logging import getLogger
 
 from ..backends.simgrid import client_for, download_output, sandbox_path, transition_for
 from ..simulator.client import SimGridClient
+from .._core.retry import PollFailed
 from .base import DriverContext, FinishedWork, JobKey, NativeDriver
 from . import heavy
 from .heavy import unpack_retrieved
@@ -51,8 +52,10 @@ class SimGridDriver(NativeDriver):
         for server, group in by_server.items():
             client = client_for(server)
             by_grid_id = {job.backend.id: job for job in group}
+            views, unknown = self._views(client, (server, scope), set(by_grid_id))
             # a job both read and reported changed in one poll comes twice: only its newest view counts
-            newest = {view.get("id"): view for view in self._views(client, (server, scope), set(by_grid_id))}
+            newest = {view.get("id"): view for view in views}
+            fine = []
             for grid_id, view in newest.items():
                 job = by_grid_id.get(grid_id)
                 if job is None:
@@ -60,11 +63,24 @@ class SimGridDriver(NativeDriver):
                 try:
                     self._apply(job, view, ctx, client.url)
                 except Exception as err:  # noqa: BLE001 - one job's trouble must not stop the others
-                    failures.append(f"job {job.getFQID('.')}: {type(err).__name__}: {err}")
+                    reason = f"{type(err).__name__}: {err}"
+                    failures.append(f"job {job.getFQID('.')}: {reason}")
+                    ctx.job_failed(job, reason)
+                else:
+                    fine.append(job)
+            ctx.jobs_fine(fine)
+            for grid_id in unknown:
+                job = by_grid_id.get(grid_id)
+                if job is not None:
+                    reason = f"the grid at {client.url} does not know its job {grid_id}"
+                    failures.append(f"job {job.getFQID('.')}: {reason}")
+                    ctx.job_failed(job, reason)
         if failures:
-            raise RuntimeError(f"{len(failures)} SimGrid job(s) could not be updated: " + "; ".join(failures[:5]))
+            # one job's trouble, not the service's: no breaker counts it (each job has its grace)
+            raise PollFailed(f"{len(failures)} SimGrid job(s) could not be updated: " + "; ".join(failures[:5]))
 
-    def _views(self, client: SimGridClient, state: tuple[str, str], ids: set[int]) -> list[dict[str, Any]]:
+    def _views(self, client: SimGridClient, state: tuple[str, str],
+               ids: set[int]) -> tuple[list[dict[str, Any]], list[int]]:
         """What changed since the last poll, plus the full status of jobs not seen before, plus a re-read.
 
         The re-read is the safety net: every job's status is read again once
@@ -82,7 +98,8 @@ class SimGridDriver(NativeDriver):
         is the last one.  Only the first poll takes its cursor before
         reading (it has none to ask from).  The cursor and the seen set move
         only once every request succeeded, so a failed poll (retried later)
-        loses no change.
+        loses no change.  Returns the views, and the ids the grid said it
+        does not know (read again next poll: each has its grace).
         """
         known_cursor = self._cursor.get(state)
         polls = self._polls.get(state, 0) + 1
@@ -97,13 +114,13 @@ class SimGridDriver(NativeDriver):
             # whatever they do from now on, so only what they did before waits for its turn
             unread = set(sorted(ids - seen)[:self.NEW_READS_PER_POLL * client.max_batch])
             unread |= self._reread_slice(ids, polls, client.max_batch)
-        views = client.status(sorted(unread)) if unread else []
+        views, unknown = client.status_report(sorted(unread)) if unread else ([], [])
         new_cursor = cursor
         if not first_poll:
             new_cursor, changed = client.changes(cursor)
             views += changed
-        self._cursor[state], self._seen[state], self._polls[state] = new_cursor, seen | unread, polls
-        return views
+        self._cursor[state], self._seen[state], self._polls[state] = new_cursor, (seen | unread) - set(unknown), polls
+        return views, unknown
 
     def _reread_slice(self, ids: set[int], polls: int, one_request: int) -> set[int]:
         """This poll's share of the re-read, when the whole would take more than one request."""

@@ -79,23 +79,38 @@ class SimGridClient:
         return self._json("POST", "/jobs", {"count": count})["ids"]
 
     def status(self, job_ids: Iterable[int]) -> list[dict[str, Any]]:
+        """The views of the jobs the grid knows (an unknown one is left out: see :meth:`status_report`)."""
+        return self.status_report(job_ids)[0]
+
+    def status_report(self, job_ids: Iterable[int]) -> tuple[list[dict[str, Any]], list[int]]:
+        """(the views of the jobs the grid knows, the ids it does not know)."""
         ids = list(job_ids)
         views: list[dict[str, Any]] = []
+        unknown: list[int] = []
         for start in range(0, len(ids), self.max_batch):
             batch = {"ids": ids[start:start + self.max_batch]}
-            views.extend(_read_retrying()(self._json, "POST", "/status", batch)["jobs"])
-        return views
+            answer = _read_retrying()(self._json, "POST", "/status", batch)
+            views.extend(answer["jobs"])
+            unknown.extend(answer.get("unknown", []))
+        return views, unknown
 
     def changes(self, cursor: int) -> tuple[int, list[dict[str, Any]]]:
         answer = _read_retrying()(self._json, "GET", f"/changes?cursor={int(cursor)}")
         return int(answer["cursor"]), answer["jobs"]
 
     def kill(self, job_ids: Iterable[int]) -> list[int]:
+        return self.kill_report(job_ids)[0]
+
+    def kill_report(self, job_ids: Iterable[int]) -> tuple[list[int], list[int]]:
+        """(the ids killed, the ids the grid does not know)."""
         ids = list(job_ids)
         killed: list[int] = []
+        unknown: list[int] = []
         for start in range(0, len(ids), self.max_batch):
-            killed.extend(self._json("POST", "/kill", {"ids": ids[start:start + self.max_batch]})["killed"])
-        return killed
+            answer = self._json("POST", "/kill", {"ids": ids[start:start + self.max_batch]})
+            killed.extend(answer["killed"])
+            unknown.extend(answer.get("unknown", []))
+        return killed, unknown
 
     def output(self, job_id: int) -> bytes:
         return _read_retrying()(self._request, "GET", f"/jobs/{int(job_id)}/output").content

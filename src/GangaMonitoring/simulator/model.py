@@ -178,6 +178,27 @@ class SimulatedGrid:
                 views.append(self._view(job_id, now))
             return views
 
+    def status_known(self, job_ids: Iterable[int]) -> tuple[list[JobView], list[int]]:
+        """The views of the jobs the grid knows, and the ids it does not (as DIRAC answers per job)."""
+        with self._lock:
+            now = self._advance()
+            views, unknown = [], []
+            for job_id in job_ids:
+                try:
+                    self._check(job_id)
+                except UnknownJob:
+                    unknown.append(job_id)
+                    continue
+                views.append(self._view(job_id, now))
+            return views, unknown
+
+    def kill_known(self, job_ids: Iterable[int]) -> tuple[list[int], list[int]]:
+        """Kill the known jobs (see :meth:`kill`); returns (killed, unknown ids)."""
+        ids = list(job_ids)
+        with self._lock:
+            unknown = [i for i in ids if not (isinstance(i, int) and 0 <= i < len(self._submitted))]
+        return self.kill(i for i in ids if i not in set(unknown)), unknown
+
     def changes(self, cursor: int) -> tuple[int, list[JobView]]:
         """Jobs whose state changed after ``cursor`` (0: from the start) and the next cursor.
 

@@ -200,8 +200,9 @@ async def _submit(request: web.Request) -> web.Response:
 
 
 async def _status(request: web.Request) -> web.Response:
-    views = await _on_ids(request, request.app["grid"].status)
-    return web.json_response({"jobs": [v.as_dict() for v in views]})
+    """The known jobs' views; ids the grid does not know are listed apart, not a failed request."""
+    views, unknown = await _on_ids(request, request.app["grid"].status_known)
+    return web.json_response({"jobs": [v.as_dict() for v in views], "unknown": unknown})
 
 
 async def _changes(request: web.Request) -> web.Response:
@@ -225,7 +226,8 @@ async def _output(request: web.Request) -> web.Response:
 
 
 async def _kill(request: web.Request) -> web.Response:
-    return web.json_response({"killed": await _on_ids(request, request.app["grid"].kill)})
+    killed, unknown = await _on_ids(request, request.app["grid"].kill_known)
+    return web.json_response({"killed": killed, "unknown": unknown})
 
 
 async def _stats(request: web.Request) -> web.Response:

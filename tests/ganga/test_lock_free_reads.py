@@ -1,0 +1,84 @@
+"""Reads of loaded values never wait for the lock Ganga's flusher holds (patches item 8)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.ganga
+
+WAIT = 30.0
+
+
+def holding_the_lock_of(job: Any) -> tuple[threading.Event, threading.Event, threading.Thread]:
+    """A thread that holds the root lock of ``job`` (as the flusher does for a whole master) until released."""
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with stripProxy(job)._getRoot()._lock:
+            held.set()
+            release.wait(WAIT)
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    assert held.wait(WAIT)
+    return held, release, thread
+
+
+def read_in_thread(read: Any) -> tuple[threading.Event, dict[str, Any]]:
+    done, result = threading.Event(), {}
+
+    def run() -> None:
+        result["value"] = read()
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    return done, result
+
+
+def test_reads_of_a_split_job_do_not_wait_for_its_lock(ganga_session: Any) -> None:
+    gpi = ganga_session
+    job = gpi.Job(backend=gpi.TestSubmitter(time=100), splitter=gpi.ArgSplitter(args=[["a"], ["b"]]))
+    job.submit()
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    raw = stripProxy(job)
+    sub = raw.subjobs[1]
+    _, release, holder = holding_the_lock_of(job)
+    try:
+        done, result = read_in_thread(lambda: (raw.status, sub.status, raw.name, sub.backend.time))
+        assert done.wait(WAIT), "a read waited for the lock a flush holds"
+        assert result["value"] == ("submitted", "submitted", "", 100)
+    finally:
+        release.set()
+        holder.join(WAIT)
+
+
+def test_writes_still_wait_for_the_lock(ganga_session: Any) -> None:
+    gpi = ganga_session
+    job = gpi.Job(backend=gpi.TestSubmitter(time=100))
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    raw = stripProxy(job)
+    _, release, holder = holding_the_lock_of(job)
+    done, _ = read_in_thread(lambda: setattr(raw, "comment", "mine"))
+    assert not done.wait(0.5)  # a bounded look: the write is blocked while the lock is held
+    release.set()
+    holder.join(WAIT)
+    assert done.wait(WAIT) and job.comment == "mine"
+
+
+def test_the_patch_is_undone_at_stop(gangadir: str) -> None:
+    from GangaCore.GPIDev.Base.Objects import Descriptor
+    from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
+
+    from .conftest import ganga_options
+
+    start_ganga(gangadir, extra_opts=ganga_options())
+    assert getattr(Descriptor.__dict__["__get__"], "__gm_wrapped__", False)
+    stop_ganga()
+    assert not getattr(Descriptor.__dict__["__get__"], "__gm_wrapped__", False)
