@@ -87,23 +87,35 @@ class ActiveJobIndex:
         if not states:
             del self._by_backend[backend]
 
-    def replace_all(self, entries: Iterable[tuple[JobId, str, str]], now: float) -> int:
-        """Reconcile with a full listing ``(job_id, backend, status)``.
+    def replace_all(self, entries: Iterable[tuple[JobId, str, str]], started: float) -> int:
+        """Reconcile with a full listing ``(job_id, backend, status)`` read from ``started`` on.
 
         Jobs whose state is unchanged keep their ``since``; jobs missing from
-        the listing are dropped.  Returns how many entries changed.
+        the listing are dropped.  An entry the status listener changed after
+        ``started`` is newer than the listing (the scan may have read the job
+        before that change, or before it existed): it is left as it is, not
+        overwritten with the older state nor dropped.  Returns how many
+        entries changed.
         """
         listed: set[JobId] = set()
         changed = 0
         for job_id, backend, status in entries:
             if status in TRACKED_STATES:
                 listed.add(job_id)
-            changed += self.update(job_id, backend, status, now)
+            if self._changed_after(job_id, started):
+                continue
+            changed += self.update(job_id, backend, status, started)
         with self._lock:
-            stale = [job_id for job_id in self._where if job_id not in listed]
+            stale = [job_id for job_id, (backend, status) in self._where.items()
+                     if job_id not in listed and self._by_backend[backend][status][job_id] <= started]
         for job_id in stale:
             changed += self.discard(job_id)
         return changed
+
+    def _changed_after(self, job_id: JobId, when: float) -> bool:
+        with self._lock:
+            where = self._where.get(job_id)
+            return where is not None and self._by_backend[where[0]][where[1]][job_id] > when
 
     # -- questions ---------------------------------------------------------------
 
