@@ -28,7 +28,7 @@ from GangaCore.GPIDev.Adapters.ApplicationRuntimeHandlers import allHandlers
 from GangaCore.GPIDev.Adapters.ICredentialInfo import ICredentialInfo
 from GangaCore.GPIDev.Adapters.ICredentialRequirement import ICredentialRequirement
 from GangaCore.GPIDev.Base.Proxy import stripProxy
-from GangaCore.GPIDev.Schema import ComponentItem
+from GangaCore.GPIDev.Schema import ComponentItem, SimpleItem
 from GangaCore.Lib.Executable import RTHandler
 from GangaTest.Lib.TestSubmitter.TestSubmitter import TestSubmitter
 
@@ -160,6 +160,7 @@ SUBMIT_GATE.set()
 
 class RecordingSubmitter(TestSubmitter):
     _schema = TestSubmitter._schema.inherit_copy()
+    _schema.datadict["queued"] = SimpleItem(defvalue=0, doc="Seconds the job stays submitted before it runs")
     _category = "backends"
     _name = "RecordingSubmitter"
 
@@ -182,7 +183,8 @@ class RecordingSubmitter(TestSubmitter):
                 gate.wait()  # a broken barrier raises: the test sees updates that never met
             if UPDATES.error is not None:
                 raise UPDATES.error
-            TestSubmitter.updateMonitoringInformation(jobs)
+            TestSubmitter.updateMonitoringInformation(
+                [j for j in jobs if time.time() - stripProxy(j).backend.start_time >= stripProxy(j).backend.queued])
         finally:
             UPDATES.leave(fqids)
 

@@ -131,3 +131,36 @@ def test_a_job_is_not_polled_before_its_submit_returns(ganga_session: Any) -> No
         plugins.SUBMIT_GATE.set()
     submitting.join(WAIT)
     assert wait_for(lambda: job.status == "completed", timeout=WAIT), job.status
+
+
+@pytest.mark.parametrize("ganga_session", [[*FAST, ("Monitoring", "long_queued_after", 2.0)]], indirect=True)
+def test_a_master_with_running_subjobs_is_not_polled_as_long_queued(ganga_session: Any) -> None:
+    """Issue 16: Ganga leaves a master submitted while any subjob is; after long_queued_after it was
+    polled at the lowest class and a quarter of the rate, running subjobs and all."""
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    gpi = ganga_session
+    component().disable()
+    master = split_job(gpi, 2, time=60)
+    master.submit()
+    stripProxy(master.subjobs(1)).backend.queued = 60  # one subjob queues: the master stays submitted
+    component().enable()
+    assert wait_for(lambda: master.subjobs(0).status == "running", timeout=WAIT)
+    started = component().clock.now()
+    assert wait_for(lambda: component().clock.now() - started > 5, timeout=WAIT, period=0.5)
+    assert master.status == "submitted" and master.subjobs(1).status == "submitted"
+    keys = {h.key for h in component().runner.history() if h.event == "started"}
+    assert ("poll-queued", "RecordingSubmitter") not in keys and ("poll", "RecordingSubmitter") in keys
+    assert component().index.get(master.id).status == "running"
+
+
+@pytest.mark.parametrize("ganga_session", [FAST], indirect=True)
+def test_forcing_a_master_failed_forces_its_active_subjobs_too(ganga_session: Any) -> None:
+    """Issue 16: after j.force_status('failed', force=True) its running subjobs showed running for ever."""
+    gpi = ganga_session
+    master = split_job(gpi, 3, time=300)
+    master.submit()
+    assert wait_for(lambda: all(sj.status == "running" for sj in master.subjobs), timeout=WAIT)
+    master.force_status("failed", force=True)
+    assert master.status == "failed" and [sj.status for sj in master.subjobs] == ["failed"] * 3
+    assert wait_for(lambda: component().index.get(master.id) is None, timeout=WAIT)

@@ -27,7 +27,7 @@ import logging
 import os
 import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable, Iterable, Sequence
 
@@ -83,16 +83,22 @@ class BackendPollRecord:
     last_duration: float | None = None
     last_jobs: int = 0
     last_error: str | None = None
+    last_ok_started: float | None = None
+    """When the last poll that succeeded began (a failed poll looked at nothing)."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def finished(self, started: float, ended: float, jobs: int, error: str | None) -> None:
-        self.polls += 1
-        self.last_started, self.last_duration, self.last_jobs = started, ended - started, jobs
-        if error is None:
-            self.consecutive_failures = 0
-        else:
-            self.failures += 1
-            self.consecutive_failures += 1
-            self.last_error = error
+        """Polls of one backend may end at once (periodic, requested): updated under a lock."""
+        with self._lock:
+            self.polls += 1
+            self.last_started, self.last_duration, self.last_jobs = started, ended - started, jobs
+            if error is None:
+                self.consecutive_failures = 0
+                self.last_ok_started = started
+            else:
+                self.failures += 1
+                self.consecutive_failures += 1
+                self.last_error = error
 
 PERIODIC_GROUPS = (POLL, POLL_QUEUED, POLL_NEW, RECONCILE_KEY[0], "disk-check", "credential-check", "completing-check")
 
@@ -144,7 +150,7 @@ class MonitoringComponent(GangaThread):
         self.output_failures: dict[str, tuple[tuple[int, int | None], str]] = {}
         """FQID -> (job key, reason) of jobs failed because their output could not be had."""
         patches.add_status_listener(self._on_status_change)
-        patches.add_status_listener(self._count_finished, subjobs=True)
+        patches.add_status_listener(self._on_any_status_change, subjobs=True)
 
     # -- GangaThread / life cycle ------------------------------------------------
 
@@ -202,7 +208,7 @@ class MonitoringComponent(GangaThread):
             self.alive = False
             self.enabled = False
         patches.remove_status_listener(self._on_status_change)
-        patches.remove_status_listener(self._count_finished)
+        patches.remove_status_listener(self._on_any_status_change)
         patches.remove_user_action_listener(self._on_user_action)
         self.prompt_notice.detach()
         self.runner.stop()
@@ -756,16 +762,26 @@ class MonitoringComponent(GangaThread):
         if backend and status == "failed" and not self.fanout.in_context():
             self._submit_policies(backend, job_id)
 
-    def _count_finished(self, _job: Any, status: str) -> None:
-        """Status listener for every job: a job finishing inside an update adds a unit to it.
+    def _on_any_status_change(self, job: Any, status: str) -> None:
+        """Status listener for every job, subjobs included (runs in the thread that changed it).
 
-        Its output was most likely fetched in that update: the update's
-        latency is compared per request (``_core/adaptive.py``).
+        A job finishing inside an update adds a unit to it: its output was
+        most likely fetched in that update, whose latency is compared per
+        request (``_core/adaptive.py``).  A master whose subjob starts
+        running is tracked as running: Ganga leaves a master ``submitted``
+        while any of its subjobs is, and counted from its submission it
+        would be polled as long-queued, at a quarter of its backend's rate.
         """
         if status in FINISHING_STATES:
             update = self.fanout.current_operation()
             if update is not None:
                 update.units += 1
+        if status == "running":
+            master = job._getParent()
+            if master is not None:
+                tracked = self.index.get(master.id)
+                if tracked is not None and tracked.status == "submitted":
+                    self.index.update(master.id, tracked.backend, "running", self.clock.now())
 
     def _submit_reconcile(self, recover: bool, due: float, at_enable: bool = False) -> None:
         def action(op: Operation) -> None:
@@ -866,7 +882,8 @@ class MonitoringComponent(GangaThread):
             return
         if recover:
             self._recover_interrupted_jobs()
-        changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice), self.clock.now())
+        changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice, running_if_any=True),
+                                         self.clock.now())
         if check_credentials:
             # at enable, before the first polls are planned: a backend whose credential has
             # expired is held before it is asked anything

@@ -61,6 +61,11 @@
    cache, a default — takes the stock, locked path.  Writes are unchanged.
    :func:`lock_free_reads` installs it when the component starts.
 
+9. ``Job.force_status`` of a master job also forces its subjobs that are
+   still ``submitted``, ``running`` or ``completing`` (Ganga forced the
+   master alone: no longer active, it was never polled again, and its
+   subjobs showed ``running`` for ever).  Installed with item 7.
+
 :func:`remove` runs when the component stops (Ganga never calls a runtime
 package's ``shutdown()``) and at interpreter exit.
 """
@@ -265,6 +270,37 @@ def _noting_submission(original: Any) -> Any:
     return submit
 
 
+def _forcing_subjobs_too(original: Any) -> Any:
+    @functools.wraps(original)
+    def force_status(self: Any, status: Any, force: bool = False) -> Any:
+        result = original(self, status, force)
+        if status is not None and self.master is None and self.status == status:
+            _force_active_subjobs(self, status)
+        return result
+
+    force_status.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return force_status
+
+
+def _force_active_subjobs(master: Any, status: str) -> None:
+    try:
+        subjobs = list(master.subjobs) if len(master.subjobs) else []
+    except Exception:  # noqa: BLE001 - a master whose subjobs cannot be read: leave them
+        log.warning("job %s: its subjobs could not be read to force them %s", master.id, status)
+        return
+    forced = []
+    for sub in subjobs:
+        if sub.status in ("submitted", "running", "completing"):
+            try:
+                sub.updateStatus(status, update_master=False, ignore_failures=True)
+            except Exception as err:  # noqa: BLE001 - Ganga's state graph may refuse one: say so, go on
+                log.warning("subjob %s could not be forced %s: %s", sub.getFQID("."), status, err)
+                continue
+            forced.append(sub.id)
+    if forced:
+        log.info("job %s forced %s: so were its %d active subjob(s)", master.id, status, len(forced))
+
+
 def in_submission(job: Any) -> bool:
     """Is ``job`` (a raw Job) being submitted or resubmitted right now?"""
     return id(job) in _in_submission
@@ -303,16 +339,17 @@ def lock_free_reads() -> None:
 
 
 def hook_submissions() -> None:
-    """Wrap ``Job.submit`` and ``Job.resubmit`` (idempotent; undone by remove)."""
+    """Wrap ``Job.submit``, ``Job.resubmit`` (item 7), ``Job.force_status`` (item 9); idempotent, undone by remove."""
     from GangaCore.GPIDev.Lib.Job.Job import Job
 
     with _lock:
-        for name in ("submit", "resubmit"):
+        for name, wrap in (("submit", _noting_submission), ("resubmit", _noting_submission),
+                           ("force_status", _forcing_subjobs_too)):
             current = Job.__dict__[name]
             if getattr(current, "__gm_wrapped__", False):
                 continue
             _wrapped_actions.append((Job, name, current))
-            setattr(Job, name, _noting_submission(current))
+            setattr(Job, name, wrap(current))
 
 
 def hook_user_actions() -> None:

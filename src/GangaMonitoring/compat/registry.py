@@ -100,8 +100,12 @@ def iter_top_level_jobs(registry: Any) -> Iterator[tuple[int, Any]]:
     yield from list(_objects_of(registry).items())
 
 
-def list_tracked_jobs(registry: Any) -> Iterator[tuple[int, str, str]]:
-    """(id, backend, status) of every job; the index keeps the tracked states."""
+def list_tracked_jobs(registry: Any, running_if_any: bool = False) -> Iterator[tuple[int, str, str]]:
+    """(id, backend, status) of every job; the index keeps the tracked states.
+
+    ``running_if_any``: a ``submitted`` master whose cached subjob states
+    include ``running`` is listed running (how the component tracks it).
+    """
     from .._core.index import TRACKED_STATES
 
     for job_id, job in iter_top_level_jobs(registry):
@@ -109,6 +113,8 @@ def list_tracked_jobs(registry: Any) -> Iterator[tuple[int, str, str]]:
             status = job_status(job)
             if status not in TRACKED_STATES:
                 continue
+            if running_if_any and status == "submitted" and "running" in _cached_subjob_states(job):
+                status = "running"
             backend = job_backend_name(job)
         except Exception:  # noqa: BLE001 - a job removed or broken while we read
             continue
@@ -169,3 +175,10 @@ def find_job(registry: Any, key: tuple[int, int | None]) -> Any | None:
         return stripProxy(top.subjobs[key[1]])
     except Exception:  # noqa: BLE001 - removed or never had that subjob
         return None
+
+
+def _cached_subjob_states(job: Any) -> Any:
+    """The subjob states Ganga's index cache holds for a master (empty if it holds none)."""
+    cache = getattr(job, "_index_cache_dict", None) or {}
+    states = cache.get("subjobs:status") if isinstance(cache, dict) else None
+    return states or ()
