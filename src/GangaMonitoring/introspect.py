@@ -69,6 +69,8 @@ class BackendSnapshot:
     """The backend's breaker: "closed" (all well), or open since when and the next probe."""
     credential_hold: str | None = None
     """Why the backend's polls and downloads wait for a valid credential, or None if they do not."""
+    last_ok_poll_ago: float | None = None
+    """Seconds since the last poll that succeeded began (None: none has)."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,7 @@ def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapsh
             oldest_completing_age=now - completing_since[backend] if backend in completing_since else None,
             breaker=breakers.get(backend, "closed"),
             credential_hold=holds.get(credential_breaker(backend)),
+            last_ok_poll_ago=now - record.last_ok_started if record and record.last_ok_started is not None else None,
         ))
     return result
 
@@ -195,8 +198,9 @@ def render(snapshot: MonitoringSnapshot) -> str:
         lines.append("  (no job to monitor)")
     for b in snapshot.backends:
         jobs = ", ".join(f"{n} {s}" for s, n in sorted(b.jobs.items())) or "no active job"
+        outcome = "failed after" if b.consecutive_failures else "took"
         last = "never" if b.last_poll_ago is None else (
-            f"{b.last_poll_ago:.1f} s ago ({b.last_poll_jobs} jobs in {b.last_poll_duration or 0:.2f} s)")
+            f"{b.last_poll_ago:.1f} s ago ({b.last_poll_jobs} jobs; it {outcome} {b.last_poll_duration or 0:.2f} s)")
         upcoming = "-" if b.next_poll_in is None else f"in {b.next_poll_in:.1f} s"
         health = f"FAILING x{b.consecutive_failures}: {b.last_error}" if b.consecutive_failures else "ok"
         if b.breaker != "closed":
@@ -205,7 +209,11 @@ def render(snapshot: MonitoringSnapshot) -> str:
             health = f"HELD: {b.credential_hold}; " + health
         lines.append(f"  {b.backend:<14} {jobs}; last poll {last}; next {upcoming}; {health}")
         lags = []
-        if b.unchecked_for is not None:
+        if b.consecutive_failures or b.breaker != "closed" or b.credential_hold:
+            # polls fail or wait: saying when jobs were "looked at" would hide that nothing was learnt
+            ok = "never" if b.last_ok_poll_ago is None else f"{b.last_ok_poll_ago:.1f} s ago"
+            lags.append(f"last successful poll {ok}")
+        elif b.unchecked_for is not None:
             lags.append(f"every active job looked at within {b.unchecked_for:.1f} s")
         if b.oldest_completing_age is not None:
             lags.append(f"oldest output waiting {b.oldest_completing_age:.1f} s")

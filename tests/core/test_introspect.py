@@ -24,7 +24,7 @@ def component() -> SimpleNamespace:
     runner = SchedulerRunner(scheduler, pools, clock, lambda kind: None)  # never started: no thread
     index = ActiveJobIndex()
     record = SimpleNamespace(polls=3, failures=1, consecutive_failures=1, last_started=990.0,
-                             last_duration=0.25, last_jobs=2, last_error="HTTP 503")
+                             last_duration=0.25, last_jobs=2, last_error="HTTP 503", last_ok_started=970.0)
     settings = PlannerSettings(interval_for=lambda backend: 10.0)
     planner = PollPlanner(lambda: settings, lambda backend, group: lambda op: None)
     return SimpleNamespace(clock=clock, runner=runner, pools=pools, index=index, enabled=True, alive=True,
@@ -58,9 +58,13 @@ def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
     json.dumps(snap.as_dict())  # plain data all the way down
     text = introspect.render(snap)
     assert "oldest due work has waited 4.0 s; retrieval backlog 2" in text
-    assert "SimGrid        1 completing, 1 running; last poll 14.0 s ago (2 jobs in 0.25 s); next in 6.0 s; " \
-           "FAILING x1: HTTP 503" in text
-    assert "every active job looked at within 104.0 s; oldest output waiting 9.0 s" in text
+    assert "SimGrid        1 completing, 1 running; last poll 14.0 s ago (2 jobs; it failed after 0.25 s); " \
+           "next in 6.0 s; FAILING x1: HTTP 503" in text
+    # issue 16: "every active job looked at within" beside a failing backend said the opposite of the truth
+    assert "last successful poll 34.0 s ago; oldest output waiting 9.0 s" in text
+    c.poll_records["SimGrid"].consecutive_failures = 0
+    assert "every active job looked at within 104.0 s; oldest output waiting 9.0 s" in \
+        introspect.render(introspect.take_snapshot(c))
     why = introspect.explain_job(c, 8)
     assert "job 8 is completing on SimGrid since 9.0 s" in why
     assert "retrieve output of 8.0 [FINALISE]: running on io for 4.0 s" in why

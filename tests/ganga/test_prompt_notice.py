@@ -38,9 +38,15 @@ def test_notice_is_printed_once_per_change(ganga_session: Any, capsys: pytest.Ca
     notice()
     assert capsys.readouterr().out == ("GangaMonitoring: SimGrid failing (3 polls: HTTP 503) "
                                        "(type `queues` for details)\n")
+    component.poll_records["SimGrid"].consecutive_failures = 7  # issue 16: the growing count repeated it
+    notice()
+    assert capsys.readouterr().out == ""
     component.runner = fake_component(behind=120).runner
     notice()
     assert "work has waited 120 s" in capsys.readouterr().out
+    component.runner = fake_component(behind=180).runner
+    notice()
+    assert capsys.readouterr().out == ""  # still behind: nothing new to say
     component.runner = fake_component(breakers={"SimGrid": "open for 3 s, next probe in 7 s"}).runner
     notice()
     assert capsys.readouterr().out == ("GangaMonitoring: SimGrid down (its work waits; probing it) "

@@ -3,8 +3,9 @@
 IPython runs ``post_execute`` callbacks after each command and before the
 next prompt, which is where Ganga itself prints its credential warnings: a
 line printed there never interleaves with what the user types.  A notice is
-printed when the situation *changes* (and once when it is over), never at
-every prompt.  The callback is registered once IPython's shell exists (Ganga
+printed when the situation *changes* — a problem starts or ends — and once
+when it is over, never at every prompt: counts and ages in the line (polls
+failed, seconds waited) are not a change.  The callback is registered once IPython's shell exists (Ganga
 starts it after its bootstrap), from the component's dispatcher.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from .. import config
@@ -25,7 +27,7 @@ class PromptNotice:
 
     def __init__(self, component: Any) -> None:
         self._component = component
-        self._shown: str | None = None
+        self._shown: Situation | None = None
         self._shell: Any = None
 
     def attach_if_possible(self) -> None:
@@ -46,29 +48,45 @@ class PromptNotice:
                 shell.events.unregister("post_execute", self)
 
     def __call__(self, *_: Any) -> None:
-        notice = self.notice()
-        if notice != self._shown:
-            if notice:
-                print(notice)
-            elif self._shown:
+        situation = self.situation()
+        shown = self._shown
+        if situation.key != (shown.key if shown else ()):
+            if situation.text:
+                print(situation.text)
+            elif shown is not None and shown.text:
                 print("GangaMonitoring: monitoring is back to normal")
-            self._shown = notice
+            self._shown = situation
 
     def notice(self) -> str | None:
         """The current notice, or None when all is well."""
-        problems: list[str] = []
+        return self.situation().text
+
+    def situation(self) -> Situation:
+        """What is wrong now: the problems (counts and ages left out of the key) and the line to print."""
+        problems: list[tuple[tuple[str, str], str]] = []
         holds = self._component.runner.breaker_holds()
         down = {name: state for name, state in self._component.runner.breaker_states().items() if state != "closed"}
-        problems.extend(f"{name} down (its work waits; probing it)" for name in sorted(down) if name not in holds)
-        problems.extend(reason for _, reason in sorted(holds.items()))
+        problems.extend(((name, "down"), f"{name} down (its work waits; probing it)")
+                        for name in sorted(down) if name not in holds)
+        problems.extend(((name, "held"), reason) for name, reason in sorted(holds.items()))
         for name, record in sorted(dict(self._component.poll_records).items()):
             if name in down:
                 continue
             if record.consecutive_failures >= FAILING_AFTER:
-                problems.append(f"{name} failing ({record.consecutive_failures} polls: {record.last_error})")
+                problems.append(((name, "failing"),
+                                 f"{name} failing ({record.consecutive_failures} polls: {record.last_error})"))
         behind = self._component.runner.statistics().oldest_ready_age
         if behind >= float(config.monitoring_option("notice_behind_after")):
-            problems.append(f"work has waited {behind:.0f} s")
+            problems.append((("", "behind"), f"work has waited {behind:.0f} s"))
         if not problems:
-            return None
-        return "GangaMonitoring: " + "; ".join(problems) + " (type `queues` for details)"
+            return Situation((), None)
+        text = "GangaMonitoring: " + "; ".join(line for _, line in problems) + " (type `queues` for details)"
+        return Situation(tuple(key for key, _ in problems), text)
+
+
+@dataclass(frozen=True)
+class Situation:
+    """The problems at one moment: ``key`` names them (a notice is printed when it changes), ``text`` says them."""
+
+    key: tuple[tuple[str, str], ...]
+    text: str | None
