@@ -37,7 +37,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from .._core.retry import is_transient
 from ..drivers.heavy import unpack_tarball
-from ..simulator.client import SimGridClient, SimGridError
+from ..simulator.client import SimGridClient, SimGridError, SimGridUnavailable
 
 log = getLogger("GangaMonitoring.SimGrid")
 
@@ -91,7 +91,7 @@ class SimGrid(IBackend):
         except Exception as err:
             for job in jobs:
                 job.updateStatus("new", update_master=False)
-            raise JobError(f"SimGrid submission of {len(jobs)} job(s) failed: {err}") from err
+            raise JobError(f"SimGrid submission of {len(jobs)} job(s) failed: {err}{_hint(err)}") from err
         for job, grid_id in zip(jobs, ids, strict=True):
             backend = stripProxy(job.backend)
             backend.id = grid_id
@@ -157,6 +157,14 @@ class SimGrid(IBackend):
             lost += [f"{j.getFQID('.')} (grid id {j.backend.id})" for j in server_jobs if j.backend.id in set(unknown)]
         if lost:  # after the others were updated: the caller learns which jobs the grid forgot
             raise JobError(f"the grid does not know job(s) {', '.join(lost[:10])}")
+
+
+def _hint(error: BaseException) -> str:
+    """What to do when the simulator cannot be reached at all."""
+    if isinstance(error, SimGridUnavailable) and "cannot connect" in str(error):
+        return ("; is the simulator running? Start it with `ganga-monitoring simgrid` (it listens on "
+                "127.0.0.1:8650, [SimGrid]server), or point config.SimGrid.server at yours")
+    return ""
 
 
 def transition_for(job: Any, view: dict[str, Any]) -> str | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import os
 import random
@@ -36,7 +37,6 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from .model import GridConfig, OutputNotReady, SimulatedGrid, UnknownJob
-import contextlib
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -288,26 +288,45 @@ def _alive(pid: int) -> bool:
     return os.getppid() == pid
 
 
+DEFAULT_PORT = 8650
+"""Where the SimGrid backend looks by default ([SimGrid]server = http://127.0.0.1:8650)."""
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="ganga-monitoring simgrid",
-                                     description="Run the simulated grid service on 127.0.0.1.")
-    parser.add_argument("--host", default="127.0.0.1", help="address (loopback only: 127.0.0.1 or ::1)")
-    parser.add_argument("--port", type=int, default=0, help="port (0: any free one; it is printed)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--queue-time", type=float, nargs=2, default=(0.0, 2.0), metavar=("MIN", "MAX"))
-    parser.add_argument("--run-time", type=float, nargs=2, default=(1.0, 5.0), metavar=("MIN", "MAX"))
-    parser.add_argument("--failure-fraction", type=float, default=0.0)
-    parser.add_argument("--output-files", type=int, default=2)
-    parser.add_argument("--output-bytes", type=int, default=4096)
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each request")
-    parser.add_argument("--max-concurrent", type=int, default=0, help="requests served at once (0: no cap)")
-    parser.add_argument("--error-rate", type=float, default=0.0)
-    parser.add_argument("--timeout-rate", type=float, default=0.0)
-    parser.add_argument("--hang-seconds", type=float, default=30.0)
-    parser.add_argument("--malformed-rate", type=float, default=0.0)
-    parser.add_argument("--outage", type=float, nargs=2, action="append", default=[], metavar=("START", "LENGTH"))
-    parser.add_argument("--max-batch", type=int, default=1000)
-    parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
+    parser = argparse.ArgumentParser(
+        prog="ganga-monitoring simgrid", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Run the simulated grid service on 127.0.0.1 until Ctrl-C. Jobs queue, run and finish on "
+                    "the clock, drawn from seeded ranges; faults are injected per request.",
+        epilog=f"Ganga's SimGrid backend finds it at [SimGrid]server (default http://127.0.0.1:{DEFAULT_PORT}). "
+               "Times are in seconds; MIN MAX ranges are uniform.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only: 127.0.0.1 or ::1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help="port to listen on (0: any free port; the address is printed)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw (same seed, same grid)")
+    jobs = parser.add_argument_group("the jobs")
+    jobs.add_argument("--queue-time", type=float, nargs=2, default=(0.0, 2.0), metavar=("MIN", "MAX"),
+                      help="seconds a job waits before it runs")
+    jobs.add_argument("--run-time", type=float, nargs=2, default=(1.0, 5.0), metavar=("MIN", "MAX"),
+                      help="seconds a job runs")
+    jobs.add_argument("--failure-fraction", type=float, default=0.0, help="fraction of jobs that end Failed")
+    jobs.add_argument("--output-files", type=int, default=2, help="files in each job's output sandbox")
+    jobs.add_argument("--output-bytes", type=int, default=4096, help="bytes of each of those files")
+    service = parser.add_argument_group("the service")
+    service.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
+    service.add_argument("--max-concurrent", type=int, default=0,
+                         help="requests served at once; more wait their turn (0: no cap)")
+    service.add_argument("--max-batch", type=int, default=1000, help="job ids one status or kill request may carry")
+    faults = parser.add_argument_group("faults (each request draws one)")
+    faults.add_argument("--error-rate", type=float, default=0.0, help="fraction of requests answered HTTP 500")
+    faults.add_argument("--timeout-rate", type=float, default=0.0, help="fraction of requests that hang")
+    faults.add_argument("--hang-seconds", type=float, default=30.0, help="how long a hanging request hangs")
+    faults.add_argument("--malformed-rate", type=float, default=0.0,
+                        help="fraction of requests answered with truncated JSON")
+    faults.add_argument("--outage", type=float, nargs=2, action="append", default=[], metavar=("START", "LENGTH"),
+                        help="answer 503 to everything for LENGTH seconds from START seconds after the start "
+                             "(repeatable)")
+    parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--quiet", action="store_true", help="print nothing after the listening line")
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         parser.error("the simulator only listens on loopback (127.0.0.1 or ::1)")
@@ -328,9 +347,20 @@ def main(argv: list[str] | None = None) -> int:
 
     def ready(port: int) -> None:
         print(f"simgrid listening on http://{args.host}:{port}", flush=True)
+        if not args.quiet and args.parent_pid is None:
+            hint = "" if port == DEFAULT_PORT else \
+                f" (not the default port: set config.SimGrid.server = 'http://{args.host}:{port}' in Ganga)"
+            print(f"SimGrid() jobs in Ganga use it{hint}. Ctrl-C stops it; what it did is at /stats.", flush=True)
 
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         asyncio.run(serve(grid, faults, args.host, args.port, ready, args.parent_pid))
+    except KeyboardInterrupt:
+        pass
+    except OSError as err:
+        print(f"ganga-monitoring simgrid: cannot listen on {args.host}:{args.port}: {err.strerror}"
+              + (" (another simulator may be running there; --port 0 picks a free port)"
+                 if err.errno == errno.EADDRINUSE else ""), file=sys.stderr)
+        return 2
     return 0
 
 
