@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 
 import pytest
@@ -84,6 +85,24 @@ def test_the_limit_follows_the_capacity(capacity: int) -> None:
     trace: list[int] = []
     run_against_service(capacity=capacity, operations=3000, limit_trace=trace)
     assert capacity <= statistics.median(trace[1000:]) <= capacity + 3
+
+
+def test_slow_start_doubles_until_the_service_queues_then_adds_one() -> None:
+    """A burst must find a roomy service's capacity in a few windows, not one window per slot."""
+    trace: list[int] = []
+    scheduler = run_against_service(capacity=64, operations=200, limit_trace=trace)
+    raised = sorted(set(trace))
+    assert raised[:3] == [4, 8, 16], raised  # doubled: +1 a window would still be at 6 or 7
+    assert max(trace) == POOL_SIZE
+    entry = scheduler.limits.adaptive["B", "poll"]
+    assert entry.slow_start and entry.cuts == 0 and "slow start" in entry.reason
+    # past a capacity of 8 the doubled limit shows queueing: slow start ends, then one at a time
+    trace = []
+    scheduler = run_against_service(capacity=6, operations=600, limit_trace=trace)
+    entry = scheduler.limits.adaptive["B", "poll"]
+    assert not entry.slow_start
+    steps = [b - a for a, b in itertools.pairwise(trace) if b > a]
+    assert steps[0] == 4 and all(step == 1 for step in steps[1:]), steps
 
 
 def test_latency_per_unit_makes_operations_of_different_sizes_comparable() -> None:

@@ -11,6 +11,7 @@ of ``median`` against its best, ``baseline``, means about
 
     one window = max(MIN_WINDOW, limit) operations finished
       queued < QUEUE_LOW, and the limit was reached in the window  ──► limit + 1
+                                                   (in slow start: limit x 2)
       queued > queue_high (the setting)                             ──► limit x LATENCY_CUT
       otherwise                                                     ──► limit (it is about right)
     a service error (5xx, timeout, outage) ─────────────────────────► limit x ERROR_CUT
@@ -34,6 +35,14 @@ measured) is no sample, and only polls and retrievals are (``SAMPLED_KINDS``).
 
 A limit is raised only when it was reached during the window: a limit that
 nothing pressed against says nothing about the service.
+
+*Slow start* (TCP's): until the first window that shows queueing
+(``queued >= QUEUE_LOW``) or the first cut, a raise doubles the limit
+instead of adding one, so a burst finds a service's capacity ``c`` in
+``log2(c / initial)`` windows, not ``c - initial``; a window is ``limit``
+operations, which in a burst of long updates is seconds each.  Overshooting
+costs one window: a doubled limit past the capacity shows about
+``limit - c`` queued and is cut by a quarter.
 
 Pure: every method takes ``now`` (or nothing); the scheduler owns one
 :class:`ConcurrencyLimits` and feeds it the operations it starts and ends.
@@ -100,6 +109,8 @@ class AdaptiveLimit:
     cuts: int = 0
     reason: str = "initial"
     changed_at: float | None = None
+    slow_start: bool = True
+    """Raises double the limit: no window has shown queueing yet, and nothing was cut."""
 
     def window_size(self) -> int:
         return max(MIN_WINDOW, self.limit)
@@ -122,10 +133,13 @@ class AdaptiveLimit:
             self._cut(max(settings.minimum, math.floor(self.limit * LATENCY_CUT)), now,
                       f"latency grew ({figures})")
         elif queued < QUEUE_LOW and reached and self.limit < settings.maximum:
-            self.limit += 1
+            self.limit = min(settings.maximum, 2 * self.limit if self.slow_start else self.limit + 1)
             self.raises += 1
             self.changed_at = now
-            self.reason = f"raised to {self.limit}: latency holds ({figures})"
+            start = ", slow start" if self.slow_start else ""
+            self.reason = f"raised to {self.limit}{start}: latency holds ({figures})"
+        if queued >= QUEUE_LOW:
+            self.slow_start = False
 
     def service_error(self, error: str, started_at: float, now: float, settings: AdaptiveSettings) -> None:
         """An operation that started at ``started_at`` failed because the service is unwell: halve.
@@ -143,6 +157,7 @@ class AdaptiveLimit:
                       f"service error: {error[:120]}")
 
     def _cut(self, limit: int, now: float, why: str) -> None:
+        self.slow_start = False
         self.limit = limit
         self.cuts += 1
         self.last_cut_at = now
