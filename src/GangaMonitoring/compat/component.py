@@ -160,6 +160,7 @@ class MonitoringComponent(GangaThread):
         patches.hook_user_actions()
         patches.hook_submissions()
         patches.lock_free_reads()
+        patches.cached_logger_names()
         patches.offload_postprocessing(self.pools.run_in_process)
         patches.add_user_action_listener(self._on_user_action)
 
