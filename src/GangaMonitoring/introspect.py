@@ -71,6 +71,11 @@ class BackendSnapshot:
     """Why the backend's polls and downloads wait for a valid credential, or None if they do not."""
     last_ok_poll_ago: float | None = None
     """Seconds since the last poll that succeeded began (None: none has)."""
+    recent: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Over the last ``RECENT_SPAN_S``: what ("poll", "update", "retrieve", "finalise", "request")
+    -> outcome ("ok", "retried", "failed") -> count; "request" counts requests a client retried itself."""
+    last_service_error: str | None = None
+    """The last error a client of this backend retried on its own, and how long ago."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,8 @@ def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapsh
                         if "completing" in c.oldest_since}
     long_queued_after = component._planner_settings().long_queued_after
     records = dict(component.poll_records)
+    recent = _recent_by_backend(component)
+    service_errors = dict(component.last_service_error)
     breakers = component.runner.breaker_states()
     holds = component.runner.breaker_holds()
     next_poll: dict[str, float] = {}
@@ -160,7 +167,8 @@ def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapsh
         if op.kind.value == "poll" and op.state.value in ("waiting", "ready"):
             next_poll[op.backend] = min(next_poll.get(op.backend, op.due), op.due)
     result = []
-    named = set(counts) | set(records) | {name for name in breakers if not name.endswith(CREDENTIAL_SUFFIX)}
+    named = (set(counts) | set(records) | {name for name in recent if name}
+             | {name for name in breakers if not name.endswith(CREDENTIAL_SUFFIX)})
     for backend in sorted(named):
         record = records.get(backend)
         due = next_poll.get(backend)
@@ -180,8 +188,40 @@ def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapsh
             breaker=breakers.get(backend, "closed"),
             credential_hold=holds.get(credential_breaker(backend)),
             last_ok_poll_ago=now - record.last_ok_started if record and record.last_ok_started is not None else None,
+            recent=recent.get(backend, {}),
+            last_service_error=(f"{service_errors[backend][1][:120]} ({now - service_errors[backend][0]:.0f} s ago)"
+                                if backend in service_errors else None),
         ))
     return result
+
+
+RECENT_SPAN_S = 300.0
+"""The span of ``BackendSnapshot.recent`` (``Scheduler.recent``'s default)."""
+RECENT_NAMES = (("poll", "polls"), ("update", "updates"), ("retrieve", "downloads"), ("finalise", "finalisations"))
+
+
+def _recent_by_backend(component: Any) -> dict[str, dict[str, dict[str, int]]]:
+    found: dict[str, dict[str, dict[str, int]]] = {}
+    for (backend, what, outcome), count in component.runner.recent().items():
+        found.setdefault(backend, {}).setdefault(what, {})[outcome] = count
+    return found
+
+
+def render_recent(recent: dict[str, dict[str, int]], last_service_error: str | None) -> str:
+    """One backend's last minutes: "polls 30 (2 retried); downloads 300; 14 requests retried by its client"."""
+    parts = []
+    for what, name in RECENT_NAMES:
+        outcomes = recent.get(what)
+        if not outcomes:
+            continue
+        ended = outcomes.get("ok", 0) + outcomes.get("failed", 0)
+        trouble = [f"{outcomes[o]} {o}" for o in ("retried", "failed") if outcomes.get(o)]
+        parts.append(f"{name} {ended}" + (f" ({', '.join(trouble)})" if trouble else ""))
+    retried = recent.get("request", {}).get("retried", 0)
+    if retried:
+        last = f"; last: {last_service_error}" if last_service_error else ""
+        parts.append(f"{retried} request(s) retried by its client{last}")
+    return f"last {RECENT_SPAN_S / 60:.0f} min: " + ("; ".join(parts) if parts else "nothing")
 
 
 def render(snapshot: MonitoringSnapshot) -> str:
@@ -219,6 +259,7 @@ def render(snapshot: MonitoringSnapshot) -> str:
             lags.append(f"oldest output waiting {b.oldest_completing_age:.1f} s")
         if lags:
             lines.append(f"  {'':<14} " + "; ".join(lags))
+        lines.append(f"  {'':<14} " + render_recent(b.recent, b.last_service_error))
         for limit in (entry for entry in snapshot.limits if entry.backend == b.backend):
             how = (f"adaptive, {limit.raises} up / {limit.cuts} down; {limit.reason}" if limit.adaptive
                    else "configured: [Monitoring]backend_concurrency")

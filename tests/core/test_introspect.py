@@ -28,7 +28,8 @@ def component() -> SimpleNamespace:
     settings = PlannerSettings(interval_for=lambda backend: 10.0)
     planner = PollPlanner(lambda: settings, lambda backend, group: lambda op: None)
     return SimpleNamespace(clock=clock, runner=runner, pools=pools, index=index, enabled=True, alive=True,
-                           poll_records={"SimGrid": record}, planner=planner, _planner_settings=lambda: settings)
+                           poll_records={"SimGrid": record}, planner=planner, _planner_settings=lambda: settings,
+                           last_service_error={})
 
 
 def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
@@ -69,6 +70,40 @@ def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
     assert "job 8 is completing on SimGrid since 9.0 s" in why
     assert "retrieve output of 8.0 [FINALISE]: running on io for 4.0 s" in why
     assert "retrieve output of 8.1 [FINALISE]: backend SimGrid at its limit (1 running on io)" in why
+    c.pools.shutdown()
+
+
+def test_the_last_minutes_show_retries_failures_and_errors_a_client_retried_itself() -> None:
+    """Issue 16: with 5 % of requests failing, queues said "failures: 0" (the client retried them)."""
+    c = component()
+    s = c.runner.scheduler
+    for n in range(3):
+        s.submit(Operation(key=("retrieve", n), kind=Kind.RETRIEVE, backend="SimGrid",
+                           priority=PriorityClass.FINALISE, due=1000.0), 1000.0)
+    s.submit(Operation(key=("poll", "SimGrid"), kind=Kind.POLL, backend="SimGrid",
+                       priority=PriorityClass.POLL, due=1000.0), 1000.0)
+    now = 1000.0
+    ended = 0
+    while ended < 4:
+        for o in s.pop_ready(now):
+            if o.key == ("retrieve", 0) and o.attempts <= 1:
+                s.retry(o, now, now + 1, "HTTP 500")
+            else:
+                s.complete(o, now, error="JobError: lost" if o.key == ("retrieve", 2) else None)
+                ended += 1
+        now += 1.0
+        c.clock.jump(1)
+    for _ in range(14):
+        c.runner.note("SimGrid", "request", "retried")
+    c.last_service_error["SimGrid"] = (c.clock.now() - 12, "SimGridGlitch: HTTP 500 injected internal error")
+    [backend] = introspect.take_snapshot(c).backends
+    assert backend.recent == {"poll": {"ok": 1}, "retrieve": {"ok": 2, "retried": 1, "failed": 1},
+                              "request": {"retried": 14}}
+    text = introspect.render(introspect.take_snapshot(c))
+    assert ("last 5 min: polls 1; downloads 3 (1 retried, 1 failed); 14 request(s) retried by its client; "
+            "last: SimGridGlitch: HTTP 500 injected internal error (12 s ago)") in text
+    c.clock.jump(400)
+    assert "last 5 min: nothing" in introspect.render(introspect.take_snapshot(c))
     c.pools.shutdown()
 
 

@@ -105,6 +105,14 @@ def test_faulty_grid_every_job_final_and_every_output_present_once(gangadir: str
         check_every_subjob_final_with_output(job, grid.client())
         injected = grid.client().stats()["requests"]
         assert injected.get("injected 500", 0) >= 5, injected  # the faults did bite
+        # issue 16: queues said "failures: 0" while the client retried one request in twenty
+        from GangaCore.Core import monitoring_component as mc
+
+        from GangaMonitoring import introspect
+
+        recent = mc.runner.recent()
+        assert recent.get(("SimGrid", "request", "retried"), 0) >= 5, recent
+        assert "request(s) retried by its client; last: SimGrid" in introspect.render(introspect.take_snapshot(mc))
 
 
 def test_job_removed_while_its_output_downloads_is_dropped_cleanly(gangadir: str) -> None:

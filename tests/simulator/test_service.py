@@ -99,6 +99,33 @@ def test_injected_errors_malformed_answers_and_hangs() -> None:
         assert stats["requests"]["injected 500"] == outcomes["5xx"]
 
 
+def test_the_client_reports_each_read_it_retries() -> None:
+    with SimGridProcess("--error-rate", "0.3", "--seed", "3") as url:
+        plain = SimGridClient(url)
+        ids = _submit_through_errors(plain, 20)
+        retried: list[BaseException] = []
+        client = SimGridClient(url, on_retry=retried.append)
+        answered = failed = 0
+        for _ in range(30):
+            try:
+                client.status(ids)
+                answered += 1
+            except SimGridUnavailable:
+                failed += 1  # three glitches in a row: retried twice, then given up
+        assert answered and retried and all(isinstance(e, SimGridUnavailable) for e in retried)
+        # each status() is one request plus one per retry: every retry was reported
+        assert plain.stats()["requests"]["requests status"] == answered + failed + len(retried)
+
+
+def _submit_through_errors(client: SimGridClient, count: int) -> list[int]:
+    for _ in range(50):
+        try:
+            return client.submit(count)
+        except SimGridUnavailable:
+            continue
+    raise AssertionError("50 submissions failed in a row")
+
+
 def test_scheduled_outage_answers_503_then_recovers() -> None:
     with SimGridProcess("--outage", "0", "1.0") as url:
         client = SimGridClient(url)

@@ -135,6 +135,16 @@ class SchedulerRunner:
         with self._cond:
             return self.scheduler.is_idle()
 
+    def note(self, backend: str, what: str, outcome: str) -> None:
+        """Count an event the scheduler does not see (a request a client retried on its own)."""
+        with self._cond:
+            self.scheduler.recent.add((backend, what, outcome), self.clock.now())
+
+    def recent(self) -> dict[tuple[str, str, str], int]:
+        """Counts of the last minutes by (backend, what, outcome) (``Scheduler.recent``)."""
+        with self._cond:
+            return self.scheduler.recent.totals(self.clock.now())  # type: ignore[return-value]
+
     def hold(self, name: str, reason: str) -> None:
         """Hold the work breaker ``name`` guards (e.g. the local disk's) until :meth:`release`."""
         with self._cond:

@@ -40,6 +40,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 
 from .adaptive import AdaptiveSettings, ConcurrencyLimits
 from .breaker import BreakerBoard
+from .recent import RecentCounts
 from .retry import Fault
 from .work import Kind, Operation, PriorityClass, State
 
@@ -57,6 +58,11 @@ class HistoryEntry:
     key: Hashable
     event: str
     detail: str = ""
+
+
+def outcome_key(op: Operation, outcome: str) -> tuple[str, str, str]:
+    """How :attr:`Scheduler.recent` counts ``op`` ending with ``outcome``."""
+    return (op.backend or "", "update" if op.parent is not None else op.kind.value, outcome)
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,9 @@ class Scheduler:
         self._completed: Counter[str] = Counter()
         self._failed: Counter[str] = Counter()
         self.history: deque[HistoryEntry] = deque(maxlen=history_size)
+        self.recent = RecentCounts()
+        """Outcomes of the last minutes by ``(backend, what, outcome)``: ``what`` is the kind, or
+        "update" for a poll's child; ``outcome`` is "ok", "retried" or "failed" (see :func:`outcome_key`)."""
 
     # -- submission --------------------------------------------------------------
 
@@ -315,6 +324,7 @@ class Scheduler:
         op.last_error = error
         counter = self._failed if error else self._completed
         counter[op.kind.value] += 1
+        self.recent.add(outcome_key(op, "failed" if error else "ok"), now)
         self._log(now, op.key, "failed" if error else "done", error or "")
 
     def retry(self, op: Operation, now: float, due: float, error: str, fault: Fault = Fault.JOB) -> Operation:
@@ -324,6 +334,7 @@ class Scheduler:
         self.limits.finished(op, now, fault, error)
         op.last_error = error
         op.due = due
+        self.recent.add(outcome_key(op, "retried"), now)
         self._log(now, op.key, "retry", f"in {due - now:.1f}s after: {error}")
         existing = self._pending.get(op.key)
         if existing is not None:

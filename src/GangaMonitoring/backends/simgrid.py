@@ -17,6 +17,7 @@ seconds since the epoch) is what lag is measured against.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import threading
@@ -35,6 +36,7 @@ from GangaCore.Utility.logging import getLogger
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from .. import service_events
 from .._core.retry import is_transient
 from ..drivers.heavy import unpack_tarball
 from ..simulator.client import SimGridClient, SimGridError, SimGridUnavailable
@@ -55,7 +57,8 @@ def client_for(server: str) -> SimGridClient:
     client = _clients.get(url)
     if client is None:
         client = _clients[url] = SimGridClient(url, timeout=float(config["timeout"]),
-                                               max_batch=int(config["max_batch"]))
+                                               max_batch=int(config["max_batch"]),
+                                               on_retry=functools.partial(service_events.retried, "SimGrid"))
     return client
 
 

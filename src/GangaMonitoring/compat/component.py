@@ -37,7 +37,7 @@ from GangaCore.Utility.logging import getLogger
 from tenacity import stop_after_attempt, stop_after_delay, wait_exponential_jitter
 from tenacity.stop import stop_base
 
-from .. import config
+from .. import config, service_events
 from .._core.adaptive import AdaptiveSettings, ConcurrencyLimits
 from .._core.breaker import LOCAL_DISK, BreakerBoard, BreakerSettings
 from .._core.clock import Clock, SystemClock
@@ -147,6 +147,8 @@ class MonitoringComponent(GangaThread):
         self._policies_checked: dict[int, float] = {}
         self._disk_held = False
         self.credential_check = CredentialCheck(self.runner.hold, self.runner.release)
+        self.last_service_error: dict[str, tuple[float, str]] = {}
+        """backend -> (when, what) of the last error one of its clients retried (``service_events``)."""
         self.output_failures: dict[str, tuple[tuple[int, int | None], str]] = {}
         """FQID -> (job key, reason) of jobs failed because their output could not be had."""
         patches.add_status_listener(self._on_status_change)
@@ -161,6 +163,7 @@ class MonitoringComponent(GangaThread):
         patches.hook_submissions()
         patches.lock_free_reads()
         patches.cached_logger_names()
+        service_events.subscribe(self._on_service_retry)
         patches.offload_postprocessing(self.pools.run_in_process)
         patches.add_user_action_listener(self._on_user_action)
 
@@ -211,6 +214,7 @@ class MonitoringComponent(GangaThread):
         patches.remove_status_listener(self._on_status_change)
         patches.remove_status_listener(self._on_any_status_change)
         patches.remove_user_action_listener(self._on_user_action)
+        service_events.unsubscribe(self._on_service_retry)
         self.prompt_notice.detach()
         self.runner.stop()
         self.pools.shutdown(wait=False)
@@ -762,6 +766,11 @@ class MonitoringComponent(GangaThread):
             self.runner.wake()
         if backend and status == "failed" and not self.fanout.in_context():
             self._submit_policies(backend, job_id)
+
+    def _on_service_retry(self, backend: str, error: str) -> None:
+        """A client of ``backend`` retried a request on its own (``service_events``): count it."""
+        self.runner.note(backend, "request", "retried")
+        self.last_service_error[backend] = (self.clock.now(), error)
 
     def _on_any_status_change(self, job: Any, status: str) -> None:
         """Status listener for every job, subjobs included (runs in the thread that changed it).

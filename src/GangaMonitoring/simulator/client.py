@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import threading
 from typing import Any
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import requests
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from .._core.retry import BackendUnavailable, PermanentError, TransientError
 
@@ -48,9 +48,15 @@ class OutputNotReadyError(SimGridError, TransientError):
     """The job has no output yet (409)."""
 
 
-def _read_retrying() -> Retrying:
+def _read_retrying(on_retry: Callable[[BaseException], None] | None = None) -> Retrying:
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if on_retry is not None and error is not None:
+            on_retry(error)
+
     return Retrying(stop=stop_after_attempt(3), wait=wait_exponential_jitter(initial=0.1, max=1.0, jitter=0.1),
-                    retry=retry_if_exception_type((SimGridGlitch, SimGridBadAnswer)), reraise=True)
+                    retry=retry_if_exception_type((SimGridGlitch, SimGridBadAnswer)), reraise=True,
+                    before_sleep=before_sleep)
 
 
 class SimGridClient:
@@ -58,8 +64,11 @@ class SimGridClient:
     poll and download through the same one): each thread gets its own ``requests.Session``, since
     requests does not promise that a session is safe to use from several threads at once."""
 
-    def __init__(self, url: str, timeout: float = 10.0, max_batch: int = 1000) -> None:
+    def __init__(self, url: str, timeout: float = 10.0, max_batch: int = 1000,
+                 on_retry: Callable[[BaseException], None] | None = None) -> None:
+        """``on_retry(error)``: called before each retry of a read (a glitch or a malformed answer)."""
         self.url = url.rstrip("/")
+        self.on_retry = on_retry
         self.timeout = timeout
         self.max_batch = max_batch
         self._local = threading.local()
@@ -89,13 +98,13 @@ class SimGridClient:
         unknown: list[int] = []
         for start in range(0, len(ids), self.max_batch):
             batch = {"ids": ids[start:start + self.max_batch]}
-            answer = _read_retrying()(self._json, "POST", "/status", batch)
+            answer = _read_retrying(self.on_retry)(self._json, "POST", "/status", batch)
             views.extend(answer["jobs"])
             unknown.extend(answer.get("unknown", []))
         return views, unknown
 
     def changes(self, cursor: int) -> tuple[int, list[dict[str, Any]]]:
-        answer = _read_retrying()(self._json, "GET", f"/changes?cursor={int(cursor)}")
+        answer = _read_retrying(self.on_retry)(self._json, "GET", f"/changes?cursor={int(cursor)}")
         return int(answer["cursor"]), answer["jobs"]
 
     def kill(self, job_ids: Iterable[int]) -> list[int]:
@@ -113,7 +122,7 @@ class SimGridClient:
         return killed, unknown
 
     def output(self, job_id: int) -> bytes:
-        return _read_retrying()(self._request, "GET", f"/jobs/{int(job_id)}/output").content
+        return _read_retrying(self.on_retry)(self._request, "GET", f"/jobs/{int(job_id)}/output").content
 
     def stats(self) -> dict[str, Any]:
         return self._json("GET", "/stats")
