@@ -73,6 +73,9 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                                 "(checked every disk_check_interval s; a write failing with a full disk also "
                                 "holds them)."),
     "disk_check_interval": (60.0, "Seconds between two checks of the free space in the gangadir."),
+    "status_file_interval": (5.0, "Seconds between two writes of the monitoring snapshot to "
+                                  "<gangadir>/monitoring/status.json, which 'ganga-monitoring status' prints "
+                                  "from a shell."),
     "breaker_failures": (5, "Consecutive failures of a backend's service (outage, 5xx, timeout) after which its "
                             "polls and downloads are held and the backend is only probed."),
     "breaker_first_probe": (10.0, "Seconds after a backend's breaker opens before the first probe; each failed "
@@ -114,7 +117,7 @@ RULES: dict[str, tuple[str, Any]] = {
     **dict.fromkeys(("aging_seconds", "reconcile_interval", "call_timeout", "output_retry_for", "retry_max_wait",
                      "disk_check_interval", "breaker_first_probe", "breaker_max_probe", "runmonitoring_timeout",
                      "notice_behind_after", "completing_timeout", "shutdown_timeout", "long_queued_after",
-                     "adaptive_queue_tolerance", "failing_job_grace"), _POSITIVE),
+                     "adaptive_queue_tolerance", "failing_job_grace", "status_file_interval"), _POSITIVE),
     "queued_interval_factor": ("a number of at least 1", lambda v: _is_number(v) and v >= 1),
     **dict.fromkeys(("first_poll_delay", "min_free_disk_mb"), _NOT_NEGATIVE),
     **dict.fromkeys(("use_stock_monitoring", "native_drivers", "adaptive_concurrency"), _BOOLEAN),

@@ -167,7 +167,7 @@ def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapsh
         if op.kind.value == "poll" and op.state.value in ("waiting", "ready"):
             next_poll[op.backend] = min(next_poll.get(op.backend, op.due), op.due)
     result = []
-    named = (set(counts) | set(records) | {name for name in recent if name}
+    named = (set(counts) | set(records) | set(recent)
              | {name for name in breakers if not name.endswith(CREDENTIAL_SUFFIX)})
     for backend in sorted(named):
         record = records.get(backend)
@@ -202,8 +202,10 @@ RECENT_NAMES = (("poll", "polls"), ("update", "updates"), ("retrieve", "download
 
 def _recent_by_backend(component: Any) -> dict[str, dict[str, dict[str, int]]]:
     found: dict[str, dict[str, dict[str, int]]] = {}
+    shown = {what for what, _ in RECENT_NAMES} | {"request"}
     for (backend, what, outcome), count in component.runner.recent().items():
-        found.setdefault(backend, {}).setdefault(what, {})[outcome] = count
+        if what in shown and backend and not backend.startswith("("):  # "(local disk)": a check, no backend
+            found.setdefault(backend, {}).setdefault(what, {})[outcome] = count
     return found
 
 

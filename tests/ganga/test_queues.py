@@ -115,3 +115,33 @@ def test_why_takes_a_job_a_subjob_an_id_or_a_string_and_says_what_is_wrong(ganga
     done.submit()
     assert wait_for(lambda: done.status == "completed", timeout=60)
     assert queues.why(done).startswith(f"job {done.id} is completed: it is not being monitored")
+
+
+def test_the_session_writes_its_status_for_the_shell_command_and_a_last_one_at_stop(gangadir: str) -> None:
+    """Issue 16: `ganga-monitoring status` shows a running session's monitoring without its prompt."""
+    from GangaMonitoring import status_file
+
+    from .conftest import ganga_running
+
+    with ganga_running(gangadir, [("Monitoring", "status_file_interval", 0.2)]) as gpi:
+        from GangaMonitoring.compat.component import _gangadir
+
+        where = _gangadir()
+        assert where is not None
+        job = gpi.Job(backend=gpi.TestSubmitter(time=600))
+        job.submit()
+
+        def shows_the_job() -> bool:
+            try:
+                status = status_file.read(where)
+            except status_file.StatusFileError:
+                return False
+            return status.state == "enabled" and "TestSubmitter  1 " in status.text
+
+        assert wait_for(shows_the_job, timeout=30)
+        backends = {b["backend"]: b for b in status_file.read(where).snapshot["backends"]}
+        assert backends["TestSubmitter"]["jobs"] == {"submitted": 1} or backends["TestSubmitter"]["jobs"] == \
+            {"running": 1}
+        job.kill()
+    status = status_file.read(where)
+    assert status.state == "stopped" and "GangaMonitoring: stopped" in status.text

@@ -27,6 +27,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable, Iterable, Sequence
@@ -100,7 +101,8 @@ class BackendPollRecord:
                 self.consecutive_failures += 1
                 self.last_error = error
 
-PERIODIC_GROUPS = (POLL, POLL_QUEUED, POLL_NEW, RECONCILE_KEY[0], "disk-check", "credential-check", "completing-check")
+PERIODIC_GROUPS = (POLL, POLL_QUEUED, POLL_NEW, RECONCILE_KEY[0], "disk-check", "credential-check", "completing-check",
+                   "status-file")
 
 
 class MonitoringComponent(GangaThread):
@@ -200,7 +202,15 @@ class MonitoringComponent(GangaThread):
         for op in self.runner.pending():
             if op.key[0] in (*PERIODIC_GROUPS, UPDATE) and op.priority is not PriorityClass.USER:
                 self.runner.cancel(op.key, "monitoring disabled")
+        self._write_status_file_safely("disabled")
         return True
+
+    def _write_status_file_safely(self, state: str) -> None:
+        """The status file's last word at disable and stop; never a reason for them to fail."""
+        try:
+            self.write_status_file(state)
+        except Exception:  # noqa: BLE001 - a snapshot of a half-stopped component may fail: say so, go on
+            log.exception("the final status file (%s) could not be written", state)
 
     def stop(self) -> None:
         """Stop for good (idempotent): no new work, backends torn down, loop stopped."""
@@ -215,6 +225,7 @@ class MonitoringComponent(GangaThread):
         patches.remove_status_listener(self._on_any_status_change)
         patches.remove_user_action_listener(self._on_user_action)
         service_events.unsubscribe(self._on_service_retry)
+        self._write_status_file_safely("stopped")
         self.prompt_notice.detach()
         self.runner.stop()
         self.pools.shutdown(wait=False)
@@ -820,6 +831,8 @@ class MonitoringComponent(GangaThread):
         self._submit_check("completing-check", "(registry)", "look for jobs whose finalisation was lost",
                            self._hand_back_stuck_jobs, _completing_check_interval,
                            due=now + _completing_check_interval())
+        self._submit_check("status-file", "(registry)", "write the snapshot 'ganga-monitoring status' prints",
+                           self.write_status_file, _status_file_interval, due=now)
 
     def _submit_check(self, name: str, backend: str, description: str, check: Callable[[], None],
                       interval: Callable[[], float], due: float) -> None:
@@ -871,6 +884,20 @@ class MonitoringComponent(GangaThread):
     def _top_level_job(self, job_id: int) -> Any | None:
         found = registry.resolve_jobs(self.registry_slice, [job_id])
         return found[0] if found else None
+
+    def write_status_file(self, state: str | None = None) -> None:
+        """Write what ``queues`` shows to ``<gangadir>/monitoring/status.json`` (``status_file``)."""
+        from .. import introspect, status_file
+
+        path = _gangadir()
+        if path is None or not os.path.isdir(path):
+            return
+        snapshot = introspect.take_snapshot(self)
+        state = state or ("enabled" if snapshot.enabled else "disabled")
+        try:
+            status_file.write(path, state, introspect.render(snapshot), snapshot.as_dict(), time.time())
+        except OSError as err:  # a full disk, a read-only gangadir: the session goes on without it
+            log.debug("the status file in %s could not be written: %s", path, err)
 
     def _check_free_disk(self) -> None:
         """Hold retrieval and finalisation before the disk is full, not only when a write fails."""
@@ -1048,6 +1075,10 @@ def _backend_of(jobs: list[Any]) -> str:
     raw = stripProxy(jobs[0])
     top = raw.master if raw.master is not None else raw
     return registry.job_backend_name(top) or "(unknown)"
+
+
+def _status_file_interval() -> float:
+    return float(config.monitoring_option("status_file_interval"))
 
 
 def _disk_check_interval() -> float:
