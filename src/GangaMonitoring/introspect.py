@@ -93,6 +93,21 @@ class LimitSnapshot:
 
 
 @dataclass(frozen=True)
+class JobProgress:
+    """One active split job: its subjobs by state, and how fast they finish."""
+
+    job_id: int
+    backend: str
+    subjobs: int
+    states: dict[str, int]
+    finished_recently: int
+    """Subjobs that reached a final state over the last ``RECENT_SPAN_S`` (or since monitoring started)."""
+    rate_per_min: float
+    eta_s: float | None
+    """Seconds until every subjob is final at that rate (None: nothing finished lately, or all final)."""
+
+
+@dataclass(frozen=True)
 class MonitoringSnapshot:
     enabled: bool
     alive: bool
@@ -108,6 +123,10 @@ class MonitoringSnapshot:
     failed: dict[str, int] = field(default_factory=dict)
     limits: list[LimitSnapshot] = field(default_factory=list)
     """Each backend's concurrency limit per pool (those that talked to their service)."""
+    jobs: list[JobProgress] = field(default_factory=list)
+    """The active split jobs, by id (the first ``JOBS_SHOWN``)."""
+    more_jobs: int = 0
+    """Active split jobs beyond those in ``jobs``."""
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -119,6 +138,7 @@ def take_snapshot(component: Any) -> MonitoringSnapshot:
     stats = runner.statistics()
     pending = runner.pending()
     running = runner.running()
+    progress, more_jobs = component.job_progress(JOBS_SHOWN)
     return MonitoringSnapshot(
         enabled=bool(component.enabled),
         alive=bool(component.alive),
@@ -135,6 +155,8 @@ def take_snapshot(component: Any) -> MonitoringSnapshot:
         failed=stats.failed,
         limits=[LimitSnapshot(e.backend, e.pool, e.limit, e.adaptive, e.reason, e.raises, e.cuts)
                 for e in runner.limit_statistics()],
+        jobs=progress,
+        more_jobs=more_jobs,
     )
 
 
@@ -193,6 +215,34 @@ def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapsh
                                 if backend in service_errors else None),
         ))
     return result
+
+
+JOBS_SHOWN = 20
+"""Split jobs whose progress ``queues`` lists (by id); the rest are counted."""
+STATE_ORDER = ("completed", "failed", "killed", "completing", "running", "submitted")
+
+
+def render_progress(job: JobProgress) -> str:
+    """"job 8 on SimGrid, 500 subjobs: 320 completed, 5 failed, 150 running, 25 submitted; 64/min, ~2.7 min left"."""
+    order = [s for s in STATE_ORDER if job.states.get(s)] + sorted(set(job.states) - set(STATE_ORDER))
+    states = ", ".join(f"{job.states[s]} {s}" for s in order)
+    if job.finished_recently == 0:
+        pace = "none finished lately"
+    elif job.rate_per_min <= 0:
+        pace = f"{job.finished_recently} finished just now"
+    else:
+        pace = f"{job.rate_per_min:.0f}/min" if job.rate_per_min >= 1 else f"{job.rate_per_min:.2f}/min"
+        if job.eta_s is not None:
+            pace += f", ~{_duration(job.eta_s)} left"
+    return f"job {job.job_id} on {job.backend}, {job.subjobs} subjobs: {states}; {pace}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 RECENT_SPAN_S = 300.0
@@ -266,6 +316,11 @@ def render(snapshot: MonitoringSnapshot) -> str:
             how = (f"adaptive, {limit.raises} up / {limit.cuts} down; {limit.reason}" if limit.adaptive
                    else "configured: [Monitoring]backend_concurrency")
             lines.append(f"  {'':<14} {limit.pool} limit {limit.limit} ({how})")
+    if snapshot.jobs:
+        lines += ["", "Split jobs:"]
+        lines.extend(f"  {render_progress(job)}" for job in snapshot.jobs)
+        if snapshot.more_jobs:
+            lines.append(f"  ... and {snapshot.more_jobs} more")
     lines += ["", "Queued:"]
     if not snapshot.queued:
         lines.append("  (nothing)")

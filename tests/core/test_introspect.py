@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from types import SimpleNamespace
 
@@ -29,7 +30,7 @@ def component() -> SimpleNamespace:
     planner = PollPlanner(lambda: settings, lambda backend, group: lambda op: None)
     return SimpleNamespace(clock=clock, runner=runner, pools=pools, index=index, enabled=True, alive=True,
                            poll_records={"SimGrid": record}, planner=planner, _planner_settings=lambda: settings,
-                           last_service_error={})
+                           last_service_error={}, job_progress=lambda limit: ([], 0))
 
 
 def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
@@ -104,6 +105,26 @@ def test_the_last_minutes_show_retries_failures_and_errors_a_client_retried_itse
             "last: SimGridGlitch: HTTP 500 injected internal error (12 s ago)") in text
     c.clock.jump(400)
     assert "last 5 min: nothing" in introspect.render(introspect.take_snapshot(c))
+    c.pools.shutdown()
+
+
+def test_split_jobs_show_their_subjobs_by_state_their_pace_and_what_is_left() -> None:
+    """Issue 16: queues counted a 500-subjob job as "1 running"."""
+    busy = introspect.JobProgress(job_id=8, backend="SimGrid", subjobs=500,
+                                  states={"running": 150, "completed": 320, "submitted": 25, "failed": 5},
+                                  finished_recently=320, rate_per_min=64.0, eta_s=175 / (64 / 60))
+    quiet = introspect.JobProgress(9, "Local", 3, {"submitted": 3}, 0, 0.0, None)
+    assert introspect.render_progress(busy) == \
+        "job 8 on SimGrid, 500 subjobs: 320 completed, 5 failed, 150 running, 25 submitted; 64/min, ~2.7 min left"
+    assert introspect.render_progress(quiet) == "job 9 on Local, 3 subjobs: 3 submitted; none finished lately"
+    early = dataclasses.replace(quiet, states={"failed": 1, "submitted": 2}, finished_recently=1)
+    assert introspect.render_progress(early).endswith("1 failed, 2 submitted; 1 finished just now")
+    c = component()
+    c.job_progress = lambda limit: ([busy, quiet][:limit], 1)
+    snap = introspect.take_snapshot(c)
+    assert snap.jobs == [busy, quiet] and snap.more_jobs == 1
+    text = introspect.render(snap)
+    assert "Split jobs:\n  job 8 on SimGrid, 500 subjobs: " in text and "\n  ... and 1 more\n" in text
     c.pools.shutdown()
 
 

@@ -145,3 +145,20 @@ def test_the_session_writes_its_status_for_the_shell_command_and_a_last_one_at_s
         job.kill()
     status = status_file.read(where)
     assert status.state == "stopped" and "GangaMonitoring: stopped" in status.text
+
+
+def test_queues_shows_a_split_job_by_its_subjobs(ganga_session: Any) -> None:
+    """Issue 16: a 500-subjob job was counted as "1 running"."""
+    gpi = ganga_session
+    job = gpi.Job(backend=gpi.TestSubmitter(time=600), splitter=gpi.ArgSplitter(args=[["a"], ["b"], ["c"]]))
+    job.submit()
+    assert wait_for(lambda: all(sj.status == "running" for sj in job.subjobs), timeout=30)
+    [before] = gpi.queues.snapshot()["jobs"]  # the pace counts from here: none final
+    assert before["states"] == {"running": 3} and before["finished_recently"] == 0
+    job.subjobs(0).force_status("failed")
+    expected = f"job {job.id} on TestSubmitter, 3 subjobs: 1 failed, 2 running; "
+    assert wait_for(lambda: expected in str(gpi.queues) and "left" in str(gpi.queues), timeout=30), str(gpi.queues)
+    [progress] = gpi.queues.snapshot()["jobs"]
+    assert (progress["job_id"], progress["finished_recently"]) == (job.id, 1)  # once, though Ganga said it twice
+    assert progress["rate_per_min"] > 0 and progress["eta_s"] > 0  # two left at the pace of one so far
+    job.kill()

@@ -135,6 +135,13 @@ class ActiveJobIndex:
             backend, status = where
             return TrackedJob(job_id, backend, status, self._by_backend[backend][status][job_id])
 
+    def entries(self) -> list[TrackedJob]:
+        """Every tracked job (a copy: the index may change after)."""
+        with self._lock:
+            return [TrackedJob(j, backend, status, since)
+                    for backend, states in self._by_backend.items()
+                    for status, jobs in states.items() for j, since in jobs.items()]
+
     def jobs(self, backend: str, status: str) -> list[TrackedJob]:
         with self._lock:
             return [TrackedJob(j, backend, status, since)

@@ -28,6 +28,7 @@ import os
 import shutil
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable, Iterable, Sequence
@@ -38,7 +39,7 @@ from GangaCore.Utility.logging import getLogger
 from tenacity import stop_after_attempt, stop_after_delay, wait_exponential_jitter
 from tenacity.stop import stop_base
 
-from .. import config, service_events
+from .. import config, introspect, service_events
 from .._core.adaptive import AdaptiveSettings, ConcurrencyLimits
 from .._core.breaker import LOCAL_DISK, BreakerBoard, BreakerSettings
 from .._core.clock import Clock, SystemClock
@@ -70,6 +71,11 @@ MAX_ISOLATING_CALLS = 40
 POLICY_INTERVAL = 10.0
 """Seconds between two auto-kill/resubmit checks of one job after its polls."""
 FINISHING_STATES = frozenset({"completing", "completed", "failed", "killed"})
+FINAL_SUBJOB_STATES = frozenset({"completed", "failed", "killed"})
+PROGRESS_SPAN_S = 300.0
+"""A split job's pace is measured over this many seconds (or since monitoring first looked at it)."""
+MIN_PACE_SPAN_S = 2.0
+"""No pace from counts closer in time than this."""
 
 
 @dataclass
@@ -149,6 +155,9 @@ class MonitoringComponent(GangaThread):
         self._policies_checked: dict[int, float] = {}
         self._disk_held = False
         self.credential_check = CredentialCheck(self.runner.hold, self.runner.release)
+        self._progress_lock = threading.Lock()
+        self._final_samples: dict[int, deque[tuple[float, int]]] = {}
+        """master id -> (when, how many of its subjobs were final) at each look, over the last minutes."""
         self.last_service_error: dict[str, tuple[float, str]] = {}
         """backend -> (when, what) of the last error one of its clients retried (``service_events``)."""
         self.output_failures: dict[str, tuple[tuple[int, int | None], str]] = {}
@@ -885,9 +894,59 @@ class MonitoringComponent(GangaThread):
         found = registry.resolve_jobs(self.registry_slice, [job_id])
         return found[0] if found else None
 
+    def job_progress(self, limit: int = 20) -> tuple[list[introspect.JobProgress], int]:
+        """Progress of the active split jobs (the first ``limit`` by id), and how many more there are.
+
+        Subjob states come from memory or Ganga's subjob cache (nothing is
+        loaded from disk).  The pace compares the number of final subjobs now
+        with the oldest count of the last ``PROGRESS_SPAN_S`` (each call keeps
+        one; the status file calls every few seconds), so a subjob resubmitted
+        or reported twice is never counted twice; the ETA assumes the pace holds.
+        """
+        if self.registry_slice is None:
+            return [], 0
+        now = self.clock.now()
+        found: list[introspect.JobProgress] = []
+        masters: set[int] = set()
+        for entry in sorted(self.index.entries(), key=lambda e: e.job_id):
+            job = registry.find_job(self.registry_slice, (entry.job_id, None))
+            try:
+                if job is None or not len(job.subjobs):
+                    continue
+                masters.add(entry.job_id)
+                if len(found) >= limit:
+                    continue
+                states, _ = policies.subjob_states(job)
+            except Exception as err:  # noqa: BLE001 - removed or unreadable while we looked: show the rest
+                log.debug("progress of job %s could not be read: %s", entry.job_id, err)
+                continue
+            final = sum(n for state, n in states.items() if state in FINAL_SUBJOB_STATES)
+            since, then = self._pace_sample(entry.job_id, now, final)
+            finished = max(0, final - then)
+            rate = finished / (now - since) if now - since >= MIN_PACE_SPAN_S else 0.0
+            active = sum(states.values()) - final
+            found.append(introspect.JobProgress(
+                job_id=entry.job_id, backend=entry.backend, subjobs=sum(states.values()), states=dict(states),
+                finished_recently=finished, rate_per_min=60 * rate,
+                eta_s=active / rate if rate > 0 and active else None))
+        with self._progress_lock:
+            for gone in set(self._final_samples) - masters:
+                del self._final_samples[gone]
+        return found, len(masters) - len(found)
+
+    def _pace_sample(self, job_id: int, now: float, final: int) -> tuple[float, int]:
+        """Keep (now, final) for ``job_id``; return its oldest sample of the last ``PROGRESS_SPAN_S``."""
+        with self._progress_lock:
+            samples = self._final_samples.setdefault(job_id, deque())
+            if not samples or now - samples[-1][0] >= 1.0:
+                samples.append((now, final))
+            while len(samples) > 1 and now - samples[1][0] >= PROGRESS_SPAN_S:
+                samples.popleft()
+            return samples[0]
+
     def write_status_file(self, state: str | None = None) -> None:
         """Write what ``queues`` shows to ``<gangadir>/monitoring/status.json`` (``status_file``)."""
-        from .. import introspect, status_file
+        from .. import status_file
 
         path = _gangadir()
         if path is None or not os.path.isdir(path):
