@@ -79,6 +79,17 @@
     caller's file and ``modulename``; calls with a name are unchanged.
     :func:`cached_logger_names` installs it when the component starts.
 
+11. A flush of a split job costs what changed (``compat/flush.py``):
+    ``JobRegistry.getIndexCache`` of a subjob, while
+    ``SubJobXMLList.write_subJobIndex`` runs, returns the entry it computed
+    for that subjob before unless the subjob was saved since (``safe_save``
+    of ``GangaRepositoryXML`` forgets it first); and
+    ``SubJobXMLList.flush`` clears the dirty flags of the subjobs it saved
+    (Ganga never did for a master loaded from disk, so each flush rewrote
+    every subjob changed since the session began).  Files written are the
+    same as stock's.  :func:`flush_costs_what_changed` installs it when the
+    component starts.
+
 :func:`remove` runs when the component stops (Ganga never calls a runtime
 package's ``shutdown()``) and at interpreter exit.
 """
@@ -95,6 +106,8 @@ import sys
 import threading
 from typing import Any
 from collections.abc import Callable
+
+from . import flush
 
 StatusListener = Callable[[Any, str], None]
 UserActionListener = Callable[[Any, str], None]  # (job, "peek" / "getOutputSandbox" / ...)
@@ -349,6 +362,84 @@ def lock_free_reads() -> None:
             return
         _wrapped_actions.append((Descriptor, "__get__", current))
         setattr(Descriptor, "__get__", _reading_without_lock(current))
+
+
+INDEX_MEMO = flush.IndexMemo()
+"""Subjob index entries kept between flushes (item 11); its counters show what it saved."""
+_index_writing = flush.IndexWriting()
+
+
+def flush_costs_what_changed() -> None:
+    """Install item 11 (idempotent; undone by remove)."""
+    import GangaCore.Core.GangaRepository.GangaRepositoryXML as repository_xml
+    from GangaCore.Core.GangaRepository.SubJobXMLList import SubJobXMLList
+    from GangaCore.GPIDev.Lib.Registry.JobRegistry import JobRegistry
+
+    with _lock:
+        if not getattr(vars(JobRegistry)["getIndexCache"], "__gm_wrapped__", False):
+            INDEX_MEMO.clear()  # entries of a session before, saved while nothing forgot them
+        for owner, name, wrap in ((repository_xml, "safe_save", _forgetting_saved),
+                                  (SubJobXMLList, "write_subJobIndex", _writing_index),
+                                  (SubJobXMLList, "flush", _clearing_saved_flags),
+                                  (JobRegistry, "getIndexCache", _remembering_entries)):
+            current = vars(owner)[name]
+            if getattr(current, "__gm_wrapped__", False):
+                continue
+            _wrapped_actions.append((owner, name, current))
+            setattr(owner, name, wrap(current))
+
+
+def _forgetting_saved(safe_save: Any) -> Any:
+    @functools.wraps(safe_save)
+    def save(fn: Any, _obj: Any, *args: Any, **kwargs: Any) -> Any:
+        INDEX_MEMO.forget(getattr(_obj, "_impl", _obj))
+        return safe_save(fn, _obj, *args, **kwargs)
+
+    save.lock = safe_save.lock  # type: ignore[attr-defined]  # Ganga's callers use safe_save.lock
+    save.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return save
+
+
+def _writing_index(write: Any) -> Any:
+    @functools.wraps(write)
+    def write_subJobIndex(self: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - Ganga's name
+        outer = _index_writing.active
+        _index_writing.active = True
+        try:
+            return write(self, *args, **kwargs)
+        finally:
+            _index_writing.active = outer
+
+    write_subJobIndex.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return write_subJobIndex
+
+
+def _remembering_entries(get_index_cache: Any) -> Any:
+    @functools.wraps(get_index_cache)
+    def getIndexCache(self: Any, obj: Any) -> Any:  # noqa: N802 - Ganga's name
+        if not _index_writing.active:
+            return get_index_cache(self, obj)
+        entry = INDEX_MEMO.get(obj)
+        if entry is None:
+            entry = get_index_cache(self, obj)
+            INDEX_MEMO.put(obj, entry)
+        return entry
+
+    getIndexCache.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return getIndexCache
+
+
+def _clearing_saved_flags(flush_subjobs: Any) -> Any:
+    @functools.wraps(flush_subjobs)
+    def flush(self: Any, *args: Any, **kwargs: Any) -> Any:
+        dirty = [subjob for subjob in list(self._cachedJobs.values()) if subjob._dirty]
+        result = flush_subjobs(self, *args, **kwargs)
+        for subjob in dirty:  # saved whole above, under the master's lock: nothing changed since
+            subjob._setFlushed()
+        return result
+
+    flush.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return flush
 
 
 def cached_logger_names() -> None:

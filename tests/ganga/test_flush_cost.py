@@ -1,0 +1,135 @@
+"""A flush of a split job costs what changed (patches item 11), and writes what stock writes."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import sys
+from typing import Any
+
+import pytest
+
+from .conftest import ganga_running
+
+pytestmark = pytest.mark.ganga
+KEEP = [("TestingFramework", "AutoCleanup", False)]
+"""Ganga's test helpers empty the repository at stop unless told not to."""
+
+
+def counting_index_computations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The subjobs whose index entry Ganga computes: it asks a registry slice for each display column."""
+    job_registry = sys.modules["GangaCore.GPIDev.Lib.Registry.JobRegistry"]  # the package hides it by a class
+    computed: list[str] = []
+    slice_class = job_registry.JobRegistrySlice
+    get_value = slice_class._get_display_value
+
+    def counting(self: Any, obj: Any, column: Any) -> Any:
+        if obj.master is not None and column == "status":
+            computed.append(obj.getFQID("."))
+        return get_value(self, obj, column)
+
+    monkeypatch.setattr(slice_class, "_get_display_value", counting)
+    return computed
+
+
+def counting_saves(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import GangaCore.Core.GangaRepository.GangaRepositoryXML as repository_xml
+
+    saved: list[str] = []
+    current = repository_xml.safe_save
+
+    def save(fn: str, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        saved.append(fn)
+        return current(fn, obj, *args, **kwargs)
+
+    save.lock = current.lock  # type: ignore[attr-defined]
+    monkeypatch.setattr(repository_xml, "safe_save", save)
+    return saved
+
+
+def subjob_files(saved: list[str], job_id: int) -> list[str]:
+    """The subjob numbers among saved files (``.../<job id>/<subjob>/data``)."""
+    found = (re.search(rf"{os.sep}{job_id}{os.sep}(\d+){os.sep}data$", path) for path in saved)
+    return sorted(match.group(1) for match in found if match)
+
+
+def flush(job: Any) -> None:
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    raw = stripProxy(job)
+    raw._getRegistry()._flush([raw])
+
+
+def subjobs_index(job: Any) -> dict[int, dict[str, Any]]:
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    raw = stripProxy(job)
+    path = os.path.join(os.path.dirname(raw._getRegistry().repository.get_fn(raw.id)), "subjobs.idx")
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def test_a_flush_computes_the_index_entries_of_the_subjobs_that_changed_only(
+        ganga_session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    gpi = ganga_session
+    job = gpi.Job(splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(40)]))
+    job.submit()  # Local: subjobs start and end; force them to a known, still state
+    job.force_status("failed", force=True)
+    flush(job)
+    computed = counting_index_computations(monkeypatch)
+    job.comment = "the master alone"
+    flush(job)
+    assert computed == []  # stock: all 40 subjobs, at every flush of the master
+    job.subjobs(3).comment = "changed"
+    job.subjobs(7).comment = "changed too"
+    flush(job)
+    assert sorted(computed) == [f"{job.id}.3", f"{job.id}.7"]
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    registry = stripProxy(job)._getRegistry()
+    written = subjobs_index(job)
+    assert sorted(written) == list(range(40))
+    for number in range(40):  # what stock would have written, entry for entry
+        expected = registry.__class__.getIndexCache.__wrapped__(registry, stripProxy(job.subjobs(number)))
+        assert {k: v for k, v in written[number].items() if k != "modified"} == expected
+    assert written[3]["comment"] == "changed" and written[7]["comment"] == "changed too"
+
+
+def test_a_master_loaded_from_disk_rewrites_only_the_subjobs_changed_since_its_last_flush(
+        gangadir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with ganga_running(gangadir, KEEP) as gpi:
+        job = gpi.Job(splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(20)]))
+        job.submit()
+        job.force_status("failed", force=True)
+        job_id = job.id
+    with ganga_running(gangadir, KEEP) as gpi, monkeypatch.context() as patching:
+        # the master is now read from disk (Ganga's SubJobXMLList); the count is undone before Ganga stops
+        job = gpi.jobs(job_id)
+        saved = counting_saves(patching)
+        job.subjobs(3).comment = "first"
+        flush(job)
+        assert subjob_files(saved, job_id) == ["3"], saved
+        saved.clear()
+        job.subjobs(5).comment = "second"
+        flush(job)
+        assert subjob_files(saved, job_id) == ["5"], saved  # stock: ["3", "5"], and every earlier one for ever
+        assert subjobs_index(job)[5]["comment"] == "second" and subjobs_index(job)[3]["comment"] == "first"
+    with ganga_running(gangadir) as gpi:  # what was written loads
+        job = gpi.jobs(job_id)
+        assert (job.subjobs(3).comment, job.subjobs(5).comment) == ("first", "second")
+
+
+def test_the_patches_are_undone_at_stop(gangadir: str) -> None:
+    import GangaCore.Core.GangaRepository.GangaRepositoryXML as repository_xml
+    from GangaCore.Core.GangaRepository.SubJobXMLList import SubJobXMLList
+    from GangaCore.GPIDev.Lib.Registry.JobRegistry import JobRegistry
+
+    def patched() -> list[Any]:
+        return [vars(JobRegistry)["getIndexCache"], vars(SubJobXMLList)["flush"],
+                vars(SubJobXMLList)["write_subJobIndex"], vars(repository_xml)["safe_save"]]
+
+    with ganga_running(gangadir):
+        assert all(getattr(f, "__gm_wrapped__", False) for f in patched())
+        assert repository_xml.safe_save.lock is vars(repository_xml)["safe_save"].__wrapped__.lock
+    assert [getattr(f, "__gm_wrapped__", False) for f in patched()] == [False] * 4
