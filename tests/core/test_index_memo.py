@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import gc
+from typing import Any
 
-from GangaMonitoring.compat.flush import IndexMemo
+from GangaMonitoring.compat.flush import IndexMemo, StatMemo
 
 
 class Subjob:
@@ -38,3 +39,22 @@ def test_a_new_object_at_a_reused_address_is_not_mistaken_for_the_old_one() -> N
     newcomer = Subjob()
     memo._entries[id(newcomer)] = memo._entries[key]  # as if newcomer had old's address
     assert memo.get(newcomer) is None
+
+
+def test_a_files_stat_is_kept_until_it_is_saved_and_directories_never(tmp_path: Any) -> None:
+    memo = StatMemo()
+    data = tmp_path / "3" / "data"
+    data.parent.mkdir()
+    data.write_text("one")
+    first = memo.stat(str(data))
+    data.write_text("two, longer")  # changed behind the memo's back: the stat it keeps is the old one
+    assert memo.stat(str(tmp_path / "3" / "." / "data")) is first
+    memo.forget(str(data))  # what safe_save says before it writes
+    assert memo.stat(str(data)).st_size == len("two, longer")
+    memo.stat(str(tmp_path))
+    assert len(memo) == 1  # the directory was not kept
+    small = StatMemo(limit=1)
+    small.stat(str(data))
+    (tmp_path / "other").write_text("x")
+    small.stat(str(tmp_path / "other"))
+    assert len(small) == 1

@@ -33,6 +33,22 @@ def counting_index_computations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return computed
 
 
+def counting_subjob_stats(monkeypatch: pytest.MonkeyPatch, job_id: int) -> list[str]:
+    """The subjobs whose data file is stat'ed (``.../<job id>/<subjob>/data``)."""
+    stated: list[str] = []
+    os_stat = os.stat
+
+    def counting(path: Any, *args: Any, **kwargs: Any) -> Any:
+        stated.extend(subjob_files([str(path)], job_id))
+        return os_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counting)
+    subjob_list = sys.modules["GangaCore.Core.GangaRepository.SubJobXMLList"]
+    if subjob_list.stat is os_stat:  # unpatched: Ganga bound os.stat there at import
+        monkeypatch.setattr(subjob_list, "stat", counting)
+    return stated
+
+
 def counting_saves(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     import GangaCore.Core.GangaRepository.GangaRepositoryXML as repository_xml
 
@@ -78,13 +94,16 @@ def test_a_flush_computes_the_index_entries_of_the_subjobs_that_changed_only(
     job.force_status("failed", force=True)
     flush(job)
     computed = counting_index_computations(monkeypatch)
+    stated = counting_subjob_stats(monkeypatch, job.id)
     job.comment = "the master alone"
     flush(job)
-    assert computed == []  # stock: all 40 subjobs, at every flush of the master
+    assert computed == [] and stated == []  # stock: all 40 subjobs, at every flush of the master
     job.subjobs(3).comment = "changed"
     job.subjobs(7).comment = "changed too"
     flush(job)
     assert sorted(computed) == [f"{job.id}.3", f"{job.id}.7"]
+    # the ctime stamped on their entries, their files being rewritten (safe_save's exists() stats them too)
+    assert sorted(set(stated)) == ["3", "7"]
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
     registry = stripProxy(job)._getRegistry()

@@ -15,6 +15,8 @@ master before it writes that master's index, under the master's lock, which
 every writer of a subjob also takes.  So a subjob not saved since its entry
 was computed has the values the entry was computed from.
 
+:class:`StatMemo` does the same for the ctime stamped on each entry.
+
 Entries are held through weak references to the subjob (a removed job's
 entries go with it) and returned as copies (the caller adds ``modified``).
 Thread-safe.  Ganga-free: subjobs are opaque objects.
@@ -22,6 +24,8 @@ Thread-safe.  Ganga-free: subjobs are opaque objects.
 
 from __future__ import annotations
 
+import os
+import stat as stat_module
 import threading
 import weakref
 from typing import Any
@@ -78,6 +82,50 @@ class IndexMemo:
 
 def _copy(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: list(value) if isinstance(value, list) else value for key, value in entry.items()}
+
+
+class StatMemo:
+    """``os.stat`` of subjob data files, each valid until the file is saved again.
+
+    Ganga stamps each index entry with its data file's ctime, one ``stat``
+    per subjob per flush, each a GIL hand-off under load.  A data file is
+    rewritten only by ``safe_save`` (which forgets it here first); were it
+    changed otherwise, the stamp would be older than the file and Ganga
+    would read that subjob from disk instead of trusting the index: slower,
+    never wrong.  Only regular files are kept (a directory's ctime moves
+    with every save in it); at most ``limit`` paths (then it starts afresh).
+    """
+
+    def __init__(self, limit: int = 500_000) -> None:
+        self._lock = threading.Lock()
+        self._found: dict[str, os.stat_result] = {}
+        self.limit = limit
+
+    def stat(self, path: str) -> os.stat_result:
+        key = os.path.normpath(path)
+        with self._lock:
+            found = self._found.get(key)
+        if found is not None:
+            return found
+        result = os.stat(path)
+        if stat_module.S_ISREG(result.st_mode):
+            with self._lock:
+                if len(self._found) >= self.limit:
+                    self._found.clear()
+                self._found[key] = result
+        return result
+
+    def forget(self, path: str) -> None:
+        with self._lock:
+            self._found.pop(os.path.normpath(path), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._found.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._found)
 
 
 class IndexWriting(threading.local):

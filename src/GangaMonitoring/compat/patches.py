@@ -83,7 +83,8 @@
     ``JobRegistry.getIndexCache`` of a subjob, while
     ``SubJobXMLList.write_subJobIndex`` runs, returns the entry it computed
     for that subjob before unless the subjob was saved since (``safe_save``
-    of ``GangaRepositoryXML`` forgets it first); and
+    of ``GangaRepositoryXML`` forgets it first), and the ``stat`` of its
+    data file likewise (the ctime Ganga stamps on each entry); and
     ``SubJobXMLList.flush`` clears the dirty flags of the subjobs it saved
     (Ganga never did for a master loaded from disk, so each flush rewrote
     every subjob changed since the session began).  Files written are the
@@ -366,6 +367,8 @@ def lock_free_reads() -> None:
 
 INDEX_MEMO = flush.IndexMemo()
 """Subjob index entries kept between flushes (item 11); its counters show what it saved."""
+STAT_MEMO = flush.StatMemo()
+"""Subjob data files' ``os.stat`` kept between flushes (item 11)."""
 _index_writing = flush.IndexWriting()
 
 
@@ -375,10 +378,13 @@ def flush_costs_what_changed() -> None:
     from GangaCore.Core.GangaRepository.SubJobXMLList import SubJobXMLList
     from GangaCore.GPIDev.Lib.Registry.JobRegistry import JobRegistry
 
+    subjob_list_module = sys.modules[SubJobXMLList.__module__]
     with _lock:
         if not getattr(vars(JobRegistry)["getIndexCache"], "__gm_wrapped__", False):
             INDEX_MEMO.clear()  # entries of a session before, saved while nothing forgot them
+            STAT_MEMO.clear()
         for owner, name, wrap in ((repository_xml, "safe_save", _forgetting_saved),
+                                  (subjob_list_module, "stat", _remembering_stats),
                                   (SubJobXMLList, "write_subJobIndex", _writing_index),
                                   (SubJobXMLList, "flush", _clearing_saved_flags),
                                   (JobRegistry, "getIndexCache", _remembering_entries)):
@@ -393,11 +399,23 @@ def _forgetting_saved(safe_save: Any) -> Any:
     @functools.wraps(safe_save)
     def save(fn: Any, _obj: Any, *args: Any, **kwargs: Any) -> Any:
         INDEX_MEMO.forget(getattr(_obj, "_impl", _obj))
+        STAT_MEMO.forget(str(fn))
         return safe_save(fn, _obj, *args, **kwargs)
 
     save.lock = safe_save.lock  # type: ignore[attr-defined]  # Ganga's callers use safe_save.lock
     save.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return save
+
+
+def _remembering_stats(os_stat: Any) -> Any:
+    @functools.wraps(os_stat)
+    def stat(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if _index_writing.active and isinstance(path, str) and not args and not kwargs:
+            return STAT_MEMO.stat(path)
+        return os_stat(path, *args, **kwargs)
+
+    stat.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return stat
 
 
 def _writing_index(write: Any) -> Any:
