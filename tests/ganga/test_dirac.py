@@ -255,3 +255,64 @@ def test_dirac_calls_made_at_once_from_many_threads_all_get_their_answers(gangad
         lost = [a for a in answers if isinstance(a, Exception)]
         assert not lost and None not in answers, f"{len(lost)} of 400 calls had no answer: {lost[:3]}"
         assert calls.starts == 1
+
+
+class _Backend:
+    broken = False
+
+    def __init__(self, dirac_id: int, broken: bool = False) -> None:
+        self.id, self.statusInfo, self.status, self.actualCE, self.extraInfo = dirac_id, "", "Waiting", "", ""
+        self.credential_requirements = None
+        self.broken = broken
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.broken and name == "status":
+            raise ValueError("this job's record cannot take the new status")
+        object.__setattr__(self, name, value)
+
+
+class _Job:
+    master = None
+
+    def __init__(self, dirac_id: int, broken: bool = False) -> None:
+        self.id, self.status, self.backend = dirac_id, "submitted", _Backend(dirac_id, broken)
+        self.changes: list[str] = []
+
+    def getFQID(self, sep: str) -> str:  # noqa: N802 - Ganga's name
+        return str(self.id)
+
+    def updateStatus(self, status: str, update_master: bool = True) -> None:  # noqa: N802 - Ganga's name
+        self.status = status
+        self.changes.append(status)
+
+
+class _Context:
+    def __init__(self) -> None:
+        self.failed: dict[int, str] = {}
+        self.fine: list[int] = []
+
+    def job_failed(self, job: _Job, reason: str) -> None:
+        self.failed[job.id] = reason
+
+    def jobs_fine(self, jobs: list[_Job]) -> None:
+        self.fine += [job.id for job in jobs]
+
+
+def test_one_dirac_job_failing_alone_is_its_trouble_never_diracs(ganga_session: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18: a RuntimeError for one job's failure counted as DIRAC's: five polls opened the breaker."""
+    import GangaMonitoring.drivers.dirac as module
+    from GangaMonitoring._core.retry import Fault, PollFailed, fault_of
+
+    class Calls:
+        def call(self, command: Any, arguments: dict[str, Any], credential: Any, timeout: float) -> Any:
+            return [["Application", "Running", "site", "running", ""] for _ in arguments["job_ids"]]
+
+    monkeypatch.setattr(module, "group_jobs_by_backend_credential", lambda jobs: [jobs])
+    jobs = [_Job(1), _Job(2, broken=True)]
+    ctx = _Context()
+    with pytest.raises(PollFailed, match="1 Dirac job") as raised:
+        DiracDriver(Calls()).poll(jobs, ctx)  # type: ignore[arg-type]
+    assert fault_of(raised.value) is Fault.JOB  # no breaker counts it
+    assert list(ctx.failed) == [2] and "cannot take the new status" in ctx.failed[2] and ctx.fine == [1]
+    assert jobs[0].changes == ["running"]  # the other job was updated

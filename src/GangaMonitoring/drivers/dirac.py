@@ -50,7 +50,7 @@ from GangaCore.Utility.Config import getConfig
 from GangaCore.Utility.logging import getLogger
 
 from .. import config
-from .._core.retry import BackendUnavailable, DiskFull, TransientError
+from .._core.retry import BackendUnavailable, DiskFull, PollFailed, TransientError
 from .base import DriverContext, FinishedWork, NativeDriver
 from .dirac_answers import answer_to_file, read_answer
 from .heavy import retrieval_record, unpack_dirac_retrieval, write_json_atomically
@@ -226,7 +226,8 @@ class DiracDriver(NativeDriver):
             for start in range(0, len(group), chunk):
                 failures += self._poll_chunk(group[start:start + chunk], ctx)
         if failures:
-            raise RuntimeError(f"{len(failures)} Dirac job(s) could not be updated: " + "; ".join(failures[:5]))
+            # one job's trouble, not DIRAC's: no breaker counts it (each job has its grace)
+            raise PollFailed(f"{len(failures)} Dirac job(s) could not be updated: " + "; ".join(failures[:5]))
 
     def _poll_chunk(self, jobs: list[Any], ctx: DriverContext) -> list[str]:
         from GangaDirac.Lib.Server.DiracNewCommands import status
@@ -239,11 +240,17 @@ class DiracDriver(NativeDriver):
             raise DiracBadAnswer(f"status of {len(jobs)} job(s): DIRAC answered {str(answer)[:200]}")
         finalised = dict(config["finalised_statuses"])
         failures = []
+        fine = []
         for job, row in zip(jobs, answer, strict=True):
             try:
                 self._apply(job, row, finalised, ctx)
             except Exception as err:  # noqa: BLE001 - one job's trouble must not stop the others
-                failures.append(f"job {job.getFQID('.')}: {type(err).__name__}: {err}")
+                reason = f"{type(err).__name__}: {err}"
+                failures.append(f"job {job.getFQID('.')}: {reason}")
+                ctx.job_failed(job, reason)
+            else:
+                fine.append(job)
+        ctx.jobs_fine(fine)
         return failures
 
     def _apply(self, job: Any, row: Sequence[Any], finalised: dict[str, str], ctx: DriverContext) -> None:
