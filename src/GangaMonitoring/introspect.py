@@ -35,6 +35,9 @@ class PoolSnapshot:
     workers: int
     busy: int
     activities: list[WorkerSnapshot]
+    idle_because: list[str] = field(default_factory=list)
+    """With idle workers and ready work for this pool: why that work waits ("3 x backend SimGrid at its
+    limit (4 running on io)"), most common first."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,8 @@ def take_snapshot(component: Any) -> MonitoringSnapshot:
         enabled=bool(component.enabled),
         alive=bool(component.alive),
         pools=[PoolSnapshot(p.name, p.workers, p.busy,
-                            [WorkerSnapshot(a.worker, a.description, now - a.since) for a in p.activities])
+                            [WorkerSnapshot(a.worker, a.description, now - a.since) for a in p.activities],
+                            _idle_because(runner, p.name) if p.busy < p.workers else [])
                for p in component.pools.statistics()],
         queued=_queue_groups(pending),
         running=[op.description or repr(op.key) for op in running],
@@ -158,6 +162,13 @@ def take_snapshot(component: Any) -> MonitoringSnapshot:
         jobs=progress,
         more_jobs=more_jobs,
     )
+
+
+def _idle_because(runner: Any, pool: str) -> list[str]:
+    """Why ready work of ``pool`` waits while some of its workers are idle."""
+    reasons = Counter(reason for op, reason in runner.explain(lambda op: op.pool == pool and op.state.value == "ready")
+                      if reason != "about to start")
+    return [f"{count} x {reason}" for reason, count in reasons.most_common(FIRST_FEW)]
 
 
 def _queue_groups(pending: list[Any]) -> list[QueueGroup]:
@@ -283,7 +294,8 @@ def render(snapshot: MonitoringSnapshot) -> str:
              f"retrieval backlog {snapshot.retrieval_backlog}, finalisation backlog {snapshot.finalisation_backlog}",
              "", "Pools:"]
     for pool in snapshot.pools:
-        lines.append(f"  {pool.name:<10} {pool.busy}/{pool.workers} busy")
+        idle = f"; ready work waits: {'; '.join(pool.idle_because)}" if pool.idle_because else ""
+        lines.append(f"  {pool.name:<10} {pool.busy}/{pool.workers} busy{idle}")
         lines.extend(f"    {a.worker:<22} {a.running[:60]:<60} {a.for_seconds:6.1f} s" for a in pool.activities)
     lines += ["", "Backends:"]
     if not snapshot.backends:
@@ -294,12 +306,11 @@ def render(snapshot: MonitoringSnapshot) -> str:
         last = "never" if b.last_poll_ago is None else (
             f"{b.last_poll_ago:.1f} s ago ({b.last_poll_jobs} jobs; it {outcome} {b.last_poll_duration or 0:.2f} s)")
         upcoming = "-" if b.next_poll_in is None else f"in {b.next_poll_in:.1f} s"
-        health = f"FAILING x{b.consecutive_failures}: {b.last_error}" if b.consecutive_failures else "ok"
-        if b.breaker != "closed":
-            health = f"DOWN (breaker {b.breaker}); " + health
-        if b.credential_hold:
-            health = f"HELD: {b.credential_hold}; " + health
-        lines.append(f"  {b.backend:<14} {jobs}; last poll {last}; next {upcoming}; {health}")
+        troubles = [f"HELD: {b.credential_hold}" if b.credential_hold else "",
+                    f"DOWN (breaker {b.breaker})" if b.breaker != "closed" else "",
+                    f"FAILING x{b.consecutive_failures}: {b.last_error}" if b.consecutive_failures else ""]
+        health = "; ".join(filter(None, troubles)) or "ok"
+        lines.append(f"  {b.backend:<14} {health}; {jobs}; last poll {last}; next {upcoming}")
         lags = []
         if b.consecutive_failures or b.breaker != "closed" or b.credential_hold:
             # polls fail or wait: saying when jobs were "looked at" would hide that nothing was learnt
@@ -407,19 +418,30 @@ def watch(component: Any, interval: float, count: int | None, stream: Any, sleep
     return shown
 
 
-LIVE_FOOTER = "(q or Ctrl-C: back to the prompt)"
+LIVE_FOOTER = "(q, Esc or Ctrl-C: back to the prompt; ?: help)"
+LIVE_HELP = """Keys:
+  q Q Esc Ctrl-C   back to the prompt
+  ?                this help (again: hide it)
+  r                retry the output of every job that failed for want of it (queues.retry())
+
+Backends: each line starts with its health (ok, FAILING, DOWN, HELD), then its tracked jobs;
+below it, how far behind it is and its last 5 minutes. Split jobs: subjobs by state, pace,
+time left. Queued: waiting work by kind and priority ("ready" is due and waits for a worker)."""
 
 
 def watch_live(component: Any, interval: float) -> int:
-    """Full-screen display refreshed every ``interval`` s until q or Ctrl-C; returns frames drawn.
+    """Full-screen display refreshed every ``interval`` s until q, Esc or Ctrl-C; returns frames drawn.
 
     It runs in its own thread and event loop (``in_thread``), so it works at
     IPython's prompt, whose own application is idle while a command runs.
     Other threads may still write log lines to the terminal underneath it;
     each refresh clears and repaints the whole screen, so such a line lasts
-    one interval at most instead of corrupting the display.
+    one interval at most instead of corrupting the display.  Lines longer
+    than the terminal are cut, never wrapped; each backend's health comes
+    first in its line so that a narrow terminal still shows it.
     """
     import asyncio
+    import time
 
     from prompt_toolkit.application import Application
     from prompt_toolkit.key_binding import KeyBindings
@@ -428,18 +450,41 @@ def watch_live(component: Any, interval: float) -> int:
     from prompt_toolkit.layout.controls import FormattedTextControl
 
     frames = 0
+    showing_help = False
+    message = ""
 
     def frame() -> str:
         nonlocal frames
         frames += 1
-        return render(take_snapshot(component)) + "\n\n" + LIVE_FOOTER
+        header = f"GangaMonitoring watch, {time.strftime('%H:%M:%S')} (every {interval:g} s)"
+        body = LIVE_HELP if showing_help else render(take_snapshot(component))
+        return "\n".join(filter(None, [header, message, "", body, "", LIVE_FOOTER]))
 
     keys = KeyBindings()
 
     @keys.add("q")
+    @keys.add("Q")
+    @keys.add("escape", eager=True)
     @keys.add("c-c")
     def _leave(event: Any) -> None:
         event.app.exit()
+
+    @keys.add("?")
+    def _help(event: Any) -> None:
+        nonlocal showing_help
+        showing_help = not showing_help
+        event.app.invalidate()
+
+    @keys.add("r")
+    def _retry(event: Any) -> None:
+        nonlocal message
+        try:
+            retried = component.retry_output(None)
+            message = f"retrying the output of {len(retried)} job(s)" + (
+                f": {', '.join(retried[:10])}" if retried else " (none failed for want of it)")
+        except Exception as err:  # noqa: BLE001 - a key must never end the display: say what went wrong
+            message = f"retry failed: {type(err).__name__}: {err}"
+        event.app.invalidate()
 
     app: Application[None] = Application(layout=Layout(Window(FormattedTextControl(frame), wrap_lines=False)),
                                          key_bindings=keys, full_screen=True)

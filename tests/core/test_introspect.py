@@ -6,6 +6,8 @@ import dataclasses
 import json
 from types import SimpleNamespace
 
+import pytest
+
 from GangaMonitoring import introspect
 from GangaMonitoring._core.clock import FakeClock
 from GangaMonitoring._core.index import ActiveJobIndex
@@ -17,11 +19,11 @@ from GangaMonitoring._core.scheduler import Scheduler
 from GangaMonitoring._core.work import Kind, Operation, PriorityClass
 
 
-def component() -> SimpleNamespace:
+def component(io_workers: int = 1) -> SimpleNamespace:
     clock = FakeClock(start=1000.0)
-    scheduler = Scheduler({"poll": 1, "io": 1, "cpu": 1},
+    scheduler = Scheduler({"poll": 1, "io": io_workers, "cpu": 1},
                           backend_limit=lambda backend, pool: 1 if pool == "io" else None)
-    pools = Pools({"poll": 1, "io": 1, "cpu": 1, "processes": 1}, clock)
+    pools = Pools({"poll": 1, "io": io_workers, "cpu": 1, "processes": 1}, clock)
     runner = SchedulerRunner(scheduler, pools, clock, lambda kind: None)  # never started: no thread
     index = ActiveJobIndex()
     record = SimpleNamespace(polls=3, failures=1, consecutive_failures=1, last_started=990.0,
@@ -30,7 +32,8 @@ def component() -> SimpleNamespace:
     planner = PollPlanner(lambda: settings, lambda backend, group: lambda op: None)
     return SimpleNamespace(clock=clock, runner=runner, pools=pools, index=index, enabled=True, alive=True,
                            poll_records={"SimGrid": record}, planner=planner, _planner_settings=lambda: settings,
-                           last_service_error={}, job_progress=lambda limit: ([], 0))
+                           last_service_error={}, job_progress=lambda limit: ([], 0),
+                           retry_output=lambda job: [])
 
 
 def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
@@ -60,8 +63,9 @@ def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
     json.dumps(snap.as_dict())  # plain data all the way down
     text = introspect.render(snap)
     assert "oldest due work has waited 4.0 s; retrieval backlog 2" in text
-    assert "SimGrid        1 completing, 1 running; last poll 14.0 s ago (2 jobs; it failed after 0.25 s); " \
-           "next in 6.0 s; FAILING x1: HTTP 503" in text
+    # the health first: a narrow terminal cuts the end of a line (issue 16)
+    assert "SimGrid        FAILING x1: HTTP 503; 1 completing, 1 running; last poll 14.0 s ago (2 jobs; it failed " \
+           "after 0.25 s); next in 6.0 s" in text
     # issue 16: "every active job looked at within" beside a failing backend said the opposite of the truth
     assert "last successful poll 34.0 s ago; oldest output waiting 9.0 s" in text
     c.poll_records["SimGrid"].consecutive_failures = 0
@@ -71,6 +75,20 @@ def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
     assert "job 8 is completing on SimGrid since 9.0 s" in why
     assert "retrieve output of 8.0 [FINALISE]: running on io for 4.0 s" in why
     assert "retrieve output of 8.1 [FINALISE]: backend SimGrid at its limit (1 running on io)" in why
+    c.pools.shutdown()
+
+
+def test_idle_workers_beside_ready_work_say_why_it_waits() -> None:
+    """Issue 16: "io 1/4 busy" while downloads waited said nothing of the backend's limit."""
+    c = component(io_workers=4)
+    for n in range(3):
+        c.runner.submit(Operation(key=("retrieve", n), kind=Kind.RETRIEVE, backend="SimGrid",
+                                  priority=PriorityClass.FINALISE, due=1000.0, description=f"retrieve {n}"))
+    c.runner.scheduler.pop_ready(1000.0)  # one starts; SimGrid's io limit is 1
+    io = next(p for p in introspect.take_snapshot(c).pools if p.name == "io")
+    assert io.idle_because == ["2 x backend SimGrid at its limit (1 running on io)"]
+    assert "  io         0/4 busy; ready work waits: 2 x backend SimGrid at its limit (1 running on io)" in \
+        introspect.render(introspect.take_snapshot(c))
     c.pools.shutdown()
 
 
@@ -168,8 +186,8 @@ def test_watch_refreshes_until_its_count_and_stops_on_ctrl_c() -> None:
     c.pools.shutdown()
 
 
-def test_watch_is_full_screen_on_a_terminal_and_q_leaves_it() -> None:
-    """A real pseudo-terminal: the prompt_toolkit display repaints until q is typed."""
+def watching(*keys: str) -> int:
+    """Run the full-screen watch in a real pseudo-terminal (80 columns), send ``keys``; frames drawn."""
     import os
     import sys
     from pathlib import Path
@@ -179,16 +197,33 @@ def test_watch_is_full_screen_on_a_terminal_and_q_leaves_it() -> None:
     here = Path(__file__).parent
     child = pexpect.spawn(sys.executable, [str(here / "watch_live_child.py"), "0.2"], cwd=str(here),
                           env={**os.environ, "TERM": "xterm", "PYTHONPATH": str(here)},
-                          encoding="utf-8", timeout=60, dimensions=(50, 160))
+                          encoding="utf-8", timeout=60, dimensions=(50, 80))
     try:
-        child.expect_exact(introspect.LIVE_FOOTER)
-        child.expect_exact("SimGrid")  # repainted after the first interval
-        child.send("q")
+        child.expect_exact("(q, Esc or Ctrl-C")
+        child.expect(r"GangaMonitoring watch, \d\d:\d\d:\d\d \(every 0.2 s\)")  # a clock, repainted
+        child.expect_exact("SimGrid        ok;")  # the health fits in 80 columns
+        for key in keys:
+            child.send(key)
+            if key == "?":
+                child.expect_exact("retry the output of every job")
+            elif key == "r":
+                child.expect_exact("retrying the output of 0 job(s) (none failed for want of it)")
         child.expect(r"watch ended after (\d+) frame\(s\)")
-        assert int(child.match.group(1)) >= 2
+        frames = int(child.match.group(1))
         child.expect(pexpect.EOF)
+        return frames
     finally:
         child.close(force=True)
+
+
+def test_watch_is_full_screen_on_a_terminal_and_q_leaves_it() -> None:
+    """A real pseudo-terminal: the prompt_toolkit display repaints until q is typed."""
+    assert watching("?", "?", "r", "q") >= 2
+
+
+@pytest.mark.parametrize("key", ["Q", "\x1b", "\x03"])
+def test_watch_leaves_on_q_esc_and_ctrl_c(key: str) -> None:
+    assert watching(key) >= 1
 
 
 def test_a_backend_whose_breaker_is_open_shows_as_down() -> None:
@@ -201,6 +236,6 @@ def test_a_backend_whose_breaker_is_open_shows_as_down() -> None:
     c.clock.jump(4)
     [grid, _simgrid] = introspect.take_snapshot(c).backends
     assert (grid.backend, grid.breaker) == ("Grid", "open for 4 s, next probe in 6 s")
-    assert "Grid           no active job; last poll never; next -; DOWN (breaker open for 4 s, next probe in 6 s)" \
+    assert "Grid           DOWN (breaker open for 4 s, next probe in 6 s); no active job; last poll never; next -" \
         in introspect.render(introspect.take_snapshot(c))
     c.pools.shutdown()
