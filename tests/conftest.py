@@ -3,7 +3,9 @@
 Ganga reads ``~/.gangarc`` and truncates ``~/.ganga.log`` on every start,
 so HOME points at a temp dir before anything imports Ganga.  Local-backend
 job processes outlive ``stop_ganga``; they are killed at the end of the
-session (only descendants of this test process are touched).
+session: descendants of this test process, and processes that left it
+(a job in a session of its own whose parent exited) but still carry its
+temp HOME.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ def reap_children(timeout: float = 5.0) -> None:
     import psutil
 
     children = psutil.Process().children(recursive=True)
+    known = {child.pid for child in children} | {os.getpid()}
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if process.pid not in known and process.environ().get("HOME") == _TEMP_HOME:
+                children.append(process)  # orphaned: it outlived its parent, in a session of its own
     for child in children:
         with contextlib.suppress(psutil.Error):
             child.terminate()

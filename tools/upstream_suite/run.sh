@@ -51,6 +51,16 @@ session=$!
 wait "$session"
 status=$?
 kill -- -"$session" 2>/dev/null
+# Local-backend jobs start sessions of their own (setsid), out of reach of the kill above: every
+# process still running with this run's temp HOME is one of ours (seen: two upstream test jobs
+# looping at full CPU for hours after the suite ended).
+reap_home() {
+    local pid
+    for pid in $(grep -lzx "HOME=$home" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
+        [ "$pid" != "$$" ] && kill -9 "$pid" 2>/dev/null
+    done
+}
+reap_home
 wall=$(( $(date +%s) - start ))
 summary=$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' "$out/$name.log" | tail -n 1)
 echo "upstream suite [$name]: ${summary:-no summary} (wall ${wall}s, exit $status); log $out/$name.log"
