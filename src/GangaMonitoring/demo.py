@@ -109,7 +109,7 @@ def run(argv: list[str] | None = None) -> int:
     from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
 
     from . import quiet_bare_name_warning
-    from .drivers.heavy import write_json_atomically
+    from ._files import write_json_atomically
     from .simulator.process import SimGridProcess
 
     quiet_bare_name_warning()

@@ -20,12 +20,12 @@ Contract of :func:`with_runtime` (the pure edit) and :func:`update_file`:
 from __future__ import annotations
 
 import configparser
-import contextlib
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
+
+from ._files import replace_atomically
 
 PACKAGE = "GangaMonitoring"
 HEADER = "# Ganga configuration file ($Name: 8.7.12 $)\n"
@@ -196,23 +196,10 @@ def update_file(path: str, enable: bool = True) -> bool:
 
 
 def _write_atomically(path: str, text: str, backup: bool) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
     try:
         if backup:
             shutil.copy2(path, path + BACKUP_SUFFIX)
-        handle, temp = tempfile.mkstemp(prefix=".gangarc-", dir=directory)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            if backup:
-                shutil.copymode(path, temp)
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(temp)
-            raise
+        replace_atomically(path, lambda out: out.write(text), durable=True, mode_from=path if backup else None)
     except OSError as err:
         raise GangarcError(f"cannot write {path}: {err.strerror or err}") from err
 

@@ -18,14 +18,14 @@ plain data in, text out.
 from __future__ import annotations
 
 import configparser
-import contextlib
 import json
 import os
 import socket
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 from collections.abc import Callable
+
+from ._files import write_json_atomically
 
 FORMAT = 1
 RELATIVE_PATH = os.path.join("monitoring", "status.json")
@@ -52,19 +52,8 @@ def path_in(gangadir: str) -> str:
 def write(gangadir: str, state: str, text: str, snapshot: dict[str, Any], now: float) -> str:
     """Write the status of this session into ``gangadir`` whole; returns the file's path."""
     path = path_in(gangadir)
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    document = {"format": FORMAT, "written_at": now, "pid": os.getpid(), "host": socket.gethostname(),
-                "state": state, "text": text, "snapshot": snapshot}
-    handle, temp = tempfile.mkstemp(prefix=".status-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(document, out)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temp)
-        raise
+    write_json_atomically(path, {"format": FORMAT, "written_at": now, "pid": os.getpid(),
+                                 "host": socket.gethostname(), "state": state, "text": text, "snapshot": snapshot})
     return path
 
 

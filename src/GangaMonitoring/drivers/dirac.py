@@ -51,9 +51,10 @@ from GangaCore.Utility.logging import getLogger
 
 from .. import config
 from .._core.retry import BackendUnavailable, DiskFull, PollFailed, TransientError
-from .base import DriverContext, FinishedWork, NativeDriver
+from .base import DriverContext, FinishedWork, NativeDriver, apply_each
 from .dirac_answers import answer_to_file, read_answer
-from .heavy import retrieval_record, unpack_dirac_retrieval, write_json_atomically
+from .._files import write_json_atomically
+from .heavy import retrieval_record, unpack_dirac_retrieval
 from .simgrid import job_key
 
 log = getLogger("GangaMonitoring.drivers.dirac")
@@ -239,19 +240,7 @@ class DiracDriver(NativeDriver):
         if not isinstance(answer, list) or len(answer) != len(jobs):
             raise DiracBadAnswer(f"status of {len(jobs)} job(s): DIRAC answered {str(answer)[:200]}")
         finalised = dict(config["finalised_statuses"])
-        failures = []
-        fine = []
-        for job, row in zip(jobs, answer, strict=True):
-            try:
-                self._apply(job, row, finalised, ctx)
-            except Exception as err:  # noqa: BLE001 - one job's trouble must not stop the others
-                reason = f"{type(err).__name__}: {err}"
-                failures.append(f"job {job.getFQID('.')}: {reason}")
-                ctx.job_failed(job, reason)
-            else:
-                fine.append(job)
-        ctx.jobs_fine(fine)
-        return failures
+        return apply_each(ctx, zip(jobs, answer, strict=True), lambda job, row: self._apply(job, row, finalised, ctx))
 
     def _apply(self, job: Any, row: Sequence[Any], finalised: dict[str, str], ctx: DriverContext) -> None:
         """One status row, ``[minor status, DIRAC status, site, Ganga status, application status]``."""

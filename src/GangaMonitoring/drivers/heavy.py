@@ -19,6 +19,8 @@ import tarfile
 import time
 from typing import TYPE_CHECKING, Any
 
+from .._files import write_json_atomically
+
 if TYPE_CHECKING:
     from .base import FinishedWork
 
@@ -60,14 +62,6 @@ def unpacked_marker(work: FinishedWork) -> str:
     """
     job_dir = os.path.dirname(os.path.normpath(work.outputdir))
     return os.path.join(job_dir, ".gangamonitoring", f"output-{work.backend_id}{UNPACKED_SUFFIX}")
-
-
-def write_json_atomically(path: str, value: Any, indent: int | None = None) -> None:
-    """Write ``value`` as JSON to a temp name, then rename: a crash (or a reader) never sees half of it."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path + ".part", "w", encoding="utf-8") as handle:
-        json.dump(value, handle, indent=indent)
-    os.replace(path + ".part", path)
 
 
 def retrieval_record(work: FinishedWork) -> str:
