@@ -11,6 +11,7 @@ import ganga  # noqa: F401 - puts GangaCore on sys.path (the driver imports Gang
 from GangaMonitoring.simulator.client import SimGridClient, SimGridUnavailable
 from GangaMonitoring.simulator.process import SimGridProcess
 
+from ..fakes import FakeJob, RecordingContext
 from ..waiting import wait_for
 
 
@@ -136,44 +137,8 @@ class FakeBackend:
         self.server, self.id, self.status = server, grid_id, ""
 
 
-class FakeJob:
-    """The few members of a Ganga job the driver's poll uses (status changes are recorded, not run)."""
-
-    master = None
-
-    def __init__(self, server: str, grid_id: int) -> None:
-        self.id, self.status, self.outputdir = grid_id, "submitted", "/nonexistent"
-        self.backend = FakeBackend(server, grid_id)
-        self.changes: list[str] = []
-
-    def getFQID(self, sep: str) -> str:  # noqa: N802 - Ganga's name
-        return str(self.id)
-
-    def updateStatus(self, status: str, update_master: bool = True) -> None:  # noqa: N802 - Ganga's name
-        self.status = status
-        self.changes.append(status)
-
-
-class RecordingContext:
-    """A DriverContext that marks a handed-over job completing, as the component does, and counts hand-overs."""
-
-    def __init__(self) -> None:
-        self.handed: list[int] = []
-        self.failed: dict[int, str] = {}
-        self.fine: list[int] = []
-
-    def hand_over(self, job: FakeJob, work: object) -> None:
-        job.status = "completing"
-        self.handed.append(job.id)
-
-    def job_failed(self, job: FakeJob, reason: str) -> None:
-        self.failed[job.id] = reason
-
-    def jobs_fine(self, jobs: list[FakeJob]) -> None:
-        self.fine += [job.id for job in jobs]
-
-    def run_stock_update(self, jobs: object) -> None:
-        raise AssertionError("the SimGrid driver never runs the stock update")
+def simgrid_job(server: str, grid_id: int) -> FakeJob:
+    return FakeJob(grid_id, FakeBackend(server, grid_id))
 
 
 def test_a_finished_job_is_handed_over_once_however_often_it_is_reported(
@@ -185,7 +150,7 @@ def test_a_finished_job_is_handed_over_once_however_often_it_is_reported(
         client = SimGridClient(url)
         monkeypatch.setattr(module, "client_for", lambda server: client)
         (grid_id,) = client.submit(1)
-        job, ctx, d = FakeJob(client.url, grid_id), RecordingContext(), driver()
+        job, ctx, d = simgrid_job(client.url, grid_id), RecordingContext(), driver()
         d.FULL_STATUS_EVERY = 1  # every poll re-reads every job, besides asking what changed
         d.poll([job], ctx)  # takes the cursor; the job is still running (it runs 2 s)
         assert wait_for(lambda: client.status([grid_id])[0]["state"] == "Done", timeout=30), "never finished"
@@ -204,7 +169,7 @@ def test_a_job_the_grid_forgot_is_that_jobs_trouble_not_the_backends(monkeypatch
         client = SimGridClient(url)
         monkeypatch.setattr(module, "client_for", lambda server: client)
         (known,) = client.submit(1)
-        jobs = [FakeJob(client.url, known), FakeJob(client.url, 10**6)]  # the second: a job it never had
+        jobs = [simgrid_job(client.url, known), simgrid_job(client.url, 10**6)]  # the second: a job it never had
         ctx, d = RecordingContext(), driver()
         with pytest.raises(PollFailed, match="does not know its job 1000000") as raised:
             d.poll(jobs, ctx)

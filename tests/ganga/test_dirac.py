@@ -23,6 +23,7 @@ from GangaMonitoring.drivers.base import FinishedWork
 from GangaMonitoring.drivers.dirac import DiracDriver, _HandedOver, write_dirac_file_locations
 from GangaMonitoring.drivers.heavy import retrieval_record
 
+from ..fakes import FakeJob, RecordingContext
 from .conftest import FAKE_DIRAC, NO_SIMULATOR, ganga_running, wait_for
 from .test_simgrid import own_simgrid
 
@@ -271,33 +272,6 @@ class _Backend:
         object.__setattr__(self, name, value)
 
 
-class _Job:
-    master = None
-
-    def __init__(self, dirac_id: int, broken: bool = False) -> None:
-        self.id, self.status, self.backend = dirac_id, "submitted", _Backend(dirac_id, broken)
-        self.changes: list[str] = []
-
-    def getFQID(self, sep: str) -> str:  # noqa: N802 - Ganga's name
-        return str(self.id)
-
-    def updateStatus(self, status: str, update_master: bool = True) -> None:  # noqa: N802 - Ganga's name
-        self.status = status
-        self.changes.append(status)
-
-
-class _Context:
-    def __init__(self) -> None:
-        self.failed: dict[int, str] = {}
-        self.fine: list[int] = []
-
-    def job_failed(self, job: _Job, reason: str) -> None:
-        self.failed[job.id] = reason
-
-    def jobs_fine(self, jobs: list[_Job]) -> None:
-        self.fine += [job.id for job in jobs]
-
-
 def test_one_dirac_job_failing_alone_is_its_trouble_never_diracs(ganga_session: Any,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 18: a RuntimeError for one job's failure counted as DIRAC's: five polls opened the breaker."""
@@ -309,8 +283,8 @@ def test_one_dirac_job_failing_alone_is_its_trouble_never_diracs(ganga_session: 
             return [["Application", "Running", "site", "running", ""] for _ in arguments["job_ids"]]
 
     monkeypatch.setattr(module, "group_jobs_by_backend_credential", lambda jobs: [jobs])
-    jobs = [_Job(1), _Job(2, broken=True)]
-    ctx = _Context()
+    jobs = [FakeJob(1, _Backend(1)), FakeJob(2, _Backend(2, broken=True))]
+    ctx = RecordingContext()
     with pytest.raises(PollFailed, match="1 Dirac job") as raised:
         DiracDriver(Calls()).poll(jobs, ctx)  # type: ignore[arg-type]
     assert fault_of(raised.value) is Fault.JOB  # no breaker counts it

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
-from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar, Protocol, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+
+T = TypeVar("T")
 
 JobKey = tuple[int, "int | None"]
 """(top-level job id, subjob id or None): how work finds its job again (jobs can be removed)."""
@@ -65,6 +67,28 @@ class DriverContext(Protocol):
 
     def jobs_fine(self, jobs: Iterable[Any]) -> None:
         """``jobs`` were updated: any run of failures of theirs is over."""
+
+
+def apply_each(ctx: DriverContext, answers: Iterable[tuple[Any, T]], apply: Callable[[Any, T], None]) -> list[str]:
+    """``apply(job, answer)`` for each job the service answered for; one job's error is that job's alone.
+
+    A job whose ``apply`` raises is told to ``ctx.job_failed`` and the
+    others go on; those updated are told to ``ctx.jobs_fine``.  Returns one
+    "job <fqid>: <error>" line per failed job, for the poll's ``PollFailed``.
+    """
+    failures: list[str] = []
+    fine: list[Any] = []
+    for job, answer in answers:
+        try:
+            apply(job, answer)
+        except Exception as err:  # noqa: BLE001 - one job's trouble must not stop the others
+            reason = f"{type(err).__name__}: {err}"
+            failures.append(f"job {job.getFQID('.')}: {reason}")
+            ctx.job_failed(job, reason)
+        else:
+            fine.append(job)
+    ctx.jobs_fine(fine)
+    return failures
 
 
 class NativeDriver(abc.ABC):

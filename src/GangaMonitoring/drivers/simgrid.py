@@ -9,6 +9,7 @@ slice per poll where the jobs are too many for one request.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from collections.abc import Sequence
 
@@ -18,7 +19,7 @@ from GangaCore.Utility.logging import getLogger
 from ..backends.simgrid import client_for, download_output, sandbox_path, transition_for
 from ..simulator.client import SimGridClient
 from .._core.retry import PollFailed
-from .base import DriverContext, FinishedWork, JobKey, NativeDriver
+from .base import DriverContext, FinishedWork, JobKey, NativeDriver, apply_each
 from . import heavy
 from .heavy import unpack_retrieved
 
@@ -55,20 +56,8 @@ class SimGridDriver(NativeDriver):
             views, unknown = self._views(client, (server, scope), set(by_grid_id))
             # a job both read and reported changed in one poll comes twice: only its newest view counts
             newest = {view.get("id"): view for view in views}
-            fine = []
-            for grid_id, view in newest.items():
-                job = by_grid_id.get(grid_id)
-                if job is None:
-                    continue
-                try:
-                    self._apply(job, view, ctx, client.url)
-                except Exception as err:  # noqa: BLE001 - one job's trouble must not stop the others
-                    reason = f"{type(err).__name__}: {err}"
-                    failures.append(f"job {job.getFQID('.')}: {reason}")
-                    ctx.job_failed(job, reason)
-                else:
-                    fine.append(job)
-            ctx.jobs_fine(fine)
+            answered = ((by_grid_id[grid_id], view) for grid_id, view in newest.items() if grid_id in by_grid_id)
+            failures += apply_each(ctx, answered, functools.partial(self._apply, ctx=ctx, server=client.url))
             for grid_id in unknown:
                 job = by_grid_id.get(grid_id)
                 if job is not None:
