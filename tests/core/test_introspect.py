@@ -201,11 +201,13 @@ def watching(*keys: str) -> int:
     try:
         child.expect_exact("(q, Esc or Ctrl-C")
         child.expect(r"GangaMonitoring watch, \d\d:\d\d:\d\d \(every 0.2 s\)")  # a clock, repainted
-        child.expect_exact("SimGrid        ok;")  # the health fits in 80 columns
+        child.expect_exact("SimGrid        FAILING x1: HTTP 503;")  # the health fits in 80 columns
+        helping = False
         for key in keys:
             child.send(key)
             if key == "?":
-                child.expect_exact("retry the output of every job")
+                helping = not helping
+                child.expect_exact("retry the output of every job" if helping else "Backends:")
             elif key == "r":
                 child.expect_exact("retrying the output of 0 job(s) (none failed for want of it)")
         child.expect(r"watch ended after (\d+) frame\(s\)")

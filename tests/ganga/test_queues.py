@@ -136,7 +136,7 @@ def test_the_session_writes_its_status_for_the_shell_command_and_a_last_one_at_s
                 status = status_file.read(where)
             except status_file.StatusFileError:
                 return False
-            return status.state == "enabled" and "TestSubmitter  1 " in status.text
+            return status.state == "enabled" and "TestSubmitter  ok; 1 " in status.text
 
         assert wait_for(shows_the_job, timeout=30)
         backends = {b["backend"]: b for b in status_file.read(where).snapshot["backends"]}
