@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._core.breaker import CREDENTIAL_SUFFIX, credential_breaker
+from ._core.recent import RecentCounts
 
 FIRST_FEW = 3
 WHY_LINES = 8
@@ -104,7 +105,8 @@ class JobProgress:
     subjobs: int
     states: dict[str, int]
     finished_recently: int
-    """Subjobs that reached a final state over the last ``RECENT_SPAN_S`` (or since monitoring started)."""
+    """Subjobs that reached a final state over the last minutes (the component's ``PROGRESS_SPAN_S``, or
+    since monitoring first looked at the job)."""
     rate_per_min: float
     eta_s: float | None
     """Seconds until every subjob is final at that rate (None: nothing finished lately, or all final)."""
@@ -142,13 +144,15 @@ def take_snapshot(component: Any) -> MonitoringSnapshot:
     pending = runner.pending()
     running = runner.running()
     progress, more_jobs = component.job_progress(JOBS_SHOWN)
+    pool_statistics = component.pools.statistics()
+    waits = _ready_work_waits(runner, {p.name for p in pool_statistics if p.busy < p.workers})
     return MonitoringSnapshot(
         enabled=bool(component.enabled),
         alive=bool(component.alive),
         pools=[PoolSnapshot(p.name, p.workers, p.busy,
                             [WorkerSnapshot(a.worker, a.description, now - a.since) for a in p.activities],
-                            _idle_because(runner, p.name) if p.busy < p.workers else [])
-               for p in component.pools.statistics()],
+                            waits.get(p.name, []) if p.busy < p.workers else [])
+               for p in pool_statistics],
         queued=_queue_groups(pending),
         running=[op.description or repr(op.key) for op in running],
         backends=_backends(component, pending + running, now),
@@ -164,11 +168,16 @@ def take_snapshot(component: Any) -> MonitoringSnapshot:
     )
 
 
-def _idle_because(runner: Any, pool: str) -> list[str]:
-    """Why ready work of ``pool`` waits while some of its workers are idle."""
-    reasons = Counter(reason for op, reason in runner.explain(lambda op: op.pool == pool and op.state.value == "ready")
-                      if reason != "about to start")
-    return [f"{count} x {reason}" for reason, count in reasons.most_common(FIRST_FEW)]
+def _ready_work_waits(runner: Any, pools: set[str]) -> dict[str, list[str]]:
+    """Why ready work of each of ``pools`` (those with idle workers) waits, most common first."""
+    if not pools:
+        return {}
+    reasons: dict[str, Counter[str]] = {}
+    for op, reason in runner.explain(lambda op: op.pool in pools and op.state.value == "ready"):
+        if reason != "about to start":
+            reasons.setdefault(op.pool, Counter())[reason] += 1
+    return {pool: [f"{count} x {reason}" for reason, count in counts.most_common(FIRST_FEW)]
+            for pool, counts in reasons.items()}
 
 
 def _queue_groups(pending: list[Any]) -> list[QueueGroup]:
@@ -256,8 +265,8 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-RECENT_SPAN_S = 300.0
-"""The span of ``BackendSnapshot.recent`` (``Scheduler.recent``'s default)."""
+RECENT_SPAN_S: float = RecentCounts.span
+"""The span of ``BackendSnapshot.recent`` (``Scheduler.recent`` is a default ``RecentCounts``)."""
 RECENT_NAMES = (("poll", "polls"), ("update", "updates"), ("retrieve", "downloads"), ("finalise", "finalisations"))
 
 
@@ -458,7 +467,7 @@ def watch_live(component: Any, interval: float) -> int:
         frames += 1
         header = f"GangaMonitoring watch, {time.strftime('%H:%M:%S')} (every {interval:g} s)"
         body = LIVE_HELP if showing_help else render(take_snapshot(component))
-        return "\n".join(filter(None, [header, message, "", body, "", LIVE_FOOTER]))
+        return "\n".join([header, *([message] if message else []), "", body, "", LIVE_FOOTER])
 
     keys = KeyBindings()
 

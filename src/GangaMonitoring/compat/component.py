@@ -39,7 +39,7 @@ from GangaCore.Utility.logging import getLogger
 from tenacity import stop_after_attempt, stop_after_delay, wait_exponential_jitter
 from tenacity.stop import stop_base
 
-from .. import config, introspect, service_events
+from .. import config, introspect, service_events, status_file
 from .._core.adaptive import AdaptiveSettings, ConcurrencyLimits
 from .._core.breaker import LOCAL_DISK, BreakerBoard, BreakerSettings
 from .._core.clock import Clock, SystemClock
@@ -71,7 +71,6 @@ MAX_ISOLATING_CALLS = 40
 POLICY_INTERVAL = 10.0
 """Seconds between two auto-kill/resubmit checks of one job after its polls."""
 FINISHING_STATES = frozenset({"completing", "completed", "failed", "killed"})
-FINAL_SUBJOB_STATES = frozenset({"completed", "failed", "killed"})
 PROGRESS_SPAN_S = 300.0
 """A split job's pace is measured over this many seconds (or since monitoring first looked at it)."""
 MIN_PACE_SPAN_S = 2.0
@@ -910,7 +909,7 @@ class MonitoringComponent(GangaThread):
         found: list[introspect.JobProgress] = []
         masters: set[int] = set()
         for entry in sorted(self.index.entries(), key=lambda e: e.job_id):
-            job = registry.find_job(self.registry_slice, (entry.job_id, None))
+            job = self._top_level_job(entry.job_id)
             try:
                 if job is None or not len(job.subjobs):
                     continue
@@ -921,7 +920,7 @@ class MonitoringComponent(GangaThread):
             except Exception as err:  # noqa: BLE001 - removed or unreadable while we looked: show the rest
                 log.debug("progress of job %s could not be read: %s", entry.job_id, err)
                 continue
-            final = sum(n for state, n in states.items() if state in FINAL_SUBJOB_STATES)
+            final = sum(n for state, n in states.items() if state in policies.FINAL)
             since, then = self._pace_sample(entry.job_id, now, final)
             finished = max(0, final - then)
             rate = finished / (now - since) if now - since >= MIN_PACE_SPAN_S else 0.0
@@ -947,8 +946,6 @@ class MonitoringComponent(GangaThread):
 
     def write_status_file(self, state: str | None = None) -> None:
         """Write what ``queues`` shows to ``<gangadir>/monitoring/status.json`` (``status_file``)."""
-        from .. import status_file
-
         path = _gangadir()
         if path is None or not os.path.isdir(path):
             return
@@ -979,7 +976,7 @@ class MonitoringComponent(GangaThread):
             return
         if recover:
             self._recover_interrupted_jobs()
-        changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice, running_if_any=True),
+        changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice),
                                          self.clock.now())
         if check_credentials:
             # at enable, before the first polls are planned: a backend whose credential has

@@ -353,16 +353,24 @@ def _reading_without_lock(locked_get: Any) -> Any:
 _MISSING = object()
 
 
+def _wrap(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+    """Replace ``owner.name`` (a class's or a module's own) by ``make(current)``, recorded for :func:`remove`.
+
+    Idempotent: a function already wrapped (``__gm_wrapped__``) is left.  Call with ``_lock`` held.
+    """
+    current = vars(owner)[name]
+    if getattr(current, "__gm_wrapped__", False):
+        return
+    _wrapped_actions.append((owner, name, current))
+    setattr(owner, name, make(current))
+
+
 def lock_free_reads() -> None:
     """Install item 8 (idempotent; undone by remove)."""
     from GangaCore.GPIDev.Base.Objects import Descriptor
 
     with _lock:
-        current = Descriptor.__dict__["__get__"]
-        if getattr(current, "__gm_wrapped__", False):
-            return
-        _wrapped_actions.append((Descriptor, "__get__", current))
-        setattr(Descriptor, "__get__", _reading_without_lock(current))
+        _wrap(Descriptor, "__get__", _reading_without_lock)
 
 
 INDEX_MEMO = flush.IndexMemo()
@@ -388,11 +396,7 @@ def flush_costs_what_changed() -> None:
                                   (SubJobXMLList, "write_subJobIndex", _writing_index),
                                   (SubJobXMLList, "flush", _clearing_saved_flags),
                                   (JobRegistry, "getIndexCache", _remembering_entries)):
-            current = vars(owner)[name]
-            if getattr(current, "__gm_wrapped__", False):
-                continue
-            _wrapped_actions.append((owner, name, current))
-            setattr(owner, name, wrap(current))
+            _wrap(owner, name, wrap)
 
 
 def _forgetting_saved(safe_save: Any) -> Any:
@@ -465,15 +469,10 @@ def cached_logger_names() -> None:
     import GangaCore.Utility.logging as ganga_logging
 
     with _lock:
-        current = vars(ganga_logging)["getLogger"]
-        if getattr(current, "__gm_wrapped__", False):
-            return
-        _wrapped_actions.append((ganga_logging, "getLogger", current))
-        setattr(ganga_logging, "getLogger", _caching_unnamed_loggers(ganga_logging))
+        _wrap(ganga_logging, "getLogger", functools.partial(_caching_unnamed_loggers, ganga_logging))
 
 
-def _caching_unnamed_loggers(ganga_logging: Any) -> Any:
-    original = vars(ganga_logging)["getLogger"]
+def _caching_unnamed_loggers(ganga_logging: Any, original: Any) -> Any:
     found: dict[tuple[str, Any], Any] = {}
 
     @functools.wraps(original)
@@ -502,22 +501,14 @@ def hook_submissions() -> None:
     with _lock:
         for name, wrap in (("submit", _noting_submission), ("resubmit", _noting_submission),
                            ("force_status", _forcing_subjobs_too)):
-            current = Job.__dict__[name]
-            if getattr(current, "__gm_wrapped__", False):
-                continue
-            _wrapped_actions.append((Job, name, current))
-            setattr(Job, name, wrap(current))
+            _wrap(Job, name, wrap)
 
 
 def hook_user_actions() -> None:
     """Wrap ``Job.peek`` and backends' ``getOutput*`` methods (idempotent; undone by remove)."""
     with _lock:
         for cls, name in _user_action_methods():
-            current = cls.__dict__[name]
-            if getattr(current, "__gm_wrapped__", False):
-                continue
-            _wrapped_actions.append((cls, name, current))
-            setattr(cls, name, _announcing(current, name))
+            _wrap(cls, name, functools.partial(_announcing, name=name))
 
 
 ProcessRunner = Callable[..., Any]
@@ -533,11 +524,7 @@ def offload_postprocessing(run_in_process: ProcessRunner) -> None:
         _process_runner[:] = [run_in_process]
         for cls, name, replacement in ((TextMerger, "mergefiles", _merge_in_process),
                                        (FileChecker, "check", _check_in_process)):
-            current = cls.__dict__[name]
-            if getattr(current, "__gm_wrapped__", False):
-                continue
-            _wrapped_actions.append((cls, name, current))
-            setattr(cls, name, replacement(current))
+            _wrap(cls, name, replacement)
 
 
 def _runner() -> ProcessRunner | None:

@@ -100,11 +100,12 @@ def iter_top_level_jobs(registry: Any) -> Iterator[tuple[int, Any]]:
     yield from list(_objects_of(registry).items())
 
 
-def list_tracked_jobs(registry: Any, running_if_any: bool = False) -> Iterator[tuple[int, str, str]]:
+def list_tracked_jobs(registry: Any) -> Iterator[tuple[int, str, str]]:
     """(id, backend, status) of every job; the index keeps the tracked states.
 
-    ``running_if_any``: a ``submitted`` master whose cached subjob states
-    include ``running`` is listed running (how the component tracks it).
+    A ``submitted`` master whose cached subjob states include ``running`` is
+    listed running, as the component tracks it (Ganga leaves such a master
+    ``submitted``).
     """
     from .._core.index import TRACKED_STATES
 
@@ -113,7 +114,7 @@ def list_tracked_jobs(registry: Any, running_if_any: bool = False) -> Iterator[t
             status = job_status(job)
             if status not in TRACKED_STATES:
                 continue
-            if running_if_any and status == "submitted" and "running" in _cached_subjob_states(job):
+            if status == "submitted" and "running" in _cached_subjob_states(job):
                 status = "running"
             backend = job_backend_name(job)
         except Exception:  # noqa: BLE001 - a job removed or broken while we read
