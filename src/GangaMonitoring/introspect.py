@@ -312,8 +312,9 @@ def render(snapshot: MonitoringSnapshot) -> str:
     for b in snapshot.backends:
         jobs = ", ".join(f"{n} {s}" for s, n in sorted(b.jobs.items())) or "no active job"
         outcome = "failed after" if b.consecutive_failures else "took"
+        polled = f"{b.last_poll_jobs} job{'' if b.last_poll_jobs == 1 else 's'}"
         last = "never" if b.last_poll_ago is None else (
-            f"{b.last_poll_ago:.1f} s ago ({b.last_poll_jobs} jobs; it {outcome} {b.last_poll_duration or 0:.2f} s)")
+            f"{b.last_poll_ago:.1f} s ago ({polled}; it {outcome} {b.last_poll_duration or 0:.2f} s)")
         upcoming = "-" if b.next_poll_in is None else f"in {b.next_poll_in:.1f} s"
         troubles = [f"HELD: {b.credential_hold}" if b.credential_hold else "",
                     f"DOWN (breaker {b.breaker})" if b.breaker != "closed" else "",

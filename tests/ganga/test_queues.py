@@ -162,3 +162,14 @@ def test_queues_shows_a_split_job_by_its_subjobs(ganga_session: Any) -> None:
     assert (progress["job_id"], progress["finished_recently"]) == (job.id, 1)  # once, though Ganga said it twice
     assert progress["rate_per_min"] > 0 and progress["eta_s"] > 0  # two left at the pace of one so far
     job.kill()
+
+
+def test_why_of_a_subjob_says_the_state_of_a_master_nobody_monitors(ganga_session: Any) -> None:
+    """Tried at the real prompt: 'its master, job 0 is not being monitored' did not say it had ended."""
+    gpi = ganga_session
+    job = gpi.Job(backend=gpi.TestSubmitter(time=100), splitter=gpi.ArgSplitter(args=[["a"], ["b"]]))
+    job.submit()
+    job.kill()
+    assert str(gpi.queues.why(job.subjobs(0))).endswith(
+        f"its master, job {job.id} is killed: it is not being monitored (only submitted, running and completing "
+        "jobs are)")

@@ -96,7 +96,7 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
         failure = component.output_failures.get(fqid)
         if failure is not None:
             lines.append(f"  {failure[1]} (queues.retry(j) tries again)")
-        lines.append(f"its master, {introspect.explain_job(component, raw.master.id)}")
+        lines.append(f"its master, {introspect.explain_job(component, raw.master.id, raw.master.status)}")
         return Explanation("\n".join(lines))
 
     def retry(self, job: Any = None) -> list[str]:
