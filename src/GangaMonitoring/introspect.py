@@ -353,10 +353,82 @@ def render(snapshot: MonitoringSnapshot) -> str:
     return "\n".join(lines)
 
 
-def explain_job(component: Any, job_id: int, status: str | None = None) -> str:
-    """Why a job is (or is not) being worked on: its tracked state, its pending work, its history.
+JobKey = tuple[int, int | None]
+"""(top-level job id, subjob id or None)."""
+NO_REASON = "no reason known to monitoring"
+
+
+@dataclass(frozen=True)
+class FailedJobs:
+    """The failed among a job and its subjobs, as its caller read them from Ganga (this module reads no job)."""
+
+    backend_says: dict[JobKey, str | None] = field(default_factory=dict)
+    """The job itself if it failed, else its first failed subjobs; each with its backend's own reason for
+    it (None: the backend records none this package can read)."""
+    count: int = 0
+    """Failed subjobs in all, those not in ``backend_says`` too."""
+    subjobs: int = 0
+    """The job's subjobs (0: it is not split)."""
+
+
+def failure_reasons(component: Any, key: JobKey, backend_says: str | None = None) -> list[str]:
+    """Why the job ``key`` failed, as far as monitoring knows, most telling first.
+
+    What monitoring gave up for it (its output, or its updates: ``output_failures``,
+    with how to try again), the last error of its updates (``troubled``), and
+    ``backend_says``, its backend's own reason.  Empty when none is known.
+    """
+    reasons = []
+    failure = component.output_failures.get(_fqid(key))
+    if failure is not None:
+        reasons.append(f"{failure[1]} (queues.retry(j) tries again)")
+    trouble = component.troubled.get(key)
+    if trouble is not None:
+        reasons.append(f"its updates failed {trouble.failures} time(s) in a row, the last: {trouble.last_error}")
+    if backend_says:
+        reasons.append(backend_says)
+    return reasons
+
+
+def trouble_lines(component: Any, key: JobKey, status: str | None, backend_says: str | None = None) -> list[str]:
+    """One job's own trouble: why it failed (``status`` "failed"), else whether its updates keep failing."""
+    if status == "failed":
+        return [f"  it failed: {'; '.join(failure_reasons(component, key, backend_says)) or NO_REASON}"]
+    trouble = component.troubled.get(key)
+    if trouble is None:
+        return []
+    return [f"  its updates failed {trouble.failures} time(s) in a row, the last: {trouble.last_error}"]
+
+
+def _failed_subjob_lines(component: Any, job_id: int, failed: FailedJobs | None) -> list[str]:
+    """A job's failed subjobs, those monitoring failed first, each with why (the first ``WHY_LINES``)."""
+    found = {key: says for key, says in (failed.backend_says if failed else {}).items() if key[1] is not None}
+    given_up = {key for key, _reason in dict(component.output_failures).values()
+                if key[0] == job_id and key[1] is not None}
+    found.update((key, found.get(key)) for key in given_up)
+    if not found:
+        return []
+    count = max(failed.count if failed else 0, len(found))
+    of = f" of its {failed.subjobs}" if failed and failed.subjobs else ""
+    lines = [f"  {count}{of} subjob{'' if count == 1 and not of else 's'} failed:"]
+    reasons = {key: failure_reasons(component, key, says) for key, says in found.items()}
+    ordered = sorted(found, key=lambda key: (key not in given_up, key[1]))
+    lines.extend(f"    {_fqid(key)}: {'; '.join(reasons[key]) or NO_REASON}" for key in ordered[:WHY_LINES])
+    if count > min(len(ordered), WHY_LINES):
+        lines.append(f"    ... and {count - min(len(ordered), WHY_LINES)} more")
+    return lines
+
+
+def _fqid(key: JobKey) -> str:
+    return str(key[0]) if key[1] is None else f"{key[0]}.{key[1]}"
+
+
+def explain_job(component: Any, job_id: int, status: str | None = None, failed: FailedJobs | None = None) -> str:
+    """Why a job is (or is not) being worked on: its tracked state, its trouble, its pending work, its history.
 
     ``status``: the job's own status, said when monitoring does not track it.
+    ``failed``: the failed among the job and its subjobs, as the caller read
+    them; without it, only those monitoring itself failed are said to be.
     """
     tracked = component.index.get(job_id)
     now = component.clock.now()
@@ -367,14 +439,18 @@ def explain_job(component: Any, job_id: int, status: str | None = None) -> str:
                      "jobs are)")
     else:
         lines.append(f"job {job_id} is {tracked.status} on {tracked.backend} since {now - tracked.since:.1f} s")
+    itself = (job_id, None)
+    says = failed.backend_says if failed else {}
+    split = failed is not None and failed.subjobs > 0  # a master fails for its subjobs, said below
+    failed_itself = itself in says or _fqid(itself) in component.output_failures or (
+        status == "failed" and not split)
+    lines.extend(trouble_lines(component, itself, "failed" if failed_itself else None, says.get(itself)))
+    lines.extend(_failed_subjob_lines(component, job_id, failed))
 
     def concerns(op: Any) -> bool:
         return job_id in op.job_ids or (tracked is not None and op.kind.value == "poll"
                                         and op.backend == tracked.backend and not op.job_ids)
 
-    failures = [f"  {fqid}: {reason} (queues.retry(j) tries again)"
-                for fqid, (key, reason) in dict(getattr(component, "output_failures", {})).items() if key[0] == job_id]
-    lines.extend(failures[:WHY_LINES])
     explained = component.runner.explain(concerns)
     for op, reason in explained[:WHY_LINES]:
         lines.append(f"  {op.description or op.key} [{op.priority.name}]: {reason}")

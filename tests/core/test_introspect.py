@@ -16,6 +16,7 @@ from GangaMonitoring._core.pools import Pools
 from GangaMonitoring._core.runner import SchedulerRunner
 from GangaMonitoring._core.retry import Fault
 from GangaMonitoring._core.scheduler import Scheduler
+from GangaMonitoring._core.trouble import TroubledJobs
 from GangaMonitoring._core.work import Kind, Operation, PriorityClass
 
 
@@ -33,7 +34,7 @@ def component(io_workers: int = 1) -> SimpleNamespace:
     return SimpleNamespace(clock=clock, runner=runner, pools=pools, index=index, enabled=True, alive=True,
                            poll_records={"SimGrid": record}, planner=planner, _planner_settings=lambda: settings,
                            last_service_error={}, job_progress=lambda limit: ([], 0),
-                           retry_output=lambda job: [])
+                           retry_output=lambda job: [], output_failures={}, troubled=TroubledJobs())
 
 
 def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
@@ -167,6 +168,45 @@ def test_a_job_nobody_monitors_says_so() -> None:
     assert introspect.explain_job(c, 42) == (
         "job 42 is not being monitored (only submitted, running and completing jobs are)")
     assert "(nothing)" in introspect.render(introspect.take_snapshot(c))
+    c.pools.shutdown()
+
+
+def test_a_failed_job_says_why_as_far_as_monitoring_knows() -> None:
+    """Issue 16: why(j) of a failed job said only that it was not monitored."""
+    c = component()
+    failed = introspect.FailedJobs({(5, None): "the grid reported it Failed at 12:00:00 (grid id 9)"})
+    assert introspect.explain_job(c, 5, "failed", failed) == (
+        "job 5 is failed: it is not being monitored (only submitted, running and completing jobs are)\n"
+        "  it failed: the grid reported it Failed at 12:00:00 (grid id 9)")
+    assert introspect.explain_job(c, 6, "failed", introspect.FailedJobs({(6, None): None})).endswith(
+        "\n  it failed: no reason known to monitoring")  # a backend with no reason of its own: no guess
+    c.troubled.note((7, None), "JobError: the grid does not know job 7", now=990.0)
+    c.output_failures["7"] = ((7, None), "monitoring gave up: every update of it failed for 600 s")
+    assert introspect.explain_job(c, 7, "failed").endswith(
+        "\n  it failed: monitoring gave up: every update of it failed for 600 s (queues.retry(j) tries again); "
+        "its updates failed 1 time(s) in a row, the last: JobError: the grid does not know job 7")
+    c.index.update(8, "SimGrid", "running", now=999.0)
+    c.troubled.note((8, None), "HTTP 404", now=999.0)
+    assert "\n  its updates failed 1 time(s) in a row, the last: HTTP 404\n" in introspect.explain_job(c, 8)
+    assert "it failed" not in introspect.explain_job(c, 8)
+    c.pools.shutdown()
+
+
+def test_a_master_lists_its_failed_subjobs_those_monitoring_failed_first() -> None:
+    c = component()
+    c.output_failures["3.7"] = ((3, 7), "output not retrieved: HTTP 503")
+    says = {(3, n): f"the grid reported it Failed (grid id {n})" for n in range(1, 9)}
+    text = introspect.explain_job(c, 3, "failed", introspect.FailedJobs(says, count=12, subjobs=20))
+    assert text.splitlines() == [
+        "job 3 is failed: it is not being monitored (only submitted, running and completing jobs are)",
+        "  12 of its 20 subjobs failed:",
+        "    3.7: output not retrieved: HTTP 503 (queues.retry(j) tries again); "
+        "the grid reported it Failed (grid id 7)",
+        *(f"    3.{n}: the grid reported it Failed (grid id {n})" for n in (1, 2, 3, 4, 5, 6, 8)),
+        "    ... and 4 more"]
+    # without the caller's reading of the jobs: those monitoring failed, as it knows them
+    assert introspect.explain_job(c, 3).splitlines()[1:] == [
+        "  1 subjob failed:", "    3.7: output not retrieved: HTTP 503 (queues.retry(j) tries again)"]
     c.pools.shutdown()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from typing import Any
 
@@ -173,3 +174,33 @@ def test_why_of_a_subjob_says_the_state_of_a_master_nobody_monitors(ganga_sessio
     assert str(gpi.queues.why(job.subjobs(0))).endswith(
         f"its master, job {job.id} is killed: it is not being monitored (only submitted, running and completing "
         "jobs are)")
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "compat"])
+def test_why_of_a_job_the_grid_failed_says_so_and_when(gangadir: str, native: bool) -> None:
+    """Issue 16: why(j) of a failed job said only that nobody monitored it, not why it failed."""
+    from .test_simgrid import ganga_on, own_simgrid
+
+    with own_simgrid("--queue-time", "0", "0", "--run-time", "0.5", "0.5", "--output-bytes", "64",
+                     "--failure-fraction", "1") as grid, \
+            ganga_on(gangadir, grid, ("Monitoring", "native_drivers", native)) as gpi:
+        single = gpi.Job(backend=gpi.SimGrid())
+        split = gpi.Job(backend=gpi.SimGrid(), splitter=gpi.ArgSplitter(args=[["a"], ["b"], ["c"]]))
+        single.submit()
+        split.submit()
+        assert wait_for(lambda: single.status == "failed" and split.status == "failed", timeout=60), \
+            (single.status, split.status)
+        failed_on_the_grid = r"the grid reported it Failed at \d\d:\d\d:\d\d \(grid id {}\)"
+        unsplit = str(gpi.queues.why(single)).splitlines()  # then the work still queued for it, if any
+        assert unsplit[0] == f"job {single.id} is failed: it is not being monitored (only submitted, running and " \
+            "completing jobs are)"
+        assert re.fullmatch(f"  it failed: {failed_on_the_grid.format(single.backend.id)}", unsplit[1]), unsplit
+        master = str(gpi.queues.why(split)).splitlines()
+        assert master[1] == "  3 of its 3 subjobs failed:", master
+        for sj, line in zip(split.subjobs, master[2:5], strict=True):
+            assert re.fullmatch(rf"    {split.id}\.{sj.id}: {failed_on_the_grid.format(sj.backend.id)}", line), master
+        subjob = str(gpi.queues.why(split.subjobs(1))).splitlines()
+        assert subjob[0] == f"subjob {split.id}.1 is failed"
+        assert re.fullmatch(f"  it failed: {failed_on_the_grid.format(split.subjobs(1).backend.id)}", subjob[1])
+        assert subjob[2] == f"its master, job {split.id} is failed: it is not being monitored (only submitted, " \
+            "running and completing jobs are)"

@@ -7,7 +7,7 @@ swaps in :class:`MonitoringQueues`, which keeps every stock method
 
 - the monitoring section of the display (``queues`` at the prompt, ``str(queues)``);
 - ``queues.snapshot()``: the same as plain data (a dict), for scripts and tests;
-- ``queues.why(job)``: why a job is, or is not, being worked on;
+- ``queues.why(job)``: why a job is, or is not, being worked on, and why it or its subjobs failed;
 - ``queues.retry(job)``: try again to get the output of a job that failed for want of it;
 - ``queues.watch()``: the monitoring display, refreshed in place until Ctrl-C.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from typing import Any
 
 from GangaCore.Core.GangaThread.WorkerThreads.ThreadPoolQueueMonitor import ThreadPoolQueueMonitor
@@ -65,6 +66,40 @@ def _resolve(job: Any, registry_slice: Any) -> Any:
     return found
 
 
+def _failed(job: Any) -> introspect.FailedJobs:
+    """The failed among ``job`` (raw, top-level) and its subjobs, the first ``WHY_LINES`` with their backend's word.
+
+    Subjob states come from Ganga's cache where a subjob is not loaded, so
+    only those named are loaded.
+    """
+    subjobs = job.subjobs
+    if not len(subjobs):
+        return introspect.FailedJobs({(job.id, None): _backend_says(job)} if job.status == "failed" else {})
+    all_states = getattr(subjobs, "getAllSJStatus", None)
+    states = all_states() if all_states is not None else [sj.status for sj in subjobs]
+    numbers = [number for number, state in enumerate(states) if state == "failed"]
+    named = {}
+    for number in numbers[:introspect.WHY_LINES]:
+        subjob = stripProxy(subjobs[number])
+        named[(job.id, subjob.id)] = _backend_says(subjob)
+    return introspect.FailedJobs(named, count=len(numbers), subjobs=len(subjobs))
+
+
+def _backend_says(job: Any) -> str | None:
+    """The backend's own reason for a failed job, where it records one this package knows how to read.
+
+    Only SimGrid's: the grid's state for the job and when it ended.  Other
+    backends' fields are not guessed at.
+    """
+    from ..backends.simgrid import SimGrid
+
+    backend = stripProxy(job.backend)
+    if not isinstance(backend, SimGrid) or backend.status != "Failed":
+        return None
+    ended = f" at {time.strftime('%H:%M:%S', time.localtime(backend.finished_at))}" if backend.finished_at else ""
+    return f"the grid reported it Failed{ended} (grid id {backend.id})"
+
+
 class MonitoringQueues(ThreadPoolQueueMonitor):
     """Ganga's queues, showing GangaMonitoring's pools, queues and backends too."""
 
@@ -87,16 +122,11 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
         except LookupError as err:
             return Explanation(f"queues.why: {err}")
         if raw.master is None:
-            return Explanation(introspect.explain_job(component, raw.id, raw.status))
-        fqid = raw.getFQID(".")
-        lines = [f"subjob {fqid} is {raw.status}"]
-        trouble = component.troubled.get((raw.master.id, raw.id))
-        if trouble is not None:
-            lines.append(f"  its updates failed {trouble.failures} time(s) in a row, the last: {trouble.last_error}")
-        failure = component.output_failures.get(fqid)
-        if failure is not None:
-            lines.append(f"  {failure[1]} (queues.retry(j) tries again)")
-        lines.append(f"its master, {introspect.explain_job(component, raw.master.id, raw.master.status)}")
+            return Explanation(introspect.explain_job(component, raw.id, raw.status, _failed(raw)))
+        master = raw.master
+        lines = [f"subjob {raw.getFQID('.')} is {raw.status}",
+                 *introspect.trouble_lines(component, (master.id, raw.id), raw.status, _backend_says(raw)),
+                 f"its master, {introspect.explain_job(component, master.id, master.status, _failed(master))}"]
         return Explanation("\n".join(lines))
 
     def retry(self, job: Any = None) -> list[str]:
