@@ -174,6 +174,7 @@ class MonitoringComponent(GangaThread):
         patches.lock_free_reads()
         patches.cached_logger_names()
         patches.flush_costs_what_changed()
+        patches.plain_stack_traces()
         service_events.subscribe(self._on_service_retry)
         patches.offload_postprocessing(self.pools.run_in_process)
         patches.add_user_action_listener(self._on_user_action)
