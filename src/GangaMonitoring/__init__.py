@@ -17,11 +17,15 @@ line) imports nothing of Ganga.
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import os
 import sys
 
-__version__ = "0.1.0"
+try:  # pyproject.toml's version, from the installed distribution: written in one place
+    __version__ = importlib.metadata.version("ganga-monitoring")
+except importlib.metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
+    __version__ = "0+unknown"
 
 
 def standardSetup() -> dict[str, object]:  # noqa: N802 - Ganga's hook name
