@@ -34,10 +34,12 @@ NO_AUTO_FLUSH = [("Registry", "AutoFlusherWaitTime", 3600), ("TestingFramework",
 
 
 def flush(job: Any) -> None:
+    """As Ganga's flusher does (``flush_all``); with the package, letting the lock go before every subjob."""
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
-    raw = stripProxy(job)
-    raw._getRegistry()._flush([raw])
+    if "GangaMonitoring.compat.patches" in sys.modules:
+        sys.modules["GangaMonitoring.compat.patches"].HELD_LOCK.budget = 0.0
+    stripProxy(job)._getRegistry().flush_all()
 
 
 def _path_and_kind(event: str, args: tuple[Any, ...]) -> tuple[str, str] | None:

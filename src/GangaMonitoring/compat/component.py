@@ -174,6 +174,7 @@ class MonitoringComponent(GangaThread):
         patches.lock_free_reads()
         patches.cached_logger_names()
         patches.flush_costs_what_changed()
+        patches.bounded_lock_holds()
         patches.plain_stack_traces()
         service_events.subscribe(self._on_service_retry)
         patches.offload_postprocessing(self.pools.run_in_process)

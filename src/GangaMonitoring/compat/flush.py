@@ -1,4 +1,4 @@
-"""A flush of a split job costs what changed: the pieces of ``patches`` item 11.
+"""A flush of a split job costs what changed and holds its lock briefly: the pieces of ``patches`` items 11 and 13.
 
 Ganga's flush of a master job rewrites ``subjobs.idx``, one index entry per
 subjob, and computed every entry anew (``JobRegistry.getIndexCache``, ~0.3
@@ -24,10 +24,14 @@ Thread-safe.  Ganga-free: subjobs are opaque objects.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import stat as stat_module
 import threading
+import time
 import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -132,3 +136,144 @@ class IndexWriting(threading.local):
     """Set while this thread writes a subjob index: only then are entries taken from the memo."""
 
     active: bool = False
+
+
+_COUNT = re.compile(r"\bcount=(\d+)")
+
+
+def hold_count(lock: Any) -> int | None:
+    """How many times its owner holds ``lock`` (a ``threading.RLock``), None if it cannot be told.
+
+    Read from the lock's repr (CPython's RLock has no other public way to
+    tell); only meaningful when called by the owner."""
+    if not lock._is_owned():
+        return 0
+    match = _COUNT.search(repr(lock))
+    return int(match.group(1)) if match else None
+
+
+class HeldLock:
+    """Bounded holds of a job's lock by the registry flusher (``patches`` item 13).
+
+    Ganga's flusher holds a master job's lock for the whole flush of that
+    master, and every writer of the master or of any of its subjobs (a
+    monitoring worker's ``updateStatus``, the user's ``j.kill()``) takes the
+    same lock: at thousands of changed subjobs each writer waited seconds.
+    Between two subjob saves, once the lock has been held ``budget`` seconds,
+    the flusher lets it go for a moment (``yield_to_writers``) and takes it
+    back, so a writer waits at most about one budget plus one save.
+
+    A writer that changes a subjob while the lock is let go is *noted*
+    (:meth:`note`); before the subjob index is written (the flush's last
+    locked step for its subjobs, after which the lock is held to the end)
+    the noted subjobs still dirty are saved again (:meth:`take_noted`), so the
+    flush ends with every subjob saved as it is, as when the lock was held
+    throughout, and the index computed from saved values only.  Only a lock
+    this thread holds once is let go: an outer caller holding it too (a
+    submit that flushes) relies on it, and keeps it.
+
+    Per thread (``active``, the hold's start); the noted subjobs are shared
+    (writers note from their own threads).  Ganga-free: locks are
+    ``threading.RLock``; jobs are opaque.
+    """
+
+    def __init__(self, budget: float = 0.005, clock: Callable[[], float] = time.monotonic) -> None:
+        self.budget = budget
+        self._clock = clock
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._noted: dict[int, dict[int, Any]] = {}
+        """id(root) -> {id(subjob): subjob} changed while the root's lock was let go."""
+        self.yields = 0
+        """How many times a lock was let go (all threads)."""
+
+    @property
+    def active(self) -> bool:
+        """This thread runs a flush whose holds are bounded (Ganga's ``Registry.flush_all``)."""
+        return bool(getattr(self._local, "active", False))
+
+    @contextlib.contextmanager
+    def bounded(self) -> Iterator[None]:
+        """Within: this thread's flushes let their locks go between subjob saves.
+
+        Roots this thread let go and did not :meth:`take_noted` (a flush that
+        failed half-way) stop being noted at the end: their changed subjobs
+        stay dirty, and the next flush saves them.
+        """
+        if self.active:
+            yield
+            return
+        self._local.active = True
+        self._local.held_since = {}
+        try:
+            yield
+        finally:
+            self._local.active = False
+            with self._lock:
+                for root_id in self._local.held_since:
+                    self._noted.pop(root_id, None)
+            self._local.held_since = {}
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Within: this thread lets no lock go (a flush's last steps)."""
+        outer = self.active
+        self._local.active = False
+        try:
+            yield
+        finally:
+            self._local.active = outer
+
+    def yield_to_writers(self, root: Any, lock: Any) -> bool:
+        """Before a subjob of ``root`` is saved: let ``lock`` go if held ``budget`` s (True if let go)."""
+        if not self.active:
+            return False
+        held_since: dict[int, float] = self._local.held_since
+        now = self._clock()
+        started = held_since.setdefault(id(root), now)
+        if now - started < self.budget:
+            return False
+        if hold_count(lock) != 1:  # an outer caller holds it too (or it is not ours): it stays held
+            held_since[id(root)] = now
+            return False
+        state = lock._release_save()
+        with self._lock:
+            self._noted.setdefault(id(root), {})
+            self.yields += 1
+        try:
+            time.sleep(0.0002)  # a waiting writer takes the lock now (a bare GIL switch may not wake it)
+        finally:
+            lock._acquire_restore(state)
+        held_since[id(root)] = self._clock()
+        return True
+
+    @property
+    def noting(self) -> bool:
+        """Some flush let a lock go and has not written its subjob index yet (a cheap check)."""
+        return bool(self._noted)
+
+    def note(self, root: Any, subjob: Any) -> None:
+        """``subjob`` of ``root`` was changed: kept if a flush let ``root``'s lock go."""
+        with self._lock:
+            noted = self._noted.get(id(root))
+            if noted is not None:
+                noted[id(subjob)] = subjob
+
+    def saving(self, root: Any, subjob: Any) -> None:
+        """``subjob`` is being saved as it is now (under ``root``'s lock): no need to save it again."""
+        with self._lock:
+            noted = self._noted.get(id(root))
+            if noted is not None:
+                noted.pop(id(subjob), None)
+
+    def take_noted(self, root: Any) -> list[Any]:
+        """The subjobs of ``root`` changed while its lock was let go; stops noting them."""
+        with self._lock:
+            found = self._noted.pop(id(root), {})
+        held_since = getattr(self._local, "held_since", None)
+        if held_since is not None:
+            held_since.pop(id(root), None)
+        return list(found.values())
+
+    def __repr__(self) -> str:
+        return f"<HeldLock budget={self.budget}s yields={self.yields} noting={len(self._noted)} roots>"

@@ -101,6 +101,19 @@
     the file shows the same stacks.  :func:`plain_stack_traces` installs it
     when the component starts.
 
+13. Ganga's flusher held a master's lock for the whole flush of the master,
+    and every writer of the master or of a subjob takes that lock: a
+    monitoring worker's ``updateStatus`` or the user's ``j.kill()`` waited
+    for all of it (seconds at thousands of changed subjobs).  Within
+    ``Registry.flush_all``, before each subjob save (``safe_save``, item
+    11's wrapper), a lock held longer than ``HELD_LOCK.budget`` (5 ms) and
+    held by the flush alone is let go for a moment and taken back; subjobs
+    changed meanwhile (noted by ``Node._setDirty``) are saved again before
+    the subjob index is written (``write_subJobIndex``, item 11's wrapper),
+    so the flush ends with every subjob saved as it is (``compat/flush.py``,
+    ``HeldLock``).  :func:`bounded_lock_holds` installs it when the component
+    starts.
+
 :func:`remove` runs when the component stops (Ganga never calls a runtime
 package's ``shutdown()``) and at interpreter exit.
 """
@@ -389,6 +402,8 @@ INDEX_MEMO = flush.IndexMemo()
 STAT_MEMO = flush.StatMemo()
 """Subjob data files' ``os.stat`` kept between flushes (item 11)."""
 _index_writing = flush.IndexWriting()
+HELD_LOCK = flush.HeldLock()
+"""Bounded holds of a master's lock by the registry flusher (item 13); its counters show the yields."""
 
 
 def flush_costs_what_changed() -> None:
@@ -410,10 +425,27 @@ def flush_costs_what_changed() -> None:
             _wrap(owner, name, wrap)
 
 
+def bounded_lock_holds() -> None:
+    """Install item 13 (idempotent; undone by remove).  Needs item 11's wrappers of ``safe_save``
+    and ``write_subJobIndex`` (installed by :func:`flush_costs_what_changed`) to act."""
+    from GangaCore.Core.GangaRepository.Registry import Registry
+    from GangaCore.GPIDev.Base.Objects import Node
+    from GangaCore.GPIDev.Lib.Job.Job import Job
+
+    with _lock:
+        _wrap(Registry, "flush_all", _bounding_holds)
+        _wrap(Node, "_setDirty", functools.partial(_noting_changes, Job))
+
+
 def _forgetting_saved(safe_save: Any) -> Any:
     @functools.wraps(safe_save)
     def save(fn: Any, _obj: Any, *args: Any, **kwargs: Any) -> Any:
-        INDEX_MEMO.forget(getattr(_obj, "_impl", _obj))
+        obj = getattr(_obj, "_impl", _obj)
+        if obj._getParent() is not None and (HELD_LOCK.active or HELD_LOCK.noting):  # a subjob (item 13)
+            root = obj._getRoot()
+            HELD_LOCK.yield_to_writers(root, root._lock)
+            HELD_LOCK.saving(root, obj)
+        INDEX_MEMO.forget(obj)
         STAT_MEMO.forget(str(fn))
         return safe_save(fn, _obj, *args, **kwargs)
 
@@ -436,6 +468,7 @@ def _remembering_stats(os_stat: Any) -> Any:
 def _writing_index(write: Any) -> Any:
     @functools.wraps(write)
     def write_subJobIndex(self: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - Ganga's name
+        _saving_noted(self)
         outer = _index_writing.active
         _index_writing.active = True
         try:
@@ -445,6 +478,43 @@ def _writing_index(write: Any) -> Any:
 
     write_subJobIndex.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return write_subJobIndex
+
+
+def _saving_noted(subjobs: Any) -> None:
+    """Save again the subjobs changed while a bounded flush let their master's lock go (item 13)."""
+    master = subjobs._getParent()
+    if master is None:
+        return
+    import GangaCore.Core.GangaRepository.GangaRepositoryXML as repository_xml
+    from GangaCore.Core.GangaRepository.VStreamer import to_file
+
+    with HELD_LOCK.held():  # from here to the flush's end the lock is held: nothing more to note
+        for subjob in HELD_LOCK.take_noted(master):
+            if subjob._dirty and subjob._getParent() is not None:
+                data_file = subjobs._SubJobXMLList__get_dataFile(str(subjob.id))
+                repository_xml.safe_save(data_file, subjob, to_file)
+                subjob._setFlushed()
+
+
+def _bounding_holds(flush_all: Any) -> Any:
+    @functools.wraps(flush_all)
+    def bounded_flush_all(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with HELD_LOCK.bounded():
+            return flush_all(self, *args, **kwargs)
+
+    bounded_flush_all.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return bounded_flush_all
+
+
+def _noting_changes(job_class: Any, set_dirty: Any) -> Any:
+    @functools.wraps(set_dirty)
+    def _setDirty(self: Any) -> None:  # noqa: N802 - Ganga's name
+        set_dirty(self)
+        if HELD_LOCK.noting and isinstance(self, job_class) and self._getParent() is not None:
+            HELD_LOCK.note(self._getRoot(), self)
+
+    _setDirty.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return _setDirty
 
 
 def _remembering_entries(get_index_cache: Any) -> Any:

@@ -1,0 +1,81 @@
+"""HeldLock: the flusher lets a master's lock go once held a budget, never a lock held by an outer caller."""
+
+from __future__ import annotations
+
+import threading
+
+from GangaMonitoring.compat.flush import HeldLock, hold_count
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_lock_is_let_go_only_after_the_budget_and_only_inside_a_bounded_flush() -> None:
+    clock, lock, root = Clock(), threading.RLock(), object()
+    held = HeldLock(budget=0.005, clock=clock)
+    with lock:
+        assert not held.yield_to_writers(root, lock)  # not in a bounded flush
+        with held.bounded():
+            assert not held.yield_to_writers(root, lock)  # the hold begins
+            clock.now = 0.004
+            assert not held.yield_to_writers(root, lock)
+            clock.now = 0.006
+            assert held.yield_to_writers(root, lock)
+            assert lock._is_owned() and hold_count(lock) == 1  # taken back
+            clock.now = 0.008
+            assert not held.yield_to_writers(root, lock)  # a new hold began at the yield
+            with held.held():
+                clock.now = 1.0
+                assert not held.yield_to_writers(root, lock)
+    assert held.yields == 1
+
+
+def test_a_lock_held_by_an_outer_caller_too_is_never_let_go() -> None:
+    clock, lock, root = Clock(), threading.RLock(), object()
+    held = HeldLock(budget=0.0, clock=clock)
+    with lock, lock, held.bounded():
+        assert hold_count(lock) == 2
+        assert not held.yield_to_writers(root, lock)
+        assert hold_count(lock) == 2
+    assert held.yields == 0
+
+
+def test_a_writer_waiting_for_the_lock_gets_it_at_the_yield() -> None:
+    lock, root = threading.RLock(), object()
+    held = HeldLock(budget=0.0)
+    done = threading.Event()
+
+    def writer() -> None:
+        with lock:
+            held.note(root, "subjob 7")
+            done.set()
+
+    with held.bounded(), lock:
+        thread = threading.Thread(target=writer)
+        thread.start()
+        while not done.is_set():  # it waits for the lock; each yield lets it in
+            held.yield_to_writers(root, lock)
+        assert held.take_noted(root) == ["subjob 7"]
+        assert not held.noting
+    thread.join()
+
+
+def test_a_subjob_saved_after_its_change_is_not_saved_again_and_a_failed_flush_stops_noting() -> None:
+    lock, root = threading.RLock(), object()
+    held = HeldLock(budget=0.0)
+    held.note(root, "a")  # no flush let the lock go: nothing is noted
+    assert not held.noting
+    with held.bounded(), lock:
+        held.yield_to_writers(root, lock)
+        held.note(root, "a")
+        held.note(root, "b")
+        held.saving(root, "a")
+        assert held.noting
+    # the flush ended without writing its index (it failed): the changes stay dirty, noting stops
+    assert not held.noting
+    assert held.take_noted(root) == []
