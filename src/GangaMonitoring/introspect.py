@@ -242,10 +242,15 @@ JOBS_SHOWN = 20
 STATE_ORDER = ("completed", "failed", "killed", "completing", "running", "submitted")
 
 
-def render_progress(job: JobProgress) -> str:
-    """"job 8 on SimGrid, 500 subjobs: 320 completed, 5 failed, 150 running, 25 submitted; 64/min, ~2.7 min left"."""
+def render_progress(job: JobProgress, width: int | None = None) -> str:
+    """"job 8 on SimGrid, 500 subjobs: 320 completed, 5 failed, 150 running, 25 submitted; 64/min, ~2.7 min left".
+
+    Within ``width`` columns the backend, then the rate, then the subjob total go first, then the
+    states are cut; the time left stays longest.
+    """
     order = [s for s in STATE_ORDER if job.states.get(s)] + sorted(set(job.states) - set(STATE_ORDER))
     states = ", ".join(f"{job.states[s]} {s}" for s in order)
+    left = None
     if job.finished_recently == 0:
         pace = "none finished lately"
     elif job.rate_per_min <= 0:
@@ -253,8 +258,13 @@ def render_progress(job: JobProgress) -> str:
     else:
         pace = f"{job.rate_per_min:.0f}/min" if job.rate_per_min >= 1 else f"{job.rate_per_min:.2f}/min"
         if job.eta_s is not None:
-            pace += f", ~{_duration(job.eta_s)} left"
-    return f"job {job.job_id} on {job.backend}, {job.subjobs} subjobs: {states}; {pace}"
+            left = f"~{_duration(job.eta_s)} left"
+            pace += f", {left}"
+    return fit(width,
+               Part(f"job {job.job_id} on {job.backend}, {job.subjobs} subjobs: ",
+                    (1, f"job {job.job_id}, {job.subjobs} subjobs: "), (3, f"job {job.job_id}: ")),
+               Part(states, (4, CUT)),
+               Part(f"; {pace}", (2, f"; {left or pace}"), (5, "")))
 
 
 def _duration(seconds: float) -> str:
@@ -296,31 +306,96 @@ def render_recent(recent: dict[str, dict[str, int]], last_service_error: str | N
     return f"last {RECENT_SPAN_S / 60:.0f} min: " + ("; ".join(parts) if parts else "nothing")
 
 
-def render(snapshot: MonitoringSnapshot) -> str:
-    """The snapshot as the text ``queues`` shows."""
+CUT = None
+"""A :class:`Part`'s shorter form that is the part as it stands, cut to what fits."""
+ELLIPSIS = "\u2026"
+MIN_CUT = 4
+"""A part is cut only if that keeps at least this many characters more than its next shorter form."""
+
+
+class Part:
+    """A piece of a display line, and the shorter forms it takes when the line is too wide.
+
+    ``shorter``: (rank, form) pairs, in the order the part takes them, ranks
+    rising; of all the line's parts the lowest rank gives way first.  A form
+    is taken only if it is shorter than the part as it stands; ``""`` drops
+    the part; :data:`CUT` cuts it to what fits, ending in an ellipsis (not if
+    that keeps too little: then its next form is taken).
+    """
+
+    __slots__ = ("text", "shorter")
+
+    def __init__(self, text: str, *shorter: tuple[int, str | None]) -> None:
+        self.text = text
+        self.shorter = shorter
+
+
+def fit(width: int | None, *parts: Part) -> str:
+    """The line ``parts`` make, within ``width`` columns (None: whole).
+
+    Parts give way by rank (see :class:`Part`); if all did and the line is
+    still too wide, its end is cut.
+    """
+    texts = [part.text for part in parts]
+    if width is None:
+        return "".join(texts)
+    steps = sorted((rank, n, k) for n, part in enumerate(parts) for k, (rank, _form) in enumerate(part.shorter))
+    for _rank, n, k in steps:
+        over = sum(map(len, texts)) - width
+        if over <= 0:
+            break
+        form = parts[n].shorter[k][1]
+        if form is CUT:
+            following = next((f for _r, f in parts[n].shorter[k + 1:] if f is not CUT), "")
+            keep = len(texts[n]) - over - len(ELLIPSIS)
+            if keep >= len(following) + MIN_CUT:
+                texts[n] = texts[n][:keep] + ELLIPSIS
+        elif len(form) < len(texts[n]):
+            texts[n] = form
+    return cut("".join(texts), width)
+
+
+def cut(text: str, width: int | None) -> str:
+    """``text`` within ``width`` columns: its end cut, ending in an ellipsis (None: whole)."""
+    if width is None or len(text) <= width:
+        return text
+    return text[:max(0, width - len(ELLIPSIS))] + ELLIPSIS if width > 0 else ""
+
+
+ACTIVITY_COLUMN = 60
+"""The widest a busy worker's description is shown."""
+
+
+def render(snapshot: MonitoringSnapshot, width: int | None = None) -> str:
+    """The snapshot as the text ``queues`` shows; every line within ``width`` columns (None: whole lines).
+
+    What gives way first in a narrow display: in a backend's line the next
+    poll, then the last poll, then the health's detail, then the job counts
+    by state; never the health word (ok, FAILING, DOWN, HELD) that follows
+    the backend's name.  Lines that list in order of importance are cut at
+    their end.
+    """
     state = "enabled" if snapshot.enabled else ("disabled" if snapshot.alive else "stopped")
-    lines = [f"GangaMonitoring: {state}; oldest due work has waited {snapshot.oldest_ready_age:.1f} s; "
-             f"retrieval backlog {snapshot.retrieval_backlog}, finalisation backlog {snapshot.finalisation_backlog}",
+    waited, retrieving, finalising = (snapshot.oldest_ready_age, snapshot.retrieval_backlog,
+                                      snapshot.finalisation_backlog)
+    lines = [fit(width, Part(f"GangaMonitoring: {state}"),
+                 Part(f"; oldest due work has waited {waited:.1f} s", (2, f"; due work waited {waited:.1f} s")),
+                 Part(f"; retrieval backlog {retrieving}, finalisation backlog {finalising}",
+                      (1, f"; to retrieve {retrieving}, to finalise {finalising}"), (3, ""))),
              "", "Pools:"]
+    # a busy worker's line: 4 + 22 + 1 columns, its description, then 9 for the time it has run
+    column = ACTIVITY_COLUMN if width is None else max(0, min(ACTIVITY_COLUMN, width - 36))
     for pool in snapshot.pools:
-        idle = f"; ready work waits: {'; '.join(pool.idle_because)}" if pool.idle_because else ""
-        lines.append(f"  {pool.name:<10} {pool.busy}/{pool.workers} busy{idle}")
-        lines.extend(f"    {a.worker:<22} {a.running[:60]:<60} {a.for_seconds:6.1f} s" for a in pool.activities)
+        lines.append(fit(width, Part(f"  {pool.name:<10} {pool.busy}/{pool.workers} busy"),
+                         Part(f"; ready work waits: {'; '.join(pool.idle_because)}" if pool.idle_because else "",
+                              (1, CUT), (2, "; ready work waits"))))
+        lines.extend(cut(f"    {a.worker:<22} {cut(a.running, column):<{column}} {a.for_seconds:6.1f} s", width)
+                     for a in pool.activities)
     lines += ["", "Backends:"]
     if not snapshot.backends:
         lines.append("  (no job to monitor)")
     for b in snapshot.backends:
-        jobs = ", ".join(f"{n} {s}" for s, n in sorted(b.jobs.items())) or "no active job"
-        outcome = "failed after" if b.consecutive_failures else "took"
-        polled = f"{b.last_poll_jobs} job{'' if b.last_poll_jobs == 1 else 's'}"
-        last = "never" if b.last_poll_ago is None else (
-            f"{b.last_poll_ago:.1f} s ago ({polled}; it {outcome} {b.last_poll_duration or 0:.2f} s)")
-        upcoming = "-" if b.next_poll_in is None else f"in {b.next_poll_in:.1f} s"
-        troubles = [f"HELD: {b.credential_hold}" if b.credential_hold else "",
-                    f"DOWN (breaker {b.breaker})" if b.breaker != "closed" else "",
-                    f"FAILING x{b.consecutive_failures}: {b.last_error}" if b.consecutive_failures else ""]
-        health = "; ".join(filter(None, troubles)) or "ok"
-        lines.append(f"  {b.backend:<14} {health}; {jobs}; last poll {last}; next {upcoming}")
+        lines.append(_backend_line(b, width))
         lags = []
         if b.consecutive_failures or b.breaker != "closed" or b.credential_hold:
             # polls fail or wait: saying when jobs were "looked at" would hide that nothing was learnt
@@ -331,26 +406,48 @@ def render(snapshot: MonitoringSnapshot) -> str:
         if b.oldest_completing_age is not None:
             lags.append(f"oldest output waiting {b.oldest_completing_age:.1f} s")
         if lags:
-            lines.append(f"  {'':<14} " + "; ".join(lags))
-        lines.append(f"  {'':<14} " + render_recent(b.recent, b.last_service_error))
+            lines.append(cut(f"  {'':<14} " + "; ".join(lags), width))
+        lines.append(cut(f"  {'':<14} " + render_recent(b.recent, b.last_service_error), width))
         for limit in (entry for entry in snapshot.limits if entry.backend == b.backend):
             how = (f"adaptive, {limit.raises} up / {limit.cuts} down; {limit.reason}" if limit.adaptive
                    else "configured: [Monitoring]backend_concurrency")
-            lines.append(f"  {'':<14} {limit.pool} limit {limit.limit} ({how})")
+            lines.append(cut(f"  {'':<14} {limit.pool} limit {limit.limit} ({how})", width))
     if snapshot.jobs:
         lines += ["", "Split jobs:"]
-        lines.extend(f"  {render_progress(job)}" for job in snapshot.jobs)
+        lines.extend(f"  {render_progress(job, None if width is None else width - 2)}" for job in snapshot.jobs)
         if snapshot.more_jobs:
             lines.append(f"  ... and {snapshot.more_jobs} more")
     lines += ["", "Queued:"]
     if not snapshot.queued:
         lines.append("  (nothing)")
     for group in snapshot.queued:
-        lines.append(f"  {group.kind:<9} {group.priority:<9} ready {group.ready:<6} waiting {group.waiting:<6} "
-                     f"first: {'; '.join(group.first)}")
+        lines.append(fit(width, Part(f"  {group.kind:<9} {group.priority:<9} ready {group.ready:<6} "
+                                     f"waiting {group.waiting:<6} "),
+                         Part(f"first: {'; '.join(group.first)}", (1, CUT), (2, ""))))
     if snapshot.running:
-        lines += ["", f"Running ({len(snapshot.running)}): " + "; ".join(snapshot.running[:FIRST_FEW])]
+        lines += ["", cut(f"Running ({len(snapshot.running)}): " + "; ".join(snapshot.running[:FIRST_FEW]), width)]
     return "\n".join(lines)
+
+
+def _backend_line(b: BackendSnapshot, width: int | None) -> str:
+    """A backend's line: its name, health, jobs, last and next poll (see :func:`render` for what gives way)."""
+    jobs = ", ".join(f"{n} {s}" for s, n in sorted(b.jobs.items())) or "no active job"
+    total = sum(b.jobs.values())
+    outcome = "failed after" if b.consecutive_failures else "took"
+    polled = f"{b.last_poll_jobs} job{'' if b.last_poll_jobs == 1 else 's'}"
+    last = "never" if b.last_poll_ago is None else f"{b.last_poll_ago:.1f} s ago"
+    detail = "" if b.last_poll_ago is None else f" ({polled}; it {outcome} {b.last_poll_duration or 0:.2f} s)"
+    upcoming = "-" if b.next_poll_in is None else f"in {b.next_poll_in:.1f} s"
+    troubles = [(f"HELD: {b.credential_hold}", "HELD") if b.credential_hold else None,
+                (f"DOWN (breaker {b.breaker})", "DOWN") if b.breaker != "closed" else None,
+                (f"FAILING x{b.consecutive_failures}: {b.last_error}", f"FAILING x{b.consecutive_failures}")
+                if b.consecutive_failures else None]
+    health = [trouble for trouble in troubles if trouble is not None] or [("ok", "ok")]
+    return fit(width, Part(f"  {b.backend:<14} "),
+               Part("; ".join(full for full, _word in health), (4, CUT), (5, ", ".join(w for _full, w in health))),
+               Part(f"; {jobs}", (6, f"; {total} job{'' if total == 1 else 's'}")),
+               Part(f"; last poll {last}{detail}", (2, f"; last poll {last}"), (3, "")),
+               Part(f"; next {upcoming}", (1, "")))
 
 
 JobKey = tuple[int, int | None]
@@ -475,25 +572,28 @@ def between_polls(component: Any, backend: str, now: float) -> str:
     return f"  poll {backend}: between two polls ({last}); the next is planned on the dispatcher's next pass"
 
 
-def watch(component: Any, interval: float, count: int | None, stream: Any, sleep: Any = None) -> int:
+def watch(component: Any, interval: float, count: int | None, stream: Any, sleep: Any = None,
+          width: int | None = None) -> int:
     """Show the snapshot every ``interval`` s until Ctrl-C (or ``count`` frames); returns frames shown.
 
     On a capable terminal with no ``count`` it is a full-screen prompt_toolkit
     display (:func:`watch_live`).  Otherwise frames are written to ``stream``:
     in place on a terminal (cursor home, clear below), else separated by a
-    blank line, which suits logs and scripts.
+    blank line, which suits logs and scripts.  Each line fits in ``width``
+    columns; None: the terminal's width, read for each frame, when ``stream``
+    is a terminal, else lines are whole.
     """
     import os
     import time
 
     in_place = bool(getattr(stream, "isatty", lambda: False)())
     if in_place and count is None and sleep is None and os.environ.get("TERM", "dumb") != "dumb":
-        return watch_live(component, interval)
+        return watch_live(component, interval, width)
     pause = sleep or time.sleep
     shown = 0
     try:
         while count is None or shown < count:
-            frame = render(take_snapshot(component))
+            frame = render(take_snapshot(component), width if width is not None else terminal_width(stream))
             stream.write(("\x1b[H\x1b[J" if in_place else ("\n" if shown else "")) + frame + "\n")
             stream.flush()
             shown += 1
@@ -504,27 +604,41 @@ def watch(component: Any, interval: float, count: int | None, stream: Any, sleep
     return shown
 
 
+def terminal_width(stream: Any) -> int | None:
+    """The columns of the terminal ``stream`` writes to; None if it is not a terminal."""
+    import os
+
+    try:
+        return os.get_terminal_size(stream.fileno()).columns if stream.isatty() else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 LIVE_FOOTER = "(q, Esc or Ctrl-C: back to the prompt; ?: help)"
 LIVE_HELP = """Keys:
   q Q Esc Ctrl-C   back to the prompt
   ?                this help (again: hide it)
-  r                retry the output of every job that failed for want of it (queues.retry())
+  r                retry the output of every job that failed for want of it
+                   (queues.retry())
 
-Backends: each line starts with its health (ok, FAILING, DOWN, HELD), then its tracked jobs;
-below it, how far behind it is and its last 5 minutes. Split jobs: subjobs by state, pace,
-time left. Queued: waiting work by kind and priority ("ready" is due and waits for a worker)."""
+Backends: each line starts with its health (ok, FAILING, DOWN, HELD), then
+its tracked jobs; below it, how far behind it is and its last 5 minutes.
+Split jobs: subjobs by state, pace, time left.  Queued: waiting work by kind
+and priority ("ready" is due and waits for a worker).  In a narrow terminal
+the least telling parts of a line give way first, never the health word."""
 
 
-def watch_live(component: Any, interval: float) -> int:
+def watch_live(component: Any, interval: float, width: int | None = None) -> int:
     """Full-screen display refreshed every ``interval`` s until q, Esc or Ctrl-C; returns frames drawn.
 
     It runs in its own thread and event loop (``in_thread``), so it works at
     IPython's prompt, whose own application is idle while a command runs.
     Other threads may still write log lines to the terminal underneath it;
     each refresh clears and repaints the whole screen, so such a line lasts
-    one interval at most instead of corrupting the display.  Lines longer
-    than the terminal are cut, never wrapped; each backend's health comes
-    first in its line so that a narrow terminal still shows it.
+    one interval at most instead of corrupting the display.  Lines fit in
+    ``width`` columns, by default the terminal's, read at each repaint
+    (:func:`render`: the least telling parts give way first, never a
+    backend's health).
     """
     import asyncio
     import time
@@ -542,9 +656,12 @@ def watch_live(component: Any, interval: float) -> int:
     def frame() -> str:
         nonlocal frames
         frames += 1
+        terminal = app.output.get_size().columns
+        columns = min(width, terminal) if width else terminal
         header = f"GangaMonitoring watch, {time.strftime('%H:%M:%S')} (every {interval:g} s)"
-        body = LIVE_HELP if showing_help else render(take_snapshot(component))
-        return "\n".join([header, *([message] if message else []), "", body, "", LIVE_FOOTER])
+        body = LIVE_HELP if showing_help else render(take_snapshot(component), columns)
+        text = "\n".join([header, *([message] if message else []), "", body, "", LIVE_FOOTER])
+        return "\n".join(cut(line, columns) for line in text.split("\n"))
 
     keys = KeyBindings()
 

@@ -210,6 +210,97 @@ def test_a_master_lists_its_failed_subjobs_those_monitoring_failed_first() -> No
     c.pools.shutdown()
 
 
+def busy_component() -> SimpleNamespace:
+    """Two backends (one failing, one down), queued and running downloads, a split job."""
+    c = component(io_workers=4)
+    c.index.update(7, "SimGrid", "running", now=900.0)
+    c.index.update(8, "SimGrid", "completing", now=995.0)
+    for n in range(3):
+        c.runner.submit(Operation(key=("retrieve", f"8.{n}"), kind=Kind.RETRIEVE, backend="SimGrid",
+                                  priority=PriorityClass.FINALISE, due=1000.0, job_ids={8},
+                                  description=f"retrieve output of 8.{n} from the grid's storage element"))
+    c.runner.submit(Operation(key=("poll", "SimGrid"), kind=Kind.POLL, backend="SimGrid",
+                              priority=PriorityClass.POLL, due=1010.0, description="poll SimGrid"))
+    c.runner.scheduler.pop_ready(1000.0)
+    for n in range(5):
+        c.runner.scheduler.breakers.failed(Operation(key=("get", n), kind=Kind.RETRIEVE, backend="Grid", due=0.0,
+                                                     priority=PriorityClass.FINALISE), 1000.0, "HTTP 503",
+                                           Fault.BACKEND)
+    c.clock.jump(4)
+    split = introspect.JobProgress(job_id=8, backend="SimGrid", subjobs=500,
+                                   states={"running": 150, "completed": 320, "submitted": 25, "failed": 5},
+                                   finished_recently=320, rate_per_min=64.0, eta_s=175 / (64 / 60))
+    c.job_progress = lambda limit: ([split], 0)
+    return c
+
+
+WHOLE = {  # what the backends' and the split job's lines keep at each width
+    120: ["  Grid           DOWN (breaker open for 4 s, next probe in 6 s); no active job; last poll never; next -",
+          "  SimGrid        FAILING x1: HTTP 503; 1 completing, 1 running; last poll 14.0 s ago (2 jobs; it failed "
+          "after 0.25 s)",
+          "  job 8 on SimGrid, 500 subjobs: 320 completed, 5 failed, 150 running, 25 submitted; 64/min, ~2.7 min left"],
+    80: ["  Grid           DOWN (breaker open for 4 s, next probe in 6 s); no active job",
+         "  SimGrid        FAILING x1: HTTP 503; 1 completing, 1 running",
+         "  job 8: 320 completed, 5 failed, 150 running, 25 submitted; ~2.7 min left"],
+    60: ["  Grid           DOWN (breaker open for 4 s,\u2026; no active job",
+         "  SimGrid        FAILING x1: HTTP \u2026; 1 completing, 1 running",
+         "  job 8: 320 completed, 5 failed, 150 runnin\u2026; ~2.7 min left"],
+}
+
+
+@pytest.mark.parametrize("width", [120, 80, 60])
+def test_every_line_fits_the_width_the_least_telling_parts_giving_way_first(width: int) -> None:
+    """Issue 16: at 80 columns the watch cut the backend line's health word."""
+    c = busy_component()
+    text = introspect.render(introspect.take_snapshot(c), width)
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= width, [line for line in lines if len(line) > width]
+    assert max(map(len, introspect.render(introspect.take_snapshot(c)).splitlines())) > 120  # so all had to fit
+    grid, simgrid, split = WHOLE[width]
+    assert grid in lines and simgrid in lines and split in lines, text
+    header = {120: "GangaMonitoring: enabled; oldest due work has waited 4.0 s; retrieval backlog 2, finalisation "
+                   "backlog 0",
+              80: "GangaMonitoring: enabled; due work waited 4.0 s; to retrieve 2, to finalise 0",
+              60: "GangaMonitoring: enabled; due work waited 4.0 s"}[width]
+    assert lines[0] == header
+    assert "  io         0/4 busy; ready work waits" in text  # the waits are cut, the pool's use stays
+    c.pools.shutdown()
+
+
+def test_a_line_too_wide_whatever_gives_way_is_cut_at_its_end() -> None:
+    line = [introspect.Part("  SimGrid        "), introspect.Part("FAILING x3: " + "x" * 80, (1, introspect.CUT),
+                                                                    (2, "FAILING x3"))]
+    assert introspect.fit(None, *line) == "  SimGrid        FAILING x3: " + "x" * 80
+    assert introspect.fit(40, *line) == "  SimGrid        FAILING x3: xxxxxxxxxx\u2026"
+    assert introspect.fit(30, *line) == "  SimGrid        FAILING x3"  # a cut keeping 1 x is not worth it
+    assert introspect.fit(20, *line) == "  SimGrid        FA\u2026"
+    assert introspect.fit(20, introspect.Part("short"), introspect.Part("", (1, "longer form"))) == "short"
+
+
+def test_a_busy_workers_description_gives_way_to_the_time_it_has_run() -> None:
+    worker = introspect.WorkerSnapshot("GangaMon-io-3", "retrieve output of 12.345 from the grid's storage element",
+                                       12.3)
+    snap = introspect.MonitoringSnapshot(True, True, [introspect.PoolSnapshot("io", 8, 1, [worker])], [], [], [],
+                                         0, 0, 0.0)
+    [whole] = [line for line in introspect.render(snap).splitlines() if "GangaMon-io-3" in line]
+    assert "storage element " in whole and whole.endswith("  12.3 s")
+    [narrow] = [line for line in introspect.render(snap, 60).splitlines() if "GangaMon-io-3" in line]
+    assert narrow == "    GangaMon-io-3          retrieve output of 12.3\u2026   12.3 s"
+
+
+def test_watch_frames_fit_the_width_given_or_the_terminals() -> None:
+    import io
+
+    c = busy_component()
+    out = io.StringIO()
+    assert introspect.watch(c, 0.5, 1, out, sleep=lambda _s: None, width=60) == 1
+    assert max(map(len, out.getvalue().splitlines())) <= 60
+    whole = io.StringIO()
+    introspect.watch(c, 0.5, 1, whole, sleep=lambda _s: None)  # not a terminal: whole lines, for logs
+    assert max(map(len, whole.getvalue().splitlines())) > 120
+    c.pools.shutdown()
+
+
 def test_watch_refreshes_until_its_count_and_stops_on_ctrl_c() -> None:
     import io
 
@@ -241,7 +332,8 @@ def watching(*keys: str) -> int:
     try:
         child.expect_exact("(q, Esc or Ctrl-C")
         child.expect(r"GangaMonitoring watch, \d\d:\d\d:\d\d \(every 0.2 s\)")  # a clock, repainted
-        child.expect_exact("SimGrid        FAILING x1: HTTP 503;")  # the health fits in 80 columns
+        # 80 columns: the next poll and the last one's detail gave way, and the line ends at a field's end
+        child.expect(r"  SimGrid        FAILING x1: HTTP 503; 1 running; last poll 10\.0 s ago(\x1b\[[0-9;]*m)*\r")
         helping = False
         for key in keys:
             child.send(key)

@@ -198,12 +198,17 @@ def test_a_users_session_queues_why_watch_and_exit(tmp_path: Path) -> None:
 
 
 def test_the_watch_at_80_columns_keeps_each_backends_health(tmp_path: Path) -> None:
+    """Issue 16: at 80 columns the watch's lines were cut at the terminal's edge, mid-field."""
     with ganga_prompt(tmp_path, columns=80) as ganga:
         ganga.run("j = Job(backend=TestSubmitter(time=600))")
         ganga.run("j.submit()")
         ganga.run("import time; time.sleep(3)")  # polled once at least
         lines = screen_lines(ganga.watch())
         [backend] = [line for line in lines if line.startswith("  TestSubmitter ")]
-        assert re.match(r"  TestSubmitter  ok; 1 (submitted|running);", backend), lines
+        # what did not fit gave way whole (the next poll, the last one's detail): no field is cut in two
+        assert re.fullmatch(r"  TestSubmitter  ok; 1 (submitted|running); last poll \d+\.\d s ago"
+                            r"( \(1 job; it took \d+\.\d\d s\))?", backend), lines
+        [header] = [line for line in lines if line.startswith("GangaMonitoring: ")]
+        assert header.startswith("GangaMonitoring: enabled; ") and not header.endswith("\u2026"), lines
         assert "job 0 is" in ganga.run("queues.why(j)")
         assert ganga.exit() == 0

@@ -138,16 +138,18 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
         print(f"retrying the output of {len(retried)} job(s)" + (f": {', '.join(retried[:10])}" if retried else ""))
         return retried
 
-    def watch(self, interval: float = 2.0, count: int | None = None, stream: Any = None) -> None:
+    def watch(self, interval: float = 2.0, count: int | None = None, stream: Any = None,
+              width: int | None = None) -> None:
         """Show the monitoring display, refreshed in place every ``interval`` s, until Ctrl-C.
 
-        ``count`` stops after that many refreshes (for scripts); ``stream`` defaults to stdout.
+        ``count`` stops after that many refreshes (for scripts); ``stream`` defaults to stdout;
+        lines fit in ``width`` columns (default: the terminal's; whole lines when not on one).
         """
         component = _our_component()
         if component is None:
             print("GangaMonitoring is not the active monitoring component", file=stream or sys.stdout)
             return
-        introspect.watch(component, interval, count, stream or sys.stdout)
+        introspect.watch(component, interval, count, stream or sys.stdout, width=width)
 
     def _display(self) -> str:
         stock = super()._display()
