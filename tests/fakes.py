@@ -29,6 +29,7 @@ class RecordingContext:
         self.handed: list[int] = []
         self.failed: dict[int, str] = {}
         self.fine: list[int] = []
+        self.ended: dict[int, tuple[str, str]] = {}
 
     def hand_over(self, job: FakeJob, work: object) -> None:
         job.status = "completing"
@@ -39,6 +40,10 @@ class RecordingContext:
 
     def jobs_fine(self, jobs: list[FakeJob]) -> None:
         self.fine += [job.id for job in jobs]
+
+    def job_ended(self, job: FakeJob, status: str, reason: str) -> None:
+        job.status = status
+        self.ended[job.id] = (status, reason)
 
     def run_stock_update(self, jobs: object) -> None:
         raise AssertionError("a native driver never runs the stock update here")

@@ -471,11 +471,15 @@ class FailedJobs:
 def failure_reasons(component: Any, key: JobKey, backend_says: str | None = None) -> list[str]:
     """Why the job ``key`` failed, as far as monitoring knows, most telling first.
 
-    What monitoring gave up for it (its output, or its updates: ``output_failures``,
+    How a driver found it ended (``ended_reasons``: a process gone, the batch
+    system's word), what monitoring gave up for it (its output, or its updates: ``output_failures``,
     with how to try again), the last error of its updates (``troubled``), and
     ``backend_says``, its backend's own reason.  Empty when none is known.
     """
     reasons = []
+    ended = component.ended_reasons.get(_fqid(key))
+    if ended is not None:
+        reasons.append(ended)
     failure = component.output_failures.get(_fqid(key))
     if failure is not None:
         reasons.append(f"{failure[1]} (queues.retry(j) tries again)")
@@ -488,7 +492,10 @@ def failure_reasons(component: Any, key: JobKey, backend_says: str | None = None
 
 
 def trouble_lines(component: Any, key: JobKey, status: str | None, backend_says: str | None = None) -> list[str]:
-    """One job's own trouble: why it failed (``status`` "failed"), else whether its updates keep failing."""
+    """One job's own trouble: why it failed or was killed outside Ganga, else whether its updates keep failing."""
+    if status == "killed":
+        ended = component.ended_reasons.get(_fqid(key))
+        return [f"  it was killed: {ended}"] if ended else []
     if status == "failed":
         return [f"  it failed: {'; '.join(failure_reasons(component, key, backend_says)) or NO_REASON}"]
     trouble = component.troubled.get(key)
@@ -541,7 +548,8 @@ def explain_job(component: Any, job_id: int, status: str | None = None, failed: 
     split = failed is not None and failed.subjobs > 0  # a master fails for its subjobs, said below
     failed_itself = itself in says or _fqid(itself) in component.output_failures or (
         status == "failed" and not split)
-    lines.extend(trouble_lines(component, itself, "failed" if failed_itself else None, says.get(itself)))
+    lines.extend(trouble_lines(component, itself, "failed" if failed_itself else status if status == "killed" else None,
+                               says.get(itself)))
     lines.extend(_failed_subjob_lines(component, job_id, failed))
 
     def concerns(op: Any) -> bool:

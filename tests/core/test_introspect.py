@@ -16,7 +16,7 @@ from GangaMonitoring._core.pools import Pools
 from GangaMonitoring._core.runner import SchedulerRunner
 from GangaMonitoring._core.retry import Fault
 from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.trouble import TroubledJobs
+from GangaMonitoring._core.trouble import EndedReasons, TroubledJobs
 from GangaMonitoring._core.work import Kind, Operation, PriorityClass
 
 
@@ -34,7 +34,8 @@ def component(io_workers: int = 1) -> SimpleNamespace:
     return SimpleNamespace(clock=clock, runner=runner, pools=pools, index=index, enabled=True, alive=True,
                            poll_records={"SimGrid": record}, planner=planner, _planner_settings=lambda: settings,
                            last_service_error={}, job_progress=lambda limit: ([], 0),
-                           retry_output=lambda job: [], output_failures={}, troubled=TroubledJobs())
+                           retry_output=lambda job: [], output_failures={}, troubled=TroubledJobs(),
+                           ended_reasons=EndedReasons())
 
 
 def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
@@ -189,6 +190,13 @@ def test_a_failed_job_says_why_as_far_as_monitoring_knows() -> None:
     c.troubled.note((8, None), "HTTP 404", now=999.0)
     assert "\n  its updates failed 1 time(s) in a row, the last: HTTP 404\n" in introspect.explain_job(c, 8)
     assert "it failed" not in introspect.explain_job(c, 8)
+    c.ended_reasons.put("9", "its process (pid 4242) is gone and it wrote no exit code in 10 s (killed?)")
+    assert introspect.explain_job(c, 9, "failed").endswith(
+        "\n  it failed: its process (pid 4242) is gone and it wrote no exit code in 10 s (killed?)")
+    c.ended_reasons.put("10", "it ended outside Ganga: Slurm (id 77) says CANCELLED (None)")
+    assert introspect.explain_job(c, 10, "killed").endswith(
+        "\n  it was killed: it ended outside Ganga: Slurm (id 77) says CANCELLED (None)")
+    assert "\n" not in introspect.explain_job(c, 11, "killed")  # killed by its user: nothing to add
     c.pools.shutdown()
 
 

@@ -39,6 +39,8 @@ def test_a_local_job_whose_process_was_killed_ends_failed(ganga_session: Any) ->
     recorded = stripProxy(job).backend.wrapper_pid
     kill_9([int(p) for p in (recorded if isinstance(recorded, list) else [recorded])] + [int(job.backend.id)])
     assert wait_for(lambda: job.status == "failed", timeout=60), job.status
+    why = str(gpi.queues.why(job))
+    assert "it failed: its process (pid" in why and "is gone and it wrote no exit code" in why, why
 
 
 def test_local_jobs_still_go_running_to_completed_with_their_time_stamps(ganga_session: Any) -> None:

@@ -79,3 +79,5 @@ def test_jobs_cancelled_outside_ganga_end_killed_promptly(ganga_session: Any) ->
     scancel(held)
     assert wait_for(lambda: running.status == "killed" and held.status == "killed", timeout=30), (
         running.status, held.status)
+    why = str(gpi.queues.why(running))
+    assert f"it was killed: it ended outside Ganga: Slurm (id {running.backend.id}) says CANCELLED" in why, why

@@ -70,3 +70,36 @@ class TroubledJobs:
 
     def __repr__(self) -> str:
         return f"<TroubledJobs {len(self._jobs)}>"
+
+
+class EndedReasons:
+    """Why jobs ended (failed, killed) where a driver, not the backend's own update, found it.
+
+    A process gone without an exit code, a batch system's word for a job
+    cancelled outside Ganga: the backend's fields say nothing of it, so the
+    reason is kept here for ``queues.why``.  The newest ``MAX_TRACKED`` are
+    kept (a job ends once; its reason stays until the table is full).
+    Thread-safe.
+    """
+
+    def __init__(self, limit: int = MAX_TRACKED) -> None:
+        self._lock = threading.Lock()
+        self._reasons: dict[Hashable, str] = {}
+        self.limit = limit
+
+    def put(self, key: Hashable, reason: str) -> None:
+        with self._lock:
+            self._reasons.pop(key, None)
+            self._reasons[key] = reason  # newest last
+            while len(self._reasons) > self.limit:
+                del self._reasons[next(iter(self._reasons))]
+
+    def get(self, key: Hashable) -> str | None:
+        with self._lock:
+            return self._reasons.get(key)
+
+    def __len__(self) -> int:
+        return len(self._reasons)
+
+    def __repr__(self) -> str:
+        return f"<EndedReasons {len(self._reasons)}>"

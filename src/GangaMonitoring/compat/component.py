@@ -46,7 +46,7 @@ from .._core.clock import Clock, SystemClock
 from .._core.fanout import UPDATE, Child, FanOut, JobKey, Parent
 from .._core.index import FINALISING_STATES, POLLED_STATES, TRACKED_STATES, ActiveJobIndex
 from .._core.isolate import CallBudget, Isolated, isolate
-from .._core.trouble import TroubledJobs
+from .._core.trouble import EndedReasons, TroubledJobs
 from .._core.planner import POLL, POLL_NEW, POLL_QUEUED, PlannerSettings, PollPlanner
 from .._core.pools import Pools
 from .._core.retry import BackendPollFailed, PollFailed, RetryPolicy, TransientError, is_backend_fault
@@ -157,6 +157,8 @@ class MonitoringComponent(GangaThread):
         self._progress_lock = threading.Lock()
         self._final_samples: dict[int, deque[tuple[float, int]]] = {}
         """master id -> (when, how many of its subjobs were final) at each look, over the last minutes."""
+        self.ended_reasons = EndedReasons()
+        """FQID -> why a driver found the job ended (failed, killed) outside its backend's own update."""
         self.last_service_error: dict[str, tuple[float, str]] = {}
         """backend -> (when, what) of the last error one of its clients retried (``service_events``)."""
         self.output_failures: dict[str, tuple[tuple[int, int | None], str]] = {}
@@ -605,6 +607,15 @@ class MonitoringComponent(GangaThread):
         """DriverContext: these jobs were updated."""
         if len(self.troubled):
             self.troubled.fine(_job_key(job) for job in jobs)
+
+    def job_ended(self, job: Any, status: str, reason: str) -> None:
+        """DriverContext: the driver found ``job`` ended as ``status`` for ``reason``."""
+        key = _job_key(job)
+        log.warning("job %s: %s; it is now %s", _fqid(key), reason, status)
+        self.ended_reasons.put(_fqid(key), reason)
+        job.updateStatus(status, update_master=False)
+        if key[1] is not None:
+            self._schedule_rollup(key[0], registry.job_backend_name(job.master) or "(unknown)")
 
     def _note_job_failure(self, key: JobKey, error: str) -> None:
         """A job failing on its own: after ``failing_job_grace`` seconds of it, it is marked failed."""

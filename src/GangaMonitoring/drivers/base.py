@@ -68,6 +68,11 @@ class DriverContext(Protocol):
     def jobs_fine(self, jobs: Iterable[Any]) -> None:
         """``jobs`` were updated: any run of failures of theirs is over."""
 
+    def job_ended(self, job: Any, status: str, reason: str) -> None:
+        """The driver found that ``job`` ended as ``status`` ("failed", "killed") for ``reason``, which the
+        backend's own update cannot see (its process gone, the batch system's word): the job is set to
+        ``status`` (its master rolled up), and ``reason`` is logged and kept for ``queues.why``."""
+
 
 def apply_each(ctx: DriverContext, answers: Iterable[tuple[Any, T]], apply: Callable[[Any, T], None]) -> list[str]:
     """``apply(job, answer)`` for each job the service answered for; one job's error is that job's alone.

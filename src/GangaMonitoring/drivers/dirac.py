@@ -217,9 +217,7 @@ class DiracDriver(NativeDriver):
         raw_jobs = [stripProxy(job) for job in jobs]
         unsubmitted = [job for job in raw_jobs if job.backend.id is None]
         for job in unsubmitted:  # a session that crashed mid-submission: DIRAC never had it
-            log.warning("job %s has no DIRAC id (its submission was interrupted): it is marked failed",
-                        job.getFQID("."))
-            job.updateStatus("failed", update_master=False)
+            ctx.job_ended(job, "failed", "it has no DIRAC id (its submission was interrupted)")
         known = [job for job in raw_jobs if job.backend.id is not None]
         chunk = max(1, int(getConfig("DIRAC")["numParallelJobs"]))
         failures: list[str] = []

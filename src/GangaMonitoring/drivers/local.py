@@ -56,9 +56,9 @@ class LocalDriver(NativeDriver):
         ctx.run_stock_update(raw_jobs)
         for job in raw_jobs:
             if job.status in ("submitted", "running"):
-                self._check_processes(job)
+                self._check_processes(job, ctx)
 
-    def _check_processes(self, job: Any) -> None:
+    def _check_processes(self, job: Any, ctx: DriverContext) -> None:
         backend = job.backend
         recorded = backend.wrapper_pid  # -1 before submission, then a list (one pid per submission)
         pids = [int(p) for p in (recorded if isinstance(recorded, list) else [recorded]) if int(p) > 0]
@@ -70,9 +70,8 @@ class LocalDriver(NativeDriver):
         if self._clock() - since < self.EXIT_FILE_GRACE:
             return  # the wrapper may just have written its exit code: Ganga's update sees it next time
         del self._dead_since[fqid]
-        log.warning("job %s: its process (pid %s) is gone and it wrote no exit code in %.0f s (killed?); "
-                    "it is now failed", fqid, ", ".join(map(str, pids)), self.EXIT_FILE_GRACE)
-        job.updateStatus("failed")
+        ctx.job_ended(job, "failed", f"its process (pid {', '.join(map(str, pids))}) is gone and it wrote no "
+                                     f"exit code in {self.EXIT_FILE_GRACE:.0f} s (killed?)")
 
     def tear_down(self) -> None:
         self._dead_since.clear()

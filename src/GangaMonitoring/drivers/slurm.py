@@ -105,9 +105,9 @@ class SlurmDriver(NativeDriver):
         ctx.run_stock_update(raw_jobs)  # Ganga's status files
         for slurm_id, job in by_id.items():
             if job.status in ACTIVE and slurm_id in states:
-                self._apply(job, states[slurm_id])
+                self._apply(job, states[slurm_id], ctx)
 
-    def _apply(self, job: Any, slurm: SlurmState) -> None:
+    def _apply(self, job: Any, slurm: SlurmState, ctx: DriverContext) -> None:
         fqid = job.getFQID(".")
         self.pending_reasons.pop(fqid, None)
         if slurm.state == "PENDING":
@@ -115,22 +115,19 @@ class SlurmDriver(NativeDriver):
         elif slurm.state == "RUNNING" and job.status == "submitted":
             job.updateStatus("running", update_master=False)
         elif slurm.state in ENDED_OUTSIDE_GANGA:
-            target = ENDED_OUTSIDE_GANGA[slurm.state]
-            log.warning("job %s (Slurm id %s) ended outside Ganga: Slurm says %s (%s); it is now %s",
-                        fqid, job.backend.id, slurm.state, slurm.reason, target)
-            job.updateStatus(target, update_master=False)
+            ctx.job_ended(job, ENDED_OUTSIDE_GANGA[slurm.state],
+                          f"it ended outside Ganga: Slurm (id {job.backend.id}) says {slurm.state} ({slurm.reason})")
         elif slurm.state == "COMPLETED":
-            self._completed_but_silent(job, fqid)
+            self._completed_but_silent(job, fqid, ctx)
 
-    def _completed_but_silent(self, job: Any, fqid: str) -> None:
+    def _completed_but_silent(self, job: Any, fqid: str, ctx: DriverContext) -> None:
         """Slurm says COMPLETED but the wrapper wrote no exit code: give the file system a grace period."""
         first_seen = self._completed_without_exit_file.setdefault(fqid, self._clock())
         if self._clock() - first_seen < self.EXIT_FILE_GRACE:
             return
         del self._completed_without_exit_file[fqid]
-        log.warning("job %s (Slurm id %s): Slurm says COMPLETED but the job wrote no exit code in %.0f s; "
-                    "it is now failed", fqid, job.backend.id, self.EXIT_FILE_GRACE)
-        job.updateStatus("failed", update_master=False)
+        ctx.job_ended(job, "failed", f"Slurm (id {job.backend.id}) says COMPLETED but the job wrote no exit code "
+                                     f"in {self.EXIT_FILE_GRACE:.0f} s")
 
     def tear_down(self) -> None:
         self._completed_without_exit_file.clear()
