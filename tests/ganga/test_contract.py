@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 from typing import Any
@@ -146,3 +147,31 @@ def test_loop_is_a_real_asyncio_loop_for_coroutine_backends(ganga_session: Any) 
     loop = component().loop
     future = asyncio.run_coroutine_threadsafe(asyncio.sleep(0, result=42), loop)
     assert future.result(10) == 42
+
+
+def test_two_first_polls_of_a_backend_at_once_build_one_driver(ganga_session: Any, monkeypatch: Any) -> None:
+    """Issue 18, correctness 2: a driver keeps state between its poll and the work it hands over
+    (Dirac's handed-over jobs), so a second instance built by a concurrent first poll lost jobs."""
+    from GangaMonitoring.compat import component as component_module
+    from GangaMonitoring.drivers.simgrid import SimGridDriver
+
+    comp = component()
+    comp.native_drivers.pop("SimGrid", None)
+    building = threading.Barrier(2, timeout=5)
+    built: list[Any] = []
+
+    def slow_make(backend: str) -> Any:
+        built.append(backend)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            building.wait(timeout=1)  # the second caller reaches here only if it was let in too
+        return SimGridDriver()
+
+    monkeypatch.setattr(component_module, "make_native_driver", slow_make)
+    found: list[Any] = []
+    threads = [threading.Thread(target=lambda: found.append(comp._native_driver("SimGrid"))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(found) == 2 and found[0] is found[1] is comp.native_drivers["SimGrid"]
+    assert built == ["SimGrid"]

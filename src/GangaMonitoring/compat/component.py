@@ -146,6 +146,8 @@ class MonitoringComponent(GangaThread):
         self.driver = CompatDriver()
         self.backend_classes: dict[str, type] = {}
         self.native_drivers: dict[str, NativeDriver] = {}
+        """backend -> its one driver instance, polled concurrently (built under ``_drivers_lock``)."""
+        self._drivers_lock = threading.Lock()
         self.poll_records: dict[str, BackendPollRecord] = {}
         self.prompt_notice = PromptNotice(self)
         self._state_lock = threading.RLock()
@@ -646,13 +648,22 @@ class MonitoringComponent(GangaThread):
     # -- native drivers: poll, then retrieve and finalise per job -------------------
 
     def _native_driver(self, backend: str) -> NativeDriver | None:
+        """The backend's one driver (None: it has none, or native drivers are off).
+
+        Two first polls of a backend at once get the same instance: a driver
+        keeps state between its poll and the work it hands over (Dirac's
+        handed-over jobs), which ``hand_over`` finds through this dict.
+        """
         if not config.monitoring_option("native_drivers"):
             return None
         driver = self.native_drivers.get(backend)
         if driver is None:
-            driver = make_native_driver(backend)
-            if driver is not None:
-                self.native_drivers[backend] = driver
+            with self._drivers_lock:
+                driver = self.native_drivers.get(backend)
+                if driver is None:
+                    driver = make_native_driver(backend)
+                    if driver is not None:
+                        self.native_drivers[backend] = driver
         return driver
 
     def _poll_native(self, driver: NativeDriver, top_jobs: list[Any], scope: str) -> None:
