@@ -16,7 +16,9 @@ import os
 import re
 import shutil
 import tarfile
+import threading
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from .._files import write_json_atomically
@@ -113,9 +115,13 @@ def unpack_retrieved(work: FinishedWork, path: str) -> list[str]:
     A session killed anywhere in between leaves either the tarball (unpacked
     again) or the marker (nothing to do): the output is never fetched twice.
     Given the marker itself, it returns the recorded list.
+
+    Two unpacks of one output at once (a step that timed out goes on in
+    its worker process while its retry runs) both succeed: whichever ends
+    second finds the tarball gone and the marker written.
     """
     marker = unpacked_marker(work)
-    if path == marker:
+    if path == marker or (not os.path.exists(path) and os.path.exists(marker)):
         with open(marker, encoding="utf-8") as handle:
             return list(json.load(handle))
     started = time.perf_counter()
@@ -124,7 +130,8 @@ def unpack_retrieved(work: FinishedWork, path: str) -> list[str]:
     log.debug("unpacked %d file(s) of job %s (%d bytes) in %.0f ms", len(names), work.fqid, size,
               1000 * (time.perf_counter() - started))
     write_json_atomically(marker, names)
-    os.remove(path)
+    with contextlib.suppress(FileNotFoundError):  # the other unpack of it removed it first
+        os.remove(path)
     return names
 
 
@@ -138,13 +145,16 @@ def merge_text_files(inputs: list[str], output: str, compress: bool) -> tuple[st
     The layout (a header, a "Start of file" line before each input, an end
     line) is the one users and Ganga's tests read, unchanged.  Unlike the
     in-process original it streams the inputs as bytes, reads and writes
-    gzip correctly, and writes to a temp name renamed when complete, so an
-    interrupted merge never leaves a half file under the final name.  The
+    gzip correctly, and writes to a temp name of its own renamed when complete, so an
+    interrupted merge never leaves a half file under the final name, and two merges of one
+    output at once each write a whole file (the last one renamed wins).  The
     pid tells the caller which process did the work.
     """
     if compress and not output.lower().endswith(".gz"):
         output += ".gz"
-    partial = output + ".part"
+    # a name of this call's own: a merge that timed out keeps running in its worker process while
+    # the retry merges the same output, and one fixed name let each write into the other's file
+    partial = f"{output}.{os.getpid()}-{threading.get_ident()}-{uuid.uuid4().hex[:8]}.part"
     try:
         with (gzip.open(partial, "wb") if output.lower().endswith(".gz") else open(partial, "wb")) as merged:
             merged.write(f"# Ganga TextMergeTool - {time.asctime()} #\n".encode())
