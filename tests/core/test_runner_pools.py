@@ -150,3 +150,23 @@ def test_worker_processes_log_into_the_ganga_log_file(tmp_path) -> None:  # type
     [worker_line] = [line for line in lines if "unpacked 1 file(s) of job 3.1" in line]
     assert "GangaMonitoring.heavy (worker process " in worker_line
     assert f"worker process {os.getpid()})" not in worker_line
+
+
+def test_work_for_the_process_pool_once_the_pools_are_shut_down_is_refused_as_pools_closed() -> None:
+    """Ganga's TextMerger then merges in the prompt's process instead (patches' ``_NoWorkers``):
+    the executor's own refusal ("cannot schedule new futures after shutdown"), raised when the
+    pools shut down between finding the process pool and submitting to it, was a plain
+    RuntimeError that the patch did not recognise, and the merge failed."""
+    from GangaMonitoring._core.pools import PoolsClosed
+
+    pools = Pools({"processes": 1}, SystemClock())
+    found = pools._process_pool()  # what run_in_process holds when the shutdown comes
+    pools.shutdown(wait=True)
+    assert found._shutdown_thread  # the executor itself refuses work now
+    with pytest.raises(PoolsClosed):
+        pools.run_in_process(os.getpid)
+    original = pools._process_pool
+    pools._process_pool = lambda: found  # type: ignore[method-assign]  # the race, made certain
+    with pytest.raises(PoolsClosed, match="cannot schedule"):
+        pools.run_in_process(os.getpid)
+    pools._process_pool = original  # type: ignore[method-assign]

@@ -60,6 +60,10 @@ class PoolStatistics:
         return f"{self.name}: {self.busy}/{self.workers} busy"
 
 
+class PoolsClosed(RuntimeError):
+    """The pools are shut down (the component is stopping): no new work is taken."""
+
+
 class Pools:
     """Three thread pools and a lazily started process pool, sized from config."""
 
@@ -85,7 +89,7 @@ class Pools:
     def submit(self, pool: str, fn: Callable[..., Any], *args: Any, description: str = "") -> Future[Any]:
         """Run ``fn(*args)`` on thread pool ``pool``, recording it as that worker's activity."""
         if self._closed:
-            raise RuntimeError("pools are shut down")
+            raise PoolsClosed("pools are shut down")
         return self._threads[pool].submit(self._tracked, pool, description or _describe(fn), fn, args)
 
     def _tracked(self, pool: str, description: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
@@ -103,11 +107,26 @@ class Pools:
 
         Call this from a ``cpu`` pool thread.  If the process pool is broken
         (a worker died), it is replaced and the call retried once.
+        Raises :class:`PoolsClosed` once the pools are shut down, also when
+        that happens between finding the process pool and submitting to it.
         """
         for attempt in (1, 2):
             executor = self._process_pool()
             try:
-                return executor.submit(fn, *args).result(timeout)
+                future = executor.submit(fn, *args)
+            except BrokenProcessPool:
+                self._replace_broken(executor)
+                if attempt == 2:
+                    raise
+                continue
+            except RuntimeError as err:  # the executor's own "cannot schedule new futures after shutdown"
+                if self._closed:  # set before any executor is shut down
+                    raise PoolsClosed(f"pools are shut down ({err})") from err
+                if attempt == 2:
+                    raise
+                continue  # another thread replaced a broken pool under us: the new one takes it
+            try:
+                return future.result(timeout)
             except BrokenProcessPool:
                 self._replace_broken(executor)
                 if attempt == 2:
@@ -117,7 +136,7 @@ class Pools:
     def _process_pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._closed:
-                raise RuntimeError("pools are shut down")
+                raise PoolsClosed("pools are shut down")
             if self._processes is None:
                 self._processes = ProcessPoolExecutor(self._sizes["processes"], mp_context=_CLEAN_SPAWN,
                                                       initializer=log_to_file, initargs=self._log)

@@ -133,6 +133,7 @@ from typing import Any
 from collections.abc import Callable
 
 from . import flush
+from .._core.pools import PoolsClosed
 
 StatusListener = Callable[[Any, str], None]
 UserActionListener = Callable[[Any, str], None]  # (job, "peek" / "getOutputSandbox" / ...)
@@ -638,10 +639,8 @@ def _in_worker(fn: Callable[..., Any], *args: Any) -> Any:
         raise _NoWorkers
     try:
         return run(fn, *args)
-    except RuntimeError as err:
-        if "shut down" in str(err):
-            raise _NoWorkers from err
-        raise
+    except PoolsClosed as err:
+        raise _NoWorkers from err
 
 
 def _merge_in_process(original: Any) -> Any:
