@@ -10,12 +10,13 @@ temp HOME.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+from typing import Any
 
 import pytest
-import contextlib
 
 _TEMP_HOME = tempfile.mkdtemp(prefix="gangamon-home-")
 os.environ["HOME"] = _TEMP_HOME
@@ -39,10 +40,17 @@ def reap_children(timeout: float = 5.0) -> None:
         with contextlib.suppress(psutil.Error):
             if process.pid not in known and process.environ().get("HOME") == _TEMP_HOME:
                 children.append(process)  # orphaned: it outlived its parent, in a session of its own
-    for child in children:
+    end_processes(children, timeout)
+
+
+def end_processes(processes: list[Any], timeout: float) -> None:
+    """Terminate ``processes`` (psutil's), then kill those still alive after ``timeout`` seconds."""
+    import psutil
+
+    for process in processes:
         with contextlib.suppress(psutil.Error):
-            child.terminate()
-    _, alive = psutil.wait_procs(children, timeout=timeout)
-    for child in alive:
+            process.terminate()
+    _, alive = psutil.wait_procs(processes, timeout=timeout)
+    for process in alive:
         with contextlib.suppress(psutil.Error):
-            child.kill()
+            process.kill()

@@ -19,6 +19,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from ..conftest import end_processes
+
 pytestmark = pytest.mark.ganga
 
 ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|\][^\x07]*\x07|[()][0-9A-Za-z]|[=>78])")
@@ -153,13 +155,7 @@ def reap_home(home: Path, timeout: float = 5.0) -> None:
         with contextlib.suppress(psutil.Error):
             if process.pid != os.getpid() and process.environ().get("HOME") == str(home):
                 mine.append(process)
-    for process in mine:
-        with contextlib.suppress(psutil.Error):
-            process.terminate()
-    _, alive = psutil.wait_procs(mine, timeout=timeout)
-    for process in alive:
-        with contextlib.suppress(psutil.Error):
-            process.kill()
+    end_processes(mine, timeout)
 
 
 def no_banner(text: str) -> bool:
