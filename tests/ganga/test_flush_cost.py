@@ -148,7 +148,49 @@ def test_the_patches_are_undone_at_stop(gangadir: str) -> None:
         return [vars(JobRegistry)["getIndexCache"], vars(SubJobXMLList)["flush"],
                 vars(SubJobXMLList)["write_subJobIndex"], vars(repository_xml)["safe_save"]]
 
+    subjob_list_module = sys.modules[SubJobXMLList.__module__]
     with ganga_running(gangadir):
         assert all(getattr(f, "__gm_wrapped__", False) for f in patched())
         assert repository_xml.safe_save.lock is vars(repository_xml)["safe_save"].__wrapped__.lock
+        assert getattr(vars(subjob_list_module)["open"], "__gm_wrapped__", False)
     assert [getattr(f, "__gm_wrapped__", False) for f in patched()] == [False] * 4
+    assert "open" not in vars(subjob_list_module)  # the builtin again
+
+
+def index_path(job: Any) -> str:
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    raw = stripProxy(job)
+    return os.path.join(os.path.dirname(raw._getRegistry().repository.get_fn(raw.id)), "subjobs.idx")
+
+
+def test_the_subjob_index_is_replaced_whole_and_a_failed_write_leaves_the_last_one(
+        ganga_session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17, item 2: Ganga rewrote ``subjobs.idx`` in place, so a flush that failed (or was killed)
+    while writing it left a truncated index."""
+    gpi = ganga_session
+    job = gpi.Job(splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(10)]))
+    job.submit()
+    job.force_status("failed", force=True)
+    flush(job)
+    path = index_path(job)
+    before = os.stat(path).st_ino
+    job.subjobs(2).comment = "whole"
+    flush(job)
+    assert os.stat(path).st_ino != before  # a new file renamed over the old, not the old one truncated
+    assert subjobs_index(job)[2]["comment"] == "whole"
+    import GangaCore.Core.GangaRepository.PickleStreamer as streamer
+
+    def failing(obj: Any, handle: Any, *args: Any) -> None:
+        handle.write(b"half an ind")
+        raise OSError(28, "No space left on device")  # Ganga logs it at debug level and goes on
+
+    monkeypatch.setattr(streamer, "to_file", failing)
+    job.subjobs(2).comment = "lost with the write"
+    flush(job)
+    monkeypatch.undo()
+    assert subjobs_index(job)[2]["comment"] == "whole"  # stock: b"half an ind", which no pickle loads
+    assert [name for name in os.listdir(os.path.dirname(path)) if name.endswith(".tmp")] == []
+    job.subjobs(2).comment = "written again"
+    flush(job)
+    assert subjobs_index(job)[2]["comment"] == "written again"

@@ -25,8 +25,9 @@ pytestmark = pytest.mark.ganga
 
 CHILD = Path(__file__).with_name("flush_kill_child.py")
 SUBJOBS = 2
-WRITES = 3 * SUBJOBS + 4
-"""Writes of the second flush: three per subjob (data.new, two renames), the index, three for the master."""
+WRITES = 3 * SUBJOBS + 5
+"""Writes of the second flush: three per subjob (data.new, two renames), two for the index (its temp file,
+renamed over it), three for the master."""
 
 
 def run_child(*args: str) -> str:
@@ -56,9 +57,10 @@ def saved_subjobs(writes: list[str]) -> set[int]:
 
 def test_the_second_flush_writes_subjobs_then_index_then_master(gangadir: str) -> None:
     writes, names = write_then_read(gangadir, "ours", "ours", None)
-    kinds = [w.split()[1].split("/0xxx/0/")[-1] for w in writes]
+    kinds = [re.sub(r"\.\d+-\d+\.tmp$", ".tmp", w.split()[1].split("/0xxx/0/")[-1]) for w in writes]
     assert kinds == [*(p for i in range(SUBJOBS) for p in (f"{i}/data.new", f"{i}/data", f"{i}/data.new")),
-                     "subjobs.idx", "data.new", "data", "data.new"], writes
+                     "subjobs.idx.tmp", "subjobs.idx.tmp", "data.new", "data", "data.new"], writes
+    assert [w.split()[0] for w in writes][3 * SUBJOBS:3 * SUBJOBS + 2] == ["open-w", "os.rename"], writes
     assert names == {i: f"gen2-{i}" for i in range(SUBJOBS)}
 
 

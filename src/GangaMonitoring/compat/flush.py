@@ -277,3 +277,57 @@ class HeldLock:
 
     def __repr__(self) -> str:
         return f"<HeldLock budget={self.budget}s yields={self.yields} noting={len(self._noted)} roots>"
+
+
+class AtomicFile:
+    """A file written under a temp name beside ``path`` and renamed over ``path`` when closed.
+
+    Readers see the old file whole until :meth:`close`, then the new one
+    whole; a writer that fails (or is killed) before closing leaves the old
+    file as it was.  Ganga writes a master's ``subjobs.idx`` after its
+    subjobs' data files, so an index is never ahead of them: at worst it is
+    older, and Ganga then reads the subjobs it is stale for from their files.
+    An instance dropped unclosed (Ganga does not close the file when its
+    writer raises) removes its temp file.
+    """
+
+    def __init__(self, path: str, mode: str = "wb") -> None:
+        self.path = path
+        self._temp = f"{path}.{os.getpid()}-{threading.get_ident()}.tmp"
+        self._handle = open(self._temp, mode)  # noqa: SIM115 - closed by close() or discard()
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        return self._handle.write(data)
+
+    def close(self) -> None:
+        """Write the new file in place of the old (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._handle.close()
+            os.replace(self._temp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(self._temp)
+            raise
+
+    def discard(self) -> None:
+        """Give up: the old file stays, the temp file goes (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._handle.close()
+        with contextlib.suppress(OSError):
+            os.remove(self._temp)
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(self, kind: Any, _error: Any, _trace: Any) -> None:
+        self.discard() if kind is not None else self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.discard()

@@ -87,9 +87,13 @@
     data file likewise (the ctime Ganga stamps on each entry); and
     ``SubJobXMLList.flush`` clears the dirty flags of the subjobs it saved
     (Ganga never did for a master loaded from disk, so each flush rewrote
-    every subjob changed since the session began).  Files written are the
-    same as stock's.  :func:`flush_costs_what_changed` installs it when the
-    component starts.
+    every subjob changed since the session began).  ``subjobs.idx`` is
+    written under a temp name and renamed over the old one
+    (``flush.AtomicFile``, through the ``open`` of Ganga's ``SubJobXMLList``
+    module while ``write_subJobIndex`` runs): Ganga rewrote it in place, so
+    a flush killed or failing inside that write left a truncated index.
+    Files written are the same as stock's.  :func:`flush_costs_what_changed`
+    installs it when the component starts.
 
 12. Ganga's stack tracer (``GangaCore.Utility.stacktracer``, a thread every
     session starts) writes the stacks of all threads to
@@ -121,6 +125,7 @@ package's ``shutdown()``) and at interpreter exit.
 from __future__ import annotations
 
 import atexit
+import builtins
 import copy
 import functools
 import gc
@@ -378,16 +383,22 @@ def _reading_without_lock(locked_get: Any) -> Any:
 _MISSING = object()
 
 
-def _wrap(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+def _wrap(owner: Any, name: str, make: Callable[[Any], Any], shadowed: Any = None) -> None:
     """Replace ``owner.name`` (a class's or a module's own) by ``make(current)``, recorded for :func:`remove`.
 
+    A name ``owner`` does not have of its own (a module using the builtin
+    ``open``) is given one, ``make(shadowed)``, and deleted again at remove.
     Idempotent: a function already wrapped (``__gm_wrapped__``) is left.  Call with ``_lock`` held.
     """
-    current = vars(owner)[name]
+    current = vars(owner).get(name, _ABSENT) if shadowed is not None else vars(owner)[name]
     if getattr(current, "__gm_wrapped__", False):
         return
     _wrapped_actions.append((owner, name, current))
-    setattr(owner, name, make(current))
+    setattr(owner, name, make(shadowed if current is _ABSENT else current))
+
+
+_ABSENT = object()
+"""In the ledger: the name was not the owner's own before it was wrapped."""
 
 
 def lock_free_reads() -> None:
@@ -424,6 +435,7 @@ def flush_costs_what_changed() -> None:
                                   (SubJobXMLList, "flush", _clearing_saved_flags),
                                   (JobRegistry, "getIndexCache", _remembering_entries)):
             _wrap(owner, name, wrap)
+        _wrap(subjob_list_module, "open", _index_written_whole, shadowed=builtins.open)
 
 
 def bounded_lock_holds() -> None:
@@ -479,6 +491,25 @@ def _writing_index(write: Any) -> Any:
 
     write_subJobIndex.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return write_subJobIndex
+
+
+SUBJOB_INDEX = "subjobs.idx"
+"""The name Ganga gives a master's index of its subjobs (``SubJobXMLList._subjob_master_index_name``)."""
+
+
+def _index_written_whole(builtin_open: Any) -> Any:
+    """Ganga's ``SubJobXMLList`` opens ``subjobs.idx`` and rewrites it in place: a flush killed, or a
+    pickling error, half-way left a truncated index.  Opened for writing within
+    ``write_subJobIndex``, it is now an :class:`flush.AtomicFile`."""
+    @functools.wraps(builtin_open)
+    def open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:  # noqa: A001 - shadows it there
+        if (_index_writing.active and mode == "wb" and not args and not kwargs and isinstance(file, str)
+                and os.path.basename(file) == SUBJOB_INDEX):
+            return flush.AtomicFile(file, mode)
+        return builtin_open(file, mode, *args, **kwargs)
+
+    open.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return open
 
 
 def _saving_noted(subjobs: Any) -> None:
@@ -695,7 +726,10 @@ def _check_in_process(original: Any) -> Any:
 def _unwrap_methods() -> None:
     while _wrapped_actions:
         cls, name, original = _wrapped_actions.pop()
-        setattr(cls, name, original)
+        if original is _ABSENT:
+            delattr(cls, name)
+        else:
+            setattr(cls, name, original)
     _user_action_listeners.clear()
     _process_runner.clear()
 
