@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from .conftest import wait_for
@@ -42,3 +44,17 @@ def test_failed_subjobs_with_auto_resubmit_are_resubmitted_until_they_complete(g
         job.submit()
         assert wait_for(lambda: job.status == "completed", timeout=120), [sj.status for sj in job.subjobs]
         assert any(sj.info.submit_counter > 1 for sj in job.subjobs)  # some failed, and were resubmitted
+
+
+def test_the_record_of_policy_checks_keeps_only_recent_ones(ganga_session: Any) -> None:
+    """Issue 18, correctness 5: a session that saw 100,000 jobs kept a check time for each for good."""
+    import math
+
+    from GangaCore.Core import monitoring_component as component
+
+    now = component.clock.now()
+    component._policies_checked = {job_id: now - 3600.0 for job_id in range(1000)}
+    component._policies_checked[5000] = now
+    component._policies_pruned_at = -math.inf
+    component._apply_policies([])
+    assert component._policies_checked == {5000: now}

@@ -24,6 +24,7 @@ import contextlib
 import datetime
 import functools
 import logging
+import math
 import os
 import shutil
 import threading
@@ -154,6 +155,8 @@ class MonitoringComponent(GangaThread):
         self._enabled_once = False
         self._stopped = False
         self._policies_checked: dict[int, float] = {}
+        """job id -> when its auto-kill/resubmit policies were last checked (``_apply_policies``)."""
+        self._policies_pruned_at = -math.inf
         self._disk_held = False
         self.credential_check = CredentialCheck(self.runner.hold, self.runner.release)
         self._progress_lock = threading.Lock()
@@ -507,6 +510,7 @@ class MonitoringComponent(GangaThread):
         master's subjobs costs as much as a poll), unless ``force``: it just failed.
         """
         now = self.clock.now()
+        self._forget_old_policy_checks(now)
         for job in jobs:
             job_id = stripProxy(job).id
             if not force and now - self._policies_checked.get(job_id, -POLICY_INTERVAL) < POLICY_INTERVAL:
@@ -519,6 +523,18 @@ class MonitoringComponent(GangaThread):
                 continue
             if done:
                 log.debug("job %s: %s by the monitoring policies", stripProxy(job).id, done)
+
+    def _forget_old_policy_checks(self, now: float) -> None:
+        """Keep only checks of the last POLICY_INTERVAL (an older one no longer defers a check).
+
+        Done at most once an interval, so the record holds the jobs checked
+        in the last two intervals, not every job the session ever checked.
+        """
+        if now - self._policies_pruned_at < POLICY_INTERVAL:
+            return
+        self._policies_pruned_at = now
+        self._policies_checked = {job_id: at for job_id, at in self._policies_checked.items()
+                                  if now - at < POLICY_INTERVAL}
 
     def _submit_policies(self, backend: str, job_id: int) -> None:
         """A top-level job turned failed outside a poll (finalisation): check its policies soon."""
