@@ -82,3 +82,25 @@ def test_the_patch_is_undone_at_stop(gangadir: str) -> None:
     assert getattr(Descriptor.__dict__["__get__"], "__gm_wrapped__", False)
     stop_ganga()
     assert not getattr(Descriptor.__dict__["__get__"], "__gm_wrapped__", False)
+
+
+def test_a_component_not_yet_attached_is_read_under_the_lock(ganga_session: Any) -> None:
+    """A writer stores a component, then sets its parent: in between, a read must wait for the writer's lock."""
+    gpi = ganga_session
+    job = gpi.Job(backend=gpi.TestSubmitter(time=100))
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    raw = stripProxy(job)
+    assert raw.backend.time == 100  # the type of a backend has been read lock-free once: its answer is kept
+    half_attached = stripProxy(gpi.TestSubmitter(time=7))
+    assert half_attached._getParent() is not raw
+    _, release, holder = holding_the_lock_of(job)
+    try:
+        raw._data_dict["backend"] = half_attached  # stored, its parent not set yet: as a writer holding the lock
+        done, result = read_in_thread(lambda: raw.backend)
+        assert not done.wait(0.5)  # a bounded look: the read is blocked while the lock is held
+        half_attached._setParent(raw)
+    finally:
+        release.set()
+        holder.join(WAIT)
+    assert done.wait(WAIT) and result["value"] is half_attached

@@ -366,14 +366,24 @@ def in_submission(job: Any) -> bool:
 def _reading_without_lock(locked_get: Any) -> Any:
     from GangaCore.GPIDev.Base.Objects import Node
 
+    is_node: dict[type, bool] = {}
+    """type -> is it a ``Node``: ``isinstance`` against Ganga's abstract ``Node`` runs ``ABCMeta``'s
+    Python-level check, on every read (3 % of the GIL of a compatibility-path burst); Ganga
+    registers no virtual subclasses of it, so a type's answer never changes."""
+
     @functools.wraps(locked_get)
     def get(self: Any, obj: Any, cls: Any) -> Any:
         if obj is not None and not self._getter_name:
             data = getattr(obj, "_data_dict", None)
             if data is not None:
                 value = data.get(self._name, _MISSING)
-                if value is not _MISSING and (not isinstance(value, Node) or value._parent is obj):
-                    return value
+                if value is not _MISSING:
+                    kind = type(value)
+                    node = is_node.get(kind)
+                    if node is None:
+                        node = is_node[kind] = issubclass(kind, Node)
+                    if not node or value._parent is obj:
+                        return value
         return locked_get(self, obj, cls)
 
     get.__gm_wrapped__ = True  # type: ignore[attr-defined]
