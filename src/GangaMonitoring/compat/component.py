@@ -182,6 +182,7 @@ class MonitoringComponent(GangaThread):
         patches.cached_logger_names()
         patches.flush_costs_what_changed()
         patches.bounded_lock_holds()
+        patches.fast_xml_saves()
         patches.plain_stack_traces()
         service_events.subscribe(self._on_service_retry)
         patches.offload_postprocessing(self.pools.run_in_process)
