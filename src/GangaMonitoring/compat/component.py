@@ -183,6 +183,7 @@ class MonitoringComponent(GangaThread):
         patches.flush_costs_what_changed()
         patches.bounded_lock_holds()
         patches.fast_xml_saves()
+        patches.slices_from_templates()
         patches.plain_stack_traces()
         service_events.subscribe(self._on_service_retry)
         patches.offload_postprocessing(self.pools.run_in_process)
