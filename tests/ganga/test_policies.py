@@ -58,3 +58,15 @@ def test_the_record_of_policy_checks_keeps_only_recent_ones(ganga_session: Any) 
     component._policies_pruned_at = -math.inf
     component._apply_policies([])
     assert component._policies_checked == {5000: now}
+
+
+def test_what_monitoring_gave_up_for_a_removed_job_is_forgotten_at_the_next_reconcile(ganga_session: Any) -> None:
+    """Issue 18, correctness 5: ``output_failures`` kept an entry for every job given up, removed or not."""
+    from GangaCore.Core import monitoring_component as component
+
+    kept, removed = ganga_session.Job(), ganga_session.Job()
+    component.output_failures[f"{kept.id}.0"] = ((kept.id, 0), "output not retrieved: gone")
+    component.output_failures[f"{removed.id}"] = ((removed.id, None), "output not retrieved: gone")
+    removed.remove()
+    component._reconcile_now(recover=False)
+    assert list(component.output_failures) == [f"{kept.id}.0"]

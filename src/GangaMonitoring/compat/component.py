@@ -167,7 +167,8 @@ class MonitoringComponent(GangaThread):
         self.last_service_error: dict[str, tuple[float, str]] = {}
         """backend -> (when, what) of the last error one of its clients retried (``service_events``)."""
         self.output_failures: dict[str, tuple[tuple[int, int | None], str]] = {}
-        """FQID -> (job key, reason) of jobs failed because their output could not be had."""
+        """FQID -> (job key, reason) of jobs failed because their output (or their updates) could not
+        be had, until retried (``retry_output``) or removed (forgotten at the next reconcile)."""
         patches.add_status_listener(self._on_status_change)
         patches.add_status_listener(self._on_any_status_change, subjobs=True)
 
@@ -1020,6 +1021,7 @@ class MonitoringComponent(GangaThread):
             self._recover_interrupted_jobs()
         changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice),
                                          self.clock.now())
+        self._forget_failures_of_removed_jobs()
         if check_credentials:
             # at enable, before the first polls are planned: a backend whose credential has
             # expired is held before it is asked anything
@@ -1027,6 +1029,14 @@ class MonitoringComponent(GangaThread):
         if changed:
             log.debug("active-job index reconciled: %d change(s)", changed)
             self.runner.wake()
+
+    def _forget_failures_of_removed_jobs(self) -> None:
+        """``output_failures`` keeps what monitoring gave up for a job until the job is retried or removed."""
+        existing = {stripProxy(job).id for job in registry.resolve_jobs(
+            self.registry_slice, {key[0] for key, _reason in list(self.output_failures.values())})}
+        for fqid, (key, _reason) in list(self.output_failures.items()):
+            if key[0] not in existing:
+                self.output_failures.pop(fqid, None)
 
     def _recover_interrupted_jobs(self) -> None:
         """Jobs left ``completing`` by a previous session go back to ``running``.
