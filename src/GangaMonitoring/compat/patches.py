@@ -388,7 +388,7 @@ def _reading_without_lock(locked_get: Any) -> Any:
 
     is_node: dict[type, bool] = {}
     """type -> is it a ``Node``: ``isinstance`` against Ganga's abstract ``Node`` runs ``ABCMeta``'s
-    Python-level check, on every read (3 % of the GIL of a compatibility-path burst); Ganga
+    Python-level check, on every read (about 2 % of the GIL of a compatibility-path burst); Ganga
     registers no virtual subclasses of it, so a type's answer never changes."""
 
     @functools.wraps(locked_get)
