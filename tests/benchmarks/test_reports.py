@@ -27,6 +27,7 @@ def _load(name: str) -> ModuleType:
 
 compare = _load("compare")
 plot_compare = _load("plot_compare")
+flush_cost = _load("flush_cost")
 
 
 def summary(**changes: Any) -> dict[str, Any]:
@@ -169,3 +170,14 @@ def test_a_stop_cut_short_shows_as_more_than_the_grace() -> None:
     text = compare.table("t", summary(stop_s=2.5), summary(stop_s=None, stop_cut_after_s=300.0))
     [row] = [line for line in text.splitlines() if "Ganga's stop" in line]
     assert row.split()[-3:] == ["2.5", ">300", "-"]
+
+
+def test_flush_cost_measures_from_none_changed_to_every_subjob_and_tabulates_both_modes() -> None:
+    assert flush_cost.changed_counts(2000) == [0, 1, 10, 100, 1000, 2000]
+    assert flush_cost.changed_counts(1000) == [0, 1, 10, 100, 1000]
+    rows = {"stock": [{"changed": 0, "flush_ms": 0.0, "cpu_ms": 0.0},
+                      {"changed": 10, "flush_ms": 40.0, "cpu_ms": 30.0}],
+            "ours": [{"changed": 0, "flush_ms": 1.0, "cpu_ms": 1.0}, {"changed": 10, "flush_ms": 10.0, "cpu_ms": 8.0}]}
+    text = flush_cost.table({mode: {"subjobs": 10, "rows": r} for mode, r in rows.items()})
+    assert text.splitlines()[-1].split() == ["10", "40.0", "10.0", "0.25", "30.0", "8.0"]
+    assert text.splitlines()[-2].split()[3] == "nan"  # no ratio against a zero
