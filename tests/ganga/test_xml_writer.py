@@ -55,6 +55,8 @@ def objects_of_every_kind(gpi: Any) -> list[tuple[Any, str]]:
     raw = [stripProxy(j) for j in (plain, files, submitted, split, simgrid, dirac)]
     found: list[tuple[Any, str]] = [(j, "") for j in raw] + [(stripProxy(split), "subjobs")]
     found += [(sj, "") for sj in stripProxy(split).subjobs]
+    numbers = stripProxy(gpi.ArgSplitter(args=[[1, 2.5, True, None], [(3, "x"), []], [[4, [5.0]]]]))
+    found += [(numbers, "")]
     found += [(stripProxy(files).application, ""), (stripProxy(files).inputfiles, ""),
               (stripProxy(submitted).time, ""), (stripProxy(split).splitter, "")]
     return found

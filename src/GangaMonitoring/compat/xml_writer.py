@@ -37,6 +37,9 @@ from GangaCore.Utility.logging import getLogger
 log = getLogger("GangaMonitoring.xml_writer")
 
 _SEQUENCES = (list, tuple, GangaList)
+_PLAIN_VALUES = frozenset({int, float, bool, complex, bytes})
+"""Exact builtin types that are neither ``None``, text, a Ganga object (no ``accept``) nor a sequence:
+Ganga writes their ``repr`` as a value."""
 
 
 class Streamer(VStreamer):
@@ -96,20 +99,28 @@ class Streamer(VStreamer):
 
     def acceptOptional(self, s: Any) -> None:  # noqa: N802
         self.level += 1
-        if s is None:
+        kind = type(s)
+        if kind in _PLAIN_VALUES:  # Ganga's checks below, answered for builtin types without its isType
+            self.print_value(s)
+        elif kind is list or kind is tuple:
+            self._sequence(s)
+        elif s is None:
             self._line("<value>None</value>")
-        elif type(s) is str or isType(s, str):
+        elif kind is str or isType(s, str):
             self._line(f"<value>{escape(repr(s))}</value>")
         elif hasattr(s, "accept"):
             s.accept(self)
         elif isType(s, _SEQUENCES):
-            self._line("<sequence>")
-            for item in s:
-                self.acceptOptional(item)
-            self._line("</sequence>")
+            self._sequence(s)
         else:
             self.print_value(s)
         self.level -= 1
+
+    def _sequence(self, items: Any) -> None:
+        self._line("<sequence>")
+        for item in items:
+            self.acceptOptional(item)
+        self._line("</sequence>")
 
     def componentAttribute(self, node: Any, name: str, subnode: Any, sequence: bool) -> None:  # noqa: N802
         if not self.showAttribute(node, name):
