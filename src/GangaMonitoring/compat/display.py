@@ -61,8 +61,7 @@ class SliceTemplates:
             construct(slice_, name)
             self.built += 1
             if key is not None:
-                state = {k: copy.copy(v) if isinstance(v, (dict, list)) else v
-                         for k, v in vars(slice_).items() if k not in OWN}
+                state = {k: _unshared(v) for k, v in vars(slice_).items() if k not in OWN}
                 with self._lock:
                     if len(self._templates) >= MAX_TEMPLATES:
                         del self._templates[next(iter(self._templates))]
@@ -70,14 +69,10 @@ class SliceTemplates:
             return
         state, objects_type = template
         for attribute, value in state.items():
-            setattr(slice_, attribute, copy.copy(value) if isinstance(value, (dict, list)) else value)
+            setattr(slice_, attribute, _unshared(value))
         slice_.objects = objects_type()
         slice_.name = name
         self.copied += 1
-
-    def clear(self) -> None:
-        with self._lock:
-            self._templates.clear()
 
     def __len__(self) -> int:
         return len(self._templates)
@@ -85,3 +80,7 @@ class SliceTemplates:
     def __repr__(self) -> str:
         return f"<SliceTemplates {len(self)} kept, built={self.built} copied={self.copied}>"
 
+
+def _unshared(value: Any) -> Any:
+    """A copy of a dict or a list, so that no two slices (nor a slice and a template) share one."""
+    return copy.copy(value) if isinstance(value, (dict, list)) else value

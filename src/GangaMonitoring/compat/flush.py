@@ -322,12 +322,6 @@ class AtomicFile:
         with contextlib.suppress(OSError):
             os.remove(self._temp)
 
-    def __enter__(self) -> AtomicFile:
-        return self
-
-    def __exit__(self, kind: Any, _error: Any, _trace: Any) -> None:
-        self.discard() if kind is not None else self.close()
-
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.discard()

@@ -81,10 +81,7 @@ class Streamer(VStreamer):
         self.level += 1
         if sequence:
             self.parts.append("\n")
-            self._line("<sequence>")
-            for item in value:
-                self.acceptOptional(item)
-            self._line("</sequence>")
+            self._sequence(value)
             self.level -= 1
             self._line("</attribute>")
         else:
@@ -129,10 +126,7 @@ class Streamer(VStreamer):
         self._line(f'<attribute name="{name}">')
         if sequence:
             self.level += 1
-            self._line("<sequence>")
-            for item in subnode:
-                self.acceptOptional(item)
-            self._line("</sequence>")
+            self._sequence(subnode)
             self.level -= 1
         else:
             self.acceptOptional(subnode)
