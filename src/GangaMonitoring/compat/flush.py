@@ -32,53 +32,86 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+
+V = TypeVar("V")
+
+
+class PerObject(Generic[V]):
+    """A value kept per object, held through a weak reference: it goes when the object goes.
+
+    Objects are told apart by identity (Ganga's objects are neither hashable
+    by value nor all weakly keyable in a dict); a value is found only for the
+    very object it was put for.  Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[int, tuple[weakref.ref[Any], V]] = {}
+
+    def get(self, obj: Any) -> V | None:
+        with self._lock:
+            found = self._values.get(id(obj))
+        if found is None or found[0]() is not obj:
+            return None
+        return found[1]
+
+    def put(self, obj: Any, value: V) -> None:
+        key = id(obj)
+
+        def gone(ref: weakref.ref[Any], key: int = key) -> None:
+            with self._lock:
+                current = self._values.get(key)
+                if current is not None and current[0] is ref:
+                    del self._values[key]
+
+        with self._lock:
+            self._values[key] = (weakref.ref(obj, gone), value)
+
+    def forget(self, obj: Any) -> None:
+        with self._lock:
+            self._values.pop(id(obj), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._values)
 
 
 class IndexMemo:
     """Index entries of subjobs, each valid until its subjob is saved again."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[int, tuple[weakref.ref[Any], dict[str, Any]]] = {}
+        self._entries: PerObject[dict[str, Any]] = PerObject()
         self.computed = 0
         """Entries computed (not found in the memo) since this memo was made."""
         self.reused = 0
 
     def get(self, subjob: Any) -> dict[str, Any] | None:
         """A copy of ``subjob``'s entry, or None if it has none or was saved since."""
-        with self._lock:
-            found = self._entries.get(id(subjob))
-            if found is None or found[0]() is not subjob:
-                return None
-            self.reused += 1
-            return _copy(found[1])
+        entry = self._entries.get(subjob)
+        if entry is None:
+            return None
+        self.reused += 1
+        return dict(entry)  # a shallow copy: the writer adds ``modified``; kept lists are never handed out
 
     def put(self, subjob: Any, entry: dict[str, Any]) -> None:
-        key = id(subjob)
-
-        def gone(_ref: weakref.ref[Any], key: int = key) -> None:
-            with self._lock:
-                current = self._entries.get(key)
-                if current is not None and current[0] is _ref:
-                    del self._entries[key]
-
-        with self._lock:
-            self.computed += 1
-            self._entries[key] = (weakref.ref(subjob, gone), _copy(entry))
+        self.computed += 1
+        self._entries.put(subjob, _copy(entry))
 
     def forget(self, subjob: Any) -> None:
         """``subjob`` is being saved: its values may have changed since its entry was computed."""
-        with self._lock:
-            self._entries.pop(id(subjob), None)
+        self._entries.forget(subjob)
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._entries)
 
     def __repr__(self) -> str:
         return f"<IndexMemo entries={len(self)} computed={self.computed} reused={self.reused}>"
@@ -132,10 +165,73 @@ class StatMemo:
             return len(self._found)
 
 
+class RootEntries:
+    """The index entries of top-level jobs a thread flushes, each computed once per flush.
+
+    Ganga's flush of one job (``GangaRepositoryLocal.flush``) computes the
+    job's index entry three times (two ``index_write`` calls and its
+    ``_index_cache``), each walking the status of every subjob.  Within
+    :meth:`flushing`, an entry computed for a job is kept and handed out
+    again (as a copy) while ``generation()`` is unchanged.  Why the same
+    values: the flusher holds the job's lock, which every writer of the job
+    or its subjobs takes, and lets it go only where a bounded hold yields to
+    writers (before a subjob save), which must change ``generation``.
+    Kept per thread, and nothing once the thread's outermost
+    :meth:`flushing` ends.  Ganga-free: jobs are opaque.
+    """
+
+    def __init__(self, generation: Callable[[], int] = lambda: 0) -> None:
+        self.generation = generation
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self.computed = 0
+        """Entries computed within a flush (all threads)."""
+        self.reused = 0
+
+    @property
+    def active(self) -> bool:
+        """This thread is within :meth:`flushing`."""
+        return getattr(self._local, "entries", None) is not None
+
+    @contextlib.contextmanager
+    def flushing(self) -> Iterator[None]:
+        if self.active:
+            yield
+            return
+        self._local.entries = {}
+        try:
+            yield
+        finally:
+            self._local.entries = None
+
+    def entry(self, root: Any, compute: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        """``compute(root)``, or a copy of what it gave before in this thread's flush."""
+        entries: dict[int, tuple[Any, int, dict[str, Any]]] | None = getattr(self._local, "entries", None)
+        if entries is None:
+            return compute(root)
+        generation = self.generation()
+        found = entries.get(id(root))
+        if found is not None and found[0] is root and found[1] == generation:
+            with self._lock:
+                self.reused += 1
+            return _copy(found[2])
+        entry = compute(root)
+        with self._lock:
+            self.computed += 1
+        entries[id(root)] = (root, generation, _copy(entry))
+        return entry
+
+    def __repr__(self) -> str:
+        return f"<RootEntries computed={self.computed} reused={self.reused}>"
+
+
 class IndexWriting(threading.local):
     """Set while this thread writes a subjob index: only then are entries taken from the memo."""
 
     active: bool = False
+    unread_index: bool = False
+    """This thread flushes a master made in this session: the ``subjobs.idx`` on disk is not read
+    (Ganga's temporary subjob list for it writes every entry from the subjobs in memory)."""
 
 
 _COUNT = re.compile(r"\bcount=(\d+)")

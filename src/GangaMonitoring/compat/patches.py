@@ -138,6 +138,27 @@
     afresh.  :func:`slices_from_templates` installs it when the component
     starts.
 
+16. A flush of a split master no longer redoes the master's own O(N)
+    work each time.  Ganga's ``GangaRepositoryLocal.flush`` of a job
+    computed the job's index entry three times, each walking every
+    subjob's status: within one flush it is computed once
+    (``flush.RootEntries``, through item 11's ``getIndexCache`` wrapper).
+    For a master made in this session, Ganga builds a temporary
+    ``SubJobXMLList`` that read and unpickled the old ``subjobs.idx`` it
+    never uses (it writes every entry from the subjobs in memory): while
+    ``_safe_flush_xml`` flushes such a master, ``load_subJobIndex`` leaves
+    the list's index empty.  And the XML of a top-level job's splitter and
+    dataset (a split master's arguments: one per subjob) is kept while the
+    component stays clean and written from there (``xml_writer.
+    ComponentTexts``, through item 14's writer).  The subjob count of a
+    master loaded from disk (``SubJobXMLList.__len__``) is kept once found:
+    Ganga counted the numbered directories anew (a ``stat`` each) whenever
+    the job directory's ctime had moved, which every flush makes it do, and
+    its flush asks for the count once per directory entry.  The count
+    changes only through ``appendJobs`` (which forgets it); a count of 0 is
+    never kept.  Files are stock's.  :func:`master_work_once` installs it
+    when the component starts.
+
 :func:`remove` runs when the component stops (Ganga never calls a runtime
 package's ``shutdown()``) and at interpreter exit.
 """
@@ -446,6 +467,10 @@ STAT_MEMO = flush.StatMemo()
 _index_writing = flush.IndexWriting()
 HELD_LOCK = flush.HeldLock()
 """Bounded holds of a master's lock by the registry flusher (item 13); its counters show the yields."""
+ROOT_ENTRIES = flush.RootEntries(generation=lambda: HELD_LOCK.yields)
+"""Top-level jobs' index entries, once per flush (item 16): a yield of a bounded hold starts afresh."""
+SUBJOB_COUNTS: flush.PerObject[int] = flush.PerObject()
+"""The subjob counts of masters loaded from disk (item 16)."""
 
 
 def flush_costs_what_changed() -> None:
@@ -632,6 +657,8 @@ def _remembering_entries(get_index_cache: Any) -> Any:
     @functools.wraps(get_index_cache)
     def getIndexCache(self: Any, obj: Any) -> Any:  # noqa: N802 - Ganga's name
         if not _index_writing.active:
+            if ROOT_ENTRIES.active and obj._getParent() is None:  # item 16
+                return ROOT_ENTRIES.entry(obj, functools.partial(get_index_cache, self))
             return get_index_cache(self, obj)
         entry = INDEX_MEMO.get(obj)
         if entry is None:
@@ -654,6 +681,92 @@ def _clearing_saved_flags(flush_subjobs: Any) -> Any:
 
     flush.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return flush
+
+
+def master_work_once() -> None:
+    """Install item 16 (idempotent; undone by remove).  Acts through item 11's ``getIndexCache``
+    wrapper and item 14's XML writer."""
+    from GangaCore.Core.GangaRepository.GangaRepositoryXML import GangaRepositoryLocal
+    from GangaCore.Core.GangaRepository.SubJobXMLList import SubJobXMLList
+
+    from . import xml_writer
+
+    with _lock:
+        if not getattr(vars(GangaRepositoryLocal)["flush"], "__gm_wrapped__", False):
+            xml_writer.COMPONENT_TEXTS.clear()
+            SUBJOB_COUNTS.clear()
+        _wrap(GangaRepositoryLocal, "flush", _entries_once)
+        _wrap(GangaRepositoryLocal, "_safe_flush_xml", _noting_unread_index)
+        _wrap(SubJobXMLList, "load_subJobIndex", _reading_index_when_used)
+        _wrap(SubJobXMLList, "__len__", _counting_once)
+        _wrap(SubJobXMLList, "appendJobs", _forgetting_count)
+
+
+def _entries_once(repository_flush: Any) -> Any:
+    @functools.wraps(repository_flush)
+    def flush(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with ROOT_ENTRIES.flushing():
+            return repository_flush(self, *args, **kwargs)
+
+    flush.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return flush
+
+
+def _noting_unread_index(safe_flush_xml: Any) -> Any:
+    @functools.wraps(safe_flush_xml)
+    def _safe_flush_xml(self: Any, this_id: Any) -> Any:
+        obj = self.objects.get(this_id)
+        subjobs = getattr(obj, self.sub_split, None) if obj is not None else None
+        outer = _index_writing.unread_index
+        # a master made in this session keeps its subjobs in a list without ``flush``: Ganga then
+        # writes its index through a temporary SubJobXMLList, from the subjobs in memory only
+        _index_writing.unread_index = bool(subjobs) and not hasattr(subjobs, "flush")
+        try:
+            return safe_flush_xml(self, this_id)
+        finally:
+            _index_writing.unread_index = outer
+
+    _safe_flush_xml.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return _safe_flush_xml
+
+
+def _reading_index_when_used(load: Any) -> Any:
+    @functools.wraps(load)
+    def load_subJobIndex(self: Any) -> Any:  # noqa: N802 - Ganga's name
+        if _index_writing.unread_index:
+            self._subjobIndexData = {}
+            return None
+        return load(self)
+
+    load_subJobIndex.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return load_subJobIndex
+
+
+def _counting_once(count: Any) -> Any:
+    @functools.wraps(count)
+    def __len__(self: Any) -> int:  # noqa: N807 - the method it stands in for
+        found = SUBJOB_COUNTS.get(self)
+        if found is None:
+            found = count(self)
+            if found:
+                SUBJOB_COUNTS.put(self, found)
+        return found
+
+    __len__.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return __len__
+
+
+def _forgetting_count(append_jobs: Any) -> Any:
+    @functools.wraps(append_jobs)
+    def appendJobs(self: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - Ganga's name
+        SUBJOB_COUNTS.forget(self)
+        try:
+            return append_jobs(self, *args, **kwargs)
+        finally:
+            SUBJOB_COUNTS.forget(self)
+
+    appendJobs.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return appendJobs
 
 
 def cached_logger_names() -> None:
