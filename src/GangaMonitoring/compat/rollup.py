@@ -58,8 +58,9 @@ class SubjobStatuses:
     def statuses(self, master: Any) -> set[str]:
         """The set of the statuses of ``master``'s subjobs."""
         subjobs = master.subjobs
+        size = len(subjobs)
         record = self._records.get(master)
-        if record is None or record.container() is not subjobs or record.size != len(subjobs):
+        if record is None or record.container() is not subjobs or record.size != size:
             record = self._scan(master)
         with self._lock:
             return {status for status, count in record.counts.items() if count > 0}
