@@ -18,7 +18,8 @@ was computed has the values the entry was computed from.
 :class:`StatMemo` does the same for the ctime stamped on each entry.
 
 Entries are held through weak references to the subjob (a removed job's
-entries go with it) and returned as copies (the caller adds ``modified``).
+entries go with it) and returned as shallow copies: Ganga's index writer adds
+``modified`` to what it gets and only pickles the rest.
 Thread-safe.  Ganga-free: subjobs are opaque objects.
 """
 
@@ -97,7 +98,7 @@ class IndexMemo:
         if entry is None:
             return None
         self.reused += 1
-        return dict(entry)  # a shallow copy: the writer adds ``modified``; kept lists are never handed out
+        return dict(entry)  # the writer adds ``modified``; the lists in it are read, never changed
 
     def put(self, subjob: Any, entry: dict[str, Any]) -> None:
         self.computed += 1
