@@ -5,7 +5,8 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from GangaMonitoring.compat.flush import IndexMemo, PerObject, StatMemo
+from GangaMonitoring._core.weak import PerObject
+from GangaMonitoring.compat.flush import IndexMemo, StatMemo
 
 
 class Subjob:

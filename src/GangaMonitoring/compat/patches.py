@@ -192,6 +192,7 @@ from collections.abc import Callable
 
 from . import display, flush, rollup
 from .._core.pools import PoolsClosed
+from .._core.weak import PerObject
 
 StatusListener = Callable[[Any, str], None]
 UserActionListener = Callable[[Any, str], None]  # (job, "peek" / "getOutputSandbox" / ...)
@@ -484,7 +485,7 @@ ROOT_ENTRIES = flush.RootEntries(generation=lambda: HELD_LOCK.yields)
 """Top-level jobs' index entries, once per flush (item 16): a yield of a bounded hold starts afresh."""
 SUBJOB_STATUSES = rollup.SubjobStatuses()
 """Per master, its subjobs' statuses counted (item 17); its counters show the scans and changes."""
-SUBJOB_COUNTS: flush.PerObject[int] = flush.PerObject()
+SUBJOB_COUNTS: PerObject[int] = PerObject()
 """The subjob counts of masters loaded from disk (item 16)."""
 
 

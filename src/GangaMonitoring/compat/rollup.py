@@ -31,7 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .flush import PerObject
+from .._core.weak import PerObject
 
 
 @dataclass

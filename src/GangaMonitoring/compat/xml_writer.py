@@ -34,7 +34,7 @@ from GangaCore.GPIDev.Base.Proxy import isType
 from GangaCore.GPIDev.Lib.GangaList.GangaList import GangaList
 from GangaCore.Utility.logging import getLogger
 
-from .flush import PerObject
+from .._core.weak import PerObject
 
 log = getLogger("GangaMonitoring.xml_writer")
 
