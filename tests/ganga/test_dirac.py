@@ -107,9 +107,11 @@ def test_a_lost_sandbox_fails_the_job_with_its_reason_and_queues_retry_recovers_
         assert job.backend.status == "Done"  # DIRAC says done: only the output was missing
         [(_key, reason)] = component.output_failures.values()
         assert "sandbox store has no output sandbox" in reason
+        assert component.native_drivers["Dirac"]._handed == {}  # given up: the driver keeps nothing of it
         FAKE_DIRAC.point_at(grid.url)
         assert gpi.queues.retry(job) == [job.fqid]
         assert wait_for(lambda: job.status == "completed", timeout=60), job.status
+        assert component.native_drivers["Dirac"]._handed == {}
         assert "simulated job" in stdout_of(job)
 
 

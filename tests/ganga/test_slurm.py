@@ -75,9 +75,12 @@ def test_jobs_cancelled_outside_ganga_end_killed_promptly(ganga_session: Any) ->
     held = slurm_job(gpi, "echo never", extraopts="--begin=now+3600")  # stays PENDING (BeginTime)
     held.submit()
     assert wait_for(lambda: running.status == "running", timeout=120), running.status
+    pending = f"Slurm (id {held.backend.id}) keeps it pending: BeginTime"
+    assert wait_for(lambda: pending in str(gpi.queues.why(held)), timeout=30), str(gpi.queues.why(held))
     scancel(running)
     scancel(held)
     assert wait_for(lambda: running.status == "killed" and held.status == "killed", timeout=30), (
         running.status, held.status)
     why = str(gpi.queues.why(running))
     assert f"it was killed: it ended outside Ganga: Slurm (id {running.backend.id}) says CANCELLED" in why, why
+    assert "keeps it pending" not in str(gpi.queues.why(held))  # said only while the job is pending

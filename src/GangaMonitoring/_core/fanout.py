@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable, Hashable, Iterator, Sequence
 
+from .bugs import own_bug
 from .clock import Clock
 from .isolate import CallBudget, isolate
 from .retry import BackendPollFailed, PollFailed, is_backend_fault
@@ -205,7 +206,7 @@ class FanOut:
 
         def action(op: Operation) -> None:
             with self.inline(op):
-                outcome = isolate(lambda batch: self._call(task, batch), jobs, budget)
+                outcome = isolate(lambda batch: self._call(task, batch), jobs, budget, bug=own_bug)
             if self._on_outcomes is not None:
                 failed = {id(job) for batch, _ in outcome.failures for job in batch}
                 alone = [(self._identify(batch[0]), _error_text(e)) for batch, e in outcome.failures

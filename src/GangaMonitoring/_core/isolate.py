@@ -55,30 +55,39 @@ class Isolated(Generic[T]):
         return sum(len(batch) for batch, _ in self.failures)
 
 
-def isolate(call: Callable[[list[T]], Any], items: Sequence[T], budget: CallBudget) -> Isolated[T]:
+def _never(_error: BaseException) -> bool:
+    return False
+
+
+def isolate(call: Callable[[list[T]], Any], items: Sequence[T], budget: CallBudget,
+            bug: Callable[[BaseException], bool] = _never) -> Isolated[T]:
     """Call ``call(items)``; when it raises, halve and retry each half, down to single items.
 
     Every item ends in exactly one successful call or one failed batch.
     A batch is split only while the budget leaves room for both halves;
-    otherwise it is reported failed with its last error.
+    otherwise it is reported failed with its last error.  An error for which
+    ``bug`` is true is the caller's own bug, no item's: it is raised at once.
     """
     outcome: Isolated[T] = Isolated()
-    _isolate(call, list(items), budget, outcome)
+    _isolate(call, list(items), budget, outcome, bug)
     return outcome
 
 
-def _isolate(call: Callable[[list[T]], Any], items: list[T], budget: CallBudget, outcome: Isolated[T]) -> None:
+def _isolate(call: Callable[[list[T]], Any], items: list[T], budget: CallBudget, outcome: Isolated[T],
+             bug: Callable[[BaseException], bool]) -> None:
     if not items:
         return
     left = budget.spend()
     try:
         call(items)
     except Exception as err:  # noqa: BLE001 - any backend error; the caller reports it
+        if bug(err):
+            raise
         if len(items) <= 1 or left < 2:
             outcome.failures.append((items, err))
             return
         middle = len(items) // 2
-        _isolate(call, items[:middle], budget, outcome)
-        _isolate(call, items[middle:], budget, outcome)
+        _isolate(call, items[:middle], budget, outcome, bug)
+        _isolate(call, items[middle:], budget, outcome, bug)
         return
     outcome.succeeded = True

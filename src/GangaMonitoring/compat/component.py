@@ -43,6 +43,7 @@ from tenacity.stop import stop_base
 from .. import config, introspect, service_events, status_file
 from .._core.adaptive import AdaptiveSettings, ConcurrencyLimits
 from .._core.breaker import LOCAL_DISK, BreakerBoard, BreakerSettings
+from .._core.bugs import own_bug
 from .._core.clock import Clock, SystemClock
 from .._core.fanout import UPDATE, Child, FanOut, JobKey, Parent
 from .._core.index import FINALISING_STATES, POLLED_STATES, TRACKED_STATES, ActiveJobIndex
@@ -563,7 +564,7 @@ class MonitoringComponent(GangaThread):
                                 chunk_size=_chunk_size() if self.driver.chunkable(backend_class) else None,
                                 budget=budget) as fan:
             # bisected: a backend's own master_updateMonitoringInformation may raise for one job
-            top = isolate(lambda batch: self.driver.poll(batch), jobs, budget)
+            top = isolate(lambda batch: self.driver.poll(batch), jobs, budget, bug=own_bug)
         self._fan_in(fan, top)
         if top.succeeded:
             self.backend_classes[backend] = backend_class
@@ -745,14 +746,22 @@ class MonitoringComponent(GangaThread):
         if job is None or job.status != "completing":
             log.info("job %s was removed or changed while its output was handled; dropping that work",
                      work.fqid)
+            self._release(work)
             return None
         return job
+
+    def _release(self, work: FinishedWork) -> None:
+        """``work`` ends without its driver's ``finish``: the driver forgets what it kept for it."""
+        driver = self.native_drivers.get(work.backend)
+        if driver is not None:
+            driver.release(work)
 
     def _give_up_listener(self, work: FinishedWork, step: str) -> Any:
         """When retrieval or finalisation gives up, the job ends ``failed`` with the reason logged."""
         def listener(op: Operation) -> None:
             if op.state is not State.DONE or not op.last_error:
                 return
+            self._release(work)
             job = registry.find_job(self.registry_slice, work.job_key)
             if job is None or job.status != "completing":
                 return

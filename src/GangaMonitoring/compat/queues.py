@@ -100,6 +100,13 @@ def _backend_says(job: Any) -> str | None:
     return f"the grid reported it Failed{ended} (grid id {backend.id})"
 
 
+def _driver_says(component: Any, job: Any) -> list[str]:
+    """The line a native driver has for ``job`` (Slurm: why the job is pending), if any."""
+    driver = component.native_drivers.get(type(stripProxy(job.backend)).__name__)
+    said = driver.says(job) if driver is not None else None
+    return [f"  {said}"] if said else []
+
+
 class MonitoringQueues(ThreadPoolQueueMonitor):
     """Ganga's queues, showing GangaMonitoring's pools, queues and backends too."""
 
@@ -122,9 +129,10 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
         except LookupError as err:
             return Explanation(f"queues.why: {err}")
         if raw.master is None:
-            return Explanation(introspect.explain_job(component, raw.id, raw.status, _failed(raw)))
+            explained = introspect.explain_job(component, raw.id, raw.status, _failed(raw))
+            return Explanation("\n".join([explained, *_driver_says(component, raw)]))
         master = raw.master
-        lines = [f"subjob {raw.getFQID('.')} is {raw.status}",
+        lines = [f"subjob {raw.getFQID('.')} is {raw.status}", *_driver_says(component, raw),
                  *introspect.trouble_lines(component, (master.id, raw.id), raw.status, _backend_says(raw)),
                  f"its master, {introspect.explain_job(component, master.id, master.status, _failed(master))}"]
         return Explanation("\n".join(lines))

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 from collections.abc import Callable, Iterable, Sequence
 
+from .._core.bugs import own_bug
+
 T = TypeVar("T")
 
 JobKey = tuple[int, "int | None"]
@@ -78,8 +80,10 @@ def apply_each(ctx: DriverContext, answers: Iterable[tuple[Any, T]], apply: Call
     """``apply(job, answer)`` for each job the service answered for; one job's error is that job's alone.
 
     A job whose ``apply`` raises is told to ``ctx.job_failed`` and the
-    others go on; those updated are told to ``ctx.jobs_fine``.  Returns one
-    "job <fqid>: <error>" line per failed job, for the poll's ``PollFailed``.
+    others go on, unless the error is this package's own bug (``_core.bugs``):
+    that is raised, and no job is told.  Those updated are told to
+    ``ctx.jobs_fine``.  Returns one "job <fqid>: <error>" line per failed job,
+    for the poll's ``PollFailed``.
     """
     failures: list[str] = []
     fine: list[Any] = []
@@ -87,6 +91,8 @@ def apply_each(ctx: DriverContext, answers: Iterable[tuple[Any, T]], apply: Call
         try:
             apply(job, answer)
         except Exception as err:  # noqa: BLE001 - one job's trouble must not stop the others
+            if own_bug(err):
+                raise  # ours, not the job's: counted against no job
             reason = f"{type(err).__name__}: {err}"
             failures.append(f"job {job.getFQID('.')}: {reason}")
             ctx.job_failed(job, reason)
@@ -129,6 +135,14 @@ class NativeDriver(abc.ABC):
     def finish(self, job: Any, work: FinishedWork, files: list[str]) -> None:
         """Apply the outcome to the job (main process, short): the final state change."""
         job.updateStatus(work.final_status)
+
+    def release(self, work: FinishedWork) -> None:  # noqa: B027 - optional hook: most drivers keep nothing
+        """The component is done with ``work`` without :meth:`finish`: it gave up on its output, or
+        its job was removed or changed meanwhile.  Forget what the driver kept for it."""
+
+    def says(self, job: Any) -> str | None:
+        """What the backend last said of ``job`` that ``queues.why`` should show (None: nothing)."""
+        return None
 
     def tear_down(self) -> None:  # noqa: B027 - optional hook: most drivers hold nothing
         """Release what the driver holds once its backend has no active jobs."""

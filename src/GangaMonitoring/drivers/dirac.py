@@ -339,6 +339,9 @@ class DiracDriver(NativeDriver):
         # unfinished again at its restart; the record spares it a second download.
         self._handed.pop(work.backend_id, None)
 
+    def release(self, work: FinishedWork) -> None:
+        self._handed.pop(work.backend_id, None)
+
     def tear_down(self) -> None:
         self.calls.stop_processes()
 

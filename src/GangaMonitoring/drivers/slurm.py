@@ -33,6 +33,7 @@ from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.logging import getLogger
 
 from .._core.retry import BackendUnavailable
+from .._core.weak import PerObject
 from .base import DriverContext, NativeDriver
 
 log = getLogger("GangaMonitoring.drivers.slurm")
@@ -95,8 +96,8 @@ class SlurmDriver(NativeDriver):
         self._run = run
         self._clock = clock
         self._completed_without_exit_file: dict[str, float] = {}
-        self.pending_reasons: dict[str, str] = {}
-        """FQID -> why Slurm keeps the job pending (for ``queues.why``)."""
+        self.pending_reasons: PerObject[str] = PerObject()
+        """Job -> why Slurm keeps it pending (``queues.why``); kept as long as the job object lives."""
 
     def poll(self, jobs: Sequence[Any], ctx: DriverContext, scope: str = "") -> None:
         raw_jobs = [stripProxy(j) for j in jobs]
@@ -109,9 +110,9 @@ class SlurmDriver(NativeDriver):
 
     def _apply(self, job: Any, slurm: SlurmState, ctx: DriverContext) -> None:
         fqid = job.getFQID(".")
-        self.pending_reasons.pop(fqid, None)
+        self.pending_reasons.forget(job)
         if slurm.state == "PENDING":
-            self.pending_reasons[fqid] = slurm.reason
+            self.pending_reasons.put(job, slurm.reason)
         elif slurm.state == "RUNNING" and job.status == "submitted":
             job.updateStatus("running", update_master=False)
         elif slurm.state in ENDED_OUTSIDE_GANGA:
@@ -128,6 +129,12 @@ class SlurmDriver(NativeDriver):
         del self._completed_without_exit_file[fqid]
         ctx.job_ended(job, "failed", f"Slurm (id {job.backend.id}) says COMPLETED but the job wrote no exit code "
                                      f"in {self.EXIT_FILE_GRACE:.0f} s")
+
+    def says(self, job: Any) -> str | None:
+        reason = self.pending_reasons.get(job)
+        if reason is None or job.status != "submitted":
+            return None
+        return f"Slurm (id {job.backend.id}) keeps it pending: {reason}"
 
     def tear_down(self) -> None:
         self._completed_without_exit_file.clear()
