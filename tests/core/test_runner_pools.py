@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
@@ -170,3 +174,16 @@ def test_work_for_the_process_pool_once_the_pools_are_shut_down_is_refused_as_po
     with pytest.raises(PoolsClosed, match="cannot schedule"):
         pools.run_in_process(os.getpid)
     pools._process_pool = original  # type: ignore[method-assign]
+
+
+def test_workers_never_run_the_parent_s_main_script_nor_touch_its_main_module(tmp_path: Path) -> None:
+    """Ganga's ``ganga`` script has no ``__main__`` guard: a spawned worker would start a second Ganga."""
+    runs = tmp_path / "main-runs"
+    env = {**os.environ, "GM_MAIN_RUNS": str(runs)}
+    env.pop("GM_POOL_PARENT", None)
+    answer = subprocess.run([sys.executable, str(Path(__file__).with_name("clean_worker_child.py"))], env=env,
+                            capture_output=True, text=True, timeout=120, check=True)
+    seen = json.loads(answer.stdout.strip().splitlines()[-1])
+    assert runs.read_text().split() == [str(seen["parent"])]  # the parent alone ran it
+    assert seen["workers"] and seen["parent"] not in seen["workers"]  # the work ran in other processes
+    assert seen["swapped"] == 0  # the prompt's __main__ stayed in place throughout

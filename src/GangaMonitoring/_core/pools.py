@@ -24,9 +24,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import multiprocessing.context
-import sys
 import threading
-import types
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -138,7 +136,7 @@ class Pools:
             if self._closed:
                 raise PoolsClosed("pools are shut down")
             if self._processes is None:
-                self._processes = ProcessPoolExecutor(self._sizes["processes"], mp_context=_CLEAN_SPAWN,
+                self._processes = ProcessPoolExecutor(self._sizes["processes"], mp_context=_worker_context(),
                                                       initializer=log_to_file, initargs=self._log)
             return self._processes
 
@@ -175,36 +173,29 @@ class Pools:
         return "<Pools " + ", ".join(str(s) for s in self.statistics()) + ">"
 
 
-class _CleanSpawnProcess(multiprocessing.context.SpawnProcess):
-    """A spawned worker that does not re-run the parent's main script.
+WORKER_PRELOAD = ["GangaMonitoring._core.worker_boot", "GangaMonitoring._core.pools", "GangaMonitoring.drivers.heavy"]
+"""What the fork server imports once, before it forks workers: the Ganga-free modules workers run, after
+``worker_boot``, which keeps workers from running the parent's main script."""
 
-    Why spawn: forking a process that runs threads (an event loop, pools,
-    Ganga's own) copies their locks in whatever state they are in.  But a
-    spawned child re-imports the parent's ``__main__`` script, and the
-    ``ganga`` executable has no ``if __name__ == "__main__"`` guard: the
-    worker would start a second Ganga.  Workers need nothing of ``__main__``
-    (they run top-level functions of Ganga-free modules), so while a worker
-    is launched ``sys.modules["__main__"]`` is an empty module.
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Workers forked by a fork server that never imports the parent's ``__main__``.
+
+    Why not fork: forking a process that runs threads (an event loop, pools,
+    Ganga's own) copies their locks in whatever state they are in.  Why not
+    spawn: a spawned child runs the parent's ``__main__`` script, and the
+    ``ganga`` executable has no ``if __name__ == "__main__"`` guard, so the
+    worker would start a second Ganga.  A fork server is a fresh single-threaded
+    interpreter that forks the workers; it never preloads the parent's main
+    script (``"__main__"`` is not among its preloads), and its first preload,
+    ``worker_boot``, keeps the workers it forks from running it.  Nothing of the
+    parent's process (its ``__main__`` above all, which the prompt uses) is
+    touched to launch a worker.  The preload list is the fork server's,
+    process-wide: set before this package's first worker starts it.
     """
-
-    _launch_lock = threading.Lock()
-
-    @staticmethod
-    def _Popen(process_obj: Any) -> Any:  # noqa: N802 - multiprocessing's name
-        with _CleanSpawnProcess._launch_lock:
-            main = sys.modules["__main__"]
-            sys.modules["__main__"] = types.ModuleType("__main__")
-            try:
-                return multiprocessing.context.SpawnProcess._Popen(process_obj)
-            finally:
-                sys.modules["__main__"] = main
-
-
-class _CleanSpawnContext(multiprocessing.context.SpawnContext):
-    Process = _CleanSpawnProcess
-
-
-_CLEAN_SPAWN = _CleanSpawnContext()
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(WORKER_PRELOAD)
+    return context
 
 
 WORKER_LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s (worker process %(process)d): %(message)s"
