@@ -20,7 +20,6 @@ the scheduler; the pools run the work.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import functools
 import logging
@@ -32,7 +31,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 from GangaCore.Core.GangaThread import GangaThread
 from GangaCore.GPIDev.Base.Proxy import stripProxy
@@ -54,12 +53,13 @@ from .._core.pools import Pools
 from .._core.retry import BackendPollFailed, PollFailed, RetryPolicy, TransientError, is_backend_fault
 from .._core.runner import SchedulerRunner
 from .._core.scheduler import Scheduler
-from .._core.work import Kind, Operation, PriorityClass, State
+from .._core.work import Kind, Operation, PriorityClass
 from ..drivers import make_native_driver
-from ..drivers.base import FinishedWork, NativeDriver
+from ..drivers.base import NativeDriver
 from ..drivers.compat import CompatDriver
 from . import completing, patches, policies, registry
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
+from .pipeline import OutputPipeline, job_key
 from .credentials import CredentialCheck
 from .prompt import PromptNotice
 
@@ -141,14 +141,16 @@ class MonitoringComponent(GangaThread):
         self.planner = PollPlanner(self._planner_settings, self._poll_action)
         self.runner = SchedulerRunner(self.scheduler, self.pools, self.clock, self.retry_policy,
                                       plan=self._plan)
-        self.fanout = FanOut(self.runner, self.clock, call=self._call_inline, identify=_job_key,
+        self.fanout = FanOut(self.runner, self.clock, call=self._call_inline, identify=job_key,
                              on_child_done=self._on_update_done, on_outcomes=self._job_outcomes,
                              service_fault=_service_fault)
-        self.troubled = TroubledJobs()
+        self.pipeline = OutputPipeline(self.runner, self.pools.run_in_process,
+                                       lambda key: registry.find_job(self.registry_slice, key),
+                                       rollup=self._schedule_rollup, failed_subjob=self._submit_policies,
+                                       call_inline=self._call_inline)
+        """The native drivers' context: hand-over, retrieval, finalisation, the trouble of single jobs."""
         self.driver = CompatDriver()
         self.backend_classes: dict[str, type] = {}
-        self.native_drivers: dict[str, NativeDriver] = {}
-        """backend -> its one driver instance, polled concurrently (built under ``_drivers_lock``)."""
         self._drivers_lock = threading.Lock()
         self.poll_records: dict[str, BackendPollRecord] = {}
         self.prompt_notice = PromptNotice(self)
@@ -163,15 +165,27 @@ class MonitoringComponent(GangaThread):
         self._progress_lock = threading.Lock()
         self._final_samples: dict[int, deque[tuple[float, int]]] = {}
         """master id -> (when, how many of its subjobs were final) at each look, over the last minutes."""
-        self.ended_reasons = EndedReasons()
-        """FQID -> why a driver found the job ended (failed, killed) outside its backend's own update."""
         self.last_service_error: dict[str, tuple[float, str]] = {}
         """backend -> (when, what) of the last error one of its clients retried (``service_events``)."""
-        self.output_failures: dict[str, tuple[tuple[int, int | None], str]] = {}
-        """FQID -> (job key, reason) of jobs failed because their output (or their updates) could not
-        be had, until retried (``retry_output``) or removed (forgotten at the next reconcile)."""
         patches.add_status_listener(self._on_status_change)
         patches.add_status_listener(self._on_any_status_change, subjobs=True)
+
+    @property
+    def native_drivers(self) -> dict[str, NativeDriver]:
+        """backend -> its one driver instance, polled concurrently (built under ``_drivers_lock``)."""
+        return self.pipeline.drivers
+
+    @property
+    def troubled(self) -> TroubledJobs:
+        return self.pipeline.troubled
+
+    @property
+    def ended_reasons(self) -> EndedReasons:
+        return self.pipeline.ended_reasons
+
+    @property
+    def output_failures(self) -> dict[str, tuple[JobKey, str]]:
+        return self.pipeline.output_failures
 
     # -- GangaThread / life cycle ------------------------------------------------
 
@@ -619,48 +633,9 @@ class MonitoringComponent(GangaThread):
 
     def _job_outcomes(self, fine: list[JobKey], alone: list[tuple[JobKey, str]]) -> None:
         """After an update: jobs updated are fine again; a job that failed alone is noted (see ``trouble``)."""
-        self.troubled.fine(fine)
+        self.pipeline.troubled.fine(fine)
         for key, error in alone:
-            self._note_job_failure(key, error)
-
-    def job_failed(self, job: Any, reason: str) -> None:
-        """DriverContext: ``job`` alone could not be updated (the service answered for others)."""
-        self._note_job_failure(_job_key(job), reason)
-
-    def jobs_fine(self, jobs: Iterable[Any]) -> None:
-        """DriverContext: these jobs were updated."""
-        if len(self.troubled):
-            self.troubled.fine(_job_key(job) for job in jobs)
-
-    def job_ended(self, job: Any, status: str, reason: str) -> None:
-        """DriverContext: the driver found ``job`` ended as ``status`` for ``reason``."""
-        key = _job_key(job)
-        log.warning("job %s: %s; it is now %s", _fqid(key), reason, status)
-        self.ended_reasons.put(_fqid(key), reason)
-        job.updateStatus(status, update_master=False)
-        if key[1] is not None:
-            self._schedule_rollup(key[0], registry.job_backend_name(job.master) or "(unknown)")
-
-    def _note_job_failure(self, key: JobKey, error: str) -> None:
-        """A job failing on its own: after ``failing_job_grace`` seconds of it, it is marked failed."""
-        trouble = self.troubled.note(key, error, self.clock.now())
-        grace = float(config.monitoring_option("failing_job_grace"))
-        failing_for = self.clock.now() - trouble.since
-        if failing_for < grace:
-            log.debug("job %s could not be updated (%d time(s) in %.0f s): %s", _fqid(key), trouble.failures,
-                      failing_for, error)
-            return
-        job = registry.find_job(self.registry_slice, key)
-        self.troubled.forget(key)
-        if job is None or registry.job_status(job) not in POLLED_STATES:
-            return
-        reason = (f"monitoring gave up: every update of it failed for {failing_for:.0f} s "
-                  f"([Monitoring]failing_job_grace), while its backend answered for other jobs; last: {error}")
-        log.error("job %s: %s. It is marked failed; queues.retry(j) tries again, or resubmit it.", _fqid(key), reason)
-        self.output_failures[_fqid(key)] = (key, reason)
-        job.updateStatus("failed", update_master=False)
-        if key[1] is not None:
-            self._schedule_rollup(key[0], registry.job_backend_name(job.master) or "(unknown)")
+            self.pipeline.note_job_failure(key, error)
 
     def _on_update_done(self, child: Child, op: Operation) -> None:
         """An update operation ended: masters whose subjobs it updated are rolled up soon."""
@@ -691,88 +666,10 @@ class MonitoringComponent(GangaThread):
     def _poll_native(self, driver: NativeDriver, top_jobs: list[Any], scope: str) -> None:
         jobs, masters = registry.expand_subjobs(top_jobs, POLLED_STATES)
         try:
-            driver.poll(jobs, self, scope)
+            driver.poll(jobs, self.pipeline, scope)
         finally:
             for master in masters:
                 self._schedule_rollup(master.id, driver.backend)
-
-    def hand_over(self, job: Any, work: FinishedWork) -> None:
-        """DriverContext: ``job`` finished on its backend; retrieval and finalisation now own it."""
-        job.updateStatus("completing", update_master=False)
-        driver = self.native_drivers[work.backend]
-        self.runner.submit(
-            Operation(key=("retrieve", work.fqid), kind=Kind.RETRIEVE, backend=work.backend,
-                      priority=PriorityClass.FINALISE, due=self.clock.now(),
-                      action=lambda _op: self._retrieve(driver, work), job_ids={work.job_key[0]},
-                      description=f"retrieve output of {work.fqid}"),
-            listener=self._give_up_listener(work, "retrieved"))
-
-    def run_stock_update(self, jobs: Sequence[Any]) -> None:
-        """DriverContext: the backend's own update for ``jobs`` (a coroutine runs on the loop), here and now."""
-        if jobs:
-            backend_class = type(stripProxy(jobs[0]).backend)
-            self._call_inline(backend_class.updateMonitoringInformation, list(jobs))
-
-    def _retrieve(self, driver: NativeDriver, work: FinishedWork) -> None:
-        if self._owned_job(work) is None:
-            return
-        path = driver.retrieve(work)
-        self.runner.submit(
-            Operation(key=("finalise", work.fqid), kind=Kind.FINALISE, backend=work.backend,
-                      priority=PriorityClass.FINALISE, due=self.clock.now(),
-                      action=lambda _op: self._finalise(driver, work, path), job_ids={work.job_key[0]},
-                      description=f"finalise {work.fqid}"),
-            listener=self._give_up_listener(work, "finalised"))
-
-    def _finalise(self, driver: NativeDriver, work: FinishedWork, path: str) -> None:
-        if self._owned_job(work) is None:
-            _discard(path, work.outputdir)
-            return
-        files = self.pools.run_in_process(driver.unpack, work, path,
-                                          timeout=float(config.monitoring_option("call_timeout")))
-        job = self._owned_job(work)
-        if job is None:  # removed while we unpacked: leave nothing of it behind
-            shutil.rmtree(work.outputdir, ignore_errors=True)
-            return
-        driver.finish(job, work, files)
-        if work.job_key[1] is not None:
-            self._schedule_rollup(work.job_key[0], work.backend)
-            if work.final_status == "failed":
-                self._submit_policies(work.backend, work.job_key[0])  # autoKill need not wait for a poll
-
-    def _owned_job(self, work: FinishedWork) -> Any | None:
-        """The job ``work`` is for, if it still exists and is still ours to finalise."""
-        job = registry.find_job(self.registry_slice, work.job_key)
-        if job is None or job.status != "completing":
-            log.info("job %s was removed or changed while its output was handled; dropping that work",
-                     work.fqid)
-            self._release(work)
-            return None
-        return job
-
-    def _release(self, work: FinishedWork) -> None:
-        """``work`` ends without its driver's ``finish``: the driver forgets what it kept for it."""
-        driver = self.native_drivers.get(work.backend)
-        if driver is not None:
-            driver.release(work)
-
-    def _give_up_listener(self, work: FinishedWork, step: str) -> Any:
-        """When retrieval or finalisation gives up, the job ends ``failed`` with the reason logged."""
-        def listener(op: Operation) -> None:
-            if op.state is not State.DONE or not op.last_error:
-                return
-            self._release(work)
-            job = registry.find_job(self.registry_slice, work.job_key)
-            if job is None or job.status != "completing":
-                return
-            log.error("the output of job %s could not be %s after %d attempt(s): %s. The job is marked "
-                      "failed; queues.retry(j) tries again (or resubmit it).", work.fqid, step, op.attempts,
-                      op.last_error)
-            self.output_failures[work.fqid] = (work.job_key, f"output not {step}: {op.last_error}")
-            job.updateStatus("failed", update_master=False)
-            if work.job_key[1] is not None:
-                self._schedule_rollup(work.job_key[0], work.backend)
-        return listener
 
     def retry_output(self, jobs: Any = None) -> list[str]:
         """Jobs that failed only because their output could not be had go back to ``running``.
@@ -1131,14 +1028,6 @@ def _describe_batch(batch: list[Any]) -> str:
     return f"job {ids[0]}" if len(ids) == 1 else f"{len(ids)} jobs ({ids[0]}..{ids[-1]})"
 
 
-def _discard(path: str, outputdir: str) -> None:
-    """Remove a retrieved file nobody wants, and the output dir if that leaves it empty."""
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path)
-    with contextlib.suppress(OSError):  # not empty, or already gone: leave it
-        os.rmdir(outputdir)
-
-
 def _registry_of(registry_slice: Any) -> Any:
     return getattr(registry_slice, "objects", registry_slice)
 
@@ -1171,17 +1060,6 @@ def _service_fault(error: BaseException) -> bool:
     from GangaCore.GPIDev.Lib.Job.Job import JobError
 
     return not isinstance(error, JobError) and is_backend_fault(error)
-
-
-def _fqid(key: JobKey) -> str:
-    return str(key[0]) if key[1] is None else f"{key[0]}.{key[1]}"
-
-
-def _job_key(job: Any) -> JobKey:
-    """(top-level id, subjob id or None) of a job or subjob."""
-    raw = stripProxy(job)
-    master = raw.master
-    return (raw.id, None) if master is None else (master.id, raw.id)
 
 
 def _chunk_size() -> int | None:

@@ -1,0 +1,211 @@
+"""What a native driver's jobs go through once polled: the drivers' context (``drivers.base.DriverContext``).
+
+A driver polls its backend and tells this pipeline what it found: a job
+finished (:meth:`OutputPipeline.hand_over`: its output is retrieved on the io
+pool, unpacked in a worker process and finalised by the driver), a job alone
+could not be updated (:meth:`job_failed`: after ``[Monitoring]failing_job_grace``
+of that it is marked failed), jobs were updated (:meth:`jobs_fine`), a job
+ended in a way its backend's own update cannot see (:meth:`job_ended`).
+
+Contract: every job handed over ends in exactly one of three ways: its driver's
+``finish`` (its final state), ``failed`` with the reason kept in
+:attr:`output_failures` when retrieval or finalisation gives up, or dropped
+when the job was removed or changed meanwhile (its files are not left half
+written).  In the last two the driver is told to ``release`` the work.  A
+subjob's master is rolled up after each of them.  Jobs are looked up by key
+(``(job id, subjob id or None)``), never held across operations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from GangaCore.GPIDev.Base.Proxy import stripProxy
+from GangaCore.Utility.logging import getLogger
+
+from .. import config
+from .._core.index import POLLED_STATES
+from .._core.runner import SchedulerRunner
+from .._core.trouble import EndedReasons, TroubledJobs
+from .._core.work import Kind, Operation, PriorityClass, State
+from ..drivers.base import FinishedWork, JobKey, NativeDriver
+from . import registry
+
+log = getLogger("GangaMonitoring.component")
+
+
+
+def fqid(key: JobKey) -> str:
+    return str(key[0]) if key[1] is None else f"{key[0]}.{key[1]}"
+
+
+def job_key(job: Any) -> JobKey:
+    """A job's key: ``(id, None)`` for a top-level job, ``(master id, id)`` for a subjob."""
+    raw = stripProxy(job)
+    master = raw.master
+    return (raw.id, None) if master is None else (master.id, raw.id)
+
+
+class OutputPipeline:
+    """The drivers' context: hand-over, retrieval, finalisation, give-up and the trouble of single jobs.
+
+    ``find_job(key)``: the job of a key now (None: gone); ``rollup(master id,
+    backend)``: a master's status is updated from its subjobs soon;
+    ``failed_subjob(backend, master id)``: a subjob ended failed (the
+    auto-kill policy need not wait for a poll); ``call_inline(task, jobs)``: a
+    backend's own update, run now (a coroutine on the component's loop).
+    """
+
+    def __init__(self, runner: SchedulerRunner, run_in_process: Callable[..., Any],
+                 find_job: Callable[[JobKey], Any | None], rollup: Callable[[int, str], None],
+                 failed_subjob: Callable[[str, int], None], call_inline: Callable[[Any, Any], None]) -> None:
+        self.runner = runner
+        self.clock = runner.clock
+        self._run_in_process = run_in_process
+        self._find_job = find_job
+        self._rollup = rollup
+        self._failed_subjob = failed_subjob
+        self._call_inline = call_inline
+        self.drivers: dict[str, NativeDriver] = {}
+        """backend -> its one driver instance (the component builds it, under its lock)."""
+        self.troubled = TroubledJobs()
+        self.ended_reasons = EndedReasons()
+        """FQID -> why a driver found the job ended (failed, killed) outside its backend's own update."""
+        self.output_failures: dict[str, tuple[JobKey, str]] = {}
+        """FQID -> (job key, reason) of jobs failed because their output (or their updates) could not
+        be had, until retried (``retry_output``) or removed (forgotten at the next reconcile)."""
+
+    # -- DriverContext ------------------------------------------------------------
+
+    def hand_over(self, job: Any, work: FinishedWork) -> None:
+        """``job`` finished on its backend; retrieval and finalisation now own it."""
+        job.updateStatus("completing", update_master=False)
+        driver = self.drivers[work.backend]
+        self.runner.submit(
+            Operation(key=("retrieve", work.fqid), kind=Kind.RETRIEVE, backend=work.backend,
+                      priority=PriorityClass.FINALISE, due=self.clock.now(),
+                      action=lambda _op: self._retrieve(driver, work), job_ids={work.job_key[0]},
+                      description=f"retrieve output of {work.fqid}"),
+            listener=self._give_up_listener(work, "retrieved"))
+
+    def run_stock_update(self, jobs: Sequence[Any]) -> None:
+        """The backend's own update for ``jobs`` (a coroutine runs on the loop), here and now."""
+        if jobs:
+            backend_class = type(stripProxy(jobs[0]).backend)
+            self._call_inline(backend_class.updateMonitoringInformation, list(jobs))
+
+    def job_failed(self, job: Any, reason: str) -> None:
+        """``job`` alone could not be updated (the service answered for others)."""
+        self.note_job_failure(job_key(job), reason)
+
+    def jobs_fine(self, jobs: Iterable[Any]) -> None:
+        """These jobs were updated."""
+        if len(self.troubled):
+            self.troubled.fine(job_key(job) for job in jobs)
+
+    def job_ended(self, job: Any, status: str, reason: str) -> None:
+        """The driver found ``job`` ended as ``status`` for ``reason``."""
+        key = job_key(job)
+        log.warning("job %s: %s; it is now %s", fqid(key), reason, status)
+        self.ended_reasons.put(fqid(key), reason)
+        job.updateStatus(status, update_master=False)
+        if key[1] is not None:
+            self._rollup(key[0], registry.job_backend_name(job.master) or "(unknown)")
+
+    # -- the trouble of single jobs -------------------------------------------------
+
+    def note_job_failure(self, key: JobKey, error: str) -> None:
+        """A job failing on its own: after ``failing_job_grace`` seconds of it, it is marked failed."""
+        trouble = self.troubled.note(key, error, self.clock.now())
+        grace = float(config.monitoring_option("failing_job_grace"))
+        failing_for = self.clock.now() - trouble.since
+        if failing_for < grace:
+            log.debug("job %s could not be updated (%d time(s) in %.0f s): %s", fqid(key), trouble.failures,
+                      failing_for, error)
+            return
+        job = self._find_job(key)
+        self.troubled.forget(key)
+        if job is None or registry.job_status(job) not in POLLED_STATES:
+            return
+        reason = (f"monitoring gave up: every update of it failed for {failing_for:.0f} s "
+                  f"([Monitoring]failing_job_grace), while its backend answered for other jobs; last: {error}")
+        log.error("job %s: %s. It is marked failed; queues.retry(j) tries again, or resubmit it.", fqid(key), reason)
+        self.output_failures[fqid(key)] = (key, reason)
+        job.updateStatus("failed", update_master=False)
+        if key[1] is not None:
+            self._rollup(key[0], registry.job_backend_name(job.master) or "(unknown)")
+
+    # -- retrieval and finalisation -------------------------------------------------
+
+    def _retrieve(self, driver: NativeDriver, work: FinishedWork) -> None:
+        if self._owned_job(work) is None:
+            return
+        path = driver.retrieve(work)
+        self.runner.submit(
+            Operation(key=("finalise", work.fqid), kind=Kind.FINALISE, backend=work.backend,
+                      priority=PriorityClass.FINALISE, due=self.clock.now(),
+                      action=lambda _op: self._finalise(driver, work, path), job_ids={work.job_key[0]},
+                      description=f"finalise {work.fqid}"),
+            listener=self._give_up_listener(work, "finalised"))
+
+    def _finalise(self, driver: NativeDriver, work: FinishedWork, path: str) -> None:
+        if self._owned_job(work) is None:
+            discard(path, work.outputdir)
+            return
+        files = self._run_in_process(driver.unpack, work, path,
+                                     timeout=float(config.monitoring_option("call_timeout")))
+        job = self._owned_job(work)
+        if job is None:  # removed while we unpacked: leave nothing of it behind
+            shutil.rmtree(work.outputdir, ignore_errors=True)
+            return
+        driver.finish(job, work, files)
+        if work.job_key[1] is not None:
+            self._rollup(work.job_key[0], work.backend)
+            if work.final_status == "failed":
+                self._failed_subjob(work.backend, work.job_key[0])
+
+    def _owned_job(self, work: FinishedWork) -> Any | None:
+        """The job ``work`` is for, if it still exists and is still ours to finalise."""
+        job = self._find_job(work.job_key)
+        if job is None or job.status != "completing":
+            log.info("job %s was removed or changed while its output was handled; dropping that work",
+                     work.fqid)
+            self._release(work)
+            return None
+        return job
+
+    def _release(self, work: FinishedWork) -> None:
+        """``work`` ends without its driver's ``finish``: the driver forgets what it kept for it."""
+        driver = self.drivers.get(work.backend)
+        if driver is not None:
+            driver.release(work)
+
+    def _give_up_listener(self, work: FinishedWork, step: str) -> Any:
+        """When retrieval or finalisation gives up, the job ends ``failed`` with the reason logged."""
+        def listener(op: Operation) -> None:
+            if op.state is not State.DONE or not op.last_error:
+                return
+            self._release(work)
+            job = self._find_job(work.job_key)
+            if job is None or job.status != "completing":
+                return
+            log.error("the output of job %s could not be %s after %d attempt(s): %s. The job is marked "
+                      "failed; queues.retry(j) tries again (or resubmit it).", work.fqid, step, op.attempts,
+                      op.last_error)
+            self.output_failures[work.fqid] = (work.job_key, f"output not {step}: {op.last_error}")
+            job.updateStatus("failed", update_master=False)
+            if work.job_key[1] is not None:
+                self._rollup(work.job_key[0], work.backend)
+        return listener
+
+
+def discard(path: str, outputdir: str) -> None:
+    """Remove a retrieved file nobody wants, and the output dir if that leaves it empty."""
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+    with contextlib.suppress(OSError):  # not empty, or already gone: leave it
+        os.rmdir(outputdir)
