@@ -15,6 +15,7 @@ from typing import Any
 
 from ._core.breaker import CREDENTIAL_SUFFIX, credential_breaker
 from ._core.recent import RecentCounts
+from .drivers.base import JobKey, fqid
 
 FIRST_FEW = 3
 WHY_LINES = 8
@@ -450,7 +451,6 @@ def _backend_line(b: BackendSnapshot, width: int | None) -> str:
                Part(f"; next {upcoming}", (1, "")))
 
 
-JobKey = tuple[int, int | None]
 """(top-level job id, subjob id or None)."""
 NO_REASON = "no reason known to monitoring"
 
@@ -477,10 +477,10 @@ def failure_reasons(component: Any, key: JobKey, backend_says: str | None = None
     ``backend_says``, its backend's own reason.  Empty when none is known.
     """
     reasons = []
-    ended = component.ended_reasons.get(_fqid(key))
+    ended = component.ended_reasons.get(fqid(key))
     if ended is not None:
         reasons.append(ended)
-    failure = component.output_failures.get(_fqid(key))
+    failure = component.output_failures.get(fqid(key))
     if failure is not None:
         reasons.append(f"{failure[1]} (queues.retry(j) tries again)")
     trouble = component.troubled.get(key)
@@ -494,7 +494,7 @@ def failure_reasons(component: Any, key: JobKey, backend_says: str | None = None
 def trouble_lines(component: Any, key: JobKey, status: str | None, backend_says: str | None = None) -> list[str]:
     """One job's own trouble: why it failed or was killed outside Ganga, else whether its updates keep failing."""
     if status == "killed":
-        ended = component.ended_reasons.get(_fqid(key))
+        ended = component.ended_reasons.get(fqid(key))
         return [f"  it was killed: {ended}"] if ended else []
     if status == "failed":
         return [f"  it failed: {'; '.join(failure_reasons(component, key, backend_says)) or NO_REASON}"]
@@ -517,14 +517,10 @@ def _failed_subjob_lines(component: Any, job_id: int, failed: FailedJobs | None)
     lines = [f"  {count}{of} subjob{'' if count == 1 and not of else 's'} failed:"]
     reasons = {key: failure_reasons(component, key, says) for key, says in found.items()}
     ordered = sorted(found, key=lambda key: (key not in given_up, key[1]))
-    lines.extend(f"    {_fqid(key)}: {'; '.join(reasons[key]) or NO_REASON}" for key in ordered[:WHY_LINES])
+    lines.extend(f"    {fqid(key)}: {'; '.join(reasons[key]) or NO_REASON}" for key in ordered[:WHY_LINES])
     if count > min(len(ordered), WHY_LINES):
         lines.append(f"    ... and {count - min(len(ordered), WHY_LINES)} more")
     return lines
-
-
-def _fqid(key: JobKey) -> str:
-    return str(key[0]) if key[1] is None else f"{key[0]}.{key[1]}"
 
 
 def explain_job(component: Any, job_id: int, status: str | None = None, failed: FailedJobs | None = None) -> str:
@@ -546,7 +542,7 @@ def explain_job(component: Any, job_id: int, status: str | None = None, failed: 
     itself = (job_id, None)
     says = failed.backend_says if failed else {}
     split = failed is not None and failed.subjobs > 0  # a master fails for its subjobs, said below
-    failed_itself = itself in says or _fqid(itself) in component.output_failures or (
+    failed_itself = itself in says or fqid(itself) in component.output_failures or (
         status == "failed" and not split)
     lines.extend(trouble_lines(component, itself, "failed" if failed_itself else status if status == "killed" else None,
                                says.get(itself)))

@@ -32,22 +32,11 @@ from .._core.index import POLLED_STATES
 from .._core.runner import SchedulerRunner
 from .._core.trouble import EndedReasons, TroubledJobs
 from .._core.work import Kind, Operation, PriorityClass, State
-from ..drivers.base import FinishedWork, JobKey, NativeDriver
+from ..drivers.base import FinishedWork, JobKey, NativeDriver, fqid, job_key
 from . import registry
 
 log = getLogger("GangaMonitoring.component")
 
-
-
-def fqid(key: JobKey) -> str:
-    return str(key[0]) if key[1] is None else f"{key[0]}.{key[1]}"
-
-
-def job_key(job: Any) -> JobKey:
-    """A job's key: ``(id, None)`` for a top-level job, ``(master id, id)`` for a subjob."""
-    raw = stripProxy(job)
-    master = raw.master
-    return (raw.id, None) if master is None else (master.id, raw.id)
 
 
 class OutputPipeline:

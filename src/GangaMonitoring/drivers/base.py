@@ -36,6 +36,18 @@ JobKey = tuple[int, "int | None"]
 """(top-level job id, subjob id or None): how work finds its job again (jobs can be removed)."""
 
 
+def job_key(job: Any) -> JobKey:
+    """A job's key: ``(id, None)`` for a top-level job, ``(master id, id)`` for a subjob (a GPI proxy or not)."""
+    raw = getattr(job, "_impl", job)
+    master = raw.master
+    return (raw.id, None) if master is None else (master.id, raw.id)
+
+
+def fqid(key: JobKey) -> str:
+    """The FQID Ganga shows for a key: ``"8"`` or ``"8.41"``."""
+    return str(key[0]) if key[1] is None else f"{key[0]}.{key[1]}"
+
+
 @dataclass(frozen=True)
 class FinishedWork:
     """What retrieval and finalisation need to know about one finished job: plain, picklable data."""

@@ -51,11 +51,10 @@ from GangaCore.Utility.logging import getLogger
 
 from .. import config
 from .._core.retry import BackendUnavailable, DiskFull, PollFailed, TransientError
-from .base import DriverContext, FinishedWork, NativeDriver, apply_each
+from .base import DriverContext, FinishedWork, NativeDriver, apply_each, job_key
 from .dirac_answers import answer_to_file, read_answer
 from .._files import write_json_atomically
 from .heavy import retrieval_record, unpack_dirac_retrieval
-from .simgrid import job_key
 
 log = getLogger("GangaMonitoring.drivers.dirac")
 

@@ -19,16 +19,11 @@ from GangaCore.Utility.logging import getLogger
 from ..backends.simgrid import client_for, download_output, sandbox_path, transition_for
 from ..simulator.client import SimGridClient
 from .._core.retry import PollFailed
-from .base import DriverContext, FinishedWork, JobKey, NativeDriver, apply_each
+from .base import DriverContext, FinishedWork, NativeDriver, apply_each, job_key
 from . import heavy
 from .heavy import unpack_retrieved
 
 log = getLogger("GangaMonitoring.drivers.simgrid")
-
-
-def job_key(job: Any) -> JobKey:
-    raw = stripProxy(job)
-    return (raw.id, None) if raw.master is None else (raw.master.id, raw.id)
 
 
 class SimGridDriver(NativeDriver):
