@@ -190,7 +190,7 @@ import threading
 from typing import Any
 from collections.abc import Callable
 
-from . import display, flush, rollup
+from . import current, display, flush, rollup
 from .._core.pools import PoolsClosed
 from .._core.weak import PerObject
 
@@ -260,6 +260,7 @@ def apply(component_class: type) -> None:
         if "AsyncMonitoringService" not in _originals:
             _originals["AsyncMonitoringService"] = MonitoringService.AsyncMonitoringService
         MonitoringService.AsyncMonitoringService = component_class
+        current.set_component_class(component_class)
         current = Job.__dict__["status"]
         if not _is_watch(current):
             _originals["Job.status"] = current

@@ -23,14 +23,11 @@ from GangaCore.Core.GangaThread.WorkerThreads.ThreadPoolQueueMonitor import Thre
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 
 from .. import introspect
+from . import current
 
 
 def _our_component() -> Any | None:
-    from GangaCore.Core import monitoring_component
-
-    from .component import MonitoringComponent
-
-    return monitoring_component if isinstance(monitoring_component, MonitoringComponent) else None
+    return current.component()
 
 
 class Explanation(str):
