@@ -261,10 +261,10 @@ def apply(component_class: type) -> None:
             _originals["AsyncMonitoringService"] = MonitoringService.AsyncMonitoringService
         MonitoringService.AsyncMonitoringService = component_class
         current.set_component_class(component_class)
-        current = Job.__dict__["status"]
-        if not _is_watch(current):
-            _originals["Job.status"] = current
-            setattr(Job, "status", _watching(current))
+        status = Job.__dict__["status"]
+        if not _is_watch(status):
+            _originals["Job.status"] = status
+            setattr(Job, "status", _watching(status))
     guard_current_frames()
 
 
