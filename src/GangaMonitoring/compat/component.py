@@ -55,11 +55,11 @@ from .._core.runner import SchedulerRunner
 from .._core.scheduler import Scheduler
 from .._core.work import Kind, Operation, PriorityClass
 from ..drivers import make_native_driver
-from ..drivers.base import NativeDriver
+from ..drivers.base import NativeDriver, job_key
 from ..drivers.compat import CompatDriver
 from . import completing, patches, policies, registry
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
-from .pipeline import OutputPipeline, job_key
+from .pipeline import OutputPipeline
 from .credentials import CredentialCheck
 from .prompt import PromptNotice
 
