@@ -201,12 +201,12 @@ log = logging.getLogger("GangaMonitoring.patches")
 
 _lock = threading.RLock()
 _frames_lock = threading.Lock()
-_originals: dict[str, Any] = {}
 _status_listeners: list[StatusListener] = []
 _any_status_listeners: list[StatusListener] = []
 """Told of subjobs' changes too (not only top-level jobs')."""
 _user_action_listeners: list[UserActionListener] = []
-_wrapped_actions: list[tuple[Any, str, Any]] = []  # (class or module, name, the original function)
+_wrapped_actions: list[tuple[Any, str, Any]] = []
+"""The ledger: (class or module, name, what it was) for every patch installed, undone newest first."""
 
 
 def _watching(original: Any) -> Any:
@@ -254,39 +254,18 @@ def apply(component_class: type) -> None:
     from .queues import MonitoringQueues
 
     with _lock:
-        if "ThreadPoolQueueMonitor" not in _originals:
-            _originals["ThreadPoolQueueMonitor"] = queues_module.ThreadPoolQueueMonitor
-        queues_module.ThreadPoolQueueMonitor = MonitoringQueues
-        if "AsyncMonitoringService" not in _originals:
-            _originals["AsyncMonitoringService"] = MonitoringService.AsyncMonitoringService
-        MonitoringService.AsyncMonitoringService = component_class
+        _wrap(queues_module, "ThreadPoolQueueMonitor", lambda _stock: MonitoringQueues)
+        _wrap(MonitoringService, "AsyncMonitoringService", lambda _stock: component_class)
         current.set_component_class(component_class)
-        status = Job.__dict__["status"]
-        if not _is_watch(status):
-            _originals["Job.status"] = status
-            setattr(Job, "status", _watching(status))
+        if not _is_watch(Job.__dict__["status"]):
+            _wrap(Job, "status", _watching)
     guard_current_frames()
 
 
 def remove() -> None:
-    """Undo the patches (idempotent)."""
+    """Undo the patches (idempotent): every entry of the ledger, newest first."""
     unguard_current_frames()
-    if "GangaCore" not in sys.modules:
-        return  # Ganga never loaded (the frames guard alone, outside Ganga): nothing of it is patched
-    from GangaCore.Core.GangaThread.WorkerThreads import ThreadPoolQueueMonitor as queues_module
-    from GangaCore.Core.MonitoringComponent import MonitoringService
-    from GangaCore.GPIDev.Lib.Job.Job import Job
-
     with _lock:
-        original_queues = _originals.pop("ThreadPoolQueueMonitor", None)
-        if original_queues is not None:
-            queues_module.ThreadPoolQueueMonitor = original_queues
-        original_class = _originals.pop("AsyncMonitoringService", None)
-        if original_class is not None:
-            MonitoringService.AsyncMonitoringService = original_class
-        original_status = _originals.pop("Job.status", None)
-        if original_status is not None and _is_watch(Job.__dict__.get("status")):
-            setattr(Job, "status", original_status)
         _status_listeners.clear()
         _any_status_listeners.clear()
         _unwrap_methods()
@@ -294,35 +273,36 @@ def remove() -> None:
 
 
 def guard_current_frames() -> None:
-    """Make ``sys._current_frames`` run with the garbage collector off (idempotent; see item 6)."""
+    """Make ``sys._current_frames`` run with the garbage collector off (idempotent; see item 6).
+
+    Its own entry of the ledger: it is also installed under stock monitoring, and undone alone."""
     if sys.version_info >= (3, 12):
         return
     with _lock:
-        if "sys._current_frames" in _originals:
-            return
-        original = _originals["sys._current_frames"] = sys._current_frames
+        _wrap(sys, "_current_frames", _without_gc)
 
-        @functools.wraps(original)
-        def current_frames_without_gc() -> dict[int, Any]:
-            # one caller at a time, so that one caller switching the collector
-            # back on cannot fall inside another's call
-            with _frames_lock:
-                was_enabled = gc.isenabled()
-                gc.disable()
-                try:
-                    return original()
-                finally:
-                    if was_enabled:
-                        gc.enable()
 
-        sys._current_frames = current_frames_without_gc
+def _without_gc(original: Any) -> Any:
+    @functools.wraps(original)
+    def current_frames_without_gc() -> dict[int, Any]:
+        # one caller at a time, so that one caller switching the collector
+        # back on cannot fall inside another's call
+        with _frames_lock:
+            was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                return original()
+            finally:
+                if was_enabled:
+                    gc.enable()
+
+    current_frames_without_gc.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return current_frames_without_gc
 
 
 def unguard_current_frames() -> None:
     with _lock:
-        original = _originals.pop("sys._current_frames", None)
-        if original is not None:
-            sys._current_frames = original
+        _unwrap(sys, "_current_frames")
 
 
 def _announcing(original: Any, name: str) -> Any:
@@ -454,13 +434,29 @@ def _wrap(owner: Any, name: str, make: Callable[[Any], Any], shadowed: Any = Non
 
     A name ``owner`` does not have of its own (a module using the builtin
     ``open``) is given one, ``make(shadowed)``, and deleted again at remove.
-    Idempotent: a function already wrapped (``__gm_wrapped__``) is left.  Call with ``_lock`` held.
+    Idempotent: a function already wrapped (``__gm_wrapped__``), or a name already in the ledger, is
+    left.  Call with ``_lock`` held.
     """
     current = vars(owner).get(name, _ABSENT) if shadowed is not None else vars(owner)[name]
-    if getattr(current, "__gm_wrapped__", False):
+    if getattr(current, "__gm_wrapped__", False) or _is_wrapped(owner, name):
         return
     _wrapped_actions.append((owner, name, current))
     setattr(owner, name, make(shadowed if current is _ABSENT else current))
+
+
+def _is_wrapped(owner: Any, name: str) -> bool:
+    """Is ``owner.name`` in the ledger?  Call with ``_lock`` held."""
+    return any(wrapped is owner and wrapped_name == name for wrapped, wrapped_name, _ in _wrapped_actions)
+
+
+def _unwrap(owner: Any, name: str) -> None:
+    """Undo ``owner.name``'s entry of the ledger alone, if it has one.  Call with ``_lock`` held."""
+    for index in range(len(_wrapped_actions) - 1, -1, -1):
+        wrapped, wrapped_name, original = _wrapped_actions[index]
+        if wrapped is owner and wrapped_name == name:
+            del _wrapped_actions[index]
+            _restore(owner, name, original)
+            return
 
 
 _ABSENT = object()
@@ -960,21 +956,25 @@ def _check_in_process(original: Any) -> Any:
     return check
 
 
+def _restore(owner: Any, name: str, original: Any) -> None:
+    if original is _ABSENT:
+        delattr(owner, name)
+    else:
+        setattr(owner, name, original)
+
+
 def _unwrap_methods() -> None:
     while _wrapped_actions:
-        cls, name, original = _wrapped_actions.pop()
-        if original is _ABSENT:
-            delattr(cls, name)
-        else:
-            setattr(cls, name, original)
+        _restore(*_wrapped_actions.pop())
     _user_action_listeners.clear()
     _process_runner.clear()
     _faster_writers.clear()
 
 
 def is_applied() -> bool:
+    """Is our component installed as Ganga's (``apply`` ran, ``remove`` did not since)?"""
     with _lock:
-        return bool(_originals)
+        return any(name == "AsyncMonitoringService" for _owner, name, _original in _wrapped_actions)
 
 
 def add_status_listener(listener: StatusListener, subjobs: bool = False) -> None:
