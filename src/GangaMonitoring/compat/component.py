@@ -25,13 +25,12 @@ import functools
 import logging
 import math
 import os
-import shutil
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from GangaCore.Core.GangaThread import GangaThread
 from GangaCore.GPIDev.Base.Proxy import stripProxy
@@ -58,6 +57,7 @@ from ..drivers import make_native_driver
 from ..drivers.base import NativeDriver, job_key
 from ..drivers.compat import CompatDriver
 from . import completing, patches, policies, registry
+from .checks import FreeDiskCheck, PeriodicCheck
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 from .pipeline import OutputPipeline
 from .credentials import CredentialCheck
@@ -160,7 +160,10 @@ class MonitoringComponent(GangaThread):
         self._policies_checked: dict[int, float] = {}
         """job id -> when its auto-kill/resubmit policies were last checked (``_apply_policies``)."""
         self._policies_pruned_at = -math.inf
-        self._disk_held = False
+        self.disk_check = FreeDiskCheck(functools.partial(self.runner.hold, LOCAL_DISK),
+                                        functools.partial(self.runner.release, LOCAL_DISK), _existing_gangadir,
+                                        lambda: float(config.monitoring_option("min_free_disk_mb")))
+        """Holds retrieval and finalisation before the disk where outputs go is full."""
         self.credential_check = CredentialCheck(self.runner.hold, self.runner.release)
         self._progress_lock = threading.Lock()
         self._final_samples: dict[int, deque[tuple[float, int]]] = {}
@@ -783,33 +786,19 @@ class MonitoringComponent(GangaThread):
         (The first credential check runs in the enable-time reconcile, before the first polls.)
         """
         now = self.clock.now()
-        self._submit_check("disk-check", LOCAL_DISK, "check the free space where outputs go",
-                           self._check_free_disk, _disk_check_interval, due=now)
-        self._submit_check("credential-check", "(credentials)", "check the credentials active jobs need",
-                           self._check_credentials, config.credential_check_interval,
-                           due=now + config.credential_check_interval())
-        self._submit_check("completing-check", "(registry)", "look for jobs whose finalisation was lost",
-                           self._hand_back_stuck_jobs, _completing_check_interval,
-                           due=now + _completing_check_interval())
-        self._submit_check("status-file", "(registry)", "write the snapshot 'ganga-monitoring status' prints",
-                           self.write_status_file, _status_file_interval, due=now)
-
-    def _submit_check(self, name: str, backend: str, description: str, check: Callable[[], None],
-                      interval: Callable[[], float], due: float) -> None:
-        """Run ``check`` at ``due``, then every ``interval()`` seconds while monitoring is enabled.
-
-        The next run is scheduled even when this one failed: a failed check
-        must not end the checks for good (nor leave a hold it placed for ever).
-        """
-        def action(_op: Operation) -> None:
-            try:
-                check()
-            finally:
-                if self.enabled:
-                    self._submit_check(name, backend, description, check, interval, self.clock.now() + interval())
-
-        self.runner.submit(Operation(key=(name,), kind=Kind.CALL, backend=backend, priority=PriorityClass.QUEUED,
-                                     due=due, action=action, description=description))
+        checks = [
+            (PeriodicCheck("disk-check", LOCAL_DISK, "check the free space where outputs go",
+                           self.disk_check, _disk_check_interval), now),
+            (PeriodicCheck("credential-check", "(credentials)", "check the credentials active jobs need",
+                           self._check_credentials, config.credential_check_interval),
+             now + config.credential_check_interval()),
+            (PeriodicCheck("completing-check", "(registry)", "look for jobs whose finalisation was lost",
+                           self._hand_back_stuck_jobs, _completing_check_interval), now + _completing_check_interval()),
+            (PeriodicCheck("status-file", "(registry)", "write the snapshot 'ganga-monitoring status' prints",
+                           self.write_status_file, _status_file_interval), now),
+        ]
+        for check, due in checks:
+            check.schedule(self.runner, due, lambda: self.enabled)
 
     def _hand_back_stuck_jobs(self) -> None:
         """Jobs of backends without a native driver, completing for too long, go back to their monitoring."""
@@ -907,21 +896,6 @@ class MonitoringComponent(GangaThread):
         except OSError as err:  # a full disk, a read-only gangadir: the session goes on without it
             log.debug("the status file in %s could not be written: %s", path, err)
 
-    def _check_free_disk(self) -> None:
-        """Hold retrieval and finalisation before the disk is full, not only when a write fails."""
-        path = _gangadir()
-        if path is None or not os.path.isdir(path):
-            return
-        free_mb = shutil.disk_usage(path).free / 2**20
-        minimum = float(config.monitoring_option("min_free_disk_mb"))
-        if free_mb < minimum:
-            self._disk_held = True
-            self.runner.hold(LOCAL_DISK, f"only {free_mb:.0f} MB free in {path} ([Monitoring]min_free_disk_mb "
-                                         f"= {minimum:.0f}): output retrieval and finalisation wait")
-        elif self._disk_held:
-            self._disk_held = False
-            self.runner.release(LOCAL_DISK, f"{free_mb:.0f} MB free again in {path}")
-
     def _reconcile_now(self, recover: bool, check_credentials: bool = False) -> None:
         if self.registry_slice is None:
             return
@@ -1005,6 +979,11 @@ def _gangadir() -> str | None:
         return os.path.expanduser(str(getConfig("Configuration")["gangadir"]))
     except Exception:  # noqa: BLE001 - no Ganga config
         return None
+
+
+def _existing_gangadir() -> str | None:
+    path = _gangadir()
+    return path if path is not None and os.path.isdir(path) else None
 
 
 def _ganga_log_file() -> str | None:

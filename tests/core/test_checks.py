@@ -1,0 +1,76 @@
+"""The component's periodic checks (``compat/checks.py``): each runs again after its interval, also after it
+failed, never once monitoring is disabled; the free-disk check holds work before the disk is full."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from tenacity import stop_after_attempt, wait_fixed
+
+from GangaMonitoring._core.clock import SystemClock
+from GangaMonitoring._core.pools import Pools
+from GangaMonitoring._core.retry import RetryPolicy
+from GangaMonitoring._core.runner import SchedulerRunner
+from GangaMonitoring._core.scheduler import Scheduler
+from GangaMonitoring.compat.checks import FreeDiskCheck, PeriodicCheck
+
+WAIT = 10.0
+
+
+@pytest.fixture
+def runner() -> Iterator[SchedulerRunner]:
+    clock = SystemClock()
+    pools = Pools({"poll": 1, "io": 1, "cpu": 1, "processes": 1}, clock)
+    policy = RetryPolicy("test", wait=wait_fixed(0), stop=stop_after_attempt(1))
+    r = SchedulerRunner(Scheduler({"poll": 1, "io": 1, "cpu": 1}), pools, clock, lambda kind: policy, max_sleep=0.05)
+    r.start()
+    yield r
+    r.stop()
+    r.join(WAIT)
+    pools.shutdown(wait=True)
+
+
+def test_a_check_runs_again_after_each_run_even_a_failed_one_and_stops_once_disabled(runner: SchedulerRunner) -> None:
+    runs: list[int] = []
+    enabled = threading.Event()
+    enabled.set()
+    third, stopped = threading.Event(), threading.Event()
+
+    def run() -> None:
+        runs.append(len(runs) + 1)
+        if len(runs) == 1:
+            raise OSError("the first run fails")  # the next is scheduled all the same
+        if len(runs) == 3:
+            enabled.clear()  # monitoring disabled meanwhile: this run is the last
+            third.set()
+
+    check = PeriodicCheck("test-check", "(registry)", "a test check", run, lambda: 0.01)
+    check.schedule(runner, runner.clock.now(), enabled.is_set)
+    assert third.wait(WAIT)
+    marker = PeriodicCheck("after", "(registry)", "runs once the last check has", stopped.set, lambda: 0.01)
+    marker.schedule(runner, runner.clock.now() + 0.05, lambda: False)
+    assert stopped.wait(WAIT)
+    assert runs == [1, 2, 3]
+
+
+def test_the_free_disk_check_holds_work_while_space_is_short_and_releases_it_once() -> None:
+    free = {"bytes": 500 * 2**20}
+    said: list[tuple[str, str]] = []
+    check = FreeDiskCheck(lambda reason: said.append(("hold", reason)), lambda reason: said.append(("release", reason)),
+                          lambda: "/gangadir", lambda: 1000.0, lambda _path: free["bytes"])
+    check()
+    check()
+    assert [what for what, _ in said] == ["hold", "hold"] and check.held
+    assert said[0][1] == ("only 500 MB free in /gangadir ([Monitoring]min_free_disk_mb = 1000): "
+                          "output retrieval and finalisation wait")
+    free["bytes"] = 2000 * 2**20
+    check()
+    check()
+    assert said[-1] == ("release", "2000 MB free again in /gangadir") and [w for w, _ in said].count("release") == 1
+    nothing = FreeDiskCheck(lambda r: said.append(("hold", r)), lambda r: said.append(("release", r)),
+                            lambda: None, lambda: 1000.0, lambda _path: 0)
+    count = len(said)
+    nothing()  # no gangadir yet: nothing to check
+    assert len(said) == count
