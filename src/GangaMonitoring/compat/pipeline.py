@@ -12,8 +12,9 @@ Contract: every job handed over ends in exactly one of three ways: its driver's
 :attr:`output_failures` when retrieval or finalisation gives up, or dropped
 when the job was removed or changed meanwhile (its files are not left half
 written).  In the last two the driver is told to ``release`` the work.  A
-subjob's master is rolled up after each of them.  Jobs are looked up by key
-(``(job id, subjob id or None)``), never held across operations.
+subjob's master is rolled up after its final state or its failure.  Jobs are
+looked up by key (``(job id, subjob id or None)``), never held across
+operations.
 """
 
 from __future__ import annotations

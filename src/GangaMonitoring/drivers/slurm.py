@@ -32,9 +32,6 @@ ENDED_OUTSIDE_GANGA = {
 }
 """Slurm states that mean the job ended, and the Ganga state for a job whose wrapper never said so."""
 
-SlurmState = BatchState
-"""What squeue says of one job."""
-
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 
 
@@ -42,9 +39,9 @@ def run_command(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
 
 
-def query_states(ids: Sequence[str], run: Runner = run_command, chunk: int = 500) -> dict[str, SlurmState]:
+def query_states(ids: Sequence[str], run: Runner = run_command, chunk: int = 500) -> dict[str, BatchState]:
     """Slurm's state and reason of each job id it still knows (one squeue per ``chunk`` ids)."""
-    states: dict[str, SlurmState] = {}
+    states: dict[str, BatchState] = {}
     for start in range(0, len(ids), chunk):
         batch = ids[start:start + chunk]
         try:
@@ -59,7 +56,7 @@ def query_states(ids: Sequence[str], run: Runner = run_command, chunk: int = 500
             job_id, _, rest = line.strip().partition("|")
             state, _, reason = rest.partition("|")
             if job_id and state:
-                states[job_id] = SlurmState(state.split()[0].rstrip("+"), reason)
+                states[job_id] = BatchState(state.split()[0].rstrip("+"), reason)
     return states
 
 
