@@ -115,13 +115,18 @@ def test_a_flush_computes_the_index_entries_of_the_subjobs_that_changed_only(
     assert written[3]["comment"] == "changed" and written[7]["comment"] == "changed too"
 
 
+def saved_split_job(gangadir: str, subjobs: int) -> int:
+    """In a session of its own, kept at stop: a submitted split job of ``subjobs``, forced still; its id."""
+    with ganga_running(gangadir, KEEP) as gpi:
+        job = gpi.Job(splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(subjobs)]))
+        job.submit()  # Local: subjobs start and end; force them to a known, still state
+        job.force_status("failed", force=True)
+        return int(job.id)
+
+
 def test_a_master_loaded_from_disk_rewrites_only_the_subjobs_changed_since_its_last_flush(
         gangadir: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    with ganga_running(gangadir, KEEP) as gpi:
-        job = gpi.Job(splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(20)]))
-        job.submit()
-        job.force_status("failed", force=True)
-        job_id = job.id
+    job_id = saved_split_job(gangadir, 20)
     with ganga_running(gangadir, KEEP) as gpi, monkeypatch.context() as patching:
         # the master is now read from disk (Ganga's SubJobXMLList); the count is undone before Ganga stops
         job = gpi.jobs(job_id)

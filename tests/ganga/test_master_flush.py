@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from .conftest import ganga_running
-from .test_flush_cost import KEEP, flush, index_path, subjobs_index
+from .test_flush_cost import KEEP, flush, index_path, saved_split_job, subjobs_index
 from .test_xml_writer import stock_xml
 
 pytestmark = pytest.mark.ganga
@@ -111,11 +111,7 @@ def test_a_bounded_hold_that_let_writers_in_computes_the_master_s_entry_again() 
 
 def test_the_subjob_count_of_a_master_loaded_from_disk_is_counted_once(
         gangadir: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    with ganga_running(gangadir, KEEP) as gpi:
-        job = gpi.Job(splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(25)]))
-        job.submit()
-        job.force_status("failed", force=True)
-        job_id = job.id
+    job_id = saved_split_job(gangadir, 25)
     with ganga_running(gangadir, KEEP) as gpi, monkeypatch.context() as patching:
         from GangaCore.GPIDev.Base.Proxy import stripProxy
 
