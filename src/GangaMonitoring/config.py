@@ -10,8 +10,12 @@ Values are read when they are used (:func:`monitoring_option`,
 from __future__ import annotations
 
 import ast
+import os
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._core.breaker import BreakerSettings
 
 SECTION = "Monitoring"
 
@@ -294,3 +298,51 @@ def fixed_backend_concurrency(backend: str, pool: str = "poll") -> int | None:
     else:
         return None
     return 1_000_000 if value is None or int(value) <= 0 else int(value)
+
+
+def status_file_interval() -> float:
+    return float(monitoring_option("status_file_interval"))
+
+
+def disk_check_interval() -> float:
+    return float(monitoring_option("disk_check_interval"))
+
+
+def completing_check_interval() -> float:
+    """Seconds between two looks for lost finalisations: a quarter of ``completing_timeout``, within 1-60 s."""
+    return min(60.0, max(1.0, float(monitoring_option("completing_timeout")) / 4))
+
+
+def gangadir() -> str | None:
+    """Ganga's ``[Configuration]gangadir``, expanded (None: no Ganga config)."""
+    try:
+        from GangaCore.Utility.Config import getConfig
+
+        return os.path.expanduser(str(getConfig("Configuration")["gangadir"]))
+    except Exception:  # noqa: BLE001 - no Ganga config
+        return None
+
+
+def existing_gangadir() -> str | None:
+    """:func:`gangadir` if it exists as a directory."""
+    path = gangadir()
+    return path if path is not None and os.path.isdir(path) else None
+
+
+def ganga_log_file() -> str | None:
+    """Ganga's log file (``[Logging]_logfile``), where worker processes log too (None: no Ganga config)."""
+    try:
+        from GangaCore.Utility.Config import getConfig
+
+        return os.path.expanduser(str(getConfig("Logging")["_logfile"])) or None
+    except Exception:  # noqa: BLE001 - no Ganga config (a bare component in a test): workers stay quiet
+        return None
+
+
+def breaker_settings() -> BreakerSettings:
+    """The breakers' settings, read at each use (a user may change them at the prompt)."""
+    from ._core.breaker import BreakerSettings
+
+    return BreakerSettings(failures_to_open=int(monitoring_option("breaker_failures")),
+                           first_probe_after=float(monitoring_option("breaker_first_probe")),
+                           max_probe_interval=float(monitoring_option("breaker_max_probe")))

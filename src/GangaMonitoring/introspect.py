@@ -199,7 +199,7 @@ def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapsh
     counts = {c.backend: c.counts for c in index_counts}
     completing_since = {c.backend: c.oldest_since["completing"] for c in index_counts
                         if "completing" in c.oldest_since}
-    long_queued_after = component._planner_settings().long_queued_after
+    long_queued_after = component.polling.planner_settings().long_queued_after
     records = dict(component.poll_records)
     recent = _recent_by_backend(component)
     service_errors = dict(component.last_service_error)

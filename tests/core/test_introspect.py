@@ -32,7 +32,8 @@ def component(io_workers: int = 1) -> SimpleNamespace:
     settings = PlannerSettings(interval_for=lambda backend: 10.0)
     planner = PollPlanner(lambda: settings, lambda backend, group: lambda op: None)
     return SimpleNamespace(clock=clock, runner=runner, pools=pools, index=index, enabled=True, alive=True,
-                           poll_records={"SimGrid": record}, planner=planner, _planner_settings=lambda: settings,
+                           poll_records={"SimGrid": record}, planner=planner,
+                           polling=SimpleNamespace(planner_settings=lambda: settings),
                            last_service_error={}, job_progress=lambda limit: ([], 0),
                            retry_output=lambda job: [], output_failures={}, troubled=TroubledJobs(),
                            ended_reasons=EndedReasons())

@@ -152,7 +152,7 @@ def test_loop_is_a_real_asyncio_loop_for_coroutine_backends(ganga_session: Any) 
 def test_two_first_polls_of_a_backend_at_once_build_one_driver(ganga_session: Any, monkeypatch: Any) -> None:
     """Issue 18, correctness 2: a driver keeps state between its poll and the work it hands over
     (Dirac's handed-over jobs), so a second instance built by a concurrent first poll lost jobs."""
-    from GangaMonitoring.compat import component as component_module
+    from GangaMonitoring.compat import polling as polling_module
     from GangaMonitoring.drivers.simgrid import SimGridDriver
 
     comp = component()
@@ -166,9 +166,9 @@ def test_two_first_polls_of_a_backend_at_once_build_one_driver(ganga_session: An
             building.wait(timeout=1)  # the second caller reaches here only if it was let in too
         return SimGridDriver()
 
-    monkeypatch.setattr(component_module, "make_native_driver", slow_make)
+    monkeypatch.setattr(polling_module, "make_native_driver", slow_make)
     found: list[Any] = []
-    threads = [threading.Thread(target=lambda: found.append(comp._native_driver("SimGrid"))) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: found.append(comp.polling.native_driver("SimGrid"))) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -52,12 +52,13 @@ def test_the_record_of_policy_checks_keeps_only_recent_ones(ganga_session: Any) 
 
     from GangaCore.Core import monitoring_component as component
 
+    checks = component.policy_checks
     now = component.clock.now()
-    component._policies_checked = {job_id: now - 3600.0 for job_id in range(1000)}
-    component._policies_checked[5000] = now
-    component._policies_pruned_at = -math.inf
-    component._apply_policies([])
-    assert component._policies_checked == {5000: now}
+    checks.checked = {job_id: now - 3600.0 for job_id in range(1000)}
+    checks.checked[5000] = now
+    checks.pruned_at = -math.inf
+    checks.after_poll([])
+    assert checks.checked == {5000: now}
 
 
 def test_what_monitoring_gave_up_for_a_removed_job_is_forgotten_at_the_next_reconcile(ganga_session: Any) -> None:

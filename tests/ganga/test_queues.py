@@ -125,7 +125,7 @@ def test_the_session_writes_its_status_for_the_shell_command_and_a_last_one_at_s
     from .conftest import ganga_running
 
     with ganga_running(gangadir, [("Monitoring", "status_file_interval", 0.2)]) as gpi:
-        from GangaMonitoring.compat.component import _gangadir
+        from GangaMonitoring.config import gangadir as _gangadir
 
         where = _gangadir()
         assert where is not None

@@ -64,18 +64,25 @@ def isolate(call: Callable[[list[T]], Any], items: Sequence[T], budget: CallBudg
     """Call ``call(items)``; when it raises, halve and retry each half, down to single items.
 
     Every item ends in exactly one successful call or one failed batch.
-    A batch is split only while the budget leaves room for both halves;
-    otherwise it is reported failed with its last error.  An error for which
-    ``bug`` is true is the caller's own bug, no item's: it is raised at once.
+    The first call is always made; a half is called only while the budget
+    has calls left, and is otherwise reported failed whole with the error of
+    the batch it came from, so the calls made never exceed the budget by
+    more than that first call.  A batch is split only while the budget
+    leaves room for both halves; otherwise it is reported failed with its
+    last error.  An error for which ``bug`` is true is the caller's own bug,
+    no item's: it is raised at once.
     """
     outcome: Isolated[T] = Isolated()
-    _isolate(call, list(items), budget, outcome, bug)
+    _isolate(call, list(items), budget, outcome, bug, None)
     return outcome
 
 
 def _isolate(call: Callable[[list[T]], Any], items: list[T], budget: CallBudget, outcome: Isolated[T],
-             bug: Callable[[BaseException], bool]) -> None:
+             bug: Callable[[BaseException], bool], error: BaseException | None) -> None:
     if not items:
+        return
+    if error is not None and budget.left <= 0:  # a half, and nothing left to call it with
+        outcome.failures.append((items, error))
         return
     left = budget.spend()
     try:
@@ -87,7 +94,7 @@ def _isolate(call: Callable[[list[T]], Any], items: list[T], budget: CallBudget,
             outcome.failures.append((items, err))
             return
         middle = len(items) // 2
-        _isolate(call, items[:middle], budget, outcome, bug)
-        _isolate(call, items[middle:], budget, outcome, bug)
+        _isolate(call, items[:middle], budget, outcome, bug, err)
+        _isolate(call, items[middle:], budget, outcome, bug, err)
         return
     outcome.succeeded = True

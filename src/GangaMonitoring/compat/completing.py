@@ -26,6 +26,8 @@ from typing import Any
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.logging import getLogger
 
+from .._core.index import FINALISING_STATES
+
 log = getLogger("GangaMonitoring.completing")
 
 
@@ -61,3 +63,31 @@ def hand_back(job: Any, age: float) -> None:
     raw.status = "running"  # as Ganga's start-up clean-up does: no transition of the state graph leads back
     if raw.master is not None:
         raw.master.updateMasterJobStatus()
+
+
+def hand_back_stuck_jobs(top_jobs: Iterable[Any], timeout: float, now_utc: datetime.datetime) -> None:
+    """Hand back every job (or subjob) of ``top_jobs`` completing for longer than ``timeout``.
+
+    One job that cannot be read is logged and skipped: it must not stop the check.
+    """
+    for top in top_jobs:
+        try:
+            for job, age in stuck_jobs([top, *completing_subjobs(top)], timeout, now_utc):
+                hand_back(job, age)
+        except Exception as err:  # noqa: BLE001 - one broken job must not stop the check
+            log.warning("could not check job %s for a lost finalisation: %s", stripProxy(top).id, err)
+
+
+def completing_subjobs(job: Any) -> list[Any]:
+    """Subjobs in a finalising state, found without loading masters that have none."""
+    raw = stripProxy(job)
+    cache = raw._index_cache if isinstance(raw._index_cache, dict) else {}
+    if "subjobs" not in raw._data and not FINALISING_STATES & set(cache.get("subjobs:status", ())):
+        return []
+    subjobs = raw.subjobs
+    if not len(subjobs):
+        return []
+    cached = getattr(subjobs, "getAllCachedData", None)
+    if cached is not None:
+        return [subjobs[i] for i, entry in enumerate(cached()) if entry.get("status") in FINALISING_STATES]
+    return [sj for sj in subjobs if sj.status in FINALISING_STATES]

@@ -41,23 +41,21 @@ log = getLogger("GangaMonitoring.component")
 
 
 class OutputPipeline:
-    """The drivers' context: hand-over, retrieval, finalisation, give-up and the trouble of single jobs.
+    """The drivers' context: hand-over, retrieval, finalisation, give-up, roll-up and the trouble of single jobs.
 
-    ``find_job(key)``: the job of a key now (None: gone); ``rollup(master id,
-    backend)``: a master's status is updated from its subjobs soon;
+    ``find_job(key)``: the job of a key now (None: gone);
     ``failed_subjob(backend, master id)``: a subjob ended failed (the
     auto-kill policy need not wait for a poll); ``call_inline(task, jobs)``: a
     backend's own update, run now (a coroutine on the component's loop).
     """
 
     def __init__(self, runner: SchedulerRunner, run_in_process: Callable[..., Any],
-                 find_job: Callable[[JobKey], Any | None], rollup: Callable[[int, str], None],
+                 find_job: Callable[[JobKey], Any | None],
                  failed_subjob: Callable[[str, int], None], call_inline: Callable[[Any, Any], None]) -> None:
         self.runner = runner
         self.clock = runner.clock
         self._run_in_process = run_in_process
         self._find_job = find_job
-        self._rollup = rollup
         self._failed_subjob = failed_subjob
         self._call_inline = call_inline
         self.drivers: dict[str, NativeDriver] = {}
@@ -104,7 +102,19 @@ class OutputPipeline:
         self.ended_reasons.put(fqid(key), reason)
         job.updateStatus(status, update_master=False)
         if key[1] is not None:
-            self._rollup(key[0], registry.job_backend_name(job.master) or "(unknown)")
+            self.rollup(key[0], registry.job_backend_name(job.master) or "(unknown)")
+
+    def rollup(self, master_id: int, backend: str) -> None:
+        """Update a master's status from its subjobs soon: one operation per master, so at most about twice a second."""
+        def action(_op: Operation) -> None:
+            master = self._find_job((master_id, None))
+            if master is not None:
+                master.updateMasterJobStatus()
+
+        self.runner.submit(Operation(key=("rollup", master_id), kind=Kind.CALL, backend=backend,
+                                     priority=PriorityClass.FINALISE, due=self.clock.now() + 0.5,
+                                     action=action, job_ids={master_id},
+                                     description=f"update master job {master_id} from its subjobs"))
 
     # -- the trouble of single jobs -------------------------------------------------
 
@@ -127,7 +137,7 @@ class OutputPipeline:
         self.output_failures[fqid(key)] = (key, reason)
         job.updateStatus("failed", update_master=False)
         if key[1] is not None:
-            self._rollup(key[0], registry.job_backend_name(job.master) or "(unknown)")
+            self.rollup(key[0], registry.job_backend_name(job.master) or "(unknown)")
 
     # -- retrieval and finalisation -------------------------------------------------
 
@@ -154,7 +164,7 @@ class OutputPipeline:
             return
         driver.finish(job, work, files)
         if work.job_key[1] is not None:
-            self._rollup(work.job_key[0], work.backend)
+            self.rollup(work.job_key[0], work.backend)
             if work.final_status == "failed":
                 self._failed_subjob(work.backend, work.job_key[0])
 
@@ -189,7 +199,7 @@ class OutputPipeline:
             self.output_failures[work.fqid] = (work.job_key, f"output not {step}: {op.last_error}")
             job.updateStatus("failed", update_master=False)
             if work.job_key[1] is not None:
-                self._rollup(work.job_key[0], work.backend)
+                self.rollup(work.job_key[0], work.backend)
         return listener
 
 

@@ -12,23 +12,33 @@ the methods they call, but nothing in Ganga 8.7 runs them:
   resubmitted when it fails, as many times.  The backend has the last word
   (``check_auto_resubmit``).
 
-The component runs :func:`apply_policies` as a scheduled operation after
-each poll of a backend (for the jobs it polled), when a top-level job
-turns ``failed``, and when the finalisation of a subjob ends it ``failed``.
-It only reads subjob states from Ganga's subjob cache, so a master whose
-subjobs are not loaded is not loaded for it.
+:class:`PolicyChecks` says when :func:`apply_policies` runs: after each poll
+of a backend, for the jobs it polled (each job at most every
+``POLICY_INTERVAL`` seconds), and soon, as an operation of its own, when a
+top-level job turns ``failed`` or the finalisation of a subjob ends it
+``failed``.  Subjob states are read from Ganga's subjob cache, so a master
+whose subjobs are not loaded is not loaded for it.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.Config import getConfig
 from GangaCore.Utility.logging import getLogger
 
+from .._core.clock import Clock
+from .._core.runner import SchedulerRunner
+from .._core.work import Kind, Operation, PriorityClass
+
 log = getLogger("GangaMonitoring.policies")
+
+POLICY_INTERVAL = 10.0
+"""Seconds between two checks of one job after its polls (counting a master's subjobs costs as much as a poll)."""
 
 FINAL = ("completed", "failed", "killed")
 SUCCEEDED = ("completed", "completing")
@@ -99,3 +109,53 @@ def _apply_to_split_job(job: Any, config: Any) -> str | None:
     log.warning("job %s: resubmitting %d failed subjob(s) automatically (do_auto_resubmit)", job.id, len(retriable))
     job.auto_resubmit()
     return "resubmitted"
+
+
+class PolicyChecks:
+    """When the policies of a job are checked.
+
+    ``resolve(job ids)``: the top-level jobs of those ids that still exist.
+    Invariant: :attr:`checked` holds only jobs checked in the last two
+    ``POLICY_INTERVAL``s, not every job the session ever checked.
+    """
+
+    def __init__(self, clock: Clock, runner: SchedulerRunner, resolve: Callable[[list[int]], list[Any]]) -> None:
+        self.clock = clock
+        self.runner = runner
+        self.resolve = resolve
+        self.checked: dict[int, float] = {}
+        """job id -> when its policies were last checked."""
+        self.pruned_at = -math.inf
+
+    def after_poll(self, jobs: Iterable[Any], force: bool = False) -> None:
+        """Check ``jobs`` here (in the poll's own operation); each at most every interval, unless ``force``."""
+        now = self.clock.now()
+        self._forget_old_checks(now)
+        for job in jobs:
+            job_id = stripProxy(job).id
+            if not force and now - self.checked.get(job_id, -POLICY_INTERVAL) < POLICY_INTERVAL:
+                continue
+            self.checked[job_id] = now
+            try:
+                done = apply_policies(job)
+            except Exception as err:  # noqa: BLE001 - one job's policy must not fail the poll
+                log.warning("automatic kill/resubmit check of job %s failed: %s", job_id, err)
+                continue
+            if done:
+                log.debug("job %s: %s by the monitoring policies", job_id, done)
+
+    def soon(self, backend: str, job_id: int) -> None:
+        """A top-level job turned failed outside a poll (finalisation): check it in half a second."""
+        def action(_op: Operation) -> None:
+            self.after_poll(self.resolve([job_id]), force=True)
+
+        self.runner.submit(Operation(key=("policies", job_id), kind=Kind.CALL, backend=backend,
+                                     priority=PriorityClass.FINALISE, due=self.clock.now() + 0.5, action=action,
+                                     job_ids={job_id}, description=f"auto-kill/resubmit check of job {job_id}"))
+
+    def _forget_old_checks(self, now: float) -> None:
+        """Keep only checks of the last interval (an older one no longer defers a check), once an interval."""
+        if now - self.pruned_at < POLICY_INTERVAL:
+            return
+        self.pruned_at = now
+        self.checked = {job_id: at for job_id, at in self.checked.items() if now - at < POLICY_INTERVAL}

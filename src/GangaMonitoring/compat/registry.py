@@ -183,3 +183,40 @@ def _cached_subjob_states(job: Any) -> Any:
     cache = getattr(job, "_index_cache_dict", None) or {}
     states = cache.get("subjobs:status") if isinstance(cache, dict) else None
     return states or ()
+
+
+def registry_of(registry_slice: Any) -> Any:
+    """The registry a slice (or the registry itself) stands for."""
+    return getattr(registry_slice, "objects", registry_slice)
+
+
+def as_job_list(jobs: Any, registry_slice: Any) -> list[Any]:
+    """The jobs of a job, an id, a list of either, or a registry slice (ids not found are left out)."""
+    if isinstance(jobs, (int, str)) or hasattr(stripProxy(jobs), "getFQID"):
+        jobs = [jobs]
+    result = []
+    for item in jobs:
+        if isinstance(item, int):
+            result.extend(resolve_jobs(registry_slice, [item]))
+        else:
+            result.append(stripProxy(item))
+    return result
+
+
+def top_level_ids(jobs: Iterable[Any]) -> set[int]:
+    """The ids of the top-level jobs of ``jobs`` (a subjob stands for its master)."""
+    ids = set()
+    for job in jobs:
+        raw = stripProxy(job)
+        master = raw.master
+        ids.add((master if master is not None else raw).id)
+    return ids
+
+
+def backend_of_jobs(jobs: list[Any]) -> str:
+    """The backend name of the first job's top-level job, for naming a call's queue."""
+    if not jobs:
+        return "(none)"
+    raw = stripProxy(jobs[0])
+    top = raw.master if raw.master is not None else raw
+    return job_backend_name(top) or "(unknown)"

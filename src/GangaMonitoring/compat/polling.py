@@ -1,0 +1,328 @@
+"""Polls of a backend's jobs: through its native driver, or through Ganga's own update, fanned out.
+
+A poll operation (planned by ``PollPlanner``, or requested by a user) names a
+backend and a group of its jobs; :meth:`Polling.poll_action` turns it into the
+call that picks the jobs from the active-job index when it runs, and
+:meth:`Polling.poll_jobs` polls them:
+
+- a backend with a native driver: the driver's ``poll`` with the subjobs of
+  the polled masters, then each master rolled up;
+- any other backend: Ganga's ``master_updateMonitoringInformation``, bisected
+  when it raises (one bad job must not fail its backend), its nested
+  ``run_monitoring_task`` calls becoming update operations of their own
+  (``_core/fanout.py``), waited for until :meth:`Polling.update_deadline`.
+
+Contract: a poll raises ``BackendPollFailed`` when nothing of it worked (the
+breaker counts it against the backend), ``PollFailed`` when some jobs could
+not be updated (retried, not counted), and returns otherwise; jobs whose
+update failed alone are the pipeline's trouble, never their backend's.  A job
+whose ``submit()`` still runs is not polled.  The auto-kill/resubmit policies
+run for the polled jobs after every poll, failed or not.  Each backend has one
+native driver instance, built once even when two first polls race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from GangaCore.GPIDev.Base.Proxy import stripProxy
+from GangaCore.Utility.logging import getLogger
+
+from .. import config
+from .._core.bugs import own_bug
+from .._core.clock import Clock
+from .._core.fanout import Child, FanOut, JobKey, Parent
+from .._core.index import POLLED_STATES, ActiveJobIndex
+from .._core.isolate import CallBudget, Isolated, isolate
+from .._core.planner import POLL, POLL_NEW, POLL_QUEUED, PlannerSettings, PollPlanner
+from .._core.retry import BackendPollFailed, PollFailed, TransientError, is_backend_fault
+from .._core.runner import SchedulerRunner
+from .._core.work import Operation
+from ..drivers import make_native_driver
+from ..drivers.base import NativeDriver, job_key
+from ..drivers.compat import CompatDriver
+from . import patches, registry
+from .pipeline import OutputPipeline
+from .policies import PolicyChecks
+
+log = getLogger("GangaMonitoring.component")
+
+MAX_ISOLATING_CALLS = 40
+"""Calls one poll may spend isolating bad jobs; the jobs left unresolved wait for the next poll."""
+
+
+@dataclass
+class BackendPollRecord:
+    """How the polls of one backend went (for ``queues``): times on the component's clock.
+
+    Polls of one backend may end at once (periodic, requested): written and
+    read (:meth:`copy`) under its lock.
+    """
+
+    backend: str
+    polls: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    last_started: float | None = None
+    last_duration: float | None = None
+    last_jobs: int = 0
+    last_error: str | None = None
+    last_ok_started: float | None = None
+    """When the last poll that succeeded began (a failed poll looked at nothing)."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def finished(self, started: float, ended: float, jobs: int, error: str | None) -> None:
+        with self._lock:
+            self.polls += 1
+            self.last_started, self.last_duration, self.last_jobs = started, ended - started, jobs
+            if error is None:
+                self.consecutive_failures = 0
+                self.last_ok_started = started
+            else:
+                self.failures += 1
+                self.consecutive_failures += 1
+                self.last_error = error
+
+    def copy(self) -> BackendPollRecord:
+        """A consistent copy (no poll half recorded), for a reader in another thread."""
+        with self._lock:
+            return BackendPollRecord(self.backend, self.polls, self.failures, self.consecutive_failures,
+                                     self.last_started, self.last_duration, self.last_jobs, self.last_error,
+                                     self.last_ok_started)
+
+
+def call_inline(loop: asyncio.AbstractEventLoop, task: Any, jobs: Any) -> None:
+    """Run a backend's update ``task`` for ``jobs`` now: a coroutine on ``loop``, bounded by ``call_timeout``."""
+    timeout = float(config.monitoring_option("call_timeout"))
+    if asyncio.iscoroutinefunction(task):
+        future = asyncio.run_coroutine_threadsafe(task(jobs), loop)
+        try:
+            future.result(timeout)
+        except TimeoutError as err:
+            future.cancel()
+            raise TransientError(f"{getattr(task, '__qualname__', task)} took over {timeout:.0f}s") from err
+    else:
+        task(jobs=jobs)
+
+
+class Polling:
+    """The polls of every backend (see the module's contract).
+
+    ``registry_slice``: Ganga's job registry slice the jobs are resolved in;
+    ``call(task, jobs)``: a backend's update run now (:func:`call_inline`).
+    """
+
+    def __init__(self, registry_slice: Any, index: ActiveJobIndex, runner: SchedulerRunner, clock: Clock,
+                 pipeline: OutputPipeline, policy_checks: PolicyChecks,
+                 call: Callable[[Any, Any], None]) -> None:
+        self.registry_slice = registry_slice
+        self.index = index
+        self.runner = runner
+        self.clock = clock
+        self.pipeline = pipeline
+        self.policy_checks = policy_checks
+        self.call = call
+        self.driver = CompatDriver()
+        self.planner = PollPlanner(self.planner_settings, self.poll_action)
+        self.fanout = FanOut(runner, clock, call=call, identify=job_key, on_child_done=self._on_update_done,
+                             on_outcomes=self._job_outcomes, service_fault=_service_fault)
+        self.backend_classes: dict[str, type] = {}
+        """backend -> the Ganga backend class whose update last succeeded for it (torn down when idle)."""
+        self.records: dict[str, BackendPollRecord] = {}
+        self._drivers_lock = threading.Lock()
+
+    # -- what to poll ----------------------------------------------------------------
+
+    def planner_settings(self) -> PlannerSettings:
+        return PlannerSettings(
+            interval_for=config.poll_interval,
+            long_queued_after=float(config.monitoring_option("long_queued_after")),
+            queued_interval_factor=float(config.monitoring_option("queued_interval_factor")),
+            first_poll_delay=float(config.monitoring_option("first_poll_delay")),
+            new_jobs_apart=lambda backend: self.native_driver(backend) is None,
+        )
+
+    def poll_action(self, backend: str, group: str) -> Callable[[Operation], None]:
+        """The action of a poll of ``group``: its jobs are taken from the index when it runs."""
+        def action(op: Operation) -> None:
+            if group == POLL_NEW:  # jobs submitted since the backend's last poll began
+                since = self.planner.new_since(backend)
+                ids = [t.job_id for t in self.index.jobs(backend, "submitted") if since is None or t.since > since]
+                op.job_ids = set(ids)
+                self.poll_jobs(op, backend, ids, scope=POLL)
+                return
+            cutoff = self.clock.now() - float(config.monitoring_option("long_queued_after"))
+            ids = [t.job_id for t in self.index.jobs(backend, "running")] if group == POLL else []
+            for tracked in self.index.jobs(backend, "submitted"):
+                if (tracked.since > cutoff) == (group == POLL):
+                    ids.append(tracked.job_id)
+            op.job_ids = set(ids)
+            self.poll_jobs(op, backend, ids, scope=group)
+        return action
+
+    def poll_ids_action(self, backend: str, ids: Iterable[int]) -> Callable[[Operation], None]:
+        """The action of a requested poll of these top-level jobs."""
+        wanted = list(ids)
+
+        def action(op: Operation) -> None:
+            self.poll_jobs(op, backend, wanted, scope="requested")
+        return action
+
+    # -- polling -----------------------------------------------------------------------
+
+    def poll_jobs(self, op: Operation, backend: str, ids: list[int], scope: str = "") -> None:
+        # a job whose submit() still runs is Ganga's until it returns (patches item 7)
+        jobs = [j for j in registry.resolve_jobs(self.registry_slice, ids)
+                if registry.job_status(j) in POLLED_STATES and not patches.in_submission(j)]
+        record = self.records.setdefault(backend, BackendPollRecord(backend))
+        started = self.clock.now()
+        try:
+            self._poll_with_driver(op, backend, jobs, scope)
+        except Exception as err:
+            record.finished(started, self.clock.now(), len(jobs), f"{type(err).__name__}: {err}")
+            raise
+        finally:
+            self.policy_checks.after_poll(jobs)
+        record.finished(started, self.clock.now(), len(jobs), None)
+
+    def _poll_with_driver(self, op: Operation, backend: str, jobs: list[Any], scope: str) -> None:
+        native = self.native_driver(backend)
+        if native is not None:
+            self._poll_native(native, jobs, scope)
+            return
+        if not jobs:
+            return
+        backend_class = self.driver.backend_class(jobs[0])
+        budget = CallBudget(MAX_ISOLATING_CALLS)
+        with self.fanout.parent(op, backend, deadline=self.update_deadline(backend, scope),
+                                chunk_size=chunk_size() if self.driver.chunkable(backend_class) else None,
+                                budget=budget) as fan:
+            # bisected: a backend's own master_updateMonitoringInformation may raise for one job
+            top = isolate(lambda batch: self.driver.poll(batch), jobs, budget, bug=own_bug)
+        self.fan_in(fan, top)
+        if top.succeeded:
+            self.backend_classes[backend] = backend_class
+
+    def update_deadline(self, backend: str, scope: str) -> float:
+        """How long a poll waits for its updates: one interval of its group, or a requested call's timeout.
+
+        Updates still running then go on alone; the next poll skips their jobs.
+        """
+        settings = self.planner_settings()
+        if scope == POLL:
+            wait = settings.interval_for(backend)
+        elif scope == POLL_QUEUED:
+            wait = settings.interval_for(backend) * settings.queued_interval_factor
+        else:
+            wait = float(config.monitoring_option("call_timeout"))
+        return self.clock.now() + wait
+
+    def fan_out(self, parent: Parent, task: Any, jobs: list[Any]) -> None:
+        """A nested ``run_monitoring_task`` inside a poll (or a requested call): update operations.
+
+        A call for no job is made at once, here (a task may do backend-wide work).
+        """
+        if not jobs:
+            with self.fanout.inline():
+                self.call(task, jobs)
+            return
+        self.fanout.add(parent, task, jobs)
+
+    def fan_in(self, parent: Parent, top: Isolated[Any] | None = None) -> None:
+        """Wait for a parent's updates; raise when some jobs could not be updated.
+
+        The breaker counts the parent, once: ``BackendPollFailed`` when no
+        call succeeded (the service itself fails), else ``PollFailed``.
+        """
+        ended = self.fanout.wait(parent)
+        if parent.own or parent.joined:
+            parent.op.units = 0  # its children are the latency samples
+        failed = parent.failures()
+        messages = [f"{describe_batch(batch)}: {type(e).__name__}: {e}" for batch, e in (top.failures if top else [])]
+        messages += [c.detail or c.error or "" for c in failed]
+        if not ended:
+            log.debug("%s: %d update(s) still running at its deadline go on alone", parent.op.description,
+                      sum(1 for c in parent.children() if not c.done.is_set()))
+        if not messages:
+            return
+        nothing_worked = (top is not None and not top.succeeded) or (
+            bool(parent.own) and all(c.done.is_set() and c.service_down for c in parent.own))
+        error = BackendPollFailed if nothing_worked else PollFailed
+        count = (top.failed_items if top else 0) + sum(c.failed_jobs or len(c.jobs) for c in failed)
+        raise error(f"{count} {parent.backend} job(s) could not be updated: {'; '.join(messages[:5])}")
+
+    def _job_outcomes(self, fine: list[JobKey], alone: list[tuple[JobKey, str]]) -> None:
+        """After an update: jobs updated are fine again; a job that failed alone is noted (see ``trouble``)."""
+        self.pipeline.troubled.fine(fine)
+        for key, error in alone:
+            self.pipeline.note_job_failure(key, error)
+
+    def _on_update_done(self, child: Child, op: Operation) -> None:
+        """An update operation ended: masters whose subjobs it updated are rolled up soon."""
+        for master_id in {top for top, sub in child.jobs if sub is not None}:
+            self.pipeline.rollup(master_id, op.backend)
+
+    # -- native drivers ------------------------------------------------------------------
+
+    def native_driver(self, backend: str) -> NativeDriver | None:
+        """The backend's one driver (None: it has none, or native drivers are off).
+
+        Two first polls of a backend at once get the same instance: a driver
+        keeps state between its poll and the work it hands over (Dirac's
+        handed-over jobs), which ``hand_over`` finds through the pipeline.
+        """
+        if not config.monitoring_option("native_drivers"):
+            return None
+        drivers = self.pipeline.drivers
+        driver = drivers.get(backend)
+        if driver is None:
+            with self._drivers_lock:
+                driver = drivers.get(backend)
+                if driver is None:
+                    driver = make_native_driver(backend)
+                    if driver is not None:
+                        drivers[backend] = driver
+        return driver
+
+    def _poll_native(self, driver: NativeDriver, top_jobs: list[Any], scope: str) -> None:
+        jobs, masters = registry.expand_subjobs(top_jobs, POLLED_STATES)
+        try:
+            driver.poll(jobs, self.pipeline, scope)
+        finally:
+            for master in masters:
+                self.pipeline.rollup(master.id, driver.backend)
+
+    def tear_down(self, backend: str) -> None:
+        """``backend`` has no job left: its monitoring state goes (its clients, its driver's state)."""
+        backend_class = self.backend_classes.pop(backend, None)
+        if backend_class is not None:
+            self.driver.tear_down(backend_class)
+        native = self.pipeline.drivers.get(backend)
+        if native is not None:
+            native.tear_down()
+
+    def known_backends(self) -> set[str]:
+        """Backends that have monitoring state to tear down."""
+        return set(self.backend_classes) | set(self.pipeline.drivers)
+
+
+def describe_batch(batch: list[Any]) -> str:
+    ids = [stripProxy(j).id for j in batch]
+    return f"job {ids[0]}" if len(ids) == 1 else f"{len(ids)} jobs ({ids[0]}..{ids[-1]})"
+
+
+def chunk_size() -> int | None:
+    """``[Monitoring]compat_chunk_size``: subjobs per update operation (None: one update per master)."""
+    size = int(config.monitoring_option("compat_chunk_size"))
+    return size if size > 0 else None
+
+
+def _service_fault(error: BaseException) -> bool:
+    """Does ``error`` from a backend's update say its service is unwell?  Ganga's ``JobError`` says a job is."""
+    from GangaCore.GPIDev.Lib.Job.Job import JobError
+
+    return not isinstance(error, JobError) and is_backend_fault(error)
