@@ -9,11 +9,11 @@ the ``queues`` display is rendered from it, never from live objects.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
-from ._core.breaker import CREDENTIAL_SUFFIX, credential_breaker
+from ._core.breaker import BreakerSnapshot
 from ._core.recent import RecentCounts
 from .drivers.base import JobKey, fqid
 
@@ -70,10 +70,12 @@ class BackendSnapshot:
     """Seconds since the least recently polled of its active jobs was looked at."""
     oldest_completing_age: float | None = None
     """Seconds the oldest job whose output is being retrieved or finalised has waited."""
-    breaker: str = "closed"
-    """The backend's breaker: "closed" (all well), or open since when and the next probe."""
-    credential_hold: str | None = None
-    """Why the backend's polls and downloads wait for a valid credential, or None if they do not."""
+    breaker: BreakerSnapshot | None = None
+    """The backend's breaker (None: it never failed, so it has none: closed)."""
+    credential: BreakerSnapshot | None = None
+    """The breaker of the backend's credential while a check holds it: its polls and downloads wait."""
+    poll_interval: float | None = None
+    """Seconds between two polls of its running jobs (``[PollThread]``)."""
     last_ok_poll_ago: float | None = None
     """Seconds since the last poll that succeeded began (None: none has)."""
     recent: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -114,7 +116,22 @@ class JobProgress:
 
 
 @dataclass(frozen=True)
+class PlannerSnapshot:
+    """The poll planner's settings, as they are now (read from the config at each plan)."""
+
+    long_queued_after: float
+    """Seconds after which a submitted job is polled as long-queued."""
+    queued_interval_factor: float
+    """Long-queued jobs are polled this many times less often."""
+    first_poll_delay: float
+    """Seconds after its submission before a new job's first poll."""
+
+
+@dataclass(frozen=True)
 class MonitoringSnapshot:
+    """What monitoring is doing at one moment: the one thing ``queues``, the prompt's notice and the
+    status file read (``MonitoringComponent.statistics()``).  Plain data: ages, never clock readings."""
+
     enabled: bool
     alive: bool
     pools: list[PoolSnapshot]
@@ -133,109 +150,12 @@ class MonitoringSnapshot:
     """The active split jobs, by id (the first ``JOBS_SHOWN``)."""
     more_jobs: int = 0
     """Active split jobs beyond those in ``jobs``."""
+    breakers: list[BreakerSnapshot] = field(default_factory=list)
+    """Every breaker: backends', the local disk's, credentials' (``BackendSnapshot`` has its backend's)."""
+    planner: PlannerSnapshot | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def take_snapshot(component: Any) -> MonitoringSnapshot:
-    now = component.clock.now()
-    runner = component.runner
-    stats = runner.statistics()
-    pending = runner.pending()
-    running = runner.running()
-    progress, more_jobs = component.job_progress(JOBS_SHOWN)
-    pool_statistics = component.pools.statistics()
-    waits = _ready_work_waits(runner, {p.name for p in pool_statistics if p.busy < p.workers})
-    return MonitoringSnapshot(
-        enabled=bool(component.enabled),
-        alive=bool(component.alive),
-        pools=[PoolSnapshot(p.name, p.workers, p.busy,
-                            [WorkerSnapshot(a.worker, a.description, now - a.since) for a in p.activities],
-                            waits.get(p.name, []) if p.busy < p.workers else [])
-               for p in pool_statistics],
-        queued=_queue_groups(pending),
-        running=[op.description or repr(op.key) for op in running],
-        backends=_backends(component, pending + running, now),
-        retrieval_backlog=sum(1 for op in pending if op.kind.value == "retrieve"),
-        finalisation_backlog=sum(1 for op in pending if op.kind.value == "finalise"),
-        oldest_ready_age=stats.oldest_ready_age,
-        completed=stats.completed,
-        failed=stats.failed,
-        limits=[LimitSnapshot(e.backend, e.pool, e.limit, e.adaptive, e.reason, e.raises, e.cuts)
-                for e in runner.limit_statistics()],
-        jobs=progress,
-        more_jobs=more_jobs,
-    )
-
-
-def _ready_work_waits(runner: Any, pools: set[str]) -> dict[str, list[str]]:
-    """Why ready work of each of ``pools`` (those with idle workers) waits, most common first."""
-    if not pools:
-        return {}
-    reasons: dict[str, Counter[str]] = {}
-    for op, reason in runner.explain(lambda op: op.pool in pools and op.state.value == "ready"):
-        if reason != "about to start":
-            reasons.setdefault(op.pool, Counter())[reason] += 1
-    return {pool: [f"{count} x {reason}" for reason, count in counts.most_common(FIRST_FEW)]
-            for pool, counts in reasons.items()}
-
-
-def _queue_groups(pending: list[Any]) -> list[QueueGroup]:
-    groups: dict[tuple[str, str], list[Any]] = {}
-    for op in pending:
-        groups.setdefault((op.kind.value, op.priority.name), []).append(op)
-    result = []
-    for (kind, priority), ops in sorted(groups.items(), key=lambda item: (item[1][0].priority, item[0])):
-        states = Counter(op.state.value for op in ops)
-        ops.sort(key=lambda op: (op.due, op.seq))
-        result.append(QueueGroup(kind, priority, states.get("ready", 0), states.get("waiting", 0),
-                                 [op.description or repr(op.key) for op in ops[:FIRST_FEW]]))
-    return result
-
-
-def _backends(component: Any, work: list[Any], now: float) -> list[BackendSnapshot]:
-    index_counts = component.index.counts()
-    counts = {c.backend: c.counts for c in index_counts}
-    completing_since = {c.backend: c.oldest_since["completing"] for c in index_counts
-                        if "completing" in c.oldest_since}
-    long_queued_after = component.polling.planner_settings().long_queued_after
-    records = dict(component.poll_records)
-    recent = _recent_by_backend(component)
-    service_errors = dict(component.last_service_error)
-    breakers = component.runner.breaker_states()
-    holds = component.runner.breaker_holds()
-    next_poll: dict[str, float] = {}
-    for op in work:
-        if op.kind.value == "poll" and op.state.value in ("waiting", "ready"):
-            next_poll[op.backend] = min(next_poll.get(op.backend, op.due), op.due)
-    result = []
-    named = (set(counts) | set(records) | set(recent)
-             | {name for name in breakers if not name.endswith(CREDENTIAL_SUFFIX)})
-    for backend in sorted(named):
-        record = records.get(backend)
-        due = next_poll.get(backend)
-        result.append(BackendSnapshot(
-            backend=backend,
-            jobs=dict(counts.get(backend, {})),
-            polls=record.polls if record else 0,
-            failures=record.failures if record else 0,
-            consecutive_failures=record.consecutive_failures if record else 0,
-            last_poll_ago=now - record.last_started if record and record.last_started is not None else None,
-            last_poll_duration=record.last_duration if record else None,
-            last_poll_jobs=record.last_jobs if record else 0,
-            next_poll_in=max(0.0, due - now) if due is not None else None,
-            last_error=record.last_error if record and record.consecutive_failures else None,
-            unchecked_for=component.planner.unchecked_for(component.index, backend, now, long_queued_after),
-            oldest_completing_age=now - completing_since[backend] if backend in completing_since else None,
-            breaker=breakers.get(backend, "closed"),
-            credential_hold=holds.get(credential_breaker(backend)),
-            last_ok_poll_ago=now - record.last_ok_started if record and record.last_ok_started is not None else None,
-            recent=recent.get(backend, {}),
-            last_service_error=(f"{service_errors[backend][1][:120]} ({now - service_errors[backend][0]:.0f} s ago)"
-                                if backend in service_errors else None),
-        ))
-    return result
 
 
 JOBS_SHOWN = 20
@@ -279,15 +199,6 @@ def _duration(seconds: float) -> str:
 RECENT_SPAN_S: float = RecentCounts.span
 """The span of ``BackendSnapshot.recent`` (``Scheduler.recent`` is a default ``RecentCounts``)."""
 RECENT_NAMES = (("poll", "polls"), ("update", "updates"), ("retrieve", "downloads"), ("finalise", "finalisations"))
-
-
-def _recent_by_backend(component: Any) -> dict[str, dict[str, dict[str, int]]]:
-    found: dict[str, dict[str, dict[str, int]]] = {}
-    shown = {what for what, _ in RECENT_NAMES} | {"request"}
-    for (backend, what, outcome), count in component.runner.recent().items():
-        if what in shown and backend and not backend.startswith("("):  # "(local disk)": a check, no backend
-            found.setdefault(backend, {}).setdefault(what, {})[outcome] = count
-    return found
 
 
 def render_recent(recent: dict[str, dict[str, int]], last_service_error: str | None) -> str:
@@ -398,7 +309,7 @@ def render(snapshot: MonitoringSnapshot, width: int | None = None) -> str:
     for b in snapshot.backends:
         lines.append(_backend_line(b, width))
         lags = []
-        if b.consecutive_failures or b.breaker != "closed" or b.credential_hold:
+        if b.consecutive_failures or _down(b) or b.credential is not None:
             # polls fail or wait: saying when jobs were "looked at" would hide that nothing was learnt
             ok = "never" if b.last_ok_poll_ago is None else f"{b.last_ok_poll_ago:.1f} s ago"
             lags.append(f"last successful poll {ok}")
@@ -430,6 +341,10 @@ def render(snapshot: MonitoringSnapshot, width: int | None = None) -> str:
     return "\n".join(lines)
 
 
+def _down(b: BackendSnapshot) -> bool:
+    return b.breaker is not None and b.breaker.state != "closed"
+
+
 def _backend_line(b: BackendSnapshot, width: int | None) -> str:
     """A backend's line: its name, health, jobs, last and next poll (see :func:`render` for what gives way)."""
     jobs = ", ".join(f"{n} {s}" for s, n in sorted(b.jobs.items())) or "no active job"
@@ -439,8 +354,8 @@ def _backend_line(b: BackendSnapshot, width: int | None) -> str:
     last = "never" if b.last_poll_ago is None else f"{b.last_poll_ago:.1f} s ago"
     detail = "" if b.last_poll_ago is None else f" ({polled}; it {outcome} {b.last_poll_duration or 0:.2f} s)"
     upcoming = "-" if b.next_poll_in is None else f"in {b.next_poll_in:.1f} s"
-    troubles = [(f"HELD: {b.credential_hold}", "HELD") if b.credential_hold else None,
-                (f"DOWN (breaker {b.breaker})", "DOWN") if b.breaker != "closed" else None,
+    troubles = [(f"HELD: {b.credential.last_error}", "HELD") if b.credential is not None else None,
+                (f"DOWN (breaker {b.breaker.describe()})", "DOWN") if b.breaker is not None and _down(b) else None,
                 (f"FAILING x{b.consecutive_failures}: {b.last_error}", f"FAILING x{b.consecutive_failures}")
                 if b.consecutive_failures else None]
     health = [trouble for trouble in troubles if trouble is not None] or [("ok", "ok")]
@@ -468,54 +383,89 @@ class FailedJobs:
     """The job's subjobs (0: it is not split)."""
 
 
-def failure_reasons(component: Any, key: JobKey, backend_says: str | None = None) -> list[str]:
-    """Why the job ``key`` failed, as far as monitoring knows, most telling first.
+@dataclass(frozen=True)
+class JobReasons:
+    """What monitoring knows of one job's (or subjob's) trouble."""
 
-    How a driver found it ended (``ended_reasons``: a process gone, the batch
-    system's word), what monitoring gave up for it (its output, or its updates: ``output_failures``,
-    with how to try again), the last error of its updates (``troubled``), and
-    ``backend_says``, its backend's own reason.  Empty when none is known.
+    ended: str | None = None
+    """How a driver found it ended outside its backend's own update (a process gone, the batch system's word)."""
+    given_up: str | None = None
+    """What monitoring gave up for it (its output, or its updates); ``queues.retry(j)`` tries again."""
+    trouble: tuple[int, str] | None = None
+    """Its updates' failures in a row and the last error, while they keep failing."""
+
+
+@dataclass(frozen=True)
+class WorkFor:
+    """One pending or running operation that concerns a job, and why it is where it is."""
+
+    description: str
+    kind: str
+    priority: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class JobStatistics:
+    """What monitoring knows of one top-level job: the data ``queues.why`` renders (:func:`explain_job`)."""
+
+    job_id: int
+    status: str | None = None
+    """Its state in the active-job index (None: not tracked)."""
+    backend: str | None = None
+    for_seconds: float | None = None
+    """Seconds in that state."""
+    reasons: dict[JobKey, JobReasons] = field(default_factory=dict)
+    """For the keys asked about and every key of the job monitoring gave up for."""
+    given_up: frozenset[JobKey] = frozenset()
+    """Keys of the job (itself, its subjobs) whose output or updates monitoring gave up."""
+    work: list[WorkFor] = field(default_factory=list)
+    """Operations that concern it, running first."""
+    last_poll_ago: float | None = None
+    """Seconds since its backend's last poll started (None: never polled)."""
+
+
+def failure_reasons(reasons: JobReasons | None, backend_says: str | None = None) -> list[str]:
+    """Why a job failed, as far as monitoring knows, most telling first.
+
+    How a driver found it ended, what monitoring gave up for it (with how to
+    try again), the last error of its updates, and ``backend_says``, its
+    backend's own reason.  Empty when none is known.
     """
-    reasons = []
-    ended = component.ended_reasons.get(fqid(key))
-    if ended is not None:
-        reasons.append(ended)
-    failure = component.output_failures.get(fqid(key))
-    if failure is not None:
-        reasons.append(f"{failure[1]} (queues.retry(j) tries again)")
-    trouble = component.troubled.get(key)
-    if trouble is not None:
-        reasons.append(f"its updates failed {trouble.failures} time(s) in a row, the last: {trouble.last_error}")
+    found = []
+    if reasons is not None and reasons.ended is not None:
+        found.append(reasons.ended)
+    if reasons is not None and reasons.given_up is not None:
+        found.append(f"{reasons.given_up} (queues.retry(j) tries again)")
+    if reasons is not None and reasons.trouble is not None:
+        found.append(f"its updates failed {reasons.trouble[0]} time(s) in a row, the last: {reasons.trouble[1]}")
     if backend_says:
-        reasons.append(backend_says)
-    return reasons
+        found.append(backend_says)
+    return found
 
 
-def trouble_lines(component: Any, key: JobKey, status: str | None, backend_says: str | None = None) -> list[str]:
+def trouble_lines(reasons: JobReasons | None, status: str | None, backend_says: str | None = None) -> list[str]:
     """One job's own trouble: why it failed or was killed outside Ganga, else whether its updates keep failing."""
     if status == "killed":
-        ended = component.ended_reasons.get(fqid(key))
-        return [f"  it was killed: {ended}"] if ended else []
+        return [f"  it was killed: {reasons.ended}"] if reasons is not None and reasons.ended else []
     if status == "failed":
-        return [f"  it failed: {'; '.join(failure_reasons(component, key, backend_says)) or NO_REASON}"]
-    trouble = component.troubled.get(key)
-    if trouble is None:
+        return [f"  it failed: {'; '.join(failure_reasons(reasons, backend_says)) or NO_REASON}"]
+    if reasons is None or reasons.trouble is None:
         return []
-    return [f"  its updates failed {trouble.failures} time(s) in a row, the last: {trouble.last_error}"]
+    return [f"  its updates failed {reasons.trouble[0]} time(s) in a row, the last: {reasons.trouble[1]}"]
 
 
-def _failed_subjob_lines(component: Any, job_id: int, failed: FailedJobs | None) -> list[str]:
+def _failed_subjob_lines(stats: JobStatistics, failed: FailedJobs | None) -> list[str]:
     """A job's failed subjobs, those monitoring failed first, each with why (the first ``WHY_LINES``)."""
     found = {key: says for key, says in (failed.backend_says if failed else {}).items() if key[1] is not None}
-    given_up = {key for key, _reason in dict(component.output_failures).values()
-                if key[0] == job_id and key[1] is not None}
+    given_up = {key for key in stats.given_up if key[1] is not None}
     found.update((key, found.get(key)) for key in given_up)
     if not found:
         return []
     count = max(failed.count if failed else 0, len(found))
     of = f" of its {failed.subjobs}" if failed and failed.subjobs else ""
     lines = [f"  {count}{of} subjob{'' if count == 1 and not of else 's'} failed:"]
-    reasons = {key: failure_reasons(component, key, says) for key, says in found.items()}
+    reasons = {key: failure_reasons(stats.reasons.get(key), says) for key, says in found.items()}
     ordered = sorted(found, key=lambda key: (key not in given_up, key[1]))
     lines.extend(f"    {fqid(key)}: {'; '.join(reasons[key]) or NO_REASON}" for key in ordered[:WHY_LINES])
     if count > min(len(ordered), WHY_LINES):
@@ -523,61 +473,51 @@ def _failed_subjob_lines(component: Any, job_id: int, failed: FailedJobs | None)
     return lines
 
 
-def explain_job(component: Any, job_id: int, status: str | None = None, failed: FailedJobs | None = None) -> str:
-    """Why a job is (or is not) being worked on: its tracked state, its trouble, its pending work, its history.
+def explain_job(stats: JobStatistics, status: str | None = None, failed: FailedJobs | None = None) -> str:
+    """Why a job is (or is not) being worked on: its tracked state, its trouble, its pending work.
 
     ``status``: the job's own status, said when monitoring does not track it.
     ``failed``: the failed among the job and its subjobs, as the caller read
     them; without it, only those monitoring itself failed are said to be.
     """
-    tracked = component.index.get(job_id)
-    now = component.clock.now()
+    job_id = stats.job_id
     lines = []
-    if tracked is None:
+    if stats.status is None:
         state = f"is {status}: it " if status else ""
         lines.append(f"job {job_id} {state}is not being monitored (only submitted, running and completing "
                      "jobs are)")
     else:
-        lines.append(f"job {job_id} is {tracked.status} on {tracked.backend} since {now - tracked.since:.1f} s")
+        lines.append(f"job {job_id} is {stats.status} on {stats.backend} since {stats.for_seconds or 0.0:.1f} s")
     itself = (job_id, None)
     says = failed.backend_says if failed else {}
     split = failed is not None and failed.subjobs > 0  # a master fails for its subjobs, said below
-    failed_itself = itself in says or fqid(itself) in component.output_failures or (
-        status == "failed" and not split)
-    lines.extend(trouble_lines(component, itself, "failed" if failed_itself else status if status == "killed" else None,
+    failed_itself = itself in says or itself in stats.given_up or (status == "failed" and not split)
+    lines.extend(trouble_lines(stats.reasons.get(itself),
+                               "failed" if failed_itself else status if status == "killed" else None,
                                says.get(itself)))
-    lines.extend(_failed_subjob_lines(component, job_id, failed))
-
-    def concerns(op: Any) -> bool:
-        return job_id in op.job_ids or (tracked is not None and op.kind.value == "poll"
-                                        and op.backend == tracked.backend and not op.job_ids)
-
-    explained = component.runner.explain(concerns)
-    for op, reason in explained[:WHY_LINES]:
-        lines.append(f"  {op.description or op.key} [{op.priority.name}]: {reason}")
-    if tracked is not None and tracked.status in ("submitted", "running") \
-            and not any(op.kind.value == "poll" for op, _ in explained):
-        lines.append(between_polls(component, tracked.backend, now))
-    if len(explained) > WHY_LINES:
-        lines.append(f"  ... and {len(explained) - WHY_LINES} more operation(s) for it")
+    lines.extend(_failed_subjob_lines(stats, failed))
+    for work in stats.work[:WHY_LINES]:
+        lines.append(f"  {work.description} [{work.priority}]: {work.reason}")
+    if stats.status in ("submitted", "running") and not any(work.kind == "poll" for work in stats.work):
+        lines.append(between_polls(stats.backend or "?", stats.last_poll_ago))
+    if len(stats.work) > WHY_LINES:
+        lines.append(f"  ... and {len(stats.work) - WHY_LINES} more operation(s) for it")
     return "\n".join(lines)
 
 
-def between_polls(component: Any, backend: str, now: float) -> str:
+def between_polls(backend: str, last_poll_ago: float | None) -> str:
     """The line for an active job whose backend has no poll planned at this instant.
 
     That happens in the moment between a poll's end and the dispatcher's
     next pass, which plans the next one; a user asking then should still
     learn when the backend was last looked at.
     """
-    record = dict(component.poll_records).get(backend)
-    last = "never polled yet" if record is None or record.last_started is None else (
-        f"the last started {now - record.last_started:.1f} s ago")
+    last = "never polled yet" if last_poll_ago is None else f"the last started {last_poll_ago:.1f} s ago"
     return f"  poll {backend}: between two polls ({last}); the next is planned on the dispatcher's next pass"
 
 
-def watch(component: Any, interval: float, count: int | None, stream: Any, sleep: Any = None,
-          width: int | None = None) -> int:
+def watch(statistics: Callable[[], MonitoringSnapshot], interval: float, count: int | None, stream: Any,
+          sleep: Any = None, width: int | None = None, retry: Callable[[], list[str]] | None = None) -> int:
     """Show the snapshot every ``interval`` s until Ctrl-C (or ``count`` frames); returns frames shown.
 
     On a capable terminal with no ``count`` it is a full-screen prompt_toolkit
@@ -592,12 +532,12 @@ def watch(component: Any, interval: float, count: int | None, stream: Any, sleep
 
     in_place = bool(getattr(stream, "isatty", lambda: False)())
     if in_place and count is None and sleep is None and os.environ.get("TERM", "dumb") != "dumb":
-        return watch_live(component, interval, width)
+        return watch_live(statistics, interval, width, retry)
     pause = sleep or time.sleep
     shown = 0
     try:
         while count is None or shown < count:
-            frame = render(take_snapshot(component), width if width is not None else terminal_width(stream))
+            frame = render(statistics(), width if width is not None else terminal_width(stream))
             stream.write(("\x1b[H\x1b[J" if in_place else ("\n" if shown else "")) + frame + "\n")
             stream.flush()
             shown += 1
@@ -632,7 +572,8 @@ and priority ("ready" is due and waits for a worker).  In a narrow terminal
 the least telling parts of a line give way first, never the health word."""
 
 
-def watch_live(component: Any, interval: float, width: int | None = None) -> int:
+def watch_live(statistics: Callable[[], MonitoringSnapshot], interval: float, width: int | None = None,
+               retry: Callable[[], list[str]] | None = None) -> int:
     """Full-screen display refreshed every ``interval`` s until q, Esc or Ctrl-C; returns frames drawn.
 
     It runs in its own thread and event loop (``in_thread``), so it works at
@@ -663,7 +604,7 @@ def watch_live(component: Any, interval: float, width: int | None = None) -> int
         terminal = app.output.get_size().columns
         columns = min(width, terminal) if width else terminal
         header = f"GangaMonitoring watch, {time.strftime('%H:%M:%S')} (every {interval:g} s)"
-        body = LIVE_HELP if showing_help else render(take_snapshot(component), columns)
+        body = LIVE_HELP if showing_help else render(statistics(), columns)
         text = "\n".join([header, *([message] if message else []), "", body, "", LIVE_FOOTER])
         return "\n".join(cut(line, columns) for line in text.split("\n"))
 
@@ -686,7 +627,7 @@ def watch_live(component: Any, interval: float, width: int | None = None) -> int
     def _retry(event: Any) -> None:
         nonlocal message
         try:
-            retried = component.retry_output(None)
+            retried = retry() if retry is not None else []
             message = f"retrying the output of {len(retried)} job(s)" + (
                 f": {', '.join(retried[:10])}" if retried else " (none failed for want of it)")
         except Exception as err:  # noqa: BLE001 - a key must never end the display: say what went wrong

@@ -9,8 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from GangaMonitoring import introspect
+from GangaMonitoring.compat import statistics
 from GangaMonitoring._core.clock import FakeClock
 from GangaMonitoring._core.index import ActiveJobIndex
+from GangaMonitoring._core.poll_record import BackendPollRecord
 from GangaMonitoring._core.planner import PlannerSettings, PollPlanner
 from GangaMonitoring._core.pools import Pools
 from GangaMonitoring._core.runner import SchedulerRunner
@@ -27,13 +29,14 @@ def component(io_workers: int = 1) -> SimpleNamespace:
     pools = Pools({"poll": 1, "io": io_workers, "cpu": 1, "processes": 1}, clock)
     runner = SchedulerRunner(scheduler, pools, clock, lambda kind: None)  # never started: no thread
     index = ActiveJobIndex()
-    record = SimpleNamespace(polls=3, failures=1, consecutive_failures=1, last_started=990.0,
-                             last_duration=0.25, last_jobs=2, last_error="HTTP 503", last_ok_started=970.0)
+    records = {"SimGrid": BackendPollRecord("SimGrid", polls=3, failures=1, consecutive_failures=1, last_started=990.0,
+                                            last_duration=0.25, last_jobs=2, last_error="HTTP 503",
+                                            last_ok_started=970.0)}
     settings = PlannerSettings(interval_for=lambda backend: 10.0)
     planner = PollPlanner(lambda: settings, lambda backend, group: lambda op: None)
     return SimpleNamespace(clock=clock, runner=runner, pools=pools, index=index, enabled=True, alive=True,
-                           poll_records={"SimGrid": record}, planner=planner,
-                           polling=SimpleNamespace(planner_settings=lambda: settings),
+                           poll_records=records,
+                           polling=SimpleNamespace(planner_settings=lambda: settings, planner=planner, records=records),
                            last_service_error={}, job_progress=lambda limit: ([], 0),
                            retry_output=lambda job: [], output_failures={}, troubled=TroubledJobs(),
                            ended_reasons=EndedReasons())
@@ -52,7 +55,7 @@ def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
     c.scheduler = c.runner.scheduler
     [started] = c.scheduler.pop_ready(1000.0)
     c.clock.jump(4)
-    snap = introspect.take_snapshot(c)
+    snap = statistics.monitoring_statistics(c)
     assert snap.retrieval_backlog == 2 and snap.running == ["retrieve output of 8.0"]
     assert snap.oldest_ready_age == 4.0
     [retrieve, poll] = snap.queued
@@ -73,8 +76,8 @@ def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
     assert "last successful poll 34.0 s ago; oldest output waiting 9.0 s" in text
     c.poll_records["SimGrid"].consecutive_failures = 0
     assert "every active job looked at within 104.0 s; oldest output waiting 9.0 s" in \
-        introspect.render(introspect.take_snapshot(c))
-    why = introspect.explain_job(c, 8)
+        introspect.render(statistics.monitoring_statistics(c))
+    why = statistics.explain(c, 8)
     assert "job 8 is completing on SimGrid since 9.0 s" in why
     assert "retrieve output of 8.0 [FINALISE]: running on io for 4.0 s" in why
     assert "retrieve output of 8.1 [FINALISE]: backend SimGrid at its limit (1 running on io)" in why
@@ -88,10 +91,10 @@ def test_idle_workers_beside_ready_work_say_why_it_waits() -> None:
         c.runner.submit(Operation(key=("retrieve", n), kind=Kind.RETRIEVE, backend="SimGrid",
                                   priority=PriorityClass.FINALISE, due=1000.0, description=f"retrieve {n}"))
     c.runner.scheduler.pop_ready(1000.0)  # one starts; SimGrid's io limit is 1
-    io = next(p for p in introspect.take_snapshot(c).pools if p.name == "io")
+    io = next(p for p in statistics.monitoring_statistics(c).pools if p.name == "io")
     assert io.idle_because == ["2 x backend SimGrid at its limit (1 running on io)"]
     assert "  io         0/4 busy; ready work waits: 2 x backend SimGrid at its limit (1 running on io)" in \
-        introspect.render(introspect.take_snapshot(c))
+        introspect.render(statistics.monitoring_statistics(c))
     c.pools.shutdown()
 
 
@@ -118,14 +121,14 @@ def test_the_last_minutes_show_retries_failures_and_errors_a_client_retried_itse
     for _ in range(14):
         c.runner.note("SimGrid", "request", "retried")
     c.last_service_error["SimGrid"] = (c.clock.now() - 12, "SimGridGlitch: HTTP 500 injected internal error")
-    [backend] = introspect.take_snapshot(c).backends
+    [backend] = statistics.monitoring_statistics(c).backends
     assert backend.recent == {"poll": {"ok": 1}, "retrieve": {"ok": 2, "retried": 1, "failed": 1},
                               "request": {"retried": 14}}
-    text = introspect.render(introspect.take_snapshot(c))
+    text = introspect.render(statistics.monitoring_statistics(c))
     assert ("last 5 min: polls 1; downloads 3 (1 retried, 1 failed); 14 request(s) retried by its client; "
             "last: SimGridGlitch: HTTP 500 injected internal error (12 s ago)") in text
     c.clock.jump(400)
-    assert "last 5 min: nothing" in introspect.render(introspect.take_snapshot(c))
+    assert "last 5 min: nothing" in introspect.render(statistics.monitoring_statistics(c))
     c.pools.shutdown()
 
 
@@ -142,7 +145,7 @@ def test_split_jobs_show_their_subjobs_by_state_their_pace_and_what_is_left() ->
     assert introspect.render_progress(early).endswith("1 failed, 2 submitted; 1 finished just now")
     c = component()
     c.job_progress = lambda limit: ([busy, quiet][:limit], 1)
-    snap = introspect.take_snapshot(c)
+    snap = statistics.monitoring_statistics(c)
     assert snap.jobs == [busy, quiet] and snap.more_jobs == 1
     text = introspect.render(snap)
     assert "Split jobs:\n  job 8 on SimGrid, 500 subjobs: " in text and "\n  ... and 1 more\n" in text
@@ -153,23 +156,23 @@ def test_an_active_job_between_two_polls_says_when_its_backend_was_last_polled()
     """The instant between a poll's end and the next one's planning: no poll operation exists."""
     c = component()
     c.index.update(7, "SimGrid", "running", now=999.0)
-    assert introspect.explain_job(c, 7) == (
+    assert statistics.explain(c, 7) == (
         "job 7 is running on SimGrid since 1.0 s\n"
         "  poll SimGrid: between two polls (the last started 10.0 s ago); the next is planned on the "
         "dispatcher's next pass")
     c.runner.submit(Operation(key=("poll", "SimGrid"), kind=Kind.POLL, backend="SimGrid",
                               priority=PriorityClass.POLL, due=1010.0, description="poll SimGrid"))
-    assert "between two polls" not in introspect.explain_job(c, 7)  # a planned poll explains itself
+    assert "between two polls" not in statistics.explain(c, 7)  # a planned poll explains itself
     c.index.update(9, "Local", "submitted", now=1000.0)
-    assert "poll Local: between two polls (never polled yet)" in introspect.explain_job(c, 9)
+    assert "poll Local: between two polls (never polled yet)" in statistics.explain(c, 9)
     c.pools.shutdown()
 
 
 def test_a_job_nobody_monitors_says_so() -> None:
     c = component()
-    assert introspect.explain_job(c, 42) == (
+    assert statistics.explain(c, 42) == (
         "job 42 is not being monitored (only submitted, running and completing jobs are)")
-    assert "(nothing)" in introspect.render(introspect.take_snapshot(c))
+    assert "(nothing)" in introspect.render(statistics.monitoring_statistics(c))
     c.pools.shutdown()
 
 
@@ -177,27 +180,27 @@ def test_a_failed_job_says_why_as_far_as_monitoring_knows() -> None:
     """Issue 16: why(j) of a failed job said only that it was not monitored."""
     c = component()
     failed = introspect.FailedJobs({(5, None): "the grid reported it Failed at 12:00:00 (grid id 9)"})
-    assert introspect.explain_job(c, 5, "failed", failed) == (
+    assert statistics.explain(c, 5, "failed", failed) == (
         "job 5 is failed: it is not being monitored (only submitted, running and completing jobs are)\n"
         "  it failed: the grid reported it Failed at 12:00:00 (grid id 9)")
-    assert introspect.explain_job(c, 6, "failed", introspect.FailedJobs({(6, None): None})).endswith(
+    assert statistics.explain(c, 6, "failed", introspect.FailedJobs({(6, None): None})).endswith(
         "\n  it failed: no reason known to monitoring")  # a backend with no reason of its own: no guess
     c.troubled.note((7, None), "JobError: the grid does not know job 7", now=990.0)
     c.output_failures["7"] = ((7, None), "monitoring gave up: every update of it failed for 600 s")
-    assert introspect.explain_job(c, 7, "failed").endswith(
+    assert statistics.explain(c, 7, "failed").endswith(
         "\n  it failed: monitoring gave up: every update of it failed for 600 s (queues.retry(j) tries again); "
         "its updates failed 1 time(s) in a row, the last: JobError: the grid does not know job 7")
     c.index.update(8, "SimGrid", "running", now=999.0)
     c.troubled.note((8, None), "HTTP 404", now=999.0)
-    assert "\n  its updates failed 1 time(s) in a row, the last: HTTP 404\n" in introspect.explain_job(c, 8)
-    assert "it failed" not in introspect.explain_job(c, 8)
+    assert "\n  its updates failed 1 time(s) in a row, the last: HTTP 404\n" in statistics.explain(c, 8)
+    assert "it failed" not in statistics.explain(c, 8)
     c.ended_reasons.put("9", "its process (pid 4242) is gone and it wrote no exit code in 10 s (killed?)")
-    assert introspect.explain_job(c, 9, "failed").endswith(
+    assert statistics.explain(c, 9, "failed").endswith(
         "\n  it failed: its process (pid 4242) is gone and it wrote no exit code in 10 s (killed?)")
     c.ended_reasons.put("10", "it ended outside Ganga: Slurm (id 77) says CANCELLED (None)")
-    assert introspect.explain_job(c, 10, "killed").endswith(
+    assert statistics.explain(c, 10, "killed").endswith(
         "\n  it was killed: it ended outside Ganga: Slurm (id 77) says CANCELLED (None)")
-    assert "\n" not in introspect.explain_job(c, 11, "killed")  # killed by its user: nothing to add
+    assert "\n" not in statistics.explain(c, 11, "killed")  # killed by its user: nothing to add
     c.pools.shutdown()
 
 
@@ -205,7 +208,7 @@ def test_a_master_lists_its_failed_subjobs_those_monitoring_failed_first() -> No
     c = component()
     c.output_failures["3.7"] = ((3, 7), "output not retrieved: HTTP 503")
     says = {(3, n): f"the grid reported it Failed (grid id {n})" for n in range(1, 9)}
-    text = introspect.explain_job(c, 3, "failed", introspect.FailedJobs(says, count=12, subjobs=20))
+    text = statistics.explain(c, 3, "failed", introspect.FailedJobs(says, count=12, subjobs=20))
     assert text.splitlines() == [
         "job 3 is failed: it is not being monitored (only submitted, running and completing jobs are)",
         "  12 of its 20 subjobs failed:",
@@ -214,9 +217,14 @@ def test_a_master_lists_its_failed_subjobs_those_monitoring_failed_first() -> No
         *(f"    3.{n}: the grid reported it Failed (grid id {n})" for n in (1, 2, 3, 4, 5, 6, 8)),
         "    ... and 4 more"]
     # without the caller's reading of the jobs: those monitoring failed, as it knows them
-    assert introspect.explain_job(c, 3).splitlines()[1:] == [
+    assert statistics.explain(c, 3).splitlines()[1:] == [
         "  1 subjob failed:", "    3.7: output not retrieved: HTTP 503 (queues.retry(j) tries again)"]
     c.pools.shutdown()
+
+
+def snapshots(c: SimpleNamespace):  # type: ignore[no-untyped-def]
+    """What ``queues.watch`` passes ``introspect.watch``: the component's statistics, for each frame."""
+    return lambda: statistics.monitoring_statistics(c)
 
 
 def busy_component() -> SimpleNamespace:
@@ -261,10 +269,10 @@ WHOLE = {  # what the backends' and the split job's lines keep at each width
 def test_every_line_fits_the_width_the_least_telling_parts_giving_way_first(width: int) -> None:
     """Issue 16: at 80 columns the watch cut the backend line's health word."""
     c = busy_component()
-    text = introspect.render(introspect.take_snapshot(c), width)
+    text = introspect.render(statistics.monitoring_statistics(c), width)
     lines = text.splitlines()
     assert max(map(len, lines)) <= width, [line for line in lines if len(line) > width]
-    assert max(map(len, introspect.render(introspect.take_snapshot(c)).splitlines())) > 120  # so all had to fit
+    assert max(map(len, introspect.render(statistics.monitoring_statistics(c)).splitlines())) > 120  # so all had to fit
     grid, simgrid, split = WHOLE[width]
     assert grid in lines and simgrid in lines and split in lines, text
     header = {120: "GangaMonitoring: enabled; oldest due work has waited 4.0 s; retrieval backlog 2, finalisation "
@@ -302,10 +310,10 @@ def test_watch_frames_fit_the_width_given_or_the_terminals() -> None:
 
     c = busy_component()
     out = io.StringIO()
-    assert introspect.watch(c, 0.5, 1, out, sleep=lambda _s: None, width=60) == 1
+    assert introspect.watch(snapshots(c), 0.5, 1, out, sleep=lambda _s: None, width=60) == 1
     assert max(map(len, out.getvalue().splitlines())) <= 60
     whole = io.StringIO()
-    introspect.watch(c, 0.5, 1, whole, sleep=lambda _s: None)  # not a terminal: whole lines, for logs
+    introspect.watch(snapshots(c), 0.5, 1, whole, sleep=lambda _s: None)  # not a terminal: whole lines, for logs
     assert max(map(len, whole.getvalue().splitlines())) > 120
     c.pools.shutdown()
 
@@ -316,13 +324,13 @@ def test_watch_refreshes_until_its_count_and_stops_on_ctrl_c() -> None:
     c = component()
     out = io.StringIO()
     pauses: list[float] = []
-    assert introspect.watch(c, 0.5, 3, out, sleep=pauses.append) == 3
+    assert introspect.watch(snapshots(c), 0.5, 3, out, sleep=pauses.append) == 3
     assert out.getvalue().count("GangaMonitoring: enabled") == 3 and pauses == [0.5, 0.5]
 
     def interrupt(_seconds: float) -> None:
         raise KeyboardInterrupt
 
-    assert introspect.watch(c, 0.5, None, io.StringIO(), sleep=interrupt) == 1
+    assert introspect.watch(snapshots(c), 0.5, None, io.StringIO(), sleep=interrupt) == 1
     c.pools.shutdown()
 
 
@@ -377,8 +385,14 @@ def test_a_backend_whose_breaker_is_open_shows_as_down() -> None:
                                   priority=PriorityClass.FINALISE),
                         1000.0, "HTTP 503", Fault.BACKEND)
     c.clock.jump(4)
-    [grid, _simgrid] = introspect.take_snapshot(c).backends
-    assert (grid.backend, grid.breaker) == ("Grid", "open for 4 s, next probe in 6 s")
+    snapshot = statistics.monitoring_statistics(c)
+    [grid, _simgrid] = snapshot.backends
+    assert [b.name for b in snapshot.breakers] == ["Grid"] and snapshot.planner is not None
+    assert grid.backend == "Grid" and grid.breaker is not None
+    # a structured entry, not prose: the renderer words it
+    assert (grid.breaker.state, grid.breaker.open_for, grid.breaker.next_probe_in, grid.breaker.last_error) == (
+        "open", 4.0, 6.0, "HTTP 503")
+    assert grid.breaker.describe() == "open for 4 s, next probe in 6 s"
     assert "Grid           DOWN (breaker open for 4 s, next probe in 6 s); no active job; last poll never; next -" \
-        in introspect.render(introspect.take_snapshot(c))
+        in introspect.render(statistics.monitoring_statistics(c))
     c.pools.shutdown()

@@ -49,11 +49,11 @@ def dirac_session(gangadir: str, *extra: tuple[str, str, Any], sites: dict[str, 
 
 def monitoring_history(component: Any, job_id: int) -> str:
     """What monitoring did for job ``job_id`` and its subjobs, to tell why a test waited in vain."""
-    from GangaMonitoring import introspect
+    from GangaMonitoring.compat import statistics
 
     events = [f"{e.time:.1f} {e.key} {e.event} {e.detail}" for e in component.runner.history()
               if isinstance(e.key, tuple) and any(str(part).split(".")[0] == str(job_id) for part in e.key[1:])]
-    return "\n".join([introspect.explain_job(component, job_id), *events[-40:]])
+    return "\n".join([statistics.explain(component, job_id), *events[-40:]])
 
 
 def stdout_of(job: Any) -> str:

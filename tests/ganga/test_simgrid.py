@@ -112,7 +112,7 @@ def test_faulty_grid_every_job_final_and_every_output_present_once(gangadir: str
 
         recent = mc.runner.recent()
         assert recent.get(("SimGrid", "request", "retried"), 0) >= 5, recent
-        assert "request(s) retried by its client; last: SimGrid" in introspect.render(introspect.take_snapshot(mc))
+        assert "request(s) retried by its client; last: SimGrid" in introspect.render(mc.statistics())
 
 
 def test_job_removed_while_its_output_downloads_is_dropped_cleanly(gangadir: str) -> None:
@@ -179,9 +179,8 @@ def test_a_breaker_stops_the_request_storm_of_an_outage_and_resumes_after_it(gan
 
 
 def take_retrieval_backlog(component: Any) -> int:
-    from GangaMonitoring import introspect
 
-    return introspect.take_snapshot(component).retrieval_backlog
+    return component.statistics().retrieval_backlog
 
 
 @contextlib.contextmanager

@@ -119,17 +119,50 @@ class Breaker:
     def open_for(self, now: float) -> float:
         return 0.0 if self.opened_at is None else now - self.opened_at
 
+    def snapshot(self, now: float) -> BreakerSnapshot:
+        """Its state at ``now``, as data with ages instead of clock readings."""
+        closed = self.state is BreakerState.CLOSED
+        return BreakerSnapshot(
+            name=self.backend, state=self.state.value, held=self.held and not closed,
+            open_for=None if closed else self.open_for(now),
+            next_probe_in=None if closed or self.probe_at is None or self.held else max(0.0, self.probe_at - now),
+            consecutive_failures=self.consecutive_failures, trips=self.trips,
+            last_error=None if closed else self.last_error)
+
     def describe(self, now: float) -> str:
-        if self.state is BreakerState.CLOSED:
+        return self.snapshot(now).describe()
+
+
+@dataclass(frozen=True)
+class BreakerSnapshot:
+    """One breaker at one moment (``queues``, the status file): plain data, no clock readings."""
+
+    name: str
+    """The backend, the local disk (:data:`LOCAL_DISK`) or a backend's credential (:func:`credential_breaker`)."""
+    state: str
+    """A :class:`BreakerState` value: "closed", "open" or "probing"."""
+    held: bool
+    """Opened by a check (full disk, missing credential): ``last_error`` is the check's reason."""
+    open_for: float | None
+    """Seconds since it opened (None: closed)."""
+    next_probe_in: float | None
+    """Seconds until the next probe (None: closed, probing now, or held)."""
+    consecutive_failures: int
+    trips: int
+    last_error: str | None
+
+    def describe(self) -> str:
+        """One phrase: "closed", "open for 40 s, next probe in 20 s", "held for 5 s: <reason>"..."""
+        if self.state == BreakerState.CLOSED.value:
             return "closed"
-        since = f"open for {self.open_for(now):.0f} s"
+        since = f"open for {self.open_for or 0.0:.0f} s"
         if self.held:
-            return f"held for {self.open_for(now):.0f} s: {self.last_error}"
-        if self.state is BreakerState.PROBING:
+            return f"held for {self.open_for or 0.0:.0f} s: {self.last_error}"
+        if self.state == BreakerState.PROBING.value:
             return f"{since}, probing now"
-        if self.probe_at is None:
+        if self.next_probe_in is None:
             return f"{since}: {self.last_error}"
-        return f"{since}, next probe in {max(0.0, self.probe_at - now):.0f} s"
+        return f"{since}, next probe in {self.next_probe_in:.0f} s"
 
 
 @dataclass

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Hashable
 
 from .adaptive import LimitStatistics
-from .breaker import LOCAL_DISK, BreakerState
+from .breaker import LOCAL_DISK, BreakerSnapshot, BreakerState
 from .clock import Clock
 from .pools import Pools
 from .retry import RetryPolicy, fault_of
@@ -162,17 +162,20 @@ class SchedulerRunner:
         with self._cond:
             return self.scheduler.limits.statistics()
 
-    def breaker_states(self) -> dict[str, str]:
-        """Each backend's breaker, described ("closed", "open for 40 s, next probe in 20 s", ...)."""
+    def breaker_statistics(self) -> list[BreakerSnapshot]:
+        """Every breaker (backends', the local disk's, credentials'), by name."""
         with self._cond:
             now = self.clock.now()
-            return {backend: breaker.describe(now) for backend, breaker in self.scheduler.breakers.breakers.items()}
+            breakers = self.scheduler.breakers.breakers
+            return [breakers[name].snapshot(now) for name in sorted(breakers)]
+
+    def breaker_states(self) -> dict[str, str]:
+        """Each breaker, described ("closed", "open for 40 s, next probe in 20 s", ...)."""
+        return {b.name: b.describe() for b in self.breaker_statistics()}
 
     def breaker_holds(self) -> dict[str, str]:
         """The breakers a check holds (full disk, missing credential), each with the check's reason."""
-        with self._cond:
-            return {name: breaker.last_error for name, breaker in self.scheduler.breakers.breakers.items()
-                    if breaker.held}
+        return {b.name: b.last_error or "" for b in self.breaker_statistics() if b.held}
 
     def explain(self, match: Callable[[Operation], bool]) -> list[tuple[Operation, str]]:
         """Pending and running operations for which ``match`` holds, each with why it is where it is."""

@@ -61,13 +61,14 @@ from .._core.scheduler import Scheduler
 from .._core.work import Kind, Operation, PriorityClass
 from ..drivers.base import NativeDriver
 from ..drivers.compat import CompatDriver
-from . import completing, patches, registry
+from . import completing, patches, registry, statistics
 from .checks import FreeDiskCheck, PeriodicCheck
 from .credentials import CredentialCheck
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 from .pipeline import OutputPipeline
 from .policies import PolicyChecks
-from .polling import BackendPollRecord, Polling, call_inline
+from .._core.poll_record import BackendPollRecord
+from .polling import Polling, call_inline
 from .progress import SplitJobProgress
 from .prompt import PromptNotice
 from .recovery import recover_interrupted_jobs
@@ -326,6 +327,14 @@ class MonitoringComponent(GangaThread):
             return [], 0
         return self.progress.look(limit)
 
+    def statistics(self, jobs: bool = True, work: bool = True) -> introspect.MonitoringSnapshot:
+        """What monitoring is doing now, as frozen data (``compat/statistics.py``): what ``queues`` shows."""
+        return statistics.monitoring_statistics(self, jobs, work)
+
+    def job_statistics(self, job_id: int, keys: Iterable[JobKey] = ()) -> introspect.JobStatistics:
+        """What monitoring knows of top-level job ``job_id`` and of ``keys``: what ``queues.why`` says."""
+        return statistics.job_statistics(self, job_id, keys)
+
     # -- the schedule ---------------------------------------------------------------
 
     def _plan(self, now: float) -> None:
@@ -490,7 +499,7 @@ class MonitoringComponent(GangaThread):
         path = config.gangadir()
         if path is None or not os.path.isdir(path):
             return
-        snapshot = introspect.take_snapshot(self)
+        snapshot = self.statistics()
         state = state or ("enabled" if snapshot.enabled else "disabled")
         try:
             status_file.write(path, state, introspect.render(snapshot), snapshot.as_dict(), time.time())

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from GangaCore.GPIDev.Base.Proxy import stripProxy
@@ -38,6 +37,7 @@ from .._core.clock import Clock
 from .._core.fanout import Child, FanOut, JobKey, Parent
 from .._core.index import POLLED_STATES, ActiveJobIndex
 from .._core.isolate import CallBudget, Isolated, isolate
+from .._core.poll_record import BackendPollRecord
 from .._core.planner import POLL, POLL_NEW, POLL_QUEUED, PlannerSettings, PollPlanner
 from .._core.retry import BackendPollFailed, PollFailed, TransientError, is_backend_fault
 from .._core.runner import SchedulerRunner
@@ -53,46 +53,6 @@ log = getLogger("GangaMonitoring.component")
 
 MAX_ISOLATING_CALLS = 40
 """Calls one poll may spend isolating bad jobs; the jobs left unresolved wait for the next poll."""
-
-
-@dataclass
-class BackendPollRecord:
-    """How the polls of one backend went (for ``queues``): times on the component's clock.
-
-    Polls of one backend may end at once (periodic, requested): written and
-    read (:meth:`copy`) under its lock.
-    """
-
-    backend: str
-    polls: int = 0
-    failures: int = 0
-    consecutive_failures: int = 0
-    last_started: float | None = None
-    last_duration: float | None = None
-    last_jobs: int = 0
-    last_error: str | None = None
-    last_ok_started: float | None = None
-    """When the last poll that succeeded began (a failed poll looked at nothing)."""
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def finished(self, started: float, ended: float, jobs: int, error: str | None) -> None:
-        with self._lock:
-            self.polls += 1
-            self.last_started, self.last_duration, self.last_jobs = started, ended - started, jobs
-            if error is None:
-                self.consecutive_failures = 0
-                self.last_ok_started = started
-            else:
-                self.failures += 1
-                self.consecutive_failures += 1
-                self.last_error = error
-
-    def copy(self) -> BackendPollRecord:
-        """A consistent copy (no poll half recorded), for a reader in another thread."""
-        with self._lock:
-            return BackendPollRecord(self.backend, self.polls, self.failures, self.consecutive_failures,
-                                     self.last_started, self.last_duration, self.last_jobs, self.last_error,
-                                     self.last_ok_started)
 
 
 def call_inline(loop: asyncio.AbstractEventLoop, task: Any, jobs: Any) -> None:

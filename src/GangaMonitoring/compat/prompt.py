@@ -64,18 +64,19 @@ class PromptNotice:
     def situation(self) -> Situation:
         """What is wrong now: the problems (counts and ages left out of the key) and the line to print."""
         problems: list[tuple[tuple[str, str], str]] = []
-        holds = self._component.runner.breaker_holds()
-        down = {name: state for name, state in self._component.runner.breaker_states().items() if state != "closed"}
+        snapshot = self._component.statistics(jobs=False, work=False)
+        holds = {b.name: b.last_error or "" for b in snapshot.breakers if b.held}
+        down = {b.name for b in snapshot.breakers if b.state != "closed"}
         problems.extend(((name, "down"), f"{name} down (its work waits; probing it)")
                         for name in sorted(down) if name not in holds)
         problems.extend(((name, "held"), reason) for name, reason in sorted(holds.items()))
-        for name, record in sorted(dict(self._component.poll_records).items()):
-            if name in down:
+        for backend in snapshot.backends:
+            if backend.backend in down:
                 continue
-            if record.consecutive_failures >= FAILING_AFTER:
-                problems.append(((name, "failing"),
-                                 f"{name} failing ({record.consecutive_failures} polls: {record.last_error})"))
-        behind = self._component.runner.statistics().oldest_ready_age
+            if backend.consecutive_failures >= FAILING_AFTER:
+                problems.append(((backend.backend, "failing"), f"{backend.backend} failing "
+                                 f"({backend.consecutive_failures} polls: {backend.last_error})"))
+        behind = snapshot.oldest_ready_age
         if behind >= float(config.monitoring_option("notice_behind_after")):
             problems.append((("", "behind"), f"work has waited {behind:.0f} s"))
         if not problems:

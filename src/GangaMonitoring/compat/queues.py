@@ -110,7 +110,7 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
     def snapshot(self) -> dict[str, Any]:
         """What monitoring is doing now, as a JSON-serialisable dict ({} if it is not running)."""
         component = _our_component()
-        return introspect.take_snapshot(component).as_dict() if component is not None else {}
+        return component.statistics().as_dict() if component is not None else {}
 
     def why(self, job: Any) -> Explanation:
         """Why ``job`` is or is not being monitored, and what waits for it.
@@ -126,12 +126,17 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
         except LookupError as err:
             return Explanation(f"queues.why: {err}")
         if raw.master is None:
-            explained = introspect.explain_job(component, raw.id, raw.status, _failed(raw))
+            failed = _failed(raw)
+            stats = component.job_statistics(raw.id, failed.backend_says)
+            explained = introspect.explain_job(stats, raw.status, failed)
             return Explanation("\n".join([explained, *_driver_says(component, raw)]))
         master = raw.master
+        key = (master.id, raw.id)
+        failed = _failed(master)
+        stats = component.job_statistics(master.id, [key, *failed.backend_says])
         lines = [f"subjob {raw.getFQID('.')} is {raw.status}", *_driver_says(component, raw),
-                 *introspect.trouble_lines(component, (master.id, raw.id), raw.status, _backend_says(raw)),
-                 f"its master, {introspect.explain_job(component, master.id, master.status, _failed(master))}"]
+                 *introspect.trouble_lines(stats.reasons.get(key), raw.status, _backend_says(raw)),
+                 f"its master, {introspect.explain_job(stats, master.status, failed)}"]
         return Explanation("\n".join(lines))
 
     def retry(self, job: Any = None) -> list[str]:
@@ -154,14 +159,15 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
         if component is None:
             print("GangaMonitoring is not the active monitoring component", file=stream or sys.stdout)
             return
-        introspect.watch(component, interval, count, stream or sys.stdout, width=width)
+        introspect.watch(component.statistics, interval, count, stream or sys.stdout, width=width,
+                         retry=lambda: component.retry_output(None))
 
     def _display(self) -> str:
         stock = super()._display()
         component = _our_component()
         if component is None:
             return stock
-        return stock + "\n\n" + introspect.render(introspect.take_snapshot(component))
+        return stock + "\n\n" + introspect.render(component.statistics())
 
     def __str__(self) -> str:
         return self._display()
