@@ -457,8 +457,8 @@ def trouble_lines(reasons: JobReasons | None, status: str | None, backend_says: 
 
 def _failed_subjob_lines(stats: JobStatistics, failed: FailedJobs | None) -> list[str]:
     """A job's failed subjobs, those monitoring failed first, each with why (the first ``WHY_LINES``)."""
-    found = {key: says for key, says in (failed.backend_says if failed else {}).items() if key[1] is not None}
-    given_up = {key for key in stats.given_up if key[1] is not None}
+    found = {key: says for key, says in (failed.backend_says if failed else {}).items() if key.sub is not None}
+    given_up = {key for key in stats.given_up if key.sub is not None}
     found.update((key, found.get(key)) for key in given_up)
     if not found:
         return []
@@ -466,7 +466,7 @@ def _failed_subjob_lines(stats: JobStatistics, failed: FailedJobs | None) -> lis
     of = f" of its {failed.subjobs}" if failed and failed.subjobs else ""
     lines = [f"  {count}{of} subjob{'' if count == 1 and not of else 's'} failed:"]
     reasons = {key: failure_reasons(stats.reasons.get(key), says) for key, says in found.items()}
-    ordered = sorted(found, key=lambda key: (key not in given_up, key[1]))
+    ordered = sorted(found, key=lambda key: (key not in given_up, key.sub))
     lines.extend(f"    {fqid(key)}: {'; '.join(reasons[key]) or NO_REASON}" for key in ordered[:WHY_LINES])
     if count > min(len(ordered), WHY_LINES):
         lines.append(f"    ... and {count - min(len(ordered), WHY_LINES)} more")
@@ -488,7 +488,7 @@ def explain_job(stats: JobStatistics, status: str | None = None, failed: FailedJ
                      "jobs are)")
     else:
         lines.append(f"job {job_id} is {stats.status} on {stats.backend} since {stats.for_seconds or 0.0:.1f} s")
-    itself = (job_id, None)
+    itself = JobKey(job_id)
     says = failed.backend_says if failed else {}
     split = failed is not None and failed.subjobs > 0  # a master fails for its subjobs, said below
     failed_itself = itself in says or itself in stats.given_up or (status == "failed" and not split)

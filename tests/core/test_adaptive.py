@@ -11,7 +11,7 @@ from GangaMonitoring._core.adaptive import AdaptiveSettings, ConcurrencyLimits
 from GangaMonitoring._core.breaker import BreakerBoard, BreakerSettings
 from GangaMonitoring._core.retry import Fault
 from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import Kind, Operation, PriorityClass
+from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass
 
 POOL_SIZE = 16
 
@@ -46,7 +46,7 @@ def run_against_service(capacity: int, operations: int, *, base: float = 0.05, u
     remaining: dict[int, list] = {}  # seq -> [work left in seconds at full speed, op, fails]
     while done < operations:
         while submitted - done < 4 * POOL_SIZE:  # keep a backlog
-            s.submit(Operation(key=("update", submitted), kind=Kind.POLL, backend="B",
+            s.submit(Operation(key=OpKey("update", submitted), kind=Kind.POLL, backend="B",
                                priority=PriorityClass.POLL, due=now), now)
             submitted += 1
         for op in s.pop_ready(now):
@@ -118,13 +118,13 @@ def test_service_errors_halve_the_limit_at_most_once_a_window() -> None:
     s = Scheduler({"poll": POOL_SIZE}, limits=limits(initial=8),
                   breakers=BreakerBoard(lambda: BreakerSettings(failures_to_open=10**9)))
     for n in range(8):
-        s.submit(Operation(key=("u", n), kind=Kind.POLL, backend="B", priority=PriorityClass.POLL, due=0), 0)
+        s.submit(Operation(key=OpKey("u", n), kind=Kind.POLL, backend="B", priority=PriorityClass.POLL, due=0), 0)
     ops = s.pop_ready(0)
     for op in ops:  # eight at once fail in one outage: one cut, not eight
         s.complete(op, 1.0, error="HTTP 500", fault=Fault.BACKEND)
     entry = s.limits.adaptive["B", "poll"]
     assert entry.limit == 4 and entry.cuts == 1 and entry.reason.startswith("cut to 4: service error: HTTP 500")
-    s.submit(Operation(key=("later",), kind=Kind.POLL, backend="B", priority=PriorityClass.POLL, due=2), 2)
+    s.submit(Operation(key=OpKey("later"), kind=Kind.POLL, backend="B", priority=PriorityClass.POLL, due=2), 2)
     [later] = s.pop_ready(2)
     s.complete(later, 3.0, error="HTTP 500", fault=Fault.BACKEND)  # started after the cut: it counts
     assert entry.limit == 2 and entry.cuts == 2
@@ -134,7 +134,7 @@ def test_the_limit_rises_only_when_it_was_reached() -> None:
     s = Scheduler({"poll": POOL_SIZE}, limits=limits(initial=4))
     now = 0.0
     for n in range(40):  # one at a time: the limit of 4 is never pressed against
-        s.submit(Operation(key=("u", n), kind=Kind.POLL, backend="B", priority=PriorityClass.POLL, due=now), now)
+        s.submit(Operation(key=OpKey("u", n), kind=Kind.POLL, backend="B", priority=PriorityClass.POLL, due=now), now)
         [op] = s.pop_ready(now)
         now += 0.05
         s.complete(op, now)
@@ -145,7 +145,7 @@ def test_the_limit_rises_only_when_it_was_reached() -> None:
 def test_local_work_and_parents_are_no_samples() -> None:
     s = Scheduler({"poll": POOL_SIZE}, limits=limits(initial=2))
     for n, kind in enumerate([Kind.CALL, Kind.POLL] * 10):
-        s.submit(Operation(key=("x", n), kind=kind, backend="B", priority=PriorityClass.POLL, due=0), 0)
+        s.submit(Operation(key=OpKey("x", n), kind=kind, backend="B", priority=PriorityClass.POLL, due=0), 0)
     for op in s.pop_ready(0):
         op.units = 0 if op.kind is Kind.POLL else 1
         s.complete(op, 5.0)
@@ -159,7 +159,7 @@ def test_a_configured_limit_is_fixed_and_off_means_unlimited() -> None:
     assert limits(enabled=False).limit("Other", "poll") is None
     s = Scheduler({"poll": POOL_SIZE}, limits=fixed)
     for n in range(6):
-        s.submit(Operation(key=("u", n), kind=Kind.POLL, backend="Slurm", priority=PriorityClass.POLL, due=0), 0)
+        s.submit(Operation(key=OpKey("u", n), kind=Kind.POLL, backend="Slurm", priority=PriorityClass.POLL, due=0), 0)
     assert len(s.pop_ready(0)) == 2
     [shown] = s.limits.statistics()  # a configured limit is shown as such
     assert (shown.backend, shown.limit, shown.adaptive, shown.reason) == ("Slurm", 2, False, "configured")

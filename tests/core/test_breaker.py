@@ -6,7 +6,7 @@ from GangaMonitoring._core.breaker import (LOCAL_DISK, BreakerBoard, BreakerSett
                                            credential_breaker)
 from GangaMonitoring._core.retry import Fault
 from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import Kind, Operation, PriorityClass
+from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass
 
 SETTINGS = BreakerSettings(failures_to_open=3, first_probe_after=10.0, max_probe_interval=25.0)
 
@@ -17,7 +17,7 @@ def scheduler() -> Scheduler:
 
 def op(name: str, backend: str = "Grid", kind: Kind = Kind.RETRIEVE,
        priority: PriorityClass = PriorityClass.FINALISE) -> Operation:
-    return Operation(key=(name,), kind=kind, backend=backend, priority=priority, due=0.0)
+    return Operation(key=OpKey(name), kind=kind, backend=backend, priority=priority, due=0.0)
 
 
 def fail_n(s: Scheduler, n: int, now: float, fault: Fault = Fault.BACKEND, kind: Kind = Kind.RETRIEVE) -> None:
@@ -28,7 +28,7 @@ def fail_n(s: Scheduler, n: int, now: float, fault: Fault = Fault.BACKEND, kind:
 
 
 def keys(ops: list[Operation]) -> set[str]:
-    return {o.key[0] for o in ops}  # type: ignore[misc]
+    return {o.key.what for o in ops}  # type: ignore[misc]
 
 
 def test_opens_after_consecutive_backend_faults_and_holds_only_that_backends_io() -> None:
@@ -39,7 +39,7 @@ def test_opens_after_consecutive_backend_faults_and_holds_only_that_backends_io(
                                 ("unpack", "Grid", Kind.FINALISE), ("other", "Other", Kind.POLL)]:
         s.submit(op(name, backend, kind), now=1)
     assert keys(s.pop_ready(1)) == {"unpack", "other"}  # local work and other backends go on
-    held = s.find(("held-get",))
+    held = s.find(OpKey("held-get"))
     assert held is not None
     assert s.reason(held, 1) == "backend Grid is failing (breaker open for 1 s, next probe in 9 s)"
     assert s.next_wakeup(1) == 10.0  # the dispatcher wakes for the probe
@@ -96,7 +96,7 @@ def test_work_a_user_asked_for_is_let_through_and_counts_as_a_probe() -> None:
     s.submit(op("asked", priority=PriorityClass.USER), 1)
     s.submit(op("periodic", kind=Kind.POLL, priority=PriorityClass.POLL), 1)
     [asked] = s.pop_ready(1)
-    assert asked.key == ("asked",)
+    assert asked.key == OpKey("asked")
     s.complete(asked, 2)
     assert keys(s.pop_ready(2)) == {"periodic"}
 
@@ -110,7 +110,7 @@ def test_a_full_disk_pauses_every_retrieval_and_finalisation_at_the_first_error(
     s.submit(op("unpack", "Other", Kind.FINALISE), 1)
     s.submit(op("poll", "Other", Kind.POLL), 1)
     assert keys(s.pop_ready(1)) == {"poll"}  # polls go on: statuses still update
-    unpack = s.find(("unpack",))
+    unpack = s.find(OpKey("unpack"))
     assert unpack is not None and s.reason(unpack, 1).startswith("the local disk is full (breaker open")
     [probe] = s.pop_ready(10)
     s.complete(probe, 10)  # room again
@@ -139,11 +139,11 @@ def test_a_held_breaker_lets_no_probe_through_and_only_its_release_closes_it() -
         s.submit(op(f"w{n}", kind=kind), 5)
     s.submit(op("other", "Other", Kind.POLL), 5)
     assert keys(s.pop_ready(1000)) == {"w2", "other"}  # finalising needs no credential; others go on
-    held = s.find(("w0",))
+    held = s.find(OpKey("w0"))
     assert held is not None and s.reason(held, 1000) == "credential GridProxy is missing (for 1000 s)"
     s.submit(op("asked", kind=Kind.POLL, priority=PriorityClass.USER), 1000)
     [asked] = s.pop_ready(1000)  # someone waits for it: it goes, and is no probe
-    assert asked.key == ("asked",)
+    assert asked.key == OpKey("asked")
     s.complete(asked, 1001, error="HTTP 401", fault=Fault.BACKEND)
     s.submit(op("asked-again", kind=Kind.POLL, priority=PriorityClass.USER), 1001)
     [asked] = s.pop_ready(1001)

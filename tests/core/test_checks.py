@@ -46,10 +46,10 @@ def test_a_check_runs_again_after_each_run_even_a_failed_one_and_stops_once_disa
             enabled.clear()  # monitoring disabled meanwhile: this run is the last
             third.set()
 
-    check = PeriodicCheck("test-check", "(registry)", "a test check", run, lambda: 0.01)
+    check = PeriodicCheck("test-check", "a test check", run, lambda: 0.01)
     check.schedule(runner, runner.clock.now(), enabled.is_set)
     assert third.wait(WAIT)
-    marker = PeriodicCheck("after", "(registry)", "runs once the last check has", stopped.set, lambda: 0.01)
+    marker = PeriodicCheck("after", "runs once the last check has", stopped.set, lambda: 0.01)
     marker.schedule(runner, runner.clock.now() + 0.05, lambda: False)
     assert stopped.wait(WAIT)
     assert runs == [1, 2, 3]

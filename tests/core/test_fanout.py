@@ -20,7 +20,7 @@ from GangaMonitoring._core.pools import Pools
 from GangaMonitoring._core.retry import RetryPolicy
 from GangaMonitoring._core.runner import SchedulerRunner
 from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import Kind, Operation, PriorityClass
+from GangaMonitoring._core.work import JobKey, Kind, Operation, OpKey, PriorityClass
 
 WAIT = 20.0  # generous bound for events: only a broken fan-out reaches it
 Job = tuple[int, "int | None"]
@@ -52,8 +52,9 @@ class Harness:
             result["all_ended"] = self.fanout.wait(parent)
             result["parent"] = parent
 
-        self.runner.submit(Operation(key=(name, "B"), kind=Kind.POLL, backend="B", priority=PriorityClass.POLL,
-                                     due=0.0, action=action), listener=lambda op: done.set())
+        self.runner.submit(Operation(key=OpKey.poll(name, "B"), kind=Kind.POLL, backend="B",
+                                     priority=PriorityClass.POLL, due=0.0, action=action),
+                           listener=lambda op: done.set())
         return done, result
 
     def close(self) -> None:
@@ -193,5 +194,5 @@ def test_calls_are_chunked_with_keys_of_their_own(harness_factory: Callable[...,
     assert done.wait(WAIT)
     assert sorted(sizes) == [1, 3, 3, 3]
     keys = [c.key for c in result["parent"].own]
-    assert keys == [("update", "B", 1, 0), ("update", "B", 1, 3), ("update", "B", 1, 6), ("update", "B", 1, 9)]
+    assert keys == [OpKey.update("B", JobKey(1, first)) for first in (0, 3, 6, 9)]
 

@@ -19,7 +19,7 @@ from GangaMonitoring._core.runner import SchedulerRunner
 from GangaMonitoring._core.retry import Fault
 from GangaMonitoring._core.scheduler import Scheduler
 from GangaMonitoring._core.trouble import EndedReasons, TroubledJobs
-from GangaMonitoring._core.work import Kind, Operation, PriorityClass
+from GangaMonitoring._core.work import JobKey, Kind, Operation, OpKey, PriorityClass
 
 
 def component(io_workers: int = 1) -> SimpleNamespace:
@@ -47,10 +47,10 @@ def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
     c.index.update(7, "SimGrid", "running", now=900.0)
     c.index.update(8, "SimGrid", "completing", now=995.0)
     for n in range(3):
-        c.runner.submit(Operation(key=("retrieve", f"8.{n}"), kind=Kind.RETRIEVE, backend="SimGrid",
+        c.runner.submit(Operation(key=OpKey.retrieve(f"8.{n}"), kind=Kind.RETRIEVE, backend="SimGrid",
                                   priority=PriorityClass.FINALISE, due=1000.0, job_ids={8},
                                   description=f"retrieve output of 8.{n}"))
-    c.runner.submit(Operation(key=("poll", "SimGrid"), kind=Kind.POLL, backend="SimGrid",
+    c.runner.submit(Operation(key=OpKey.poll("poll", "SimGrid"), kind=Kind.POLL, backend="SimGrid",
                               priority=PriorityClass.POLL, due=1010.0, description="poll SimGrid"))
     c.scheduler = c.runner.scheduler
     [started] = c.scheduler.pop_ready(1000.0)
@@ -88,7 +88,7 @@ def test_idle_workers_beside_ready_work_say_why_it_waits() -> None:
     """Issue 16: "io 1/4 busy" while downloads waited said nothing of the backend's limit."""
     c = component(io_workers=4)
     for n in range(3):
-        c.runner.submit(Operation(key=("retrieve", n), kind=Kind.RETRIEVE, backend="SimGrid",
+        c.runner.submit(Operation(key=OpKey.retrieve(str(n)), kind=Kind.RETRIEVE, backend="SimGrid",
                                   priority=PriorityClass.FINALISE, due=1000.0, description=f"retrieve {n}"))
     c.runner.scheduler.pop_ready(1000.0)  # one starts; SimGrid's io limit is 1
     io = next(p for p in statistics.monitoring_statistics(c).pools if p.name == "io")
@@ -103,18 +103,18 @@ def test_the_last_minutes_show_retries_failures_and_errors_a_client_retried_itse
     c = component()
     s = c.runner.scheduler
     for n in range(3):
-        s.submit(Operation(key=("retrieve", n), kind=Kind.RETRIEVE, backend="SimGrid",
+        s.submit(Operation(key=OpKey.retrieve(str(n)), kind=Kind.RETRIEVE, backend="SimGrid",
                            priority=PriorityClass.FINALISE, due=1000.0), 1000.0)
-    s.submit(Operation(key=("poll", "SimGrid"), kind=Kind.POLL, backend="SimGrid",
+    s.submit(Operation(key=OpKey.poll("poll", "SimGrid"), kind=Kind.POLL, backend="SimGrid",
                        priority=PriorityClass.POLL, due=1000.0), 1000.0)
     now = 1000.0
     ended = 0
     while ended < 4:
         for o in s.pop_ready(now):
-            if o.key == ("retrieve", 0) and o.attempts <= 1:
+            if o.key == OpKey.retrieve("0") and o.attempts <= 1:
                 s.retry(o, now, now + 1, "HTTP 500")
             else:
-                s.complete(o, now, error="JobError: lost" if o.key == ("retrieve", 2) else None)
+                s.complete(o, now, error="JobError: lost" if o.key == OpKey.retrieve("2") else None)
                 ended += 1
         now += 1.0
         c.clock.jump(1)
@@ -160,7 +160,7 @@ def test_an_active_job_between_two_polls_says_when_its_backend_was_last_polled()
         "job 7 is running on SimGrid since 1.0 s\n"
         "  poll SimGrid: between two polls (the last started 10.0 s ago); the next is planned on the "
         "dispatcher's next pass")
-    c.runner.submit(Operation(key=("poll", "SimGrid"), kind=Kind.POLL, backend="SimGrid",
+    c.runner.submit(Operation(key=OpKey.poll("poll", "SimGrid"), kind=Kind.POLL, backend="SimGrid",
                               priority=PriorityClass.POLL, due=1010.0, description="poll SimGrid"))
     assert "between two polls" not in statistics.explain(c, 7)  # a planned poll explains itself
     c.index.update(9, "Local", "submitted", now=1000.0)
@@ -179,19 +179,19 @@ def test_a_job_nobody_monitors_says_so() -> None:
 def test_a_failed_job_says_why_as_far_as_monitoring_knows() -> None:
     """Issue 16: why(j) of a failed job said only that it was not monitored."""
     c = component()
-    failed = introspect.FailedJobs({(5, None): "the grid reported it Failed at 12:00:00 (grid id 9)"})
+    failed = introspect.FailedJobs({JobKey(5): "the grid reported it Failed at 12:00:00 (grid id 9)"})
     assert statistics.explain(c, 5, "failed", failed) == (
         "job 5 is failed: it is not being monitored (only submitted, running and completing jobs are)\n"
         "  it failed: the grid reported it Failed at 12:00:00 (grid id 9)")
-    assert statistics.explain(c, 6, "failed", introspect.FailedJobs({(6, None): None})).endswith(
+    assert statistics.explain(c, 6, "failed", introspect.FailedJobs({JobKey(6): None})).endswith(
         "\n  it failed: no reason known to monitoring")  # a backend with no reason of its own: no guess
-    c.troubled.note((7, None), "JobError: the grid does not know job 7", now=990.0)
-    c.output_failures["7"] = ((7, None), "monitoring gave up: every update of it failed for 600 s")
+    c.troubled.note(JobKey(7), "JobError: the grid does not know job 7", now=990.0)
+    c.output_failures["7"] = (JobKey(7), "monitoring gave up: every update of it failed for 600 s")
     assert statistics.explain(c, 7, "failed").endswith(
         "\n  it failed: monitoring gave up: every update of it failed for 600 s (queues.retry(j) tries again); "
         "its updates failed 1 time(s) in a row, the last: JobError: the grid does not know job 7")
     c.index.update(8, "SimGrid", "running", now=999.0)
-    c.troubled.note((8, None), "HTTP 404", now=999.0)
+    c.troubled.note(JobKey(8), "HTTP 404", now=999.0)
     assert "\n  its updates failed 1 time(s) in a row, the last: HTTP 404\n" in statistics.explain(c, 8)
     assert "it failed" not in statistics.explain(c, 8)
     c.ended_reasons.put("9", "its process (pid 4242) is gone and it wrote no exit code in 10 s (killed?)")
@@ -206,8 +206,8 @@ def test_a_failed_job_says_why_as_far_as_monitoring_knows() -> None:
 
 def test_a_master_lists_its_failed_subjobs_those_monitoring_failed_first() -> None:
     c = component()
-    c.output_failures["3.7"] = ((3, 7), "output not retrieved: HTTP 503")
-    says = {(3, n): f"the grid reported it Failed (grid id {n})" for n in range(1, 9)}
+    c.output_failures["3.7"] = (JobKey(3, 7), "output not retrieved: HTTP 503")
+    says = {JobKey(3, n): f"the grid reported it Failed (grid id {n})" for n in range(1, 9)}
     text = statistics.explain(c, 3, "failed", introspect.FailedJobs(says, count=12, subjobs=20))
     assert text.splitlines() == [
         "job 3 is failed: it is not being monitored (only submitted, running and completing jobs are)",
@@ -233,14 +233,14 @@ def busy_component() -> SimpleNamespace:
     c.index.update(7, "SimGrid", "running", now=900.0)
     c.index.update(8, "SimGrid", "completing", now=995.0)
     for n in range(3):
-        c.runner.submit(Operation(key=("retrieve", f"8.{n}"), kind=Kind.RETRIEVE, backend="SimGrid",
+        c.runner.submit(Operation(key=OpKey.retrieve(f"8.{n}"), kind=Kind.RETRIEVE, backend="SimGrid",
                                   priority=PriorityClass.FINALISE, due=1000.0, job_ids={8},
                                   description=f"retrieve output of 8.{n} from the grid's storage element"))
-    c.runner.submit(Operation(key=("poll", "SimGrid"), kind=Kind.POLL, backend="SimGrid",
+    c.runner.submit(Operation(key=OpKey.poll("poll", "SimGrid"), kind=Kind.POLL, backend="SimGrid",
                               priority=PriorityClass.POLL, due=1010.0, description="poll SimGrid"))
     c.runner.scheduler.pop_ready(1000.0)
     for n in range(5):
-        c.runner.scheduler.breakers.failed(Operation(key=("get", n), kind=Kind.RETRIEVE, backend="Grid", due=0.0,
+        c.runner.scheduler.breakers.failed(Operation(key=OpKey("get", n), kind=Kind.RETRIEVE, backend="Grid", due=0.0,
                                                      priority=PriorityClass.FINALISE), 1000.0, "HTTP 503",
                                            Fault.BACKEND)
     c.clock.jump(4)
@@ -381,7 +381,7 @@ def test_a_backend_whose_breaker_is_open_shows_as_down() -> None:
     c = component()
     breakers = c.runner.scheduler.breakers
     for n in range(5):
-        breakers.failed(Operation(key=("get", n), kind=Kind.RETRIEVE, backend="Grid", due=0.0,
+        breakers.failed(Operation(key=OpKey("get", n), kind=Kind.RETRIEVE, backend="Grid", due=0.0,
                                   priority=PriorityClass.FINALISE),
                         1000.0, "HTTP 503", Fault.BACKEND)
     c.clock.jump(4)

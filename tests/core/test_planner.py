@@ -5,7 +5,7 @@ from __future__ import annotations
 from GangaMonitoring._core.index import ActiveJobIndex
 from GangaMonitoring._core.planner import POLL, POLL_NEW, POLL_QUEUED, PlannerSettings, PollPlanner
 from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import PriorityClass
+from GangaMonitoring._core.work import OpKey, PriorityClass
 
 INTERVALS = {"Local": 10.0, "Dirac": 50.0}
 
@@ -36,9 +36,9 @@ def run(scheduler: Scheduler, now: float) -> list:
 def test_running_jobs_are_polled_now_then_one_interval_after_each_start() -> None:
     planner, index, scheduler = setup()
     index.update(1, "Local", "running", now=0)
-    assert plan(planner, index, scheduler, 100)[(POLL, "Local")].due == 100
+    assert plan(planner, index, scheduler, 100)[OpKey.poll(POLL, "Local")].due == 100
     run(scheduler, 100)
-    assert plan(planner, index, scheduler, 100.1)[(POLL, "Local")].due == 110
+    assert plan(planner, index, scheduler, 100.1)[OpKey.poll(POLL, "Local")].due == 110
 
 
 def test_a_new_submission_is_looked_at_after_first_poll_delay() -> None:
@@ -48,25 +48,25 @@ def test_a_new_submission_is_looked_at_after_first_poll_delay() -> None:
     run(scheduler, 100)
     plan(planner, index, scheduler, 100.1)
     index.update(2, "Local", "submitted", now=103)
-    assert plan(planner, index, scheduler, 103)[(POLL, "Local")].due == 105  # not 110
+    assert plan(planner, index, scheduler, 103)[OpKey.poll(POLL, "Local")].due == 105  # not 110
     run(scheduler, 105)
-    assert plan(planner, index, scheduler, 105.1)[(POLL, "Local")].due == 115  # already seen: interval
+    assert plan(planner, index, scheduler, 105.1)[OpKey.poll(POLL, "Local")].due == 115  # already seen: interval
 
 
 def test_first_poll_of_a_submitted_job_waits_first_poll_delay() -> None:
     planner, index, scheduler = setup()
     index.update(1, "Local", "submitted", now=50)
-    assert plan(planner, index, scheduler, 50)[(POLL, "Local")].due == 52
+    assert plan(planner, index, scheduler, 50)[OpKey.poll(POLL, "Local")].due == 52
 
 
 def test_long_queued_jobs_are_polled_less_often_at_the_lowest_class() -> None:
     planner, index, scheduler = setup()
     index.update(1, "Dirac", "submitted", now=0)
     pending = plan(planner, index, scheduler, 700)
-    assert set(pending) == {(POLL_QUEUED, "Dirac")}
-    assert pending[(POLL_QUEUED, "Dirac")].priority is PriorityClass.QUEUED
+    assert set(pending) == {OpKey.poll(POLL_QUEUED, "Dirac")}
+    assert pending[OpKey.poll(POLL_QUEUED, "Dirac")].priority is PriorityClass.QUEUED
     run(scheduler, 700)
-    assert plan(planner, index, scheduler, 701)[(POLL_QUEUED, "Dirac")].due == 700 + 4 * 50
+    assert plan(planner, index, scheduler, 701)[OpKey.poll(POLL_QUEUED, "Dirac")].due == 700 + 4 * 50
 
 
 def test_two_backends_active_at_once_are_both_polled() -> None:
@@ -74,7 +74,7 @@ def test_two_backends_active_at_once_are_both_polled() -> None:
     planner, index, scheduler = setup()
     index.update(1, "Local", "running", now=0)
     index.update(2, "Dirac", "running", now=0)
-    assert set(plan(planner, index, scheduler, 1)) == {(POLL, "Local"), (POLL, "Dirac")}
+    assert set(plan(planner, index, scheduler, 1)) == {OpKey.poll(POLL, "Local"), OpKey.poll(POLL, "Dirac")}
 
 
 def test_no_second_poll_while_one_is_planned_or_running() -> None:
@@ -120,16 +120,16 @@ def test_new_jobs_of_a_backend_that_polls_everything_get_a_poll_of_their_own() -
     planner = PollPlanner(lambda: values, lambda backend, group: None)
     index, scheduler = ActiveJobIndex(), Scheduler({"poll": 5, "io": 5, "cpu": 5})
     index.update(1, "Local", "submitted", now=50)
-    assert set(plan(planner, index, scheduler, 50)) == {(POLL, "Local")}  # the first look is the whole poll
+    assert set(plan(planner, index, scheduler, 50)) == {OpKey.poll(POLL, "Local")}  # the first look is the whole poll
     run(scheduler, 52)
     for t in (53.0, 54.0):  # two more jobs, one a second after the other, each waking the planner
         index.update(int(t), "Local", "submitted", now=t)
         pending = plan(planner, index, scheduler, t)
-    assert pending[(POLL, "Local")].due == 62  # the whole backend: one interval after its last start
-    assert pending[(POLL_NEW, "Local")].due == 55  # the new ones: first_poll_delay after the first of them
-    assert pending[(POLL_NEW, "Local")].priority is PriorityClass.POLL
-    [new] = [op for op in run(scheduler, 55) if op.key[0] == POLL_NEW]
+    assert pending[OpKey.poll(POLL, "Local")].due == 62  # the whole backend: one interval after its last start
+    assert pending[OpKey.poll(POLL_NEW, "Local")].due == 55  # the new ones: first_poll_delay after the first of them
+    assert pending[OpKey.poll(POLL_NEW, "Local")].priority is PriorityClass.POLL
+    [new] = [op for op in run(scheduler, 55) if op.key.what == POLL_NEW]
     assert planner.new_since("Local") == 52  # its action takes the jobs submitted after that
-    assert (POLL_NEW, "Local") not in plan(planner, index, scheduler, 55.1)  # nothing new since it started
+    assert OpKey.poll(POLL_NEW, "Local") not in plan(planner, index, scheduler, 55.1)  # nothing new since it started
     index.update(56, "Local", "submitted", now=56)
-    assert plan(planner, index, scheduler, 56)[(POLL_NEW, "Local")].due == 58
+    assert plan(planner, index, scheduler, 56)[OpKey.poll(POLL_NEW, "Local")].due == 58

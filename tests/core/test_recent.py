@@ -7,7 +7,7 @@ import pytest
 from GangaMonitoring._core.recent import RecentCounts
 from GangaMonitoring._core.retry import Fault
 from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import Kind, Operation, PriorityClass
+from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass
 
 
 def test_events_are_counted_for_the_span_then_forgotten() -> None:
@@ -37,15 +37,15 @@ def test_a_bucket_longer_than_the_span_is_refused() -> None:
 
 
 def op(key: str, kind: Kind = Kind.POLL, parent: str | None = None) -> Operation:
-    return Operation(key=(key,), kind=kind, backend="B", priority=PriorityClass.POLL, due=0.0,
-                     parent=(parent,) if parent else None)
+    return Operation(key=OpKey(key), kind=kind, backend="B", priority=PriorityClass.POLL, due=0.0,
+                     parent=OpKey(parent) if parent else None)
 
 
 def test_the_scheduler_counts_what_ended_how_per_backend() -> None:
     s = Scheduler({"poll": 4, "io": 4})
     for o in (op("p1"), op("p2"), op("c1", parent="p1"), op("r1", Kind.RETRIEVE)):
         s.submit(o, 0.0)
-    running = {o.key[0]: o for o in s.pop_ready(0.0)}
+    running = {o.key.what: o for o in s.pop_ready(0.0)}
     s.complete(running["p1"], 1.0)
     s.retry(running["p2"], 1.0, due=2.0, error="HTTP 500", fault=Fault.BACKEND)
     s.complete(running["c1"], 1.0, error="JobError: gone", fault=Fault.JOB)

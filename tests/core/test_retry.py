@@ -5,11 +5,11 @@ from __future__ import annotations
 from tenacity import stop_after_attempt, wait_exponential
 
 from GangaMonitoring._core.retry import PermanentError, RetryPolicy, TransientError, is_transient
-from GangaMonitoring._core.work import Kind, Operation
+from GangaMonitoring._core.work import Kind, Operation, OpKey
 
 
 def failed_op(attempts: int, submitted_at: float = 0.0) -> Operation:
-    o = Operation(key=("k",), kind=Kind.POLL, backend="B", priority=2, due=0)
+    o = Operation(key=OpKey("k"), kind=Kind.POLL, backend="B", priority=2, due=0)
     o.attempts, o.submitted_at = attempts, submitted_at
     return o
 

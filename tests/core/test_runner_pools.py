@@ -19,7 +19,7 @@ from GangaMonitoring._core.pools import Pools
 from GangaMonitoring._core.retry import PermanentError, RetryPolicy
 from GangaMonitoring._core.runner import SchedulerRunner
 from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import Kind, Operation, PriorityClass, State
+from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass, State
 
 WAIT = 20.0  # generous bound for events: only a broken runner reaches it
 
@@ -47,7 +47,7 @@ def runner() -> Iterator[SchedulerRunner]:
 
 
 def call(name: str, action, priority: PriorityClass = PriorityClass.POLL, kind: Kind = Kind.CALL) -> Operation:
-    return Operation(key=(name,), kind=kind, backend="B", priority=priority, due=0.0, action=action)
+    return Operation(key=OpKey(name), kind=kind, backend="B", priority=priority, due=0.0, action=action)
 
 
 def test_ready_work_runs_by_priority_on_a_single_worker(runner: SchedulerRunner) -> None:
@@ -60,7 +60,7 @@ def test_ready_work_runs_by_priority_on_a_single_worker(runner: SchedulerRunner)
     runner.submit(call("blocker", blocker))
     assert started.wait(WAIT)  # the single poll worker is now busy: the rest queue up
     for name, prio in [("queued", PriorityClass.QUEUED), ("poll", PriorityClass.POLL), ("user", PriorityClass.USER)]:
-        runner.submit(call(name, lambda op: order.append(op.key[0]), prio))
+        runner.submit(call(name, lambda op: order.append(op.key.what), prio))
     runner.submit(call("last", lambda op: done.set(), PriorityClass.QUEUED))
     gate.set()
     assert done.wait(WAIT)
@@ -79,7 +79,7 @@ def test_a_failing_operation_is_retried_then_succeeds_and_its_listener_runs_once
     runner.submit(call("flaky", flaky), listener=lambda op: (ended.append(op.state), finished.set()))
     assert finished.wait(WAIT)
     assert attempts == [1, 2, 3] and ended == [State.DONE]
-    assert [h.event for h in runner.history() if h.key == ("flaky",)].count("retry") == 2
+    assert [h.event for h in runner.history() if h.key == OpKey("flaky")].count("retry") == 2
 
 
 def test_a_permanent_error_gives_up_at_once_with_the_reason(runner: SchedulerRunner) -> None:
@@ -96,10 +96,10 @@ def test_a_permanent_error_gives_up_at_once_with_the_reason(runner: SchedulerRun
 
 def test_cancel_tells_listeners(runner: SchedulerRunner) -> None:
     told = threading.Event()
-    later = Operation(key=("later",), kind=Kind.CALL, backend="B", priority=PriorityClass.POLL,
+    later = Operation(key=OpKey("later"), kind=Kind.CALL, backend="B", priority=PriorityClass.POLL,
                       due=runner.clock.now() + 3600, action=lambda op: None)
     runner.submit(later, listener=lambda op: told.set())
-    assert runner.cancel(("later",), "test")
+    assert runner.cancel(OpKey("later"), "test")
     assert told.is_set()
 
 
@@ -118,7 +118,7 @@ def test_busy_workers_show_what_they_run(runner: SchedulerRunner) -> None:
         started.set()
         gate.wait(WAIT)
 
-    runner.submit(Operation(key=("dl",), kind=Kind.RETRIEVE, backend="B", priority=PriorityClass.FINALISE,
+    runner.submit(Operation(key=OpKey("dl"), kind=Kind.RETRIEVE, backend="B", priority=PriorityClass.FINALISE,
                             due=0.0, action=block, description="download job 3"))
     assert started.wait(WAIT)
     io = next(p for p in runner.pools.statistics() if p.name == "io")

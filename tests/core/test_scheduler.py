@@ -5,18 +5,18 @@ from __future__ import annotations
 import pytest
 
 from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import Kind, Operation, PriorityClass, State
+from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass, State
 
 P = PriorityClass
 
 
 def op(name: str, priority: PriorityClass = P.POLL, due: float = 0.0, backend: str = "B",
        kind: Kind = Kind.POLL, jobs: set[int] | None = None) -> Operation:
-    return Operation(key=(name,), kind=kind, backend=backend, priority=priority, due=due, job_ids=jobs or set())
+    return Operation(key=OpKey(name), kind=kind, backend=backend, priority=priority, due=due, job_ids=jobs or set())
 
 
 def names(ops: list[Operation]) -> list[str]:
-    return [o.key[0] for o in ops]  # type: ignore[misc]
+    return [o.key.what for o in ops]  # type: ignore[misc]
 
 
 def scheduler(poll: int = 10, aging: float = 30.0, limit: int | None = None) -> Scheduler:
@@ -48,7 +48,7 @@ def test_nothing_starves_behind_a_steady_stream_of_user_work() -> None:
         s.submit(op(f"user{t}", P.USER), now=t)
         [started] = s.pop_ready(t)
         s.complete(started, t + 0.5)
-        if started.key == ("queued",):
+        if started.key == OpKey("queued"):
             ran_at = t
             break
     assert ran_at is not None and ran_at <= 31
@@ -69,8 +69,8 @@ def test_pool_capacity_and_per_backend_pool_limit() -> None:
     s.submit(op("io", backend="A", kind=Kind.RETRIEVE), now=0)  # other pool: its own limit
     started = s.pop_ready(0)
     assert sorted(names(started)) == ["a0", "a1", "b0", "io"]
-    assert s.find(("a2",)).state is State.READY  # type: ignore[union-attr]
-    assert "limit" in s.find(("a2",)).waiting_reason  # type: ignore[union-attr]
+    assert s.find(OpKey("a2")).state is State.READY  # type: ignore[union-attr]
+    assert "limit" in s.find(OpKey("a2")).waiting_reason  # type: ignore[union-attr]
     s.complete(started[0], 1)
     assert names(s.pop_ready(1)) == ["a2"]
 
@@ -119,7 +119,7 @@ def test_boost_moves_matching_work_to_the_front() -> None:
 def test_cancel_withdraws_pending_work_only() -> None:
     s = scheduler()
     s.submit(op("k", due=10), now=0)
-    assert s.cancel(("k",), now=1) and not s.cancel(("k",), now=1)
+    assert s.cancel(OpKey("k"), now=1) and not s.cancel(OpKey("k"), now=1)
     assert s.pop_ready(20) == [] and s.is_idle()
 
 
@@ -133,7 +133,7 @@ def test_statistics_and_history_say_what_waits_and_why() -> None:
     assert (stats.waiting, stats.ready, stats.running) == (1, 1, 1)
     assert stats.oldest_ready_age == 10 and stats.next_deadline_in == 20
     assert stats.by_kind == {"poll": {"waiting": 1, "ready": 1, "running": 1}}
-    assert [h.event for h in s.history if h.key == ("a",)] == ["submitted", "started"]
+    assert [h.event for h in s.history if h.key == OpKey("a")] == ["submitted", "started"]
 
 
 def test_rejects_bad_aging_and_completing_what_does_not_run() -> None:
@@ -150,7 +150,7 @@ def test_take_runs_pending_work_in_the_takers_slot() -> None:
     [parent] = s.pop_ready(0)
     s.submit(op("child"), now=0)
     assert s.pop_ready(0) == []  # the one worker and the backend's one slot are the parent's
-    taken = s.take(("child",), now=1)
+    taken = s.take(OpKey("child"), now=1)
     assert taken is not None and taken.borrowed and taken.state is State.RUNNING
     assert s.statistics(1).running_by_pool == {"poll": 1}  # the taken work holds no slot of its own
     s.complete(taken, now=2)
@@ -164,17 +164,17 @@ def test_take_refuses_work_not_due_running_or_held() -> None:
 
     s = Scheduler({"poll": 4}, breakers=BreakerBoard(lambda: BreakerSettings(failures_to_open=1)))
     s.submit(op("later", due=5.0), now=0)
-    assert s.take(("later",), now=1) is None
+    assert s.take(OpKey("later"), now=1) is None
     s.submit(op("busy"), now=0)
     [busy] = s.pop_ready(1)
     s.submit(op("busy"), now=1)  # the same work again, parked behind the running one
-    assert s.take(("busy",), now=1) is None
+    assert s.take(OpKey("busy"), now=1) is None
     s.complete(busy, now=2, error="HTTP 503", fault=Fault.BACKEND)  # the breaker of B opens
     s.submit(op("held"), now=2)
-    assert s.take(("held",), now=3) is None
-    child = Operation(key=("child",), kind=Kind.POLL, backend="B", priority=P.POLL, due=2, parent=("parent",))
+    assert s.take(OpKey("held"), now=3) is None
+    child = Operation(key=OpKey("child"), kind=Kind.POLL, backend="B", priority=P.POLL, due=2, parent=OpKey("parent"))
     s.submit(child, now=2)
-    assert s.take(("child",), now=3) is child  # part of its parent's attempt: breakers leave it alone
+    assert s.take(OpKey("child"), now=3) is child  # part of its parent's attempt: breakers leave it alone
 
 
 def test_children_have_a_lane_of_their_own_past_an_open_breaker() -> None:
@@ -186,7 +186,7 @@ def test_children_have_a_lane_of_their_own_past_an_open_breaker() -> None:
     [probe] = s.pop_ready(0)
     s.complete(probe, now=1, error="HTTP 503", fault=Fault.BACKEND)
     s.submit(op("poll"), now=1)
-    child = Operation(key=("child",), kind=Kind.POLL, backend="B", priority=P.POLL, due=1, parent=("poll",))
+    child = Operation(key=OpKey("child"), kind=Kind.POLL, backend="B", priority=P.POLL, due=1, parent=OpKey("poll"))
     s.submit(child, now=1)
     assert names(s.pop_ready(2)) == ["child"]
     s.complete(child, now=3, error="HTTP 503", fault=Fault.BACKEND)

@@ -59,6 +59,7 @@ def test_the_second_of_two_unpacks_of_one_output_finds_it_done(tmp_path: Path) -
         tar.addfile(info, io.BytesIO(data))
     work = FinishedWork(job_key=(7, None), fqid="7", backend="SimGrid", backend_id=42, outputdir=str(outputdir),
                         final_status="completed")
+    assert work.job_key.top == 7 and work.job_key.sub is None  # a plain pair becomes a JobKey
     assert unpack_retrieved(work, str(tarball)) == ["stdout"]  # the retry, first to end
     assert not tarball.exists()
     assert unpack_retrieved(work, str(tarball)) == ["stdout"]  # the one that timed out: was FileNotFoundError

@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from GangaMonitoring._core.planner import POLL, POLL_QUEUED
+from GangaMonitoring._core.work import OpKey
+
 from . import plugins
 from .conftest import wait_for
 
@@ -150,7 +153,7 @@ def test_a_master_with_running_subjobs_is_not_polled_as_long_queued(ganga_sessio
     assert wait_for(lambda: component().clock.now() - started > 5, timeout=WAIT, period=0.5)
     assert master.status == "submitted" and master.subjobs(1).status == "submitted"
     keys = {h.key for h in component().runner.history() if h.event == "started"}
-    assert ("poll-queued", "RecordingSubmitter") not in keys and ("poll", "RecordingSubmitter") in keys
+    assert OpKey.poll(POLL_QUEUED, "RecordingSubmitter") not in keys and OpKey.poll(POLL, "RecordingSubmitter") in keys
     assert component().index.get(master.id).status == "running"
 
 

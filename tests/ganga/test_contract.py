@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from GangaMonitoring._core.planner import POLL, POLL_QUEUED
+
 from .conftest import ganga_options, wait_for
 
 pytestmark = pytest.mark.ganga
@@ -57,14 +59,16 @@ def test_loop_runs_and_accepts_create_task_from_its_thread_and_from_others(ganga
 
 
 def test_enable_is_idempotent_and_disable_stops_periodic_work(ganga_session: Any) -> None:
+    from GangaMonitoring.compat.component import RECONCILE_KEY
+
     mc = component()
     assert mc.enabled
     assert mc.enable() is True and mc.enable() is True
     keys = [op.key for op in mc.runner.pending()] + [op.key for op in mc.runner.running()]
-    assert keys.count(("reconcile",)) <= 2  # at most one pending + one running
+    assert keys.count(RECONCILE_KEY) <= 2  # at most one pending + one running
     assert mc.disable() is True
     assert not mc.enabled
-    assert all(op.key[0] not in ("poll", "poll-queued") for op in mc.runner.pending())
+    assert all(op.key.what not in (POLL, POLL_QUEUED) for op in mc.runner.pending())
 
 
 def test_run_monitoring_task_calls_sync_tasks_with_jobs_keyword_and_async_tasks(ganga_session: Any) -> None:

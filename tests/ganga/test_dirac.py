@@ -51,8 +51,12 @@ def monitoring_history(component: Any, job_id: int) -> str:
     """What monitoring did for job ``job_id`` and its subjobs, to tell why a test waited in vain."""
     from GangaMonitoring.compat import statistics
 
+    def concerns_job(subject: Any) -> bool:
+        parts = subject if isinstance(subject, tuple) else (subject,)
+        return any(str(part).split(".")[0] == str(job_id) for part in parts)
+
     events = [f"{e.time:.1f} {e.key} {e.event} {e.detail}" for e in component.runner.history()
-              if isinstance(e.key, tuple) and any(str(part).split(".")[0] == str(job_id) for part in e.key[1:])]
+              if concerns_job(e.key.subject)]
     return "\n".join([statistics.explain(component, job_id), *events[-40:]])
 
 

@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from GangaMonitoring._core.planner import POLL
+from GangaMonitoring._core.work import OpKey
+
 from . import plugins
 from .conftest import wait_for
 
@@ -92,7 +95,7 @@ def test_a_backend_that_raises_does_not_stop_monitoring_of_others(ganga_session:
     assert mc.alive and mc.runner.alive
     assert broken.status in ("submitted", "running")
     failures = [h for h in mc.runner.history()
-                if h.event in ("retry", "failed") and h.key == ("poll", "TestSubmitter")]
+                if h.event in ("retry", "failed") and h.key == OpKey.poll(POLL, "TestSubmitter")]
     assert failures and f"job {broken.id}: JobError" in failures[-1].detail
 
 
@@ -124,7 +127,8 @@ def test_a_backend_that_raises_on_every_call_is_held_by_its_breaker_and_others_g
     assert broken.status in ("submitted", "running")  # held, not lost: polled again when a probe succeeds
 
     def poll_starts() -> int:
-        return sum(1 for h in mc.runner.history() if h.key == ("poll", "RecordingSubmitter") and h.event == "started")
+        key = OpKey.poll(POLL, "RecordingSubmitter")
+        return sum(1 for h in mc.runner.history() if h.key == key and h.event == "started")
 
     before = poll_starts()
     # a probe after 2 s, then 4 s: at most 2 polls in 5 s, where 1 s polls and their retries would make many more

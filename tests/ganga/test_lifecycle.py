@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from GangaMonitoring._core.planner import POLL
+from GangaMonitoring._core.work import OpKey
+
 from .conftest import ganga_options, wait_for
 
 pytestmark = pytest.mark.ganga
@@ -50,7 +53,7 @@ def test_enable_many_times_does_not_multiply_polls(ganga_session: Any) -> None:
         mc.disable()
         mc.enable()
     def started():
-        return [h for h in mc.runner.history() if h.key == ("poll", "TestSubmitter") and h.event == "started"]
+        return [h for h in mc.runner.history() if h.key == OpKey.poll(POLL, "TestSubmitter") and h.event == "started"]
     assert wait_for(lambda: len(started()) >= 3, timeout=30)
     first, third = started()[0].time, started()[2].time
     assert third - first >= 1.5  # TestSubmitter's interval is 1 s: two gaps, not five chains in parallel

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from GangaMonitoring._core.work import JobKey
+
 from .conftest import wait_for
 from .test_simgrid import ganga_on, own_simgrid
 
@@ -66,8 +68,8 @@ def test_what_monitoring_gave_up_for_a_removed_job_is_forgotten_at_the_next_reco
     from GangaCore.Core import monitoring_component as component
 
     kept, removed = ganga_session.Job(), ganga_session.Job()
-    component.output_failures[f"{kept.id}.0"] = ((kept.id, 0), "output not retrieved: gone")
-    component.output_failures[f"{removed.id}"] = ((removed.id, None), "output not retrieved: gone")
+    component.output_failures[f"{kept.id}.0"] = (JobKey(kept.id, 0), "output not retrieved: gone")
+    component.output_failures[f"{removed.id}"] = (JobKey(removed.id), "output not retrieved: gone")
     removed.remove()
     component._reconcile_now(recover=False)
     assert list(component.output_failures) == [f"{kept.id}.0"]

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from GangaMonitoring._core.work import OpKey
+
 from .conftest import wait_for
 
 pytestmark = pytest.mark.ganga
@@ -53,7 +55,7 @@ def _waiting_work(component: Any, job_id: int, ran: threading.Event) -> Any:
     from GangaMonitoring._core.work import Kind, Operation, PriorityClass
 
     return component.runner.submit(Operation(
-        key=("test-waiting", job_id), kind=Kind.RETRIEVE, backend="TestSubmitter",
+        key=OpKey("test-waiting", job_id), kind=Kind.RETRIEVE, backend="TestSubmitter",
         priority=PriorityClass.QUEUED, due=component.clock.now() + 3600,
         action=lambda _op: ran.set(), job_ids={job_id}, description="work that waits an hour"))
 
@@ -68,7 +70,7 @@ def test_peek_moves_the_jobs_waiting_work_to_the_front(ganga_session: Any) -> No
     assert not ran.wait(0.5)  # it really waits
     job.peek()
     assert ran.wait(30), "peek did not boost the job's waiting work"
-    boosts = [e for e in component.runner.history() if e.key == ("test-waiting", job.id) and e.event == "boosted"]
+    boosts = [e for e in component.runner.history() if e.key == OpKey("test-waiting", job.id) and e.event == "boosted"]
     assert boosts and "peek" in boosts[0].detail
 
 
@@ -79,7 +81,7 @@ def test_boosting_an_active_job_with_no_waiting_work_polls_it_now(ganga_session:
     component = _component()
     assert wait_for(lambda: component.index.get(job.id) is not None, timeout=30)
     assert component.boost_jobs([job], "a test") == 1
-    assert wait_for(lambda: any(e.key == ("poll-jobs", "TestSubmitter", frozenset({job.id})) and e.event == "done"
+    assert wait_for(lambda: any(e.key == OpKey.poll_jobs("TestSubmitter", frozenset({job.id})) and e.event == "done"
                                 for e in component.runner.history()), timeout=30)
 
 

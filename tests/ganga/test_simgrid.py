@@ -126,14 +126,14 @@ def test_job_removed_while_its_output_downloads_is_dropped_cleanly(gangadir: str
         outputdir = job.outputdir
         job.force_status("failed")  # Ganga refuses remove() of a completing job without this
         job.remove()
-        from GangaMonitoring.compat.component import PERIODIC_GROUPS
+        from GangaMonitoring.compat.component import PERIODIC_WORK
 
-        periodic = (*PERIODIC_GROUPS, "rollup", "teardown", "policies")
+        periodic = {*PERIODIC_WORK, "rollup", "teardown", "policies"}
 
         def only_periodic_work_left() -> bool:
-            return all(op.key[0] in periodic for op in mc.runner.pending() + mc.runner.running())
+            return all(op.key.what in periodic for op in mc.runner.pending() + mc.runner.running())
 
-        assert wait_for(lambda: any(h.key[0] == "retrieve" and h.event in ("done", "failed")
+        assert wait_for(lambda: any(h.key.what == "retrieve" and h.event in ("done", "failed")
                                     for h in mc.runner.history()), timeout=30)
         assert wait_for(only_periodic_work_left, timeout=30), mc.runner.pending() + mc.runner.running()
         assert not os.path.exists(outputdir)

@@ -216,6 +216,8 @@ class ConcurrencyLimits:
         return entry
 
     def _tracked(self, op: Operation) -> AdaptiveLimit | None:
+        if op.backend is None:
+            return None  # the session's own work: no backend to find a limit for
         if self._fixed(op.backend, op.pool) is not None:
             return None
         settings = self._settings(op.pool)
@@ -223,7 +225,7 @@ class ConcurrencyLimits:
 
     def started(self, op: Operation, running: int) -> None:
         """``op`` started; ``running`` of its backend's operations now run in its pool."""
-        if op.kind in SAMPLED_KINDS and self._fixed(op.backend, op.pool) is not None:
+        if op.kind in SAMPLED_KINDS and op.backend is not None and self._fixed(op.backend, op.pool) is not None:
             self._fixed_used.add((op.backend, op.pool))
         entry = self._tracked(op)
         if entry is not None and running >= entry.limit:

@@ -176,7 +176,7 @@ class BreakerBoard:
         if op.parent is not None:
             return []  # part of its parent's attempt, which the breakers admitted and count
         found = []
-        if op.kind in BACKEND_GUARDED:
+        if op.kind in BACKEND_GUARDED and op.backend is not None:
             for name in (op.backend, credential_breaker(op.backend)):
                 breaker = self.breakers.get(name)
                 if breaker is not None:

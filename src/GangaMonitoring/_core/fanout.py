@@ -42,28 +42,26 @@ import functools
 import threading
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from .bugs import own_bug
 from .clock import Clock
 from .isolate import CallBudget, isolate
 from .retry import BackendPollFailed, PollFailed, is_backend_fault
 from .runner import SchedulerRunner
-from .work import Kind, Operation, State
+from .work import JobKey, Kind, Operation, OpKey, State
 
-JobKey = tuple[int, "int | None"]
-"""(top-level job id, subjob id or None)."""
 Outcomes = Callable[[list[JobKey], list[tuple[JobKey, str]]], None]
 
-UPDATE = "update"
-"""The first item of a child's key."""
+UPDATE = OpKey.update.__name__
+"""What a child's key names (``OpKey.update``)."""
 
 
 @dataclass(eq=False)
 class Child:
     """One child operation: the jobs it owns until it ends, and how it ended."""
 
-    key: tuple[Hashable, ...]
+    key: OpKey
     jobs: frozenset[JobKey]
     done: threading.Event = field(default_factory=threading.Event)
     error: str | None = None
@@ -79,7 +77,8 @@ class Parent:
     """What one parent operation fanned out, and waits for."""
 
     op: Operation
-    backend: str
+    backend: str | None
+    """The jobs' backend (None: jobs without one); its children count against its limits."""
     chunk_size: int | None
     budget: CallBudget
     deadline: float
@@ -89,6 +88,11 @@ class Parent:
 
     def children(self) -> list[Child]:
         return [*self.own, *self.joined]
+
+    @property
+    def named(self) -> str:
+        """The backend as prose says it."""
+        return self.backend or "backend-less"
 
     def failures(self) -> list[Child]:
         return [c for c in self.own if c.done.is_set() and c.error is not None]
@@ -120,7 +124,7 @@ class FanOut:
         self._runner = runner
         self._clock = clock
         self._call = call
-        self._identify = identify
+        self._identify: Callable[[Any], JobKey] = lambda job: JobKey(*identify(job))  # a plain pair is one too
         self._on_child_done = on_child_done
         self._cond = threading.Condition()
         self._in_flight: dict[JobKey, Child] = {}
@@ -148,7 +152,7 @@ class FanOut:
         return stack[-1][1] if stack and stack[-1][0] == INLINE else None
 
     @contextlib.contextmanager
-    def parent(self, op: Operation, backend: str, *, deadline: float, chunk_size: int | None,
+    def parent(self, op: Operation, backend: str | None, *, deadline: float, chunk_size: int | None,
                budget: CallBudget) -> Iterator[Parent]:
         """Within: nested calls of this thread become children of ``op``."""
         parent = Parent(op, backend, chunk_size, budget, deadline)
@@ -190,7 +194,7 @@ class FanOut:
             step = len(fresh) if not size or size <= 0 else size
             for start in range(0, len(fresh), max(1, step)):
                 chunk = fresh[start:start + step]
-                child = Child((UPDATE, parent.backend, *chunk[0][0]), frozenset(k for k, _ in chunk))
+                child = Child(OpKey.update(parent.backend, chunk[0][0]), frozenset(k for k, _ in chunk))
                 for key, _ in chunk:
                     self._in_flight[key] = child
                 parent.own.append(child)
@@ -218,13 +222,13 @@ class FanOut:
                                          for batch, e in outcome.failures[:5])
                 child.failed_jobs, child.service_down = outcome.failed_items, service
                 error = BackendPollFailed if service else PollFailed
-                raise error(f"{outcome.failed_items} of {len(jobs)} {parent.backend} job(s) could not be "
+                raise error(f"{outcome.failed_items} of {len(jobs)} {parent.named} job(s) could not be "
                             f"updated: {child.detail}")
 
-        tops = {key[0] for key in child.jobs}
+        tops = {key.top for key in child.jobs}
         return Operation(key=child.key, kind=Kind.POLL, backend=parent.backend, priority=parent.op.priority,
                          due=now, action=action, job_ids=tops, parent=parent.op.key,
-                         description=f"update {_describe(jobs, self._identify)} ({parent.backend})")
+                         description=f"update {_describe(jobs, self._identify)} ({parent.named})")
 
     def _child_ended(self, child: Child, op: Operation) -> None:
         with self._cond:

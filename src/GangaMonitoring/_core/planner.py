@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 from .index import ActiveJobIndex
 from .scheduler import Scheduler
-from .work import Kind, Operation, PriorityClass, State
+from .work import Kind, Operation, OpKey, PriorityClass, State
 
 ActionFactory = Callable[[str, str], Callable[[Operation], Any]]
 
@@ -61,8 +61,8 @@ class PollPlanner:
     def __init__(self, settings: Callable[[], PlannerSettings], make_action: ActionFactory) -> None:
         self._settings = settings
         self._make_action = make_action
-        self._last: dict[Hashable, Operation] = {}
-        self._last_started: dict[Hashable, float] = {}
+        self._last: dict[OpKey, Operation] = {}
+        self._last_started: dict[OpKey, float] = {}
         self._active_backends: set[str] = set()
 
     def plan(self, index: ActiveJobIndex, scheduler: Scheduler, now: float) -> PlanResult:
@@ -86,8 +86,8 @@ class PollPlanner:
                 continue
             result.idle_backends.append(backend)
             for group in (POLL, POLL_QUEUED, POLL_NEW):
-                self._last.pop((group, backend), None)
-                self._last_started.pop((group, backend), None)
+                self._last.pop(OpKey.poll(group, backend), None)
+                self._last_started.pop(OpKey.poll(group, backend), None)
         self._active_backends = active_now
         return result
 
@@ -100,7 +100,7 @@ class PollPlanner:
         """
         ages = []
         for group in self.groups_due(index, backend, now, long_queued_after):
-            started = self._last_started.get((group, backend))
+            started = self._last_started.get(OpKey.poll(group, backend))
             if started is None:
                 entered = [t for t in (index.oldest_since(backend, s) for s in ("running", "submitted"))
                            if t is not None]
@@ -123,7 +123,7 @@ class PollPlanner:
 
     def _plan_one(self, scheduler: Scheduler, backend: str, group: str, now: float,
                   settings: PlannerSettings, index: ActiveJobIndex) -> Operation | None:
-        key = (group, backend)
+        key = OpKey.poll(group, backend)
         current = scheduler.find(key)
         last_started = self._note_started(key, current)
         if current is not None and current.state is State.RUNNING:
@@ -160,11 +160,11 @@ class PollPlanner:
     def _plan_new(self, scheduler: Scheduler, backend: str, now: float, settings: PlannerSettings,
                   index: ActiveJobIndex) -> Operation | None:
         """The poll of jobs submitted since ``backend``'s last poll began, ``first_poll_delay`` after the newest."""
-        last_poll = self._last_started.get((POLL, backend))
+        last_poll = self._last_started.get(OpKey.poll(POLL, backend))
         newest = index.newest_since(backend, "submitted")
         if last_poll is None or newest is None or newest <= last_poll:
             return None  # never polled (its first poll looks at them all), or nothing new
-        key = (POLL_NEW, backend)
+        key = OpKey.poll(POLL_NEW, backend)
         current = scheduler.find(key)
         last_new = self._note_started(key, current)
         if last_new is not None and newest <= last_new:
@@ -179,9 +179,9 @@ class PollPlanner:
 
     def new_since(self, backend: str) -> float | None:
         """Jobs of ``backend`` submitted after this time are new: its last poll began then."""
-        return self._last_started.get((POLL, backend))
+        return self._last_started.get(OpKey.poll(POLL, backend))
 
-    def _note_started(self, key: Hashable, current: Operation | None) -> float | None:
+    def _note_started(self, key: OpKey, current: Operation | None) -> float | None:
         """The start time of the latest poll of ``key`` seen so far."""
         latest = self._last_started.get(key)
         for op in (current, self._last.get(key)):

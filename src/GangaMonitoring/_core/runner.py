@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 from .adaptive import LimitStatistics
 from .breaker import LOCAL_DISK, BreakerSnapshot, BreakerState
@@ -28,7 +28,7 @@ from .clock import Clock
 from .pools import Pools
 from .retry import RetryPolicy, fault_of
 from .scheduler import HistoryEntry, Scheduler, SchedulerStatistics
-from .work import TERMINAL_STATES, Kind, Operation
+from .work import TERMINAL_STATES, Kind, Operation, OpKey
 
 Listener = Callable[[Operation], None]
 
@@ -57,7 +57,7 @@ class SchedulerRunner:
         self._max_sleep = max_sleep
         self._cond = threading.Condition()
         self._stopping = False
-        self._listeners: dict[Hashable, list[Listener]] = {}
+        self._listeners: dict[OpKey, list[Listener]] = {}
         self._thread = threading.Thread(target=self._dispatch_loop, name=name, daemon=True)
 
     # -- life cycle --------------------------------------------------------------
@@ -98,7 +98,7 @@ class SchedulerRunner:
             self._cond.notify_all()
         return pending
 
-    def run_here(self, key: Hashable) -> bool:
+    def run_here(self, key: OpKey) -> bool:
         """Run the pending operation for ``key`` in this thread, now, if the scheduler lets it be taken.
 
         For a running operation waiting for ``key``'s work (``Scheduler.take``).
@@ -192,7 +192,7 @@ class SchedulerRunner:
                 self._cond.notify_all()
         return boosted
 
-    def cancel(self, key: Hashable, reason: str) -> bool:
+    def cancel(self, key: OpKey, reason: str) -> bool:
         """Withdraw pending work for ``key``; its listeners are told at once."""
         with self._cond:
             op = self.scheduler.find(key)
@@ -247,7 +247,8 @@ class SchedulerRunner:
     def _finish(self, op: Operation, error: BaseException | None) -> None:
         with self._cond:
             now = self.clock.now()
-            before = {name: self.scheduler.breakers.state_of(name) for name in (op.backend, LOCAL_DISK)}
+            guarding = [name for name in (op.backend, LOCAL_DISK) if name is not None]
+            before = {name: self.scheduler.breakers.state_of(name) for name in guarding}
             if error is None:
                 self.scheduler.complete(op, now)
             else:

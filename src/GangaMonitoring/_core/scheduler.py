@@ -36,13 +36,13 @@ from __future__ import annotations
 import heapq
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from .adaptive import AdaptiveSettings, ConcurrencyLimits
 from .breaker import BreakerBoard
 from .recent import RecentCounts
 from .retry import Fault
-from .work import Kind, Operation, PriorityClass, State
+from .work import Kind, Operation, OpKey, PriorityClass, State
 
 BackendLimit = Callable[[str, str], "int | None"]
 """(backend, pool) -> how many of that backend's operations may run in that pool at once."""
@@ -55,7 +55,7 @@ class HistoryEntry:
     """One state change of one operation, with the reason (for ``queues.why``)."""
 
     time: float
-    key: Hashable
+    key: OpKey
     event: str
     detail: str = ""
 
@@ -86,7 +86,7 @@ class SchedulerStatistics:
                 f"oldest_ready_age={self.oldest_ready_age:.1f}s")
 
 
-_Lane = tuple[str, Kind, bool, bool]
+_Lane = tuple[str | None, Kind, bool, bool]
 """(backend, kind, asked for by a user, part of a parent): the operations a breaker treats alike."""
 
 
@@ -137,13 +137,13 @@ class Scheduler:
         self.limits = limits
         self._backend_limit: BackendLimit = limits.limit
         self.breakers = breakers if breakers is not None else BreakerBoard()
-        self._pending: dict[Hashable, Operation] = {}
-        self._running: dict[Hashable, Operation] = {}
+        self._pending: dict[OpKey, Operation] = {}
+        self._running: dict[OpKey, Operation] = {}
         self._waiting: list[_HeapEntry] = []
         self._ready: dict[str, _PoolQueue] = {}
         self._running_by_pool: Counter[str] = Counter()
-        self._running_by_backend: Counter[str] = Counter()
-        self._running_by_backend_pool: Counter[tuple[str, str]] = Counter()
+        self._running_by_backend: Counter[str | None] = Counter()
+        self._running_by_backend_pool: Counter[tuple[str | None, str]] = Counter()
         self._completed: Counter[str] = Counter()
         self._failed: Counter[str] = Counter()
         self.history: deque[HistoryEntry] = deque(maxlen=history_size)
@@ -246,7 +246,7 @@ class Scheduler:
             if top is None:
                 continue
             backend = lane[0]
-            limit = self._backend_limit(backend, pool)
+            limit = self._limit_of(backend, pool)
             if limit is not None and self._running_by_backend_pool[backend, pool] >= limit:
                 top.waiting_reason = f"backend {backend} at its limit ({limit} running on {pool})"
                 continue
@@ -291,7 +291,7 @@ class Scheduler:
         where = "in the worker of the operation that waits for it" if borrowed else f"on {op.pool}"
         self._log(now, op.key, "started", f"{where} after {waited:.1f}s ready")
 
-    def take(self, key: Hashable, now: float) -> Operation | None:
+    def take(self, key: OpKey, now: float) -> Operation | None:
         """Start the pending operation for ``key`` in the caller's worker (helping), if it may.
 
         For a running operation that waits for ``key``'s: it runs that work
@@ -362,7 +362,7 @@ class Scheduler:
             self._ready.setdefault(parked.pool, _PoolQueue()).push(parked, self.aging_seconds)
             parked.waiting_reason = "waiting for a free worker"
 
-    def cancel(self, key: Hashable, now: float, reason: str = "") -> bool:
+    def cancel(self, key: OpKey, now: float, reason: str = "") -> bool:
         """Withdraw the pending operation for ``key``; running work is not interrupted."""
         op = self._pending.pop(key, None)
         if op is None:
@@ -395,7 +395,7 @@ class Scheduler:
             return op.state.value
         if op.key in self._running:
             return "the same work is running; it runs again after"
-        limit = self._backend_limit(op.backend, op.pool)
+        limit = self._limit_of(op.backend, op.pool)
         if limit is not None and self._running_by_backend_pool[op.backend, op.pool] >= limit:
             return f"backend {op.backend} at its limit ({limit} running on {op.pool})"
         held = self.breakers.reason(op, now)
@@ -423,7 +423,11 @@ class Scheduler:
         times = [t for t in (self.next_deadline(), probe) if t is not None]
         return min(times, default=None)
 
-    def find(self, key: Hashable) -> Operation | None:
+    def _limit_of(self, backend: str | None, pool: str) -> int | None:
+        """``backend``'s limit in ``pool``; the session's own work (no backend) has none."""
+        return None if backend is None else self._backend_limit(backend, pool)
+
+    def find(self, key: OpKey) -> Operation | None:
         """The pending operation for ``key``, else the running one, else None."""
         return self._pending.get(key) or self._running.get(key)
 
@@ -465,14 +469,14 @@ class Scheduler:
             by_kind={kind: dict(counts) for kind, counts in by_kind.items()},
             running_by_pool={k: v for k, v in self._running_by_pool.items() if v},
             pool_capacity=dict(self._pool_capacity),
-            running_by_backend={k: v for k, v in self._running_by_backend.items() if v},
+            running_by_backend={k: v for k, v in self._running_by_backend.items() if v and k is not None},
             completed=dict(self._completed),
             failed=dict(self._failed),
             oldest_ready_age=now - oldest_ready,
             next_deadline_in=None if deadline is None else max(0.0, deadline - now),
         )
 
-    def _log(self, now: float, key: Hashable, event: str, detail: str = "") -> None:
+    def _log(self, now: float, key: OpKey, event: str, detail: str = "") -> None:
         self.history.append(HistoryEntry(now, key, event, detail))
 
     def __repr__(self) -> str:

@@ -4,10 +4,18 @@ An :class:`Operation` is one piece of work the scheduler orders and a pool
 runs: poll one backend's jobs, retrieve one job's output, finalise one job,
 or run a call a user (or Ganga code on the user's behalf) asked for.
 
-Operations are identified by a *key*.  The scheduler keeps at most one
-pending operation per key, so asking twice for the same work merges the two
-requests instead of doing the work twice (stock Ganga's ``enable()`` twice
-doubled its polling chains; here it cannot).
+Operations are identified by an :class:`OpKey`, made by its constructors
+only (``OpKey.poll(group, backend)``, ``OpKey.retrieve(fqid)``...), so one
+place says what identifies each kind of work.  The scheduler keeps at most
+one pending operation per key, so asking twice for the same work merges the
+two requests instead of doing the work twice (stock Ganga's ``enable()``
+twice doubled its polling chains; here it cannot).
+
+Jobs are named by a :class:`JobKey`, ``(top-level id, subjob id or None)``:
+plain data that finds the job again (or finds it gone) in any thread or
+process.  An operation's ``backend`` is the backend whose service or limits
+it concerns, or None for the session's own work (re-reading the registry,
+the periodic checks): no made-up backend names.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from __future__ import annotations
 import enum
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from collections.abc import Callable, Hashable
 
 
@@ -64,6 +72,93 @@ class State(enum.Enum):
     """Withdrawn before it ran."""
 
 
+class JobKey(NamedTuple):
+    """A job's identity as plain data: ``(id, None)`` for a top-level job, ``(master id, id)`` for a subjob.
+
+    A tuple, so it hashes, orders and pickles as one; ``str()`` is the FQID Ganga shows.
+    """
+
+    top: int
+    """The top-level job's id (the master's, for a subjob)."""
+    sub: int | None = None
+    """The subjob's id, or None for a top-level job."""
+
+    @property
+    def fqid(self) -> str:
+        """``"8"`` or ``"8.41"``, as Ganga writes it."""
+        return str(self.top) if self.sub is None else f"{self.top}.{self.sub}"
+
+    def __str__(self) -> str:
+        return self.fqid
+
+
+@dataclass(frozen=True)
+class OpKey:
+    """What identifies one piece of work: at most one operation per key is pending.
+
+    ``what`` names the work ("poll", "retrieve", a check's name...), ``subject``
+    what it is done to (a backend, a job's FQID, ...).  Made by the
+    constructors below, never by hand, so two requests for the same work
+    always build equal keys.
+    """
+
+    what: str
+    subject: Hashable = None
+
+    @classmethod
+    def poll(cls, group: str, backend: str) -> OpKey:
+        """A periodic poll of one of ``backend``'s groups of jobs (``planner.POLL``, ``POLL_QUEUED``, ``POLL_NEW``)."""
+        return cls(group, backend)
+
+    @classmethod
+    def poll_jobs(cls, backend: str, job_ids: frozenset[int]) -> OpKey:
+        """A poll a user asked for, of these top-level jobs of ``backend``."""
+        return cls("poll-jobs", (backend, job_ids))
+
+    @classmethod
+    def update(cls, backend: str | None, first: JobKey) -> OpKey:
+        """One chunk of a poll's fan-out on the compatibility path, named by its first job."""
+        return cls("update", (backend, first))
+
+    @classmethod
+    def retrieve(cls, fqid: str) -> OpKey:
+        """The download of one finished job's output."""
+        return cls("retrieve", fqid)
+
+    @classmethod
+    def finalise(cls, fqid: str) -> OpKey:
+        """The unpacking and final state of one finished job."""
+        return cls("finalise", fqid)
+
+    @classmethod
+    def rollup(cls, master_id: int) -> OpKey:
+        """A master's state from its subjobs' states."""
+        return cls("rollup", master_id)
+
+    @classmethod
+    def call(cls, name: str, fqids: tuple[str, ...]) -> OpKey:
+        """A monitoring call made through the compatibility API (``name`` on these jobs)."""
+        return cls("call", (name, fqids))
+
+    @classmethod
+    def policies(cls, job_id: int) -> OpKey:
+        """The auto-kill and auto-resubmit checks of one job."""
+        return cls("policies", job_id)
+
+    @classmethod
+    def teardown(cls, backend: str) -> OpKey:
+        """The end of monitoring of a backend that has no active job left."""
+        return cls("teardown", backend)
+
+    @classmethod
+    def session(cls, name: str) -> OpKey:
+        """A piece of the session's own work: re-reading the registry, a periodic check."""
+        return cls(name)
+
+    def __str__(self) -> str:
+        return self.what if self.subject is None else f"{self.what} {self.subject}"
+
+
 TERMINAL_STATES = frozenset({State.DONE, State.CANCELLED})
 
 DEFAULT_POOL = {
@@ -85,17 +180,17 @@ class Operation:
     the operation concerns (for boosts, ``queues.why`` and merging).
     """
 
-    key: tuple[Hashable, ...]
-    """A tuple whose first item names the kind of work, e.g. ``("poll", "Local")``."""
+    key: OpKey
     kind: Kind
-    backend: str
+    backend: str | None
+    """The backend whose service and limits this concerns; None: the session's own work."""
     priority: PriorityClass
     due: float
     action: Callable[[Operation], Any] | None = None
     pool: str = ""
     job_ids: set[Any] = field(default_factory=set)
     description: str = ""
-    parent: Hashable | None = None
+    parent: OpKey | None = None
     """The key of the operation this one is part of (a fan-out child of a poll): it is not
     retried on its own, breakers neither hold nor count it (they admitted and count the
     parent), and its parent waits for it."""

@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._core.runner import SchedulerRunner
-from .._core.work import Kind, Operation, PriorityClass
+from .._core.work import Kind, Operation, OpKey, PriorityClass
 
 
 @dataclass(frozen=True)
 class PeriodicCheck:
     name: str
-    """Its operation's key (one run of a check waits at a time)."""
-    backend: str
-    """The queue it counts under in ``queues`` ("(registry)", the local disk...)."""
+    """Names its operation (``OpKey.session(name)``: one run of a check waits at a time)."""
     description: str
     run: Callable[[], None]
     interval: Callable[[], float]
@@ -38,7 +36,7 @@ class PeriodicCheck:
                 if enabled():
                     self.schedule(runner, runner.clock.now() + self.interval(), enabled)
 
-        runner.submit(Operation(key=(self.name,), kind=Kind.CALL, backend=self.backend,
+        runner.submit(Operation(key=OpKey.session(self.name), kind=Kind.CALL, backend=None,
                                 priority=PriorityClass.QUEUED, due=due, action=action, description=self.description))
 
 

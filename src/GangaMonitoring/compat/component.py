@@ -58,7 +58,7 @@ from .._core.pools import Pools
 from .._core.retry import RetryPolicy
 from .._core.runner import SchedulerRunner
 from .._core.scheduler import Scheduler
-from .._core.work import Kind, Operation, PriorityClass
+from .._core.work import Kind, Operation, OpKey, PriorityClass
 from ..drivers.base import NativeDriver
 from ..drivers.compat import CompatDriver
 from . import completing, patches, registry, statistics
@@ -76,11 +76,11 @@ from .requests import UserRequests
 
 log = getLogger("GangaMonitoring.component")
 
-RECONCILE_KEY = ("reconcile",)
+RECONCILE_KEY = OpKey.session("reconcile")
 FINISHING_STATES = frozenset({"completing", "completed", "failed", "killed"})
-PERIODIC_GROUPS = (POLL, POLL_QUEUED, POLL_NEW, RECONCILE_KEY[0], "disk-check", "credential-check", "completing-check",
-                   "status-file")
-"""Keys (first items) of the work periodic monitoring schedules: withdrawn by ``disable()``."""
+PERIODIC_WORK = frozenset({POLL, POLL_QUEUED, POLL_NEW, RECONCILE_KEY.what, "disk-check", "credential-check",
+                           "completing-check", "status-file", UPDATE})
+"""What (``OpKey.what``) periodic monitoring schedules: withdrawn by ``disable()``, unless a user asked for it."""
 
 
 class MonitoringComponent(GangaThread):
@@ -223,7 +223,7 @@ class MonitoringComponent(GangaThread):
             self.enabled = False
         self.credential_check.release_all("monitoring disabled")  # no check runs now to lift a hold
         for op in self.runner.pending():
-            if op.key[0] in (*PERIODIC_GROUPS, UPDATE) and op.priority is not PriorityClass.USER:
+            if op.key.what in PERIODIC_WORK and op.priority is not PriorityClass.USER:
                 self.runner.cancel(op.key, "monitoring disabled")
         self._write_status_file_safely("disabled")
         return True
@@ -349,7 +349,7 @@ class MonitoringComponent(GangaThread):
         for backend in result.idle_backends:
             if backend in known:
                 self.scheduler.submit(Operation(
-                    key=("teardown", backend), kind=Kind.CALL, backend=backend,
+                    key=OpKey.teardown(backend), kind=Kind.CALL, backend=backend,
                     priority=PriorityClass.POLL, due=now,
                     action=functools.partial(self._tear_down_op, backend),
                     description=f"tear down monitoring of {backend}"), now)
@@ -374,7 +374,7 @@ class MonitoringComponent(GangaThread):
                     self._submit_reconcile(False, self.clock.now()
                                            + float(config.monitoring_option("reconcile_interval")))
 
-        self.runner.submit(Operation(key=RECONCILE_KEY, kind=Kind.CALL, backend="(registry)",
+        self.runner.submit(Operation(key=RECONCILE_KEY, kind=Kind.CALL, backend=None,
                                      priority=PriorityClass.USER if at_enable else PriorityClass.QUEUED,
                                      due=due, action=action, description="re-read the job registry"))
 
@@ -385,15 +385,15 @@ class MonitoringComponent(GangaThread):
         """
         now = self.clock.now()
         checks = [
-            (PeriodicCheck("disk-check", LOCAL_DISK, "check the free space where outputs go",
+            (PeriodicCheck("disk-check", "check the free space where outputs go",
                            self.disk_check, config.disk_check_interval), now),
-            (PeriodicCheck("credential-check", "(credentials)", "check the credentials active jobs need",
+            (PeriodicCheck("credential-check", "check the credentials active jobs need",
                            self._check_credentials, config.credential_check_interval),
              now + config.credential_check_interval()),
-            (PeriodicCheck("completing-check", "(registry)", "look for jobs whose finalisation was lost",
+            (PeriodicCheck("completing-check", "look for jobs whose finalisation was lost",
                            self._hand_back_stuck_jobs, config.completing_check_interval),
              now + config.completing_check_interval()),
-            (PeriodicCheck("status-file", "(registry)", "write the snapshot 'ganga-monitoring status' prints",
+            (PeriodicCheck("status-file", "write the snapshot 'ganga-monitoring status' prints",
                            self.write_status_file, config.status_file_interval), now),
         ]
         for check, due in checks:
@@ -460,9 +460,9 @@ class MonitoringComponent(GangaThread):
     def _forget_failures_of_removed_jobs(self) -> None:
         """``output_failures`` keeps what monitoring gave up for a job until the job is retried or removed."""
         existing = {stripProxy(job).id for job in registry.resolve_jobs(
-            self.registry_slice, {key[0] for key, _reason in list(self.output_failures.values())})}
+            self.registry_slice, {key.top for key, _reason in list(self.output_failures.values())})}
         for fqid, (key, _reason) in list(self.output_failures.items()):
-            if key[0] not in existing:
+            if key.top not in existing:
                 self.output_failures.pop(fqid, None)
 
     def _tracked_ids(self, backend: str, states: Iterable[str]) -> list[int]:

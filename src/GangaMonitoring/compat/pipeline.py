@@ -32,7 +32,7 @@ from .. import config
 from .._core.index import POLLED_STATES
 from .._core.runner import SchedulerRunner
 from .._core.trouble import EndedReasons, TroubledJobs
-from .._core.work import Kind, Operation, PriorityClass, State
+from .._core.work import Kind, Operation, OpKey, PriorityClass, State
 from ..drivers.base import FinishedWork, JobKey, NativeDriver, fqid, job_key
 from . import registry
 
@@ -74,9 +74,9 @@ class OutputPipeline:
         job.updateStatus("completing", update_master=False)
         driver = self.drivers[work.backend]
         self.runner.submit(
-            Operation(key=("retrieve", work.fqid), kind=Kind.RETRIEVE, backend=work.backend,
+            Operation(key=OpKey.retrieve(work.fqid), kind=Kind.RETRIEVE, backend=work.backend,
                       priority=PriorityClass.FINALISE, due=self.clock.now(),
-                      action=lambda _op: self._retrieve(driver, work), job_ids={work.job_key[0]},
+                      action=lambda _op: self._retrieve(driver, work), job_ids={work.job_key.top},
                       description=f"retrieve output of {work.fqid}"),
             listener=self._give_up_listener(work, "retrieved"))
 
@@ -101,17 +101,17 @@ class OutputPipeline:
         log.warning("job %s: %s; it is now %s", fqid(key), reason, status)
         self.ended_reasons.put(fqid(key), reason)
         job.updateStatus(status, update_master=False)
-        if key[1] is not None:
-            self.rollup(key[0], registry.job_backend_name(job.master) or "(unknown)")
+        if key.sub is not None:
+            self.rollup(key.top, registry.job_backend_name(job.master))
 
-    def rollup(self, master_id: int, backend: str) -> None:
+    def rollup(self, master_id: int, backend: str | None) -> None:
         """Update a master's status from its subjobs soon: one operation per master, so at most about twice a second."""
         def action(_op: Operation) -> None:
-            master = self._find_job((master_id, None))
+            master = self._find_job(JobKey(master_id))
             if master is not None:
                 master.updateMasterJobStatus()
 
-        self.runner.submit(Operation(key=("rollup", master_id), kind=Kind.CALL, backend=backend,
+        self.runner.submit(Operation(key=OpKey.rollup(master_id), kind=Kind.CALL, backend=backend,
                                      priority=PriorityClass.FINALISE, due=self.clock.now() + 0.5,
                                      action=action, job_ids={master_id},
                                      description=f"update master job {master_id} from its subjobs"))
@@ -136,8 +136,8 @@ class OutputPipeline:
         log.error("job %s: %s. It is marked failed; queues.retry(j) tries again, or resubmit it.", fqid(key), reason)
         self.output_failures[fqid(key)] = (key, reason)
         job.updateStatus("failed", update_master=False)
-        if key[1] is not None:
-            self.rollup(key[0], registry.job_backend_name(job.master) or "(unknown)")
+        if key.sub is not None:
+            self.rollup(key.top, registry.job_backend_name(job.master))
 
     # -- retrieval and finalisation -------------------------------------------------
 
@@ -146,9 +146,9 @@ class OutputPipeline:
             return
         path = driver.retrieve(work)
         self.runner.submit(
-            Operation(key=("finalise", work.fqid), kind=Kind.FINALISE, backend=work.backend,
+            Operation(key=OpKey.finalise(work.fqid), kind=Kind.FINALISE, backend=work.backend,
                       priority=PriorityClass.FINALISE, due=self.clock.now(),
-                      action=lambda _op: self._finalise(driver, work, path), job_ids={work.job_key[0]},
+                      action=lambda _op: self._finalise(driver, work, path), job_ids={work.job_key.top},
                       description=f"finalise {work.fqid}"),
             listener=self._give_up_listener(work, "finalised"))
 
@@ -163,10 +163,10 @@ class OutputPipeline:
             shutil.rmtree(work.outputdir, ignore_errors=True)
             return
         driver.finish(job, work, files)
-        if work.job_key[1] is not None:
-            self.rollup(work.job_key[0], work.backend)
+        if work.job_key.sub is not None:
+            self.rollup(work.job_key.top, work.backend)
             if work.final_status == "failed":
-                self._failed_subjob(work.backend, work.job_key[0])
+                self._failed_subjob(work.backend, work.job_key.top)
 
     def _owned_job(self, work: FinishedWork) -> Any | None:
         """The job ``work`` is for, if it still exists and is still ours to finalise."""
@@ -198,8 +198,8 @@ class OutputPipeline:
                       op.last_error)
             self.output_failures[work.fqid] = (work.job_key, f"output not {step}: {op.last_error}")
             job.updateStatus("failed", update_master=False)
-            if work.job_key[1] is not None:
-                self.rollup(work.job_key[0], work.backend)
+            if work.job_key.sub is not None:
+                self.rollup(work.job_key.top, work.backend)
         return listener
 
 

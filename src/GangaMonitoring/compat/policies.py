@@ -33,7 +33,7 @@ from GangaCore.Utility.logging import getLogger
 
 from .._core.clock import Clock
 from .._core.runner import SchedulerRunner
-from .._core.work import Kind, Operation, PriorityClass
+from .._core.work import Kind, Operation, OpKey, PriorityClass
 
 log = getLogger("GangaMonitoring.policies")
 
@@ -149,7 +149,7 @@ class PolicyChecks:
         def action(_op: Operation) -> None:
             self.after_poll(self.resolve([job_id]), force=True)
 
-        self.runner.submit(Operation(key=("policies", job_id), kind=Kind.CALL, backend=backend,
+        self.runner.submit(Operation(key=OpKey.policies(job_id), kind=Kind.CALL, backend=backend,
                                      priority=PriorityClass.FINALISE, due=self.clock.now() + 0.5, action=action,
                                      job_ids={job_id}, description=f"auto-kill/resubmit check of job {job_id}"))
 

@@ -213,7 +213,7 @@ class Polling:
             bool(parent.own) and all(c.done.is_set() and c.service_down for c in parent.own))
         error = BackendPollFailed if nothing_worked else PollFailed
         count = (top.failed_items if top else 0) + sum(c.failed_jobs or len(c.jobs) for c in failed)
-        raise error(f"{count} {parent.backend} job(s) could not be updated: {'; '.join(messages[:5])}")
+        raise error(f"{count} {parent.named} job(s) could not be updated: {'; '.join(messages[:5])}")
 
     def _job_outcomes(self, fine: list[JobKey], alone: list[tuple[JobKey, str]]) -> None:
         """After an update: jobs updated are fine again; a job that failed alone is noted (see ``trouble``)."""

@@ -24,6 +24,7 @@ from GangaCore.GPIDev.Base.Proxy import stripProxy
 
 from .. import introspect
 from . import current
+from .._core.work import JobKey
 
 
 def _our_component() -> Any | None:
@@ -50,16 +51,15 @@ def _resolve(job: Any, registry_slice: Any) -> Any:
     text = raw.strip() if isinstance(raw, str) else raw
     if isinstance(text, str) and re.fullmatch(r"\d+(\.\d+)?", text):
         top, _, sub = text.partition(".")
-        key: tuple[int, int | None] = (int(top), int(sub) if sub else None)
+        key = JobKey(int(top), int(sub) if sub else None)
     elif isinstance(text, int) and not isinstance(text, bool):
-        key = (text, None)
+        key = JobKey(text)
     else:
         shown = repr(raw) if isinstance(raw, (str, int, float, type(None))) else f"a {type(raw).__name__}"
         raise LookupError(f"expected a job, a subjob, a job id or 'id.subid' (such as 8 or '8.41'), got {shown}")
     found = registry.find_job(registry_slice, key)
     if found is None:
-        name = str(key[0]) if key[1] is None else f"{key[0]}.{key[1]}"
-        raise LookupError(f"there is no job {name} in this session's job registry")
+        raise LookupError(f"there is no job {key.fqid} in this session's job registry")
     return found
 
 
@@ -71,14 +71,14 @@ def _failed(job: Any) -> introspect.FailedJobs:
     """
     subjobs = job.subjobs
     if not len(subjobs):
-        return introspect.FailedJobs({(job.id, None): _backend_says(job)} if job.status == "failed" else {})
+        return introspect.FailedJobs({JobKey(job.id): _backend_says(job)} if job.status == "failed" else {})
     all_states = getattr(subjobs, "getAllSJStatus", None)
     states = all_states() if all_states is not None else [sj.status for sj in subjobs]
     numbers = [number for number, state in enumerate(states) if state == "failed"]
-    named = {}
+    named: dict[JobKey, str | None] = {}
     for number in numbers[:introspect.WHY_LINES]:
         subjob = stripProxy(subjobs[number])
-        named[(job.id, subjob.id)] = _backend_says(subjob)
+        named[JobKey(job.id, subjob.id)] = _backend_says(subjob)
     return introspect.FailedJobs(named, count=len(numbers), subjobs=len(subjobs))
 
 

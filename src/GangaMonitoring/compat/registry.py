@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 
 from GangaCore.GPIDev.Base.Proxy import getName, stripProxy
 
+from .._core.work import JobKey
+
 _backend_names: dict[str, str] = {}
 
 
@@ -164,16 +166,16 @@ def expand_subjobs(top_jobs: Iterable[Any], states: frozenset[str]) -> tuple[lis
     return jobs, masters
 
 
-def find_job(registry: Any, key: tuple[int, int | None]) -> Any | None:
+def find_job(registry: Any, key: JobKey) -> Any | None:
     """The job (or subjob) for a ``(top id, subjob id)`` key, or None if it was removed."""
-    found = resolve_jobs(registry, [key[0]])
+    found = resolve_jobs(registry, [key.top])
     if not found:
         return None
     top = stripProxy(found[0])
-    if key[1] is None:
+    if key.sub is None:
         return top
     try:
-        return stripProxy(top.subjobs[key[1]])
+        return stripProxy(top.subjobs[key.sub])
     except Exception:  # noqa: BLE001 - removed or never had that subjob
         return None
 
@@ -213,10 +215,10 @@ def top_level_ids(jobs: Iterable[Any]) -> set[int]:
     return ids
 
 
-def backend_of_jobs(jobs: list[Any]) -> str:
-    """The backend name of the first job's top-level job, for naming a call's queue."""
+def backend_of_jobs(jobs: list[Any]) -> str | None:
+    """The backend name of the first job's top-level job (None: no job, or a job without a backend)."""
     if not jobs:
-        return "(none)"
+        return None
     raw = stripProxy(jobs[0])
     top = raw.master if raw.master is not None else raw
-    return job_backend_name(top) or "(unknown)"
+    return job_backend_name(top)

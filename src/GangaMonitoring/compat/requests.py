@@ -27,7 +27,7 @@ from .._core.index import ActiveJobIndex
 from .._core.isolate import CallBudget
 from .._core.planner import POLL, POLL_QUEUED
 from .._core.runner import SchedulerRunner
-from .._core.work import Kind, Operation, PriorityClass
+from .._core.work import JobKey, Kind, Operation, OpKey, PriorityClass
 from . import registry
 from .pipeline import OutputPipeline
 from .polling import MAX_ISOLATING_CALLS, Polling, chunk_size
@@ -79,7 +79,7 @@ class UserRequests:
                 self.polling.fan_out(fan, monitoring_task, jobs)
             self.polling.fan_in(fan)
 
-        self.runner.submit(Operation(key=("call", name, fqids), kind=Kind.CALL, backend=backend,
+        self.runner.submit(Operation(key=OpKey.call(name, fqids), kind=Kind.CALL, backend=backend,
                                      priority=PriorityClass.USER, due=self.clock.now(), action=action,
                                      job_ids=registry.top_level_ids(jobs),
                                      description=f"{name} for {len(jobs)} job(s)"))
@@ -103,7 +103,7 @@ class UserRequests:
         polls = 0
         if poll:
             for backend, wanted in self._active_by_backend(ids - covered).items():
-                self.runner.submit(self._user_poll(backend, ("poll-jobs", backend, frozenset(wanted)),
+                self.runner.submit(self._user_poll(backend, OpKey.poll_jobs(backend, frozenset(wanted)),
                                                    self.polling.poll_ids_action(backend, wanted), wanted))
                 polls += 1
         return len(boosted) + polls
@@ -126,7 +126,7 @@ class UserRequests:
         wanted = None if jobs is None else registry.top_level_ids(registry.as_job_list(jobs, self.registry_slice))
         retried = []
         for fqid, (key, _reason) in list(failures.items()):
-            if wanted is not None and key[0] not in wanted:
+            if wanted is not None and key.top not in wanted:
                 continue
             job = registry.find_job(self.registry_slice, key)
             del failures[fqid]
@@ -134,8 +134,8 @@ class UserRequests:
                 continue
             job.status = "running"
             retried.append(fqid)
-            if key[1] is not None:
-                master = registry.find_job(self.registry_slice, (key[0], None))
+            if key.sub is not None:
+                master = registry.find_job(self.registry_slice, JobKey(key.top))
                 if master is not None and master.status in ("failed", "completed", "killed"):
                     master.status = "running"  # Ganga forbids failed -> running; tracked and polled again
         if retried:
@@ -165,14 +165,15 @@ class UserRequests:
 
     def _request_poll(self, backend: str, ids: set[int], everything: bool) -> threading.Event:
         """Submit user-priority polls (a backend's whole groups, or these jobs) and return an event set when all ran."""
-        requests: list[tuple[tuple[Any, ...], Callable[[Operation], None]]]
+        requests: list[tuple[OpKey, Callable[[Operation], None]]]
         if everything:
-            requests = [((group, backend), self.polling.poll_action(backend, group)) for group in (POLL, POLL_QUEUED)]
+            requests = [(OpKey.poll(group, backend), self.polling.poll_action(backend, group))
+                        for group in (POLL, POLL_QUEUED)]
         else:
-            requests = [(("poll-jobs", backend, frozenset(ids)), self.polling.poll_ids_action(backend, ids))]
+            requests = [(OpKey.poll_jobs(backend, frozenset(ids)), self.polling.poll_ids_action(backend, ids))]
         return _all_done(self.runner, [self._user_poll(backend, key, action, ids) for key, action in requests])
 
-    def _user_poll(self, backend: str, key: tuple[Any, ...], action: Callable[[Operation], None],
+    def _user_poll(self, backend: str, key: OpKey, action: Callable[[Operation], None],
                    ids: set[int]) -> Operation:
         return Operation(key=key, kind=Kind.POLL, backend=backend, priority=PriorityClass.USER,
                          due=self.clock.now(), action=action, job_ids=set(ids),

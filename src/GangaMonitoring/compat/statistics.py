@@ -70,7 +70,7 @@ def job_statistics(component: Any, job_id: int, keys: Iterable[JobKey] = ()) -> 
     """What ``component`` knows of top-level job ``job_id``, with the reasons of ``keys`` (its own and subjobs')."""
     now = component.clock.now()
     tracked = component.index.get(job_id)
-    given_up = frozenset(key for key, _reason in dict(component.output_failures).values() if key[0] == job_id)
+    given_up = frozenset(key for key, _reason in dict(component.output_failures).values() if key.top == job_id)
     reasons = {}
     for key in {(job_id, None), *keys, *given_up}:
         failure = component.output_failures.get(fqid(key))
@@ -140,7 +140,7 @@ def _backends(component: Any, work: list[Operation], breakers: list[BreakerSnaps
     by_name = {b.name: b for b in breakers}
     next_poll: dict[str, float] = {}
     for op in work:
-        if op.kind is Kind.POLL and op.state.value in ("waiting", "ready"):
+        if op.kind is Kind.POLL and op.backend is not None and op.state.value in ("waiting", "ready"):
             next_poll[op.backend] = min(next_poll.get(op.backend, op.due), op.due)
     result = []
     named = (set(counts) | set(records) | set(recent)
@@ -185,6 +185,6 @@ def _recent_by_backend(recent: dict[tuple[str, str, str], int]) -> dict[str, dic
     found: dict[str, dict[str, dict[str, int]]] = {}
     shown = {what for what, _ in RECENT_NAMES} | {"request"}
     for (backend, what, outcome), count in recent.items():
-        if what in shown and backend and not backend.startswith("("):  # "(local disk)": a check, no backend
+        if what in shown and backend:  # "": the session's own work
             found.setdefault(backend, {}).setdefault(what, {})[outcome] = count
     return found

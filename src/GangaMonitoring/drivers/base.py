@@ -29,23 +29,21 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from collections.abc import Callable, Iterable, Sequence
 
 from .._core.bugs import own_bug
+from .._core.work import JobKey as JobKey  # drivers' name for it: how work finds its job again
 
 T = TypeVar("T")
-
-JobKey = tuple[int, "int | None"]
-"""(top-level job id, subjob id or None): how work finds its job again (jobs can be removed)."""
 
 
 def job_key(job: Any) -> JobKey:
     """A job's key: ``(id, None)`` for a top-level job, ``(master id, id)`` for a subjob (a GPI proxy or not)."""
     raw = getattr(job, "_impl", job)
     master = raw.master
-    return (raw.id, None) if master is None else (master.id, raw.id)
+    return JobKey(raw.id) if master is None else JobKey(master.id, raw.id)
 
 
-def fqid(key: JobKey) -> str:
-    """The FQID Ganga shows for a key: ``"8"`` or ``"8.41"``."""
-    return str(key[0]) if key[1] is None else f"{key[0]}.{key[1]}"
+def fqid(key: tuple[int, int | None]) -> str:
+    """The FQID Ganga shows for a key (a :class:`JobKey` or a plain pair): ``"8"`` or ``"8.41"``."""
+    return JobKey(*key).fqid
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,9 @@ class FinishedWork:
     server: str = ""
     detail: str = ""
     """The backend's own word for how the job ended (Dirac: 'Done', 'Failed', 'Killed'...)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "job_key", JobKey(*self.job_key))  # a driver may give a plain pair
 
 
 class DriverContext(Protocol):
