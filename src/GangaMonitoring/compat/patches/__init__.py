@@ -31,7 +31,8 @@ its lock), idempotently.  Items 1-3 and 6 are installed at load, by
 ``GangaCore.Core.bootstrap`` imports the component class inside the function,
 so the swap must happen before bootstrap); item 6 alone also under
 ``use_stock_monitoring``.  The others are installed when the component starts
-(backends are only all known then).  :func:`remove` undoes every entry of the
+(item 4 needs every runtime package's backends loaded; the rest serve the
+component only).  :func:`remove` undoes every entry of the
 ledger, newest first, and forgets the listeners and the worker runner; it runs
 when the component stops (Ganga never calls a runtime package's
 ``shutdown()``) and at interpreter exit.

@@ -4,7 +4,8 @@ What: ``Job.status`` (a Ganga ``Descriptor``) is swapped for a watching copy,
 a ``StatusWatch``, whose ``__set__`` also calls the listeners added here by
 :func:`add_status_listener`: every status change of a top-level job reaches
 our active-job index, and listeners added with ``subjobs=True`` hear of
-subjobs' changes too (item 17's counts).
+subjobs' changes too (the component's
+adaptive limits and masters' running time, item 17's counts).
 
 Why: Ganga offers no status-change hook, and without one the only
 alternative is the stock full-registry scan this package exists to remove.

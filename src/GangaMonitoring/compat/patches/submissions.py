@@ -12,7 +12,7 @@ that (seen under load: a job completing, then ``submitted`` again, then
 finalised anew).
 
 Contract: the calls run as stock's; a job is noted by ``id()`` with a count
-(a resubmit inside a submit is two), forgotten when the last call returns
+(calls on one job that overlap count each), forgotten when the last call returns
 or raises.
 
 Undone by: remove() restores the methods (the ledger).  Installed with item 9
