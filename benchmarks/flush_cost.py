@@ -9,7 +9,7 @@ subjobs is submitted and flushed, then for each ``k`` the comments of ``k``
 subjobs are changed and the master is flushed (``Registry._flush``), timed,
 ``--repeat`` times (the median is kept).  Stock is Ganga 8.7.12 alone; ours is
 the same session with GangaMonitoring, whose component installs the
-repository patches (items 11, 13, 14, 15 in ``compat/patches.py``).
+repository patches (items 11, 13, 14, 15 of ``compat/patches/``).
 
     python benchmarks/flush_cost.py                          # 2,000 subjobs, k = 0 .. 2,000
     python benchmarks/flush_cost.py --subjobs 10000 --plot   # and docs/img/flush-cost.png

@@ -15,7 +15,8 @@ def gangas_own_init() -> Any:
 
     from GangaMonitoring.compat import patches
 
-    [original] = [o for owner, name, o in patches._wrapped_actions if owner is JobRegistrySlice and name == "__init__"]
+    [original] = [o for owner, name, o in patches.ledger._wrapped_actions
+                  if owner is JobRegistrySlice and name == "__init__"]
     return original
 
 
@@ -40,7 +41,7 @@ def test_index_entries_are_those_gangas_own_slices_give_and_settings_are_evaluat
     from GangaMonitoring.compat import patches
 
     jobs = some_jobs(ganga_session)
-    templates = patches.SLICE_TEMPLATES
+    templates = patches.slices.SLICE_TEMPLATES
     assert templates is not None
     built = templates.built
     ours = [entries(jobs) for _ in range(20)]

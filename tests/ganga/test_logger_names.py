@@ -35,7 +35,7 @@ def test_every_caller_gets_the_logger_stock_gives_it(ganga_session: Any) -> None
 
     from GangaMonitoring.compat import patches
 
-    stock = next(original for owner, name, original in patches._wrapped_actions
+    stock = next(original for owner, name, original in patches.ledger._wrapped_actions
                  if owner is ganga_logging and name == "getLogger")
     assert stock is not ganga_logging.getLogger
     # both called from this line's frame: Ganga names the logger after this file

@@ -191,7 +191,7 @@ def test_the_patch_is_undone_at_stop(gangadir: str) -> None:
 
     with ganga_running(gangadir):
         assert getattr(vars(Job)["getSubJobStatuses"], "__gm_wrapped__", False)
-        assert patches.SUBJOB_STATUSES.changed in patches._any_status_listeners
+        assert patches.SUBJOB_STATUSES.changed in patches.status_watch._any_status_listeners
     assert not getattr(vars(Job)["getSubJobStatuses"], "__gm_wrapped__", False)
-    assert patches.SUBJOB_STATUSES.changed not in patches._any_status_listeners
+    assert patches.SUBJOB_STATUSES.changed not in patches.status_watch._any_status_listeners
     assert len(patches.SUBJOB_STATUSES) == 0

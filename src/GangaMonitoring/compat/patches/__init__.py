@@ -1,0 +1,110 @@
+"""The one place where Ganga classes are patched; every patch is undone by :func:`remove`.
+
+Each patch is a module of this package, whose docstring says what it
+patches, why (the stock behaviour), the contract it keeps and how it is
+undone:
+
+1. ``component_swap``: Ganga's monitoring component class is ours.
+2. ``status_watch``: ``Job.status`` tells our listeners of every status change (and their registry).
+3. ``queue_monitor``: Ganga's ``queues`` object is of our class (``compat.queues``).
+4. ``user_actions``: ``Job.peek`` and backends' ``getOutput*`` move that job's monitoring work first.
+5. ``postprocessing``: ``TextMerger`` and ``FileChecker`` do their file work in worker processes.
+6. ``frames_guard``: ``sys._current_frames`` runs with the garbage collector off (CPython < 3.12).
+7. ``submissions``: a job is left alone while its ``submit()``/``resubmit()`` runs.
+8. ``lock_free``: reads of loaded values never wait for the lock Ganga's flusher holds.
+9. ``force_status``: forcing a master's status forces its active subjobs too.
+10. ``logger_names``: an unnamed Ganga logger is found once per calling file.
+11. ``flush_costs``: a flush of a split job costs what changed; ``subjobs.idx`` is written whole.
+12. ``stack_traces``: Ganga's stack tracer writes plain escaped text, not pygments' colours.
+13. ``bounded_holds``: the registry flusher lets a master's lock go between subjob saves.
+14. ``xml_saves``: Ganga's XML writer writes the same bytes from strings joined once.
+15. ``slices``: job slices are made from templates of the ``[Display]`` options.
+16. ``master_work``: a flush of a split master does the master's own O(N) work once.
+17. ``subjob_statuses``: a master's subjob statuses are answered from counts.
+
+``ledger`` is the one ledger of them all, and ``flush_state`` the flag
+items 11 and 16 share.
+
+The rule: every patch is installed through the ledger (``ledger._wrap``, under
+its lock), idempotently.  Items 1-3 and 6 are installed at load, by
+:func:`apply` (the runtime package's ``standardSetup()``, on every Ganga start:
+``GangaCore.Core.bootstrap`` imports the component class inside the function,
+so the swap must happen before bootstrap); item 6 alone also under
+``use_stock_monitoring``.  The others are installed when the component starts
+(item 4 needs every runtime package's backends loaded; the rest serve the
+component only).  :func:`remove` undoes every entry of the
+ledger, newest first, and forgets the listeners and the worker runner; it runs
+when the component stops (Ganga never calls a runtime package's
+``shutdown()``) and at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+
+from . import ledger
+from .bounded_holds import HELD_LOCK, bounded_lock_holds
+from .component_swap import is_swapped, swap_component
+from .flush_costs import INDEX_MEMO, STAT_MEMO, flush_costs_what_changed
+from .force_status import force_subjobs_too
+from .frames_guard import guard_current_frames, unguard_current_frames
+from .lock_free import lock_free_reads
+from .logger_names import cached_logger_names
+from .master_work import ROOT_ENTRIES, SUBJOB_COUNTS, master_work_once
+from .postprocessing import ProcessRunner, forget_runner, offload_postprocessing
+from .queue_monitor import swap_queues
+from .slices import slices_from_templates
+from .stack_traces import plain_stack_traces
+from .status_watch import (StatusListener, add_status_listener, clear_status_listeners, remove_status_listener,
+                           watch_statuses)
+from .subjob_statuses import SUBJOB_STATUSES, subjob_statuses_counted
+from .submissions import in_submission, note_submissions
+from .user_actions import (UserActionListener, add_user_action_listener, clear_user_action_listeners,
+                           hook_user_actions, remove_user_action_listener)
+from .xml_saves import fast_xml_saves, forget_writers
+
+__all__ = [
+    "HELD_LOCK", "INDEX_MEMO", "ROOT_ENTRIES", "STAT_MEMO", "SUBJOB_COUNTS", "SUBJOB_STATUSES",
+    "ProcessRunner", "StatusListener", "UserActionListener",
+    "add_status_listener", "add_user_action_listener", "apply", "bounded_lock_holds", "cached_logger_names",
+    "fast_xml_saves", "flush_costs_what_changed", "guard_current_frames", "hook_submissions", "hook_user_actions",
+    "in_submission", "is_applied", "lock_free_reads", "master_work_once", "offload_postprocessing",
+    "plain_stack_traces", "remove", "remove_status_listener", "remove_user_action_listener",
+    "slices_from_templates", "subjob_statuses_counted", "unguard_current_frames",
+]
+
+
+def apply(component_class: type) -> None:
+    """Install the patches of load time: items 3, 1, 2 (in that order), then 6 (idempotent)."""
+    with ledger._lock:
+        swap_queues()
+        swap_component(component_class)
+        watch_statuses()
+    guard_current_frames()
+
+
+def hook_submissions() -> None:
+    """Wrap ``Job.submit``, ``Job.resubmit`` (item 7), ``Job.force_status`` (item 9); idempotent, undone by remove."""
+    with ledger._lock:
+        note_submissions()
+        force_subjobs_too()
+
+
+def remove() -> None:
+    """Undo the patches (idempotent): every entry of the ledger, newest first."""
+    unguard_current_frames()
+    with ledger._lock:
+        clear_status_listeners()
+        ledger.undo_all()
+        clear_user_action_listeners()
+        forget_runner()
+        forget_writers()
+        SUBJOB_STATUSES.clear()
+
+
+def is_applied() -> bool:
+    """Is our component installed as Ganga's (``apply`` ran, ``remove`` did not since)?"""
+    return is_swapped()
+
+
+atexit.register(remove)
