@@ -292,6 +292,15 @@ def test_each_broken_driver_fails_the_check_of_the_promise_it_breaks(broken: typ
     assert failing_checks(broken) == caught_by
 
 
+def test_the_base_drivers_finish_leaves_the_master_alone() -> None:
+    """NativeDriver's default ``finish`` is what a driver that does not override it gets."""
+
+    class DefaultFinish(GoodDriver):
+        finish = NativeDriver.finish
+
+    assert "subjobs_leave_their_master" not in failing_checks(DefaultFinish)
+
+
 def test_hand_over_checks_do_not_apply_to_a_driver_whose_jobs_end_in_place() -> None:
     class EndsInPlace(MemoryScenario):
         hands_over = False
