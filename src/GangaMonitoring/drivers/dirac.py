@@ -242,6 +242,8 @@ class DiracDriver(NativeDriver):
     def _apply(self, job: Any, row: Sequence[Any], finalised: dict[str, str], ctx: DriverContext) -> None:
         """One status row, ``[minor status, DIRAC status, site, Ganga status, application status]``."""
         minor, dirac_status, site, ganga_status, application = (list(row) + [None] * 5)[:5]
+        if job.status == "completing":
+            return  # handed over by an overlapping poll: retrieval and finalisation own the job
         backend = job.backend
         # set only what changed: every set marks the job dirty, to be written out by Ganga's flusher
         for name, value in (("statusInfo", minor or ""), ("status", dirac_status), ("actualCE", site),

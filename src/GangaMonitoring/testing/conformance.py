@@ -441,8 +441,9 @@ def check_release_forgets_the_job(make_driver: MakeDriver, scenario: Scenario) -
         _poll(driver, [job], ctx)
         handed = ctx.handed.count(job.getFQID("."))
         if handed != 2:
-            raise ConformanceError(f"a job released and put back to running was handed over {handed - 1} times "
-                                   "by the next poll, not once: the driver kept what it knew of it")
+            raise ConformanceError(f"a job handed over, polled while completing, released and put back to "
+                                   f"running was handed over {handed} times in all, not twice (once before its "
+                                   "release, once by the poll after it)")
     finally:
         bench.close()
 
