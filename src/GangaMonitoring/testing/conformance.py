@@ -562,8 +562,9 @@ def check_driver(make_driver: MakeDriver, scenario: Scenario | Callable[[], Scen
 class DriverConformance:
     """A pytest base class: one test per check.  Subclass it as ``class TestMyDriver(DriverConformance)``.
 
-    Implement :meth:`make_driver` and :meth:`make_scenario` (a new scenario
-    per test).  A check that does not apply is skipped.
+    Implement :meth:`make_driver` and :meth:`make_scenario`: each test makes
+    a new scenario first, then the drivers its check needs.  A check that
+    does not apply is skipped.
     """
 
     def make_driver(self) -> NativeDriver:
