@@ -58,6 +58,12 @@ class Context:
         self.ended.append((job.id, status, reason))
         job.status = status
 
+    def job_failed(self, job: Any, reason: str) -> None:
+        raise AssertionError(f"no job of this test fails alone: {reason}")
+
+    def jobs_fine(self, jobs: Any) -> None:
+        pass
+
 
 class Clock:
     def __init__(self) -> None:

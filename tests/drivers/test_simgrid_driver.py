@@ -10,8 +10,8 @@ import pytest
 import ganga  # noqa: F401 - puts GangaCore on sys.path (the driver imports Ganga's base classes)
 from GangaMonitoring.simulator.client import SimGridClient, SimGridUnavailable
 from GangaMonitoring.simulator.process import SimGridProcess
+from GangaMonitoring.testing import FakeJob, RecordingContext
 
-from ..fakes import FakeJob, RecordingContext
 from ..waiting import wait_for
 
 
@@ -156,7 +156,7 @@ def test_a_finished_job_is_handed_over_once_however_often_it_is_reported(
         assert wait_for(lambda: client.status([grid_id])[0]["state"] == "Done", timeout=30), "never finished"
         d.poll([job], ctx)  # the re-read and the changes query both report it Done
         d.poll([job], ctx)  # and the re-read again, while its retrieval would still run
-        assert ctx.handed == [grid_id]
+        assert ctx.handed == [str(grid_id)]
         assert job.status == "completing" and "completed" not in job.changes
 
 
@@ -174,5 +174,5 @@ def test_a_job_the_grid_forgot_is_that_jobs_trouble_not_the_backends(monkeypatch
         with pytest.raises(PollFailed, match="does not know its job 1000000") as raised:
             d.poll(jobs, ctx)
         assert fault_of(raised.value) is Fault.JOB  # no breaker counts it
-        assert list(ctx.failed) == [10**6] and ctx.fine == [known]
+        assert list(ctx.failed) == [str(10**6)] and ctx.fine == [str(known)]
         assert jobs[0].changes == [] and jobs[0].backend.status == "Waiting"  # the known one was updated

@@ -22,8 +22,8 @@ import pytest
 from GangaMonitoring.drivers.base import FinishedWork
 from GangaMonitoring.drivers.dirac import DiracDriver, _HandedOver, write_dirac_file_locations
 from GangaMonitoring.drivers.heavy import retrieval_record
+from GangaMonitoring.testing import FakeJob, RecordingContext
 
-from ..fakes import FakeJob, RecordingContext
 from .conftest import FAKE_DIRAC, NO_SIMULATOR, ganga_running, wait_for
 from .test_simgrid import own_simgrid
 
@@ -294,5 +294,5 @@ def test_one_dirac_job_failing_alone_is_its_trouble_never_diracs(ganga_session: 
     with pytest.raises(PollFailed, match="1 Dirac job") as raised:
         DiracDriver(Calls()).poll(jobs, ctx)  # type: ignore[arg-type]
     assert fault_of(raised.value) is Fault.JOB  # no breaker counts it
-    assert list(ctx.failed) == [2] and "cannot take the new status" in ctx.failed[2] and ctx.fine == [1]
+    assert list(ctx.failed) == ["2"] and "cannot take the new status" in ctx.failed["2"] and ctx.fine == ["1"]
     assert jobs[0].changes == ["running"]  # the other job was updated

@@ -146,8 +146,11 @@ class NativeDriver(abc.ABC):
         raise NotImplementedError(f"the {work.backend} driver does not hand jobs over")
 
     def finish(self, job: Any, work: FinishedWork, files: list[str]) -> None:
-        """Apply the outcome to the job (main process, short): the final state change."""
-        job.updateStatus(work.final_status)
+        """Apply the outcome to the job (main process, short): the final state change.
+
+        ``update_master=False``: the pipeline rolls a subjob's master up itself, once.
+        """
+        job.updateStatus(work.final_status, update_master=False)
 
     def release(self, work: FinishedWork) -> None:  # noqa: B027 - optional hook: most drivers keep nothing
         """The component is done with ``work`` without :meth:`finish`: it gave up on its output, or

@@ -18,20 +18,23 @@ polls in two steps:
 Finished jobs complete in place, as stock (outputs are on the shared
 filesystem, and ``completed`` is stamped by the status file), so nothing is
 handed over for retrieval.  A job the batch system no longer knows is left to
-the status files.  A subclass names its states and implements
+the status files; a job whose change Ganga refuses is that job's trouble
+(``ctx.job_failed``), and the others are updated.  A subclass names its states and implements
 :meth:`~BatchDriver.query_states` (``slurm.py`` is one).
 """
 
 from __future__ import annotations
 
 import abc
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from .._core.retry import PollFailed
 from .._core.weak import PerObject
-from .base import DriverContext, NativeDriver
+from .base import DriverContext, NativeDriver, apply_each
 
 ACTIVE = ("submitted", "running")
 
@@ -77,9 +80,12 @@ class BatchDriver(NativeDriver):
         by_id = {str(j.backend.id): j for j in raw_jobs if j.backend.id not in (None, "", -1)}
         states = self.query_states(sorted(by_id))
         ctx.run_stock_update(raw_jobs)  # Ganga's status files
-        for batch_id, job in by_id.items():
-            if job.status in ACTIVE and batch_id in states:
-                self._apply(job, states[batch_id], ctx)
+        answered = [(job, states[batch_id]) for batch_id, job in by_id.items()
+                    if job.status in ACTIVE and batch_id in states]
+        failures = apply_each(ctx, answered, functools.partial(self._apply, ctx=ctx))
+        if failures:
+            # one job's trouble (a state change Ganga refused), not the batch system's: no breaker counts it
+            raise PollFailed(f"{len(failures)} {self.system} job(s) could not be updated: " + "; ".join(failures[:5]))
 
     def _apply(self, job: Any, said: BatchState, ctx: DriverContext) -> None:
         self.pending_reasons.forget(job)

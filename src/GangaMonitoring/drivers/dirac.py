@@ -71,6 +71,14 @@ class DiracBadAnswer(TransientError):
     """DIRAC answered something other than what the command promises."""
 
 
+class DiracForgotJob(TransientError):
+    """DIRAC has no status for this job (GangaDirac's ``status`` says so): that job's trouble alone."""
+
+
+NO_STATUS = "Unknown: No status for Job"
+"""The DIRAC status GangaDirac's ``status`` command gives a job DIRAC has no status for."""
+
+
 class SandboxNotRetrieved(TransientError):
     """DIRAC could not give this job's output sandbox (yet): retried, then the job fails with the reason."""
 
@@ -242,6 +250,12 @@ class DiracDriver(NativeDriver):
     def _apply(self, job: Any, row: Sequence[Any], finalised: dict[str, str], ctx: DriverContext) -> None:
         """One status row, ``[minor status, DIRAC status, site, Ganga status, application status]``."""
         minor, dirac_status, site, ganga_status, application = (list(row) + [None] * 5)[:5]
+        if job.status == "completing":
+            return  # handed over by an overlapping poll: retrieval and finalisation own the job
+        if dirac_status == NO_STATUS:
+            # stock finalises it failed at once; here it has [Monitoring]failing_job_grace (a DIRAC that
+            # lost track of it for a while), then it is marked failed with this reason (queues.retry undoes)
+            raise DiracForgotJob(f"DIRAC has no status for its job {job.backend.id}")
         backend = job.backend
         # set only what changed: every set marks the job dirty, to be written out by Ganga's flusher
         for name, value in (("statusInfo", minor or ""), ("status", dirac_status), ("actualCE", site),

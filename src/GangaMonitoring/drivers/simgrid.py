@@ -10,6 +10,7 @@ slice per poll where the jobs are too many for one request.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 from collections.abc import Sequence
 
@@ -38,6 +39,9 @@ class SimGridDriver(NativeDriver):
         self._cursor: dict[tuple[str, str], int] = {}
         self._seen: dict[tuple[str, str], set[int]] = {}
         self._polls: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+        self._forgotten: dict[tuple[str, str], set[int]] = {}
+        """(server, scope) -> grid ids released since that scope's last poll: read in full again."""
 
     def poll(self, jobs: Sequence[Any], ctx: DriverContext, scope: str = "") -> None:
         by_server: dict[str, list[Any]] = {}
@@ -87,7 +91,9 @@ class SimGridDriver(NativeDriver):
         """
         known_cursor = self._cursor.get(state)
         polls = self._polls.get(state, 0) + 1
-        seen = self._seen.get(state, set()) & ids
+        with self._lock:
+            forgotten = self._forgotten.pop(state, set())
+        seen = (self._seen.get(state, set()) - forgotten) & ids
         first_poll = known_cursor is None
         # at the first poll, a change from now on shows up in the next poll's changes query
         cursor = client.changes(-1)[0] if known_cursor is None else known_cursor
@@ -135,6 +141,18 @@ class SimGridDriver(NativeDriver):
             log.info("output of job %s was retrieved before Ganga stopped; not fetched again", work.fqid)
             return kept
         return download_output(client_for(work.server), work.backend_id, work.outputdir)
+
+    def release(self, work: FinishedWork) -> None:
+        """Every scope reads the job's full status again at its next poll.
+
+        The grid reported the job's end once, to cursors that have moved on:
+        put back to ``running`` by ``queues.retry(j)``, it would otherwise wait
+        for the re-read of every ``FULL_STATUS_EVERY`` polls.  (Grid ids are
+        per server; forgetting an id of every server's costs at most one read.)
+        """
+        with self._lock:
+            for state in list(self._seen):
+                self._forgotten.setdefault(state, set()).add(work.backend_id)
 
     def finish(self, job: Any, work: FinishedWork, files: list[str]) -> None:
         if work.finished_at:
