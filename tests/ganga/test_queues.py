@@ -27,6 +27,16 @@ def test_queues_is_ours_and_upstream_add_still_runs_user_work(ganga_session: Any
     assert queues.totalNumUserThreads() >= 0
 
 
+def test_a_mistyped_command_names_the_one_meant_and_probes_stay_quiet(ganga_session: Any) -> None:
+    queues = ganga_session.queues
+    with pytest.raises(AttributeError, match=r"queues has no 'wyh': did you mean queues\.why\? its commands are .*add"):
+        queues.wyh  # noqa: B018 - the typo is the test
+    with pytest.raises(AttributeError, match=r"queues has no 'frobnicate': its commands are"):
+        queues.frobnicate  # noqa: B018
+    assert not hasattr(queues, "_repr_html_")  # IPython asks for these: a plain AttributeError, no advice
+    assert callable(queues.why) and callable(queues.add)
+
+
 def test_queues_shows_backends_and_explains_a_job(ganga_session: Any) -> None:
     gpi = ganga_session
     job = gpi.Job(backend=gpi.TestSubmitter(time=600))

@@ -14,6 +14,7 @@ swaps in :class:`MonitoringQueues`, which keeps every stock method
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 import time
@@ -104,6 +105,13 @@ def _driver_says(component: Any, job: Any) -> list[str]:
     return [f"  {said}"] if said else []
 
 
+def _no_such_command(name: str, commands: list[str]) -> str:
+    """``queues.<name>`` does not exist: the message, with the closest commands if any are close."""
+    close = difflib.get_close_matches(name, commands, n=2, cutoff=0.6)
+    hint = f"did you mean {' or '.join(f'queues.{c}' for c in close)}? " if close else ""
+    return f"queues has no '{name}': {hint}its commands are {', '.join(commands)}"
+
+
 class MonitoringQueues(ThreadPoolQueueMonitor):
     """Ganga's queues, showing GangaMonitoring's pools, queues and backends too."""
 
@@ -131,7 +139,7 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
             explained = introspect.explain_job(stats, raw.status, failed)
             return Explanation("\n".join([explained, *_driver_says(component, raw)]))
         master = raw.master
-        key = (master.id, raw.id)
+        key = JobKey(master.id, raw.id)
         failed = _failed(master)
         stats = component.job_statistics(master.id, [key, *failed.backend_says])
         lines = [f"subjob {raw.getFQID('.')} is {raw.status}", *_driver_says(component, raw),
@@ -171,6 +179,15 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
 
     def __str__(self) -> str:
         return self._display()
+
+    def __getattr__(self, name: str) -> Any:
+        """Only reached for a name ``queues`` does not have: say which of its commands was meant."""
+        if name.startswith("_"):
+            raise AttributeError(name)  # IPython's and pickle's probes: no advice
+        raise AttributeError(_no_such_command(name, self._commands()), name=name, obj=self)
+
+    def _commands(self) -> list[str]:
+        return sorted(n for n in dir(type(self)) if not n.startswith("_") and callable(getattr(type(self), n, None)))
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """``queues`` typed at the IPython prompt shows the whole display."""
