@@ -35,7 +35,7 @@ from typing import Any
 import psutil
 import requests
 
-from GangaMonitoring.drivers.heavy import unpack_tarball
+from GangaMonitoring.drivers.outputs import unpack_tarball
 from GangaMonitoring.simulator.client import SimGridClient
 from GangaMonitoring.simulator.process import SimGridProcess
 

@@ -14,7 +14,8 @@ CORE = Path(__file__).parents[2] / "src" / "GangaMonitoring" / "_core"
 
 def test_core_imports_nothing_of_ganga() -> None:
     code = ("import sys, GangaMonitoring._core.scheduler, GangaMonitoring._core.planner, "
-            "GangaMonitoring._core.runner, GangaMonitoring._core.pools, GangaMonitoring.drivers.heavy, "
+            "GangaMonitoring._core.runner, GangaMonitoring._core.pools, GangaMonitoring.drivers.outputs, "
+            "GangaMonitoring.compat.postprocess_files, "
             "GangaMonitoring.simulator.model, GangaMonitoring.testing; "
             "print(sorted(m for m in sys.modules if m.startswith('Ganga')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

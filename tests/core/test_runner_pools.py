@@ -133,7 +133,7 @@ def test_worker_processes_log_into_the_ganga_log_file(tmp_path) -> None:  # type
     import tarfile
 
     from GangaMonitoring.drivers.base import FinishedWork
-    from GangaMonitoring.drivers.heavy import unpack_retrieved
+    from GangaMonitoring.drivers.outputs import unpack_retrieved
 
     log_file = tmp_path / "ganga.log"
     log_file.write_text("a line Ganga wrote\n")
@@ -152,7 +152,7 @@ def test_worker_processes_log_into_the_ganga_log_file(tmp_path) -> None:  # type
     lines = log_file.read_text().splitlines()
     assert lines[0] == "a line Ganga wrote"  # appended, not truncated
     [worker_line] = [line for line in lines if "unpacked 1 file(s) of job 3.1" in line]
-    assert "GangaMonitoring.heavy (worker process " in worker_line
+    assert "GangaMonitoring.outputs (worker process " in worker_line
     assert f"worker process {os.getpid()})" not in worker_line
 
 

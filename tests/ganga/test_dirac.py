@@ -21,7 +21,7 @@ import pytest
 
 from GangaMonitoring.drivers.base import FinishedWork
 from GangaMonitoring.drivers.dirac import DiracDriver, _HandedOver, write_dirac_file_locations
-from GangaMonitoring.drivers.heavy import retrieval_record
+from GangaMonitoring.drivers.outputs import retrieval_record
 from GangaMonitoring.testing import FakeJob, RecordingContext
 
 from .conftest import FAKE_DIRAC, NO_SIMULATOR, ganga_running, wait_for

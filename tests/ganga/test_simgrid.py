@@ -128,7 +128,7 @@ def test_job_removed_while_its_output_downloads_is_dropped_cleanly(gangadir: str
         job.remove()
         from GangaMonitoring.compat.component import PERIODIC_WORK
 
-        periodic = {*PERIODIC_WORK, "rollup", "teardown", "policies"}
+        periodic = {*PERIODIC_WORK, "rollup", "teardown", "kill-resubmit"}
 
         def only_periodic_work_left() -> bool:
             return all(op.key.what in periodic for op in mc.runner.pending() + mc.runner.running())

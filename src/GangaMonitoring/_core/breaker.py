@@ -78,9 +78,10 @@ class BreakerSettings:
 
 @dataclass
 class Breaker:
-    """The breaker of one backend (its state can be printed: ``queues`` shows it)."""
+    """One breaker: a backend's, a backend's credential's or the local disk's (it prints: ``queues`` shows it)."""
 
-    backend: str
+    name: str
+    """The backend's name, ``credential_breaker(backend)`` or ``LOCAL_DISK``."""
     state: BreakerState = BreakerState.CLOSED
     consecutive_failures: int = 0
     trips: int = 0
@@ -123,7 +124,7 @@ class Breaker:
         """Its state at ``now``, as data with ages instead of clock readings."""
         closed = self.state is BreakerState.CLOSED
         return BreakerSnapshot(
-            name=self.backend, state=self.state.value, held=self.held and not closed,
+            name=self.name, state=self.state.value, held=self.held and not closed,
             open_for=None if closed else self.open_for(now),
             next_probe_in=None if closed or self.probe_at is None or self.held else max(0.0, self.probe_at - now),
             consecutive_failures=self.consecutive_failures, trips=self.trips,
@@ -216,7 +217,7 @@ class BreakerBoard:
             return  # its parent's outcome is what counts
         name = {Fault.DISK: LOCAL_DISK, Fault.BACKEND: op.backend}.get(fault)
         for applicable in self._applicable(op):
-            if applicable.backend != name:
+            if applicable.name != name:
                 applicable.close()  # it got past that breaker's concern: the service answered, or the disk took it
         guarded = DISK_GUARDED if fault is Fault.DISK else BACKEND_GUARDED
         if name is None or op.kind not in guarded:
@@ -264,7 +265,7 @@ class BreakerBoard:
             return None
         if breaker.held:
             return f"{breaker.last_error} (for {breaker.open_for(now):.0f} s)"
-        what = "the local disk is full" if breaker.backend == LOCAL_DISK else f"backend {op.backend} is failing"
+        what = "the local disk is full" if breaker.name == LOCAL_DISK else f"backend {op.backend} is failing"
         return f"{what} (breaker {breaker.describe(now)})"
 
     def state_of(self, backend: str) -> BreakerState:

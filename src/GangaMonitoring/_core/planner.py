@@ -70,7 +70,7 @@ class PollPlanner:
         result = PlanResult()
         active_now = set(index.backends())
         for backend in active_now:
-            for group in self.groups_due(index, backend, now, settings.long_queued_after):
+            for group in self.groups_with_jobs(index, backend, now, settings.long_queued_after):
                 op = self._plan_one(scheduler, backend, group, now, settings, index)
                 if op is not None:
                     result.operations.append(op)
@@ -99,7 +99,7 @@ class PollPlanner:
         state.  None when the backend has no job to poll.
         """
         ages = []
-        for group in self.groups_due(index, backend, now, long_queued_after):
+        for group in self.groups_with_jobs(index, backend, now, long_queued_after):
             started = self._last_started.get(OpKey.poll(group, backend))
             if started is None:
                 entered = [t for t in (index.oldest_since(backend, s) for s in ("running", "submitted"))
@@ -109,7 +109,7 @@ class PollPlanner:
         return max(ages, default=None)
 
     @staticmethod
-    def groups_due(index: ActiveJobIndex, backend: str, now: float, long_queued_after: float) -> list[str]:
+    def groups_with_jobs(index: ActiveJobIndex, backend: str, now: float, long_queued_after: float) -> list[str]:
         """Which poll groups of ``backend`` have jobs (O(1) per backend)."""
         cutoff = now - long_queued_after
         groups = []

@@ -173,7 +173,8 @@ class Pools:
         return "<Pools " + ", ".join(str(s) for s in self.statistics()) + ">"
 
 
-WORKER_PRELOAD = ["GangaMonitoring._core.worker_boot", "GangaMonitoring._core.pools", "GangaMonitoring.drivers.heavy"]
+WORKER_PRELOAD = ["GangaMonitoring._core.worker_boot", "GangaMonitoring._core.pools", "GangaMonitoring.drivers.outputs",
+                  "GangaMonitoring.compat.postprocess_files"]
 """What the fork server imports once, before it forks workers: the Ganga-free modules workers run, after
 ``worker_boot``, which keeps workers from running the parent's main script."""
 

@@ -141,9 +141,9 @@ class OpKey:
         return cls("call", (name, fqids))
 
     @classmethod
-    def policies(cls, job_id: int) -> OpKey:
-        """The auto-kill and auto-resubmit checks of one job."""
-        return cls("policies", job_id)
+    def kill_resubmit(cls, job_id: int) -> OpKey:
+        """The auto-kill and auto-resubmit check of one job."""
+        return cls("kill-resubmit", job_id)
 
     @classmethod
     def teardown(cls, backend: str) -> OpKey:

@@ -38,7 +38,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from .. import service_events
 from .._core.retry import is_transient
-from ..drivers.heavy import unpack_tarball
+from ..drivers.outputs import unpack_tarball
 from ..simulator.client import SimGridClient, SimGridError, SimGridUnavailable
 
 log = getLogger("GangaMonitoring.SimGrid")

@@ -15,7 +15,7 @@ scheduler::
 This module is the wiring and the contract; each part is a module of its
 own: ``polling`` (the polls, fan-out of Ganga's updates, native drivers),
 ``pipeline`` (what drivers hand over: retrieval, finalisation, roll-up,
-give-up), ``requests`` (what a user asks for), ``policies`` (auto-kill and
+give-up), ``requests`` (what a user asks for), ``kill_resubmit`` (auto-kill and
 resubmit), ``checks`` / ``credentials`` / ``completing`` (periodic checks),
 ``recovery`` (the previous session's unfinished jobs), ``progress`` (split
 jobs' pace).  This object keeps the active-job index from status changes and
@@ -60,13 +60,13 @@ from .._core.runner import SchedulerRunner
 from .._core.scheduler import Scheduler
 from .._core.work import Kind, Operation, OpKey, PriorityClass
 from ..drivers.base import NativeDriver
-from ..drivers.compat import CompatDriver
+from ..drivers.stock import StockDriver
 from . import completing, patches, registry, statistics
 from .checks import FreeDiskCheck, PeriodicCheck
 from .credentials import CredentialCheck
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 from .pipeline import OutputPipeline
-from .policies import PolicyChecks
+from .kill_resubmit import KillResubmitChecks
 from .._core.poll_record import BackendPollRecord
 from .polling import Polling, call_inline
 from .progress import SplitJobProgress
@@ -111,15 +111,15 @@ class MonitoringComponent(GangaThread):
         )
         self.runner = SchedulerRunner(self.scheduler, self.pools, self.clock, self.retry_policy,
                                       plan=self._plan)
-        self.policy_checks = PolicyChecks(self.clock, self.runner,
+        self.kill_resubmit = KillResubmitChecks(self.clock, self.runner,
                                           lambda ids: registry.resolve_jobs(self.registry_slice, ids))
         call = functools.partial(call_inline, self.loop)
         self.pipeline = OutputPipeline(self.runner, self.pools.run_in_process,
                                        lambda key: registry.find_job(self.registry_slice, key),
-                                       failed_subjob=self.policy_checks.soon, call_inline=call)
+                                       failed_subjob=self.kill_resubmit.soon, call_inline=call)
         """The native drivers' context: hand-over, retrieval, finalisation, roll-up, the trouble of single jobs."""
         self.polling = Polling(registry_slice, self.index, self.runner, self.clock, self.pipeline,
-                               self.policy_checks, call)
+                               self.kill_resubmit, call)
         self.requests = UserRequests(registry_slice, self.index, self.runner, self.clock, self.polling,
                                      self.pipeline)
         self.progress = SplitJobProgress(self.clock, self.index, self._top_level_job)
@@ -148,7 +148,7 @@ class MonitoringComponent(GangaThread):
         return self.polling.fanout
 
     @property
-    def driver(self) -> CompatDriver:
+    def driver(self) -> StockDriver:
         return self.polling.driver
 
     @property
@@ -413,7 +413,7 @@ class MonitoringComponent(GangaThread):
         if backend and self.index.update(job_id, backend, status, self.clock.now()):
             self.runner.wake()
         if backend and status == "failed" and not self.fanout.in_context():
-            self.policy_checks.soon(backend, job_id)
+            self.kill_resubmit.soon(backend, job_id)
 
     def _on_service_retry(self, backend: str, error: str) -> None:
         """A client of ``backend`` retried a request on its own (``service_events``): count it."""
@@ -506,7 +506,7 @@ class MonitoringComponent(GangaThread):
         except OSError as err:  # a full disk, a read-only gangadir: the session goes on without it
             log.debug("the status file in %s could not be written: %s", path, err)
 
-    # -- policies ----------------------------------------------------------------
+    # -- retry policies ----------------------------------------------------------
 
     @staticmethod
     def retry_policy(kind: Kind) -> RetryPolicy:

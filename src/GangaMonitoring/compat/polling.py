@@ -44,10 +44,10 @@ from .._core.runner import SchedulerRunner
 from .._core.work import Operation
 from ..drivers import make_native_driver
 from ..drivers.base import NativeDriver, job_key
-from ..drivers.compat import CompatDriver
+from ..drivers.stock import StockDriver
 from . import patches, registry
 from .pipeline import OutputPipeline
-from .policies import PolicyChecks
+from .kill_resubmit import KillResubmitChecks
 
 log = getLogger("GangaMonitoring.component")
 
@@ -77,16 +77,16 @@ class Polling:
     """
 
     def __init__(self, registry_slice: Any, index: ActiveJobIndex, runner: SchedulerRunner, clock: Clock,
-                 pipeline: OutputPipeline, policy_checks: PolicyChecks,
+                 pipeline: OutputPipeline, kill_resubmit: KillResubmitChecks,
                  call: Callable[[Any, Any], None]) -> None:
         self.registry_slice = registry_slice
         self.index = index
         self.runner = runner
         self.clock = clock
         self.pipeline = pipeline
-        self.policy_checks = policy_checks
+        self.kill_resubmit = kill_resubmit
         self.call = call
-        self.driver = CompatDriver()
+        self.driver = StockDriver()
         self.planner = PollPlanner(self.planner_settings, self.poll_action)
         self.fanout = FanOut(runner, clock, call=call, identify=job_key, on_child_done=self._on_update_done,
                              on_outcomes=self._job_outcomes, service_fault=_service_fault)
@@ -146,7 +146,7 @@ class Polling:
             record.finished(started, self.clock.now(), len(jobs), f"{type(err).__name__}: {err}")
             raise
         finally:
-            self.policy_checks.after_poll(jobs)
+            self.kill_resubmit.after_poll(jobs)
         record.finished(started, self.clock.now(), len(jobs), None)
 
     def _poll_with_driver(self, op: Operation, backend: str, jobs: list[Any], scope: str) -> None:

@@ -20,7 +20,7 @@ from GangaCore.Utility.logging import getLogger
 from .. import introspect
 from .._core.clock import Clock
 from .._core.index import ActiveJobIndex
-from . import policies
+from . import registry
 
 log = getLogger("GangaMonitoring.component")
 
@@ -54,11 +54,11 @@ class SplitJobProgress:
                 masters.add(entry.job_id)
                 if len(found) >= limit:
                     continue
-                states, _ = policies.subjob_states(job)
+                states, _ = registry.subjob_states(job)
             except Exception as err:  # noqa: BLE001 - removed or unreadable while we looked: show the rest
                 log.debug("progress of job %s could not be read: %s", entry.job_id, err)
                 continue
-            final = sum(n for state, n in states.items() if state in policies.FINAL)
+            final = sum(n for state, n in states.items() if state in registry.FINAL_STATES)
             since, then = self._pace_sample(entry.job_id, now, final)
             finished = max(0, final - then)
             rate = finished / (now - since) if now - since >= MIN_PACE_SPAN_S else 0.0

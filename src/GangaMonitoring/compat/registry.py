@@ -9,6 +9,7 @@ registry's dict in O(1).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 from collections.abc import Iterable, Iterator
 
@@ -152,18 +153,39 @@ def expand_subjobs(top_jobs: Iterable[Any], states: frozenset[str]) -> tuple[lis
             jobs.append(raw)
             continue
         masters.append(raw)
-        cached = getattr(subjobs, "getAllCachedData", None)
-        if cached is None:
-            jobs.extend(stripProxy(sj) for sj in subjobs if sj.status in states)
-            continue
-        for number, entry in enumerate(cached()):
-            if subjobs.isLoaded(number):
-                subjob = subjobs[number]
-                if subjob.status in states:
-                    jobs.append(stripProxy(subjob))
-            elif entry.get("status") in states:
-                jobs.append(stripProxy(subjobs[number]))
+        jobs.extend(stripProxy(subjobs[number]) for number, status in subjob_statuses(raw) if status in states)
     return jobs, masters
+
+
+FINAL_STATES = frozenset({"completed", "failed", "killed"})
+"""States a job does not leave by itself."""
+
+
+def subjob_statuses(master: Any) -> Iterator[tuple[int, str]]:
+    """Each subjob's (number, status): from memory where the subjob is loaded, else from Ganga's subjob cache.
+
+    (The cache lags behind a loaded subjob until the next flush; reading it
+    loads nothing, so a master's subjobs are loaded only where needed.)
+    """
+    subjobs = master.subjobs
+    get_cache = getattr(subjobs, "getAllCachedData", None)
+    cache = get_cache() if get_cache is not None else None
+    for number in range(len(subjobs)):
+        if cache is not None and not subjobs.isLoaded(number):
+            yield number, cache[number].get("status") or "unknown"
+        else:
+            yield number, subjobs[number].status
+
+
+def subjob_states(master: Any) -> tuple[Counter[str], list[int]]:
+    """(count of subjobs per state, the numbers of the failed subjobs) of a master job."""
+    states: Counter[str] = Counter()
+    failed = []
+    for number, status in subjob_statuses(master):
+        states[status] += 1
+        if status == "failed":
+            failed.append(number)
+    return states, failed
 
 
 def find_job(registry: Any, key: JobKey) -> Any | None:

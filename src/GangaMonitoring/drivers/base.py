@@ -125,7 +125,7 @@ class NativeDriver(abc.ABC):
         """Runs in a worker process: unpack what was retrieved.
 
         Drivers that hand jobs over set it to a top-level function of a
-        Ganga-free module (``unpack = staticmethod(heavy.unpack_retrieved)``)
+        Ganga-free module (``unpack = staticmethod(outputs.unpack_retrieved)``)
         so it pickles by name.  A driver whose jobs finish in place (outputs
         on a shared filesystem) never hands over, and needs neither this nor
         :meth:`retrieve`.

@@ -54,7 +54,7 @@ from .._core.retry import BackendUnavailable, DiskFull, PollFailed, TransientErr
 from .base import DriverContext, FinishedWork, NativeDriver, apply_each, job_key
 from .dirac_answers import answer_to_file, read_answer
 from .._files import write_json_atomically
-from .heavy import retrieval_record, unpack_dirac_retrieval
+from .outputs import retrieval_record, unpack_dirac_retrieval
 
 log = getLogger("GangaMonitoring.drivers.dirac")
 

@@ -21,8 +21,8 @@ from ..backends.simgrid import client_for, download_output, sandbox_path, transi
 from ..simulator.client import SimGridClient
 from .._core.retry import PollFailed
 from .base import DriverContext, FinishedWork, NativeDriver, apply_each, job_key
-from . import heavy
-from .heavy import unpack_retrieved
+from . import outputs
+from .outputs import unpack_retrieved
 
 log = getLogger("GangaMonitoring.drivers.simgrid")
 
@@ -136,7 +136,7 @@ class SimGridDriver(NativeDriver):
 
     def retrieve(self, work: FinishedWork) -> str:
         """Download the output, unless a session killed before finalising it had it already."""
-        kept = heavy.already_retrieved(work, sandbox_path(work.outputdir, work.backend_id))
+        kept = outputs.already_retrieved(work, sandbox_path(work.outputdir, work.backend_id))
         if kept is not None:
             log.info("output of job %s was retrieved before Ganga stopped; not fetched again", work.fqid)
             return kept

@@ -1,7 +1,7 @@
 """Item 5: Ganga's CPU-heavy postprocessors do their file work in the component's worker processes.
 
 What: ``TextMerger.mergefiles`` and ``FileChecker.check`` hand their file
-work to the component's worker processes (``drivers.heavy``: plain paths in,
+work to the component's worker processes (``compat.postprocess_files``: plain paths in,
 plain results out) through the runner given to
 :func:`offload_postprocessing` (the component's ``pools.run_in_process``).
 
@@ -72,13 +72,13 @@ def _in_worker(fn: Callable[..., Any], *args: Any) -> Any:
 def _merge_in_process(original: Any) -> Any:
     @functools.wraps(original)
     def mergefiles(self: Any, file_list: Any, output_file: Any) -> None:
-        from ...drivers import heavy
+        from .. import postprocess_files
 
         # absolute: the worker's working directory is not the prompt's (an IPython `cd`)
         inputs = [os.path.abspath(os.path.expanduser(str(path))) for path in file_list]
         output = os.path.abspath(os.path.expanduser(str(output_file)))
         try:
-            merged, pid = _in_worker(heavy.merge_text_files, inputs, output, bool(self.compress))
+            merged, pid = _in_worker(postprocess_files.merge_text_files, inputs, output, bool(self.compress))
         except _NoWorkers:
             return original(self, file_list, output_file)
         log.debug("merged %d file(s) into %s in worker process %d", len(inputs), merged, pid)
@@ -93,7 +93,7 @@ def _check_in_process(original: Any) -> Any:
     def check(self: Any, job: Any) -> Any:
         from GangaCore.GPIDev.Adapters.IPostProcessor import PostProcessException
 
-        from ...drivers import heavy
+        from .. import postprocess_files
 
         patterns = [str(p) for p in self.searchStrings]
         if not patterns:  # Ganga's own words: users and logs know them
@@ -102,7 +102,7 @@ def _check_in_process(original: Any) -> Any:
         if not paths:
             raise PostProcessException("None of the files to check exist, FileChecker will do nothing!")
         try:
-            found, pid = _in_worker(heavy.search_files, paths, patterns)
+            found, pid = _in_worker(postprocess_files.search_files, paths, patterns)
         except _NoWorkers:
             return original(self, job)
         log.debug("searched %d file(s) of job %s in worker process %d", len(paths), job.fqid, pid)

@@ -1,4 +1,4 @@
-"""The compatibility driver: any backend, through ``master_updateMonitoringInformation``.
+"""The stock driver: any backend, through ``master_updateMonitoringInformation``.
 
 A backend without a native driver is polled exactly as Ganga's stock
 monitoring polls it: ``IBackend.master_updateMonitoringInformation(jobs)``
@@ -15,7 +15,7 @@ from GangaCore.GPIDev.Adapters.IBackend import IBackend
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 
 
-class CompatDriver:
+class StockDriver:
     """Polls a set of top-level jobs of one backend through the stock entry point."""
 
     @staticmethod

@@ -48,13 +48,13 @@ def test_failed_subjobs_with_auto_resubmit_are_resubmitted_until_they_complete(g
         assert any(sj.info.submit_counter > 1 for sj in job.subjobs)  # some failed, and were resubmitted
 
 
-def test_the_record_of_policy_checks_keeps_only_recent_ones(ganga_session: Any) -> None:
+def test_the_record_of_kill_resubmit_keeps_only_recent_ones(ganga_session: Any) -> None:
     """Issue 18, correctness 5: a session that saw 100,000 jobs kept a check time for each for good."""
     import math
 
     from GangaCore.Core import monitoring_component as component
 
-    checks = component.policy_checks
+    checks = component.kill_resubmit
     now = component.clock.now()
     checks.checked = {job_id: now - 3600.0 for job_id in range(1000)}
     checks.checked[5000] = now

@@ -1,32 +1,30 @@
-"""CPU-heavy finalisation steps, run in worker processes: plain data in, plain data out.
+"""A finished job's output, unpacked in a worker process: plain data in, plain data out.
 
-Everything here is a top-level function of paths and numbers (Ganga's job
-objects do not pickle) and imports nothing of Ganga, so a spawned worker
-starts fast.
+The native drivers' ``unpack`` steps (``NativeDriver.unpack``) and their
+crash records: every function here is top-level, takes paths and
+:class:`~GangaMonitoring.drivers.base.FinishedWork` (plain data; Ganga's job
+objects do not pickle) and imports nothing of Ganga, so a worker starts fast.
+Each step is idempotent: unpacking twice, or after a crash between any two
+of its writes, leaves the same files.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import json
 import logging
 import os
-import re
-import shutil
 import tarfile
-import threading
 import time
-import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._files import write_json_atomically
 
 if TYPE_CHECKING:
     from .base import FinishedWork
 
-log = logging.getLogger("GangaMonitoring.heavy")
+log = logging.getLogger("GangaMonitoring.outputs")
 
 
 def unpack_tarball(tarball: str, outputdir: str, remove: bool = True) -> list[str]:
@@ -133,60 +131,3 @@ def unpack_retrieved(work: FinishedWork, path: str) -> list[str]:
     with contextlib.suppress(FileNotFoundError):  # the other unpack of it removed it first
         os.remove(path)
     return names
-
-
-def _open_for_merge(path: str) -> Any:
-    return gzip.open(path, "rb") if path.lower().endswith(".gz") else open(path, "rb")
-
-
-def merge_text_files(inputs: list[str], output: str, compress: bool) -> tuple[str, int]:
-    """Concatenate text outputs the way Ganga's ``TextMerger`` lays them out; returns (output path, pid).
-
-    The layout (a header, a "Start of file" line before each input, an end
-    line) is the one users and Ganga's tests read, unchanged.  Unlike the
-    in-process original it streams the inputs as bytes, reads and writes
-    gzip correctly, and writes to a temp name of its own renamed when complete, so an
-    interrupted merge never leaves a half file under the final name, and two merges of one
-    output at once each write a whole file (the last one renamed wins).  The
-    pid tells the caller which process did the work.
-    """
-    if compress and not output.lower().endswith(".gz"):
-        output += ".gz"
-    # a name of this call's own: a merge that timed out keeps running in its worker process while
-    # the retry merges the same output, and one fixed name let each write into the other's file
-    partial = f"{output}.{os.getpid()}-{threading.get_ident()}-{uuid.uuid4().hex[:8]}.part"
-    try:
-        with (gzip.open(partial, "wb") if output.lower().endswith(".gz") else open(partial, "wb")) as merged:
-            merged.write(f"# Ganga TextMergeTool - {time.asctime()} #\n".encode())
-            for path in inputs:
-                merged.write(f"# Start of file {path} #\n".encode())
-                with _open_for_merge(path) as part:
-                    shutil.copyfileobj(part, merged, 1 << 20)
-                merged.write(b"\n")
-            merged.write(b"# Ganga Merge Ended Successfully #\n")
-        os.replace(partial, output)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(partial)
-        raise
-    return output, os.getpid()
-
-
-def search_files(paths: list[str], patterns: list[str]) -> tuple[list[list[bool]], int]:
-    """For each file, whether each regular expression matches one of its lines; and this process's pid.
-
-    A file stops being read once every pattern was found in it.
-    """
-    compiled = [re.compile(p) for p in patterns]
-    found: list[list[bool]] = []
-    for path in paths:
-        hits = [False] * len(compiled)
-        with open(path, errors="replace") as handle:
-            for line in handle:
-                for number, pattern in enumerate(compiled):
-                    if not hits[number] and pattern.search(line):
-                        hits[number] = True
-                if all(hits):
-                    break
-        found.append(hits)
-    return found, os.getpid()

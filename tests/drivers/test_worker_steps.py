@@ -1,4 +1,4 @@
-"""The worker-process steps of ``drivers.heavy``, run directly (they are plain functions of files)."""
+"""The worker-process steps (``drivers.outputs``, ``compat.postprocess_files``), run directly."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import threading
 from pathlib import Path
 
-from GangaMonitoring.drivers.heavy import merge_text_files
+from GangaMonitoring.compat.postprocess_files import merge_text_files
 
 
 def test_two_merges_of_one_output_at_once_each_write_a_whole_file(tmp_path: Path) -> None:
@@ -47,7 +47,7 @@ def test_the_second_of_two_unpacks_of_one_output_finds_it_done(tmp_path: Path) -
     import tarfile
 
     from GangaMonitoring.drivers.base import FinishedWork
-    from GangaMonitoring.drivers.heavy import unpack_retrieved
+    from GangaMonitoring.drivers.outputs import unpack_retrieved
 
     outputdir = tmp_path / "7" / "output"
     outputdir.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""Job policies the old monitoring loop applied and the asyncio one silently dropped.
+"""Auto-kill and auto-resubmit: what the old monitoring loop applied and the asyncio one silently dropped.
 
 Ganga's ``[PollThread]`` still documents them, and its Job class still has
 the methods they call, but nothing in Ganga 8.7 runs them:
@@ -12,9 +12,9 @@ the methods they call, but nothing in Ganga 8.7 runs them:
   resubmitted when it fails, as many times.  The backend has the last word
   (``check_auto_resubmit``).
 
-:class:`PolicyChecks` says when :func:`apply_policies` runs: after each poll
+:class:`KillResubmitChecks` says when :func:`kill_or_resubmit` runs: after each poll
 of a backend, for the jobs it polled (each job at most every
-``POLICY_INTERVAL`` seconds), and soon, as an operation of its own, when a
+``CHECK_INTERVAL`` seconds), and soon, as an operation of its own, when a
 top-level job turns ``failed`` or the finalisation of a subjob ends it
 ``failed``.  Subjob states are read from Ganga's subjob cache, so a master
 whose subjobs are not loaded is not loaded for it.
@@ -23,7 +23,6 @@ whose subjobs are not loaded is not loaded for it.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,41 +33,18 @@ from GangaCore.Utility.logging import getLogger
 from .._core.clock import Clock
 from .._core.runner import SchedulerRunner
 from .._core.work import Kind, Operation, OpKey, PriorityClass
+from . import registry
 
-log = getLogger("GangaMonitoring.policies")
+log = getLogger("GangaMonitoring.kill_resubmit")
 
-POLICY_INTERVAL = 10.0
+CHECK_INTERVAL = 10.0
 """Seconds between two checks of one job after its polls (counting a master's subjobs costs as much as a poll)."""
 
-FINAL = ("completed", "failed", "killed")
 SUCCEEDED = ("completed", "completing")
 """A completing subjob counts as succeeded: its outcome is unknown, and Ganga cannot kill it."""
 
 
-def _subjob_statuses(job: Any) -> Any:
-    """Each subjob's (number, status), from Ganga's subjob cache where the subjob is not loaded."""
-    subjobs = job.subjobs
-    get_cache = getattr(subjobs, "getAllCachedData", None)
-    cache = get_cache() if get_cache is not None else None
-    for number in range(len(subjobs)):
-        if cache is not None and not subjobs.isLoaded(number):
-            yield number, cache[number].get("status")
-        else:
-            yield number, subjobs[number].status
-
-
-def subjob_states(job: Any) -> tuple[Counter[str], list[Any]]:
-    """(count of subjobs per state, the failed subjobs) of a master job."""
-    states: Counter[str] = Counter()
-    failed = []
-    for number, status in _subjob_statuses(job):
-        states[status] += 1
-        if status == "failed":
-            failed.append(number)
-    return states, failed
-
-
-def apply_policies(job: Any) -> str | None:
+def kill_or_resubmit(job: Any) -> str | None:
     """Apply auto-kill and auto-resubmit to one top-level job; returns what was done (for the log and tests)."""
     raw = stripProxy(job)
     config = getConfig("PollThread")
@@ -84,17 +60,17 @@ def apply_policies(job: Any) -> str | None:
 
 
 def _apply_to_split_job(job: Any, config: Any) -> str | None:
-    if not job.do_auto_resubmit and any(status in SUCCEEDED for _, status in _subjob_statuses(job)):
+    if not job.do_auto_resubmit and any(status in SUCCEEDED for _, status in registry.subjob_statuses(job)):
         # auto-kill needs no subjob to have succeeded, and resubmission is off: nothing to decide.
         # This stops at the first success instead of reading every state (at 50k subjobs, each
         # failed subjob's check read all 50k).
         return None
-    states, failed = subjob_states(job)
+    states, failed = registry.subjob_states(job)
     succeeded = sum(states[s] for s in SUCCEEDED)
     threshold = config["autoKillThreshold"]
     # A completing subjob counts as succeeded: its outcome is unknown, and Ganga's kill would fail on
     # it (completing -> killed is no transition). The finalisation of each failed subjob asks again.
-    if threshold != -1 and succeeded == 0 and states["failed"] >= threshold and job.status not in FINAL:
+    if threshold != -1 and succeeded == 0 and states["failed"] >= threshold and job.status not in registry.FINAL_STATES:
         log.warning("job %s: %d subjobs failed and none completed (autoKillThreshold %d): killing it. "
                     "Please check the job's options.", job.id, states["failed"], threshold)
         job.auto_kill()
@@ -111,12 +87,12 @@ def _apply_to_split_job(job: Any, config: Any) -> str | None:
     return "resubmitted"
 
 
-class PolicyChecks:
-    """When the policies of a job are checked.
+class KillResubmitChecks:
+    """When a job is checked for auto-kill and auto-resubmit.
 
     ``resolve(job ids)``: the top-level jobs of those ids that still exist.
     Invariant: :attr:`checked` holds only jobs checked in the last two
-    ``POLICY_INTERVAL``s, not every job the session ever checked.
+    ``CHECK_INTERVAL``s, not every job the session ever checked.
     """
 
     def __init__(self, clock: Clock, runner: SchedulerRunner, resolve: Callable[[list[int]], list[Any]]) -> None:
@@ -124,7 +100,7 @@ class PolicyChecks:
         self.runner = runner
         self.resolve = resolve
         self.checked: dict[int, float] = {}
-        """job id -> when its policies were last checked."""
+        """job id -> when it was last checked."""
         self.pruned_at = -math.inf
 
     def after_poll(self, jobs: Iterable[Any], force: bool = False) -> None:
@@ -133,29 +109,29 @@ class PolicyChecks:
         self._forget_old_checks(now)
         for job in jobs:
             job_id = stripProxy(job).id
-            if not force and now - self.checked.get(job_id, -POLICY_INTERVAL) < POLICY_INTERVAL:
+            if not force and now - self.checked.get(job_id, -CHECK_INTERVAL) < CHECK_INTERVAL:
                 continue
             self.checked[job_id] = now
             try:
-                done = apply_policies(job)
+                done = kill_or_resubmit(job)
             except Exception as err:  # noqa: BLE001 - one job's policy must not fail the poll
                 log.warning("automatic kill/resubmit check of job %s failed: %s", job_id, err)
                 continue
             if done:
-                log.debug("job %s: %s by the monitoring policies", job_id, done)
+                log.debug("job %s: %s by auto-kill/auto-resubmit", job_id, done)
 
     def soon(self, backend: str, job_id: int) -> None:
         """A top-level job turned failed outside a poll (finalisation): check it in half a second."""
         def action(_op: Operation) -> None:
             self.after_poll(self.resolve([job_id]), force=True)
 
-        self.runner.submit(Operation(key=OpKey.policies(job_id), kind=Kind.CALL, backend=backend,
+        self.runner.submit(Operation(key=OpKey.kill_resubmit(job_id), kind=Kind.CALL, backend=backend,
                                      priority=PriorityClass.FINALISE, due=self.clock.now() + 0.5, action=action,
                                      job_ids={job_id}, description=f"auto-kill/resubmit check of job {job_id}"))
 
     def _forget_old_checks(self, now: float) -> None:
         """Keep only checks of the last interval (an older one no longer defers a check), once an interval."""
-        if now - self.pruned_at < POLICY_INTERVAL:
+        if now - self.pruned_at < CHECK_INTERVAL:
             return
         self.pruned_at = now
-        self.checked = {job_id: at for job_id, at in self.checked.items() if now - at < POLICY_INTERVAL}
+        self.checked = {job_id: at for job_id, at in self.checked.items() if now - at < CHECK_INTERVAL}
