@@ -1,0 +1,77 @@
+"""Checks of one commit's tree: that it imports, and (if asked) that Ganga's Unit suite passes on it.
+
+Both run the tree in place, with an interpreter that has Ganga's
+dependencies and ours (by default the one running the generator): the
+tree's root and its ``ganga/`` directory go first on ``PYTHONPATH``, so
+``import ganga`` and ``import GangaCore`` are the tree's whatever else is
+installed, and the check says so.  HOME is a temp directory (Ganga reads
+``~/.gangarc`` and writes ``~/.ganga.log``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check of one commit found."""
+
+    name: str
+    ok: bool
+    summary: str
+    seconds: float
+    output: str = ""
+
+
+def _environment(tree: Path, home: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GANGA_")}
+    env.update(HOME=home, PYTHONPATH=os.pathsep.join([str(tree), str(tree / "ganga")]), PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def check_imports(tree: Path, modules: tuple[str, ...], python: str = sys.executable) -> CheckResult:
+    """Import ``GangaCore`` (asserting it is the tree's) and then each of ``modules``."""
+    code = ("import sys, GangaCore\n"
+            f"assert GangaCore.__file__.startswith({str(tree)!r}), GangaCore.__file__\n"
+            f"for name in {list(modules)!r}:\n"
+            "    __import__(name)\n"
+            "print('imported', 1 + len(sys.argv[1:]) + " + str(len(modules)) + ")\n")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="upstream-patch-home-") as home:
+        done = subprocess.run([python, "-c", code], cwd=home, env=_environment(tree, home), capture_output=True,
+                              text=True, timeout=300)
+    output = done.stdout + done.stderr
+    last = output.strip().splitlines()[-1] if output.strip() else "no output"
+    return CheckResult("import", done.returncode == 0, f"GangaCore + {len(modules)} modules" if done.returncode == 0
+                       else last, time.monotonic() - started, output)
+
+
+_SUMMARY = re.compile(r"^=+ (?P<summary>.*(passed|failed|error).*) =+$", re.MULTILINE)
+
+
+def check_unit(tree: Path, python: str = sys.executable, extra: tuple[str, ...] = ()) -> CheckResult:
+    """Run Ganga's Unit suite (``ganga/GangaCore/test/Unit``) on the tree in place; ok if nothing failed.
+
+    Collected as upstream's CI does, plus our ``test_*.py`` files; the udocker installation test
+    (it downloads from the internet) is left out.
+    """
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="upstream-patch-home-") as home:
+        command = [python, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q", "-rfE",
+                   "-o", "python_files=Test*.py test_*.py", "-o", "addopts=",
+                   "--deselect", "ganga/GangaCore/test/Unit/Utility/TestUtilitiesVirtualizationInstallUDocker.py",
+                   "ganga/GangaCore/test/Unit", *extra]
+        done = subprocess.run(command, cwd=tree, env=_environment(tree, home), capture_output=True, text=True,
+                              timeout=3600, start_new_session=True)
+    output = done.stdout + done.stderr
+    found = _SUMMARY.findall(output)
+    summary = found[-1][0] if found else (output.strip().splitlines() or ["no output"])[-1]
+    return CheckResult("unit", done.returncode == 0, summary, time.monotonic() - started, output)
