@@ -140,6 +140,8 @@ def build(repo: Path, checkout: Path, out: Path, base: str, branch: str = "monit
     base_sha = prepare_clone(checkout, clone, base, branch)
     progress(f"base {base} = {base_sha[:10]}; branch {branch} in {clone}")
     names = root_names(repo)
+    if wanted_checks:
+        python = checks.tree_python(clone, python or checks.sys.executable, out / "tree-venv")
     records = []
     for number, step in enumerate(SERIES, 1):
         record = make_commit(repo, clone, step, names)
@@ -147,9 +149,9 @@ def build(repo: Path, checkout: Path, out: Path, base: str, branch: str = "monit
                  f"({len(record.files)} files, +{record.added} -{record.removed})")
         if "import" in wanted_checks or "unit" in wanted_checks:
             modules = tuple(m for s in SERIES[:number] for m in s.imports)
-            record.checks.append(checks.check_imports(clone, modules, python or checks.sys.executable))
+            record.checks.append(checks.check_imports(clone, modules, python))
         if "unit" in wanted_checks:
-            record.checks.append(checks.check_unit(clone, python or checks.sys.executable))
+            record.checks.append(checks.check_unit(clone, python))
             git(clone, "clean", "-fdq", "--", "ganga")  # the suite's gangadir, inside the tree
         for result in record.checks:
             verdict = "ok" if result.ok else "FAILED"

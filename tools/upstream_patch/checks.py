@@ -1,11 +1,14 @@
 """Checks of one commit's tree: that it imports, and (if asked) that Ganga's Unit suite passes on it.
 
 Both run the tree in place, with an interpreter that has Ganga's
-dependencies and ours (by default the one running the generator): the
-tree's root and its ``ganga/`` directory go first on ``PYTHONPATH``, so
-``import ganga`` and ``import GangaCore`` are the tree's whatever else is
-installed, and the check says so.  HOME is a temp directory (Ganga reads
-``~/.gangarc`` and writes ``~/.ganga.log``).
+dependencies and ours (by default the one running the generator), through
+a light virtual environment (:func:`tree_python`; pytest-mock, Ganga's dev
+extra, added if missing) whose ``.pth`` file puts the tree's root and its
+``ganga/`` directory on ``sys.path`` before that interpreter's packages:
+``import ganga`` and ``import GangaCore`` are the tree's, whatever else is
+installed (the import check asserts it), also in the child processes that
+tests start with a ``PYTHONPATH`` of their own.  HOME is a temp directory
+(Ganga reads ``~/.gangarc`` and writes ``~/.ganga.log``).
 """
 
 from __future__ import annotations
@@ -31,9 +34,25 @@ class CheckResult:
     output: str = ""
 
 
-def _environment(tree: Path, home: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GANGA_")}
-    env.update(HOME=home, PYTHONPATH=os.pathsep.join([str(tree), str(tree / "ganga")]), PYTHONDONTWRITEBYTECODE="1")
+def tree_python(tree: Path, python: str, venv: Path) -> str:
+    """An interpreter that sees ``tree`` first, then ``python``'s packages (a venv at ``venv``, made once)."""
+    interpreter = venv / "bin" / "python"
+    if not interpreter.exists():
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    packages = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    own = subprocess.run([str(interpreter), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    Path(own, "ganga-tree.pth").write_text(f"{tree}\n{tree / 'ganga'}\n{packages}\n")
+    if subprocess.run([str(interpreter), "-c", "import pytest_mock"], capture_output=True).returncode != 0:
+        # Ganga's dev extra: its credential tests use the "mocker" fixture
+        subprocess.run([str(interpreter), "-m", "pip", "install", "--quiet", "--no-deps", "pytest-mock"], check=True)
+    return str(interpreter)
+
+
+def _environment(home: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GANGA_", "PYTHONPATH"))}
+    env.update(HOME=home, PYTHONDONTWRITEBYTECODE="1")
     return env
 
 
@@ -46,7 +65,7 @@ def check_imports(tree: Path, modules: tuple[str, ...], python: str = sys.execut
             "print('imported', 1 + len(sys.argv[1:]) + " + str(len(modules)) + ")\n")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="upstream-patch-home-") as home:
-        done = subprocess.run([python, "-c", code], cwd=home, env=_environment(tree, home), capture_output=True,
+        done = subprocess.run([python, "-c", code], cwd=home, env=_environment(home), capture_output=True,
                               text=True, timeout=300)
     output = done.stdout + done.stderr
     last = output.strip().splitlines()[-1] if output.strip() else "no output"
@@ -54,7 +73,7 @@ def check_imports(tree: Path, modules: tuple[str, ...], python: str = sys.execut
                        else last, time.monotonic() - started, output)
 
 
-_SUMMARY = re.compile(r"^=+ (?P<summary>.*(passed|failed|error).*) =+$", re.MULTILINE)
+_SUMMARY = re.compile(r"^=* ?(?P<summary>\d+ (passed|failed|errors?)\b.*? in [\d.]+s( \([\d:]+\))?) ?=*$", re.MULTILINE)
 
 
 def check_unit(tree: Path, python: str = sys.executable, extra: tuple[str, ...] = ()) -> CheckResult:
@@ -69,7 +88,7 @@ def check_unit(tree: Path, python: str = sys.executable, extra: tuple[str, ...] 
                    "-o", "python_files=Test*.py test_*.py", "-o", "addopts=",
                    "--deselect", "ganga/GangaCore/test/Unit/Utility/TestUtilitiesVirtualizationInstallUDocker.py",
                    "ganga/GangaCore/test/Unit", *extra]
-        done = subprocess.run(command, cwd=tree, env=_environment(tree, home), capture_output=True, text=True,
+        done = subprocess.run(command, cwd=tree, env=_environment(home), capture_output=True, text=True,
                               timeout=3600, start_new_session=True)
     output = done.stdout + done.stderr
     found = _SUMMARY.findall(output)

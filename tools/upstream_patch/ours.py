@@ -104,12 +104,15 @@ _FROM_IMPORT = re.compile(r"^(?P<indent>\s*)from (?P<module>\.+|GangaMonitoring)
                           r"(?P<tail>\s*(#.*)?)$", re.MULTILINE)
 _DOTTED = re.compile(r"\bGangaMonitoring(?=\.[A-Za-z_])")
 _BARE_IMPORT = re.compile(r"^(?P<indent>\s*)import GangaMonitoring(?P<tail>\s*(#.*)?)$", re.MULTILINE)
+_ROOT_LOGGER = re.compile(r"""getLogger\((?P<q>["'])GangaMonitoring(?P=q)\)""")
 _SOURCE_PATH = re.compile(r'Path\(__file__\)\.parents\[\d+\] / "src" / "GangaMonitoring"')
 
 
 def rewrite_python(text: str, depth: int | None, names_at_root: frozenset[str]) -> str:
     """``text`` with our package's imports made the in-tree package's.
 
+    Logger names follow (``GangaMonitoring`` and ``GangaMonitoring.x`` are
+    ``{TARGET}`` and ``{TARGET}.x``: ``[Logging]`` sets them as Ganga's own).
     ``depth`` is the module's depth inside our package (0 for a top-level module, None
     for a file outside it, such as a test): ``from . import name`` of a name our
     ``__init__`` defines becomes an import from :data:`ROOT_MODULE`.  Raises
@@ -132,6 +135,8 @@ def rewrite_python(text: str, depth: int | None, names_at_root: frozenset[str]) 
                                       f"GangaMonitoring{m['tail']}", text)
     text = _SOURCE_PATH.sub(f'Path(__import__("{TARGET}", fromlist=["_"]).__file__).parent', text)
     text = re.sub(r"\bfrom GangaMonitoring import\b", f"from {TARGET} import", text)
+    # loggers: "GangaMonitoring.x" become "<TARGET>.x" below, so their parent is renamed too
+    text = _ROOT_LOGGER.sub(f'getLogger("{TARGET}")', text)
     return _DOTTED.sub(TARGET, text)
 
 
