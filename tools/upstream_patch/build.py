@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 from . import checks
 from .edits import apply_edit
 from .manifest import SERIES, Step
-from .ours import Placement, copy_placed, root_names, select
+from .ours import PACKAGE, TARGET, TARGET_DIR, Placement, copy_placed, files_under, root_names, select
 
 AUTHOR = ("GangaMonitoring upstream-patch generator", "gangamonitoring@localhost")
 
@@ -73,15 +74,11 @@ def prepare_clone(checkout: Path, clone: Path, base: str, branch: str) -> str:
 
 
 def check_coverage(repo: Path) -> list[str]:
-    """Files of our package, tests and docs sources that no step places (the series would miss them)."""
+    """Files of our package that no step places (the series would miss them)."""
     placements = [p for step in SERIES for p in step.placements]
-    placed: dict[str, set[str]] = {}
-    for placement in placements:
-        placed.setdefault(placement.source, set()).update(select(repo, placement, placements))
-    from .ours import files_under
-
-    package = "src/GangaMonitoring"
-    return [f"{package}/{f}" for f in files_under(repo, package) if f not in placed.get(package, set())]
+    package = f"src/{PACKAGE}"
+    placed = {f for p in placements if p.source == package for f in select(repo, p, placements)}
+    return [f"{package}/{f}" for f in files_under(repo, package) if f not in placed]
 
 
 def _place(repo: Path, tree: Path, step: Step, names: frozenset[str]) -> list[str]:
@@ -113,9 +110,6 @@ def make_commit(repo: Path, tree: Path, step: Step, names: frozenset[str]) -> Co
         notes += fixup(repo, tree)
         changed = git(tree, "ls-files", "--modified", "--others", "--exclude-standard").splitlines()
         touched += [p for p in changed if p not in touched and (tree / p).exists()]  # not a blob it lacks
-    for path in step.removes:
-        (tree / path).unlink()
-        touched.append(path)
     git(tree, "add", "--", *sorted(set(touched)))
     if not git(tree, "diff", "--cached", "--name-only").strip():
         raise BuildError(f"step {step.key} changed nothing")
@@ -140,18 +134,18 @@ def build(repo: Path, checkout: Path, out: Path, base: str, branch: str = "monit
     base_sha = prepare_clone(checkout, clone, base, branch)
     progress(f"base {base} = {base_sha[:10]}; branch {branch} in {clone}")
     names = root_names(repo)
-    if wanted_checks:
-        python = checks.tree_python(clone, python or checks.sys.executable, out / "tree-venv")
+    checker = checks.tree_python(clone, python or sys.executable, out / "tree-venv") if wanted_checks else ""
     records = []
     for number, step in enumerate(SERIES, 1):
         record = make_commit(repo, clone, step, names)
         progress(f"[{number}/{len(SERIES)}] {record.sha[:10]} {step.subject} "
                  f"({len(record.files)} files, +{record.added} -{record.removed})")
         if "import" in wanted_checks or "unit" in wanted_checks:
-            modules = tuple(m for s in SERIES[:number] for m in s.imports)
-            record.checks.append(checks.check_imports(clone, modules, python))
+            wired = tuple(m for s in SERIES[:number] for m in s.imports)
+            modules = wired + tuple(m for m in checks.package_modules(clone, TARGET_DIR, TARGET) if m not in wired)
+            record.checks.append(checks.check_imports(clone, modules, checker))
         if "unit" in wanted_checks:
-            record.checks.append(checks.check_unit(clone, python))
+            record.checks.append(checks.check_unit(clone, checker))
             git(clone, "clean", "-fdq", "--", "ganga")  # the suite's gangadir, inside the tree
         for result in record.checks:
             verdict = "ok" if result.ok else "FAILED"

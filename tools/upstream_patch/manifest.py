@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .edits import AnchorNotFound, Edit, Where
@@ -35,9 +35,7 @@ class Step:
     edits: tuple[Edit, ...] = ()
     fixups: tuple[Fixup, ...] = ()
     imports: tuple[str, ...] = ()
-    """Modules that must import on this commit's tree (besides ``GangaCore``)."""
-    removes: tuple[str, ...] = field(default=())
-    """Tree paths this commit deletes (files of ours an earlier commit placed provisionally)."""
+    """Modules that must import on this commit's tree and every later one (besides ``GangaCore``)."""
 
 
 PACKAGE_SOURCE = f"src/{PACKAGE}"
@@ -274,5 +272,3 @@ SERIES: tuple[Step, ...] = (
                      why="the user guide's table of contents"),)),
 )
 """The commits, in order."""
-
-CLAIMED_ELSEWHERE = tuple(p for step in SERIES for p in step.placements)
