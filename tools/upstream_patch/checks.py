@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,23 @@ def tree_python(tree: Path, python: str, venv: Path) -> str:
         # Ganga's dev extra: its credential tests use the "mocker" fixture
         subprocess.run([str(interpreter), "-m", "pip", "install", "--quiet", "--no-deps", "pytest-mock"], check=True)
     return str(interpreter)
+
+
+def reap_home(home: str) -> int:
+    """Kill every process whose HOME is ``home`` (this check's temp HOME); returns how many.
+
+    Jobs of Ganga's Local backend that tests submit run in sessions of their own and outlive the
+    suite (seen: two of them per Unit run, each looping at full CPU, still there half an hour later).
+    """
+    killed = 0
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"HOME={home}".encode() in environ.read_bytes().split(b"\0"):
+                os.kill(int(environ.parent.name), signal.SIGKILL)
+                killed += 1
+        except (OSError, ValueError):  # gone meanwhile, or not ours to read
+            continue
+    return killed
 
 
 def _environment(home: str) -> dict[str, str]:
@@ -108,8 +126,11 @@ def check_unit(tree: Path, python: str = sys.executable, extra: tuple[str, ...] 
                    "-o", "python_files=Test*.py test_*.py", "-o", "addopts=",
                    "--deselect", "ganga/GangaCore/test/Unit/Utility/TestUtilitiesVirtualizationInstallUDocker.py",
                    "ganga/GangaCore/test/Unit", *extra]
-        done = subprocess.run(command, cwd=tree, env=_environment(home), capture_output=True, text=True,
-                              timeout=3600, start_new_session=True)
+        try:
+            done = subprocess.run(command, cwd=tree, env=_environment(home), capture_output=True, text=True,
+                                  timeout=3600, start_new_session=True)
+        finally:
+            reap_home(home)
     output = done.stdout + done.stderr
     found = _SUMMARY.findall(output)
     summary = found[-1][0] if found else (output.strip().splitlines() or ["no output"])[-1]
