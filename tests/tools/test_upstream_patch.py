@@ -148,3 +148,7 @@ def test_imports_are_rewritten_to_the_in_tree_package() -> None:
         f'NATIVE = {{"Local": "{TARGET}.drivers.local:LocalDriver"}}\n')
     assert rewrite_python("from .. import quiet_bare_name_warning\n", 1, names) == \
         f"from {TARGET}.runtime import quiet_bare_name_warning\n"
+    script = "import os\n\nif True:\n    from GangaMonitoring._core.clock import SystemClock\n"
+    assert rewrite_python(script, None, names) == (
+        "import os\n\nif True:\n    import ganga  # noqa: F401 - puts GangaCore on sys.path (Ganga's conftest does it "
+        f"for tests)\n    from {TARGET}._core.clock import SystemClock\n")

@@ -104,6 +104,8 @@ _FROM_IMPORT = re.compile(r"^(?P<indent>\s*)from (?P<module>\.+|GangaMonitoring)
                           r"(?P<tail>\s*(#.*)?)$", re.MULTILINE)
 _DOTTED = re.compile(r"\bGangaMonitoring(?=\.[A-Za-z_])")
 _BARE_IMPORT = re.compile(r"^(?P<indent>\s*)import GangaMonitoring(?P<tail>\s*(#.*)?)$", re.MULTILINE)
+_FIRST_IMPORT = re.compile(r"^(?P<indent>[ \t]*)(from|import) GangaMonitoring\b", re.MULTILINE)
+_PATH_HACK = "import ganga  # noqa: F401 - puts GangaCore on sys.path (Ganga's conftest does it for tests)\n"
 _ROOT_LOGGER = re.compile(r"""getLogger\((?P<q>["'])GangaMonitoring(?P=q)\)""")
 _SOURCE_PATH = re.compile(r'Path\(__file__\)\.parents\[\d+\] / "src" / "GangaMonitoring"')
 
@@ -114,11 +116,17 @@ def rewrite_python(text: str, depth: int | None, names_at_root: frozenset[str]) 
     Logger names follow (``GangaMonitoring`` and ``GangaMonitoring.x`` are
     ``{TARGET}`` and ``{TARGET}.x``: ``[Logging]`` sets them as Ganga's own).
     ``depth`` is the module's depth inside our package (0 for a top-level module, None
-    for a file outside it, such as a test): ``from . import name`` of a name our
+    for a file outside it, such as a test, which gets ``import ganga`` before its first import
+    of ours): ``from . import name`` of a name our
     ``__init__`` defines becomes an import from :data:`ROOT_MODULE`.  Raises
     :class:`RewriteError` for an import that mixes such names with submodules.
     """
     runtime = f"{TARGET}.{ROOT_MODULE.removesuffix('.py')}"
+    first = _FIRST_IMPORT.search(text)
+    if depth is None and first is not None:
+        # outside the package (a test, or a script a test runs in a process of its own): an installed
+        # Ganga's GangaCore is importable only once ``ganga`` has put it on sys.path
+        text = text[:first.start()] + first["indent"] + _PATH_HACK + text[first.start():]
 
     def from_import(match: re.Match[str]) -> str:
         module, names = match["module"], [n.strip() for n in match["names"].split(",")]
