@@ -90,6 +90,14 @@ def _drivers_present_only(repo: Path, tree: Path) -> list[str]:
     return [f"native drivers left out until their commit: {', '.join(dropped)}"] if dropped else []
 
 
+PRELOAD_EDITS = (
+    Edit(f"{TARGET_DIR}/_core/*.py", f'WORKER_PRELOAD = ["{TARGET}._core.worker_boot"',
+         f'WORKER_PRELOAD = ["ganga", "{TARGET}._core.worker_boot"', glob=True,
+         why="the workers' fork server imports ganga first: in an installed Ganga, GangaCore is importable only "
+             "after ganga's sys.path entry, and multiprocessing ignores a preload it cannot import, so workers "
+             "would have run the parent's main script (ganga itself)"),
+)
+
 CORE_IMPORTS = (f"{TARGET}.compat.component", f"{TARGET}.compat.patches", f"{TARGET}.compat.queues",
                 f"{TARGET}.config", f"{TARGET}.introspect", f"{TARGET}._core.scheduler")
 
@@ -212,7 +220,7 @@ SERIES: tuple[Step, ...] = (
          f"package's hooks (its __init__) are kept as {ROOT_MODULE}; Ganga's own __init__ stays.\n"
          "Nothing uses the package yet; its dependencies join install_requires.",
          placements=(Placement(PACKAGE_SOURCE, TARGET_DIR, rest=True, rename={"__init__.py": ROOT_MODULE}),),
-         fixups=(_dependencies, _drivers_present_only), imports=CORE_IMPORTS),
+         edits=PRELOAD_EDITS, fixups=(_dependencies, _drivers_present_only), imports=CORE_IMPORTS),
     Step("wiring", "Core.bootstrap: the scheduled monitoring component, behind [Monitoring]use_stock_monitoring",
          "GangaCore.Core.bootstrap builds the scheduled MonitoringComponent as monitoring_component\n"
          "(the AsyncMonitoringService when [Monitoring]use_stock_monitoring = True) and applies its\n"
