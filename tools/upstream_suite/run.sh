@@ -35,8 +35,8 @@ if [ -n "$venv" ]; then
     if [ ! -x "$venv/bin/python" ]; then
         [ -f "$checkout/setup.py" ] || { echo "--venv installs the checkout's tree: $checkout has no setup.py" >&2; exit 2; }
         venv_start=$(date +%s)
-        python3.11 -m venv "$venv" && "$venv/bin/pip" install --quiet "$checkout" pytest pytest-mock pexpect \
-            || { echo "could not make $venv" >&2; exit 2; }
+        python3.11 -m venv "$venv" && "$venv/bin/pip" install "$checkout" pytest pytest-mock pexpect \
+            > "$venv/pip-install.log" 2>&1 || { echo "could not make $venv (see $venv/pip-install.log)" >&2; exit 2; }
         echo "made $venv from $checkout in $(( $(date +%s) - venv_start ))s"
     fi
     python=$venv/bin/python
