@@ -1,0 +1,156 @@
+"""tools/upstream_patch: the series it builds on a fetched Ganga snapshot, and its edits and rewrites.
+
+The series tests need a git repository of ganga-devs/ganga holding the base revision: ``GM_GANGA_CHECKOUT``,
+else the snapshot at ``/work/.mirror/ganga-devs+ganga/repo``; without one they skip, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.upstream_patch import checks
+from tools.upstream_patch.build import build
+from tools.upstream_patch.edits import AnchorNotFound, Edit, Where, apply_edit
+from tools.upstream_patch.manifest import SERIES
+from tools.upstream_patch.ours import ROOT_MODULE, TARGET, TARGET_DIR, files_under, rewrite_python
+
+REPO = Path(__file__).resolve().parents[2]
+BASE = "8.7.4"
+SNAPSHOT = "/work/.mirror/ganga-devs+ganga/repo"
+
+
+def _checkout() -> tuple[Path | None, str]:
+    """The Ganga repository to build on, or None and why not."""
+    named = os.environ.get("GM_GANGA_CHECKOUT")
+    candidate = Path(named or SNAPSHOT)
+    if not candidate.exists():
+        return None, (f"GM_GANGA_CHECKOUT={named} does not exist" if named else
+                      f"no Ganga checkout: set GM_GANGA_CHECKOUT or fetch ganga-devs/ganga to {SNAPSHOT}")
+    found = subprocess.run(["git", "-C", str(candidate), "rev-parse", "--verify", f"{BASE}^{{commit}}"],
+                           capture_output=True, text=True)
+    if found.returncode != 0:
+        return None, f"{candidate} has no revision {BASE} (the series' base)"
+    return candidate, ""
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    checkout, why = _checkout()
+    if checkout is None:
+        pytest.skip(why)
+    out = tmp_path_factory.mktemp("upstream-patch")
+    base_sha, records = build(REPO, checkout, out, BASE, wanted_checks=("import",), python=sys.executable,
+                              progress=lambda _line: None)
+    return {"out": out, "tree": out / "ganga", "base": base_sha, "records": records}
+
+
+def _git(tree: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(tree), *args], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.upstream
+def test_the_series_has_the_manifest_s_commits_in_order_and_its_patches(series: dict[str, Any]) -> None:
+    subjects = _git(series["tree"], "log", "--reverse", "--format=%s", f"{series['base']}..HEAD").splitlines()
+    assert subjects == [step.subject for step in SERIES]
+    patches = sorted((series["out"] / "patches").glob("*.patch"))
+    assert len(patches) == len(SERIES)
+    assert all(record.added > 0 for record in series["records"])
+
+
+@pytest.mark.upstream
+def test_each_commit_s_tree_imports(series: dict[str, Any]) -> None:
+    for record in series["records"]:
+        [result] = record.checks
+        assert result.name == "import" and result.ok, (record.step.key, result.output)
+
+
+@pytest.mark.upstream
+def test_no_file_of_ours_is_missing_from_the_tip(series: dict[str, Any]) -> None:
+    at_tip = set(_git(series["tree"], "ls-tree", "-r", "--name-only", "HEAD").splitlines())
+    ours = files_under(REPO, "src/GangaMonitoring")
+    expected = {f"{TARGET_DIR}/{ROOT_MODULE if f == '__init__.py' else f}" for f in ours}
+    assert not expected - at_tip
+    placed = [f for f in at_tip if f.startswith(TARGET_DIR)]
+    assert not [f for f in placed if "GangaMonitoring" in f]
+    sources = "".join((series["tree"] / f).read_text() for f in placed if f.endswith(".py"))
+    assert "from GangaMonitoring" not in sources and "import GangaMonitoring" not in sources
+
+
+@pytest.mark.upstream
+def test_the_new_component_is_wired_behind_the_switch(series: dict[str, Any], tmp_path: Path) -> None:
+    """Ganga started from the tip builds ours by default, and the stock one with the switch on."""
+    python = checks.tree_python(series["tree"], sys.executable, series["out"] / "tree-venv")
+    code = textwrap.dedent(f"""
+        import GangaCore
+        assert GangaCore.__file__.startswith({str(series['tree'])!r})
+        from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
+        from GangaCore import Core
+        from GangaCore.Core.GangaThread.WorkerThreads import getQueues
+        found = []
+        for stock in (False, True):
+            start_ganga({str(tmp_path / 'gangadir')!r}, extra_opts=[('Monitoring', 'use_stock_monitoring', stock)])
+            found.append((type(Core.monitoring_component).__name__, type(getQueues()).__name__))
+            stop_ganga()
+        print("FOUND", found)
+    """)
+    done = subprocess.run([python, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    [found] = [line for line in done.stdout.splitlines() if line.startswith("FOUND ")]  # Ganga logs to stdout too
+    assert found == "FOUND " + str(
+        [("MonitoringComponent", "MonitoringQueues"), ("AsyncMonitoringService", "ThreadPoolQueueMonitor")])
+
+
+@pytest.mark.upstream
+def test_monkeypatches_made_real_edits_are_no_longer_installed(series: dict[str, Any]) -> None:
+    tree = series["tree"]
+    sjxml = (tree / "ganga/GangaCore/Core/GangaRepository/SubJobXMLList.py").read_text()
+    assert "subjob_obj._setFlushed()" in sjxml and "replace(temp_index_file, index_file)" in sjxml
+    patches = "".join(p.read_text() for p in (tree / TARGET_DIR / "compat").rglob("*.py"))
+    assert '(SubJobXMLList, "flush", _clearing_saved_flags)' not in patches
+    assert '_wrap(subjob_list_module, "open"' not in patches
+    assert '_wrap(queues_module, "ThreadPoolQueueMonitor"' not in patches
+    pools = (tree / TARGET_DIR / "_core" / "pools.py").read_text()
+    assert f'WORKER_PRELOAD = ["ganga", "{TARGET}._core.worker_boot"' in pools  # GangaCore importable in workers
+
+
+def test_an_edit_whose_anchor_is_absent_or_ambiguous_fails_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\nx = 1\ny = 2\n")
+    apply_edit(tmp_path, Edit("a.py", "y = 2\n", "z = 3\n", Where.AFTER))
+    assert (tmp_path / "a.py").read_text() == "x = 1\nx = 1\ny = 2\nz = 3\n"
+    with pytest.raises(AnchorNotFound, match="occurs 0 times in a.py"):
+        apply_edit(tmp_path, Edit("a.py", "w = 0\n", "", why="a moved line"))
+    with pytest.raises(AnchorNotFound, match="occurs 2 times"):
+        apply_edit(tmp_path, Edit("a.py", "x = 1\n", ""))
+    with pytest.raises(AnchorNotFound, match="in 0 of the files matching"):
+        apply_edit(tmp_path, Edit("*.py", "absent", "", glob=True))
+
+
+def test_imports_are_rewritten_to_the_in_tree_package() -> None:
+    names = frozenset({"quiet_bare_name_warning", "__version__"})
+    source = ("from GangaMonitoring._core.work import Kind\n"
+              "from . import quiet_bare_name_warning\n"
+              "from . import config\n"
+              'log = logging.getLogger("GangaMonitoring.patches")\n'
+              'root = logging.getLogger("GangaMonitoring")\n'
+              'NATIVE = {"Local": "GangaMonitoring.drivers.local:LocalDriver"}\n')
+    assert rewrite_python(source, 0, names) == (
+        f"from {TARGET}._core.work import Kind\n"
+        f"from {TARGET}.runtime import quiet_bare_name_warning\n"
+        "from . import config\n"
+        f'log = logging.getLogger("{TARGET}.patches")\n'
+        f'root = logging.getLogger("{TARGET}")\n'
+        f'NATIVE = {{"Local": "{TARGET}.drivers.local:LocalDriver"}}\n')
+    assert rewrite_python("from .. import quiet_bare_name_warning\n", 1, names) == \
+        f"from {TARGET}.runtime import quiet_bare_name_warning\n"
+    script = "import os\n\nif True:\n    from GangaMonitoring._core.clock import SystemClock\n"
+    assert rewrite_python(script, None, names) == (
+        "import os\n\nif True:\n    import ganga  # noqa: F401 - puts GangaCore on sys.path (Ganga's conftest does it "
+        f"for tests)\n    from {TARGET}._core.clock import SystemClock\n")

@@ -1,0 +1,42 @@
+"""``python -m tools.upstream_patch --checkout PATH --out DIR [--base REV] [--check import|unit]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .build import BuildError, build, summary_markdown
+from .edits import AnchorNotFound
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.upstream_patch", description=__doc__)
+    parser.add_argument("--checkout", required=True, type=Path,
+                        help="a git checkout or bare clone of ganga-devs/ganga")
+    parser.add_argument("--out", required=True, type=Path, help="output directory: patches/, summary.md, the clone")
+    parser.add_argument("--base", default="8.7.4", help="the Ganga revision to build on (default: 8.7.4)")
+    parser.add_argument("--branch", default="monitoring-component", help="the branch made in the clone")
+    parser.add_argument("--clone", type=Path, help="an existing clone to build the branch in (default: OUT/ganga)")
+    parser.add_argument("--check", action="append", choices=("import", "unit"), default=[],
+                        help="check each commit: its tree imports; and Ganga's Unit suite passes on it")
+    parser.add_argument("--python", help="the interpreter the checks use (default: this one)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        base_sha, records = build(REPO, args.checkout.resolve(), args.out.resolve(), args.base, args.branch,
+                                  args.clone.resolve() if args.clone else None, tuple(args.check), args.python)
+    except (BuildError, AnchorNotFound) as err:
+        print(f"upstream_patch: {err}", file=sys.stderr)
+        return 1
+    summary = summary_markdown(args.base, base_sha, args.branch, records)
+    (args.out / "summary.md").write_text(summary)
+    print(summary.split("\n## ")[0])
+    print(f"patches in {args.out / 'patches'}, summary in {args.out / 'summary.md'}")
+    return 0 if all(c.ok for r in records for c in r.checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
