@@ -47,8 +47,9 @@ work=$(mktemp -d /tmp/upstream-suite-XXXX)
 out="$repo/results/upstream"
 mkdir -p "$out" "$work/upstream_tests"
 gitdir=$checkout; [ -d "$checkout/.git" ] && gitdir="$checkout/.git"
-git --git-dir="$gitdir" archive "$ref" ganga/GangaCore/test/Unit ganga/GangaCore/test/GPI | tar -x -C "$work"
-mv "$work/ganga/GangaCore/test/Unit" "$work/ganga/GangaCore/test/GPI" "$work/upstream_tests/"
+# the test folder's own tree: a snapshot may lack blobs elsewhere (its largest files), which an archive
+# of the whole revision, even filtered by path, must read
+git --git-dir="$gitdir" archive "$ref:ganga/GangaCore/test" Unit GPI | tar -x -C "$work/upstream_tests"
 find "$work/upstream_tests" -type d -exec sh -c '[ -f "$1/__init__.py" ] || touch "$1/__init__.py"' _ {} \;
 cp "$here/conftest.py" "$work/conftest.py"
 home=$(mktemp -d /tmp/upstream-home-XXXX)
@@ -80,7 +81,7 @@ reap_home() {
 }
 reap_home
 wall=$(( $(date +%s) - start ))
-summary=$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' "$out/$name.log" | tail -n 1)
+summary=$(grep -a -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' "$out/$name.log" | tail -n 1)
 echo "upstream suite [$name]: ${summary:-no summary} (wall ${wall}s, exit $status); log $out/$name.log"
 rm -rf "$work" "$home"
 exit "$status"
