@@ -169,7 +169,7 @@ QUEUES_EDITS = (
          "            _global_queues = MonitoringQueues()\n",
          why="build the queues that also show monitoring"),
     Edit(PATCHES_GLOB, '        _wrap(queues_module, "ThreadPoolQueueMonitor", lambda _stock: MonitoringQueues)\n',
-         "        pass  # ThreadPoolQueueMonitor: startUpQueues builds MonitoringQueues itself (GangaThread.WorkerThreads)\n",
+         "        pass  # startUpQueues builds MonitoringQueues itself (GangaThread.WorkerThreads)\n",
          glob=True, why="the load-time swap of the queues class is a real edit now"),
 )
 
