@@ -25,7 +25,8 @@ from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.logging import getLogger
 from GangaCore.Utility.util import hostname
 
-from .base import DriverContext, NativeDriver
+from .._core.retry import PollFailed
+from .base import DriverContext, NativeDriver, apply_each
 
 log = getLogger("GangaMonitoring.drivers.local")
 
@@ -52,11 +53,18 @@ class LocalDriver(NativeDriver):
         self._dead_since: dict[str, float] = {}
 
     def poll(self, jobs: Sequence[Any], ctx: DriverContext, scope: str = "") -> None:
+        """Ganga's own update, then each job still active whose processes are gone is failed after the grace.
+
+        One job whose end Ganga refuses (killed or removed meanwhile) is that
+        job's trouble (``ctx.job_failed``, then a ``PollFailed``): the others
+        are still looked at, and no breaker counts it.
+        """
         raw_jobs = [stripProxy(j) for j in jobs]
         ctx.run_stock_update(raw_jobs)
-        for job in raw_jobs:
-            if job.status in ("submitted", "running"):
-                self._check_processes(job, ctx)
+        active = [(job, None) for job in raw_jobs if job.status in ("submitted", "running")]
+        failures = apply_each(ctx, active, lambda job, _answer: self._check_processes(job, ctx))
+        if failures:
+            raise PollFailed(f"{len(failures)} Local job(s) could not be updated: " + "; ".join(failures[:5]))
 
     def _check_processes(self, job: Any, ctx: DriverContext) -> None:
         backend = job.backend
