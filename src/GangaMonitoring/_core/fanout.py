@@ -53,8 +53,6 @@ from .work import JobKey, Kind, Operation, OpKey, State
 
 Outcomes = Callable[[list[JobKey], list[tuple[JobKey, str]]], None]
 
-UPDATE = OpKey.update.__name__
-"""What a child's key names (``OpKey.update``)."""
 
 
 @dataclass(eq=False)
@@ -286,7 +284,7 @@ def _error_text(error: BaseException) -> str:
 
 def _describe(jobs: Sequence[Any], identify: Callable[[Any], JobKey]) -> str:
     keys = [identify(job) for job in jobs[:1]] + ([identify(jobs[-1])] if len(jobs) > 1 else [])
-    names = [f"{top}" if sub is None else f"{top}.{sub}" for top, sub in keys]
+    names = [key.fqid for key in keys]
     if len(jobs) == 1:
         return f"job {names[0]}"
     return f"{len(jobs)} jobs ({names[0]}..{names[-1]})"

@@ -92,6 +92,10 @@ class JobKey(NamedTuple):
         return self.fqid
 
 
+UPDATE = "update"
+"""What a fan-out child's key names (:meth:`OpKey.update`)."""
+
+
 @dataclass(frozen=True)
 class OpKey:
     """What identifies one piece of work: at most one operation per key is pending.
@@ -118,7 +122,7 @@ class OpKey:
     @classmethod
     def update(cls, backend: str | None, first: JobKey) -> OpKey:
         """One chunk of a poll's fan-out on the compatibility path, named by its first job."""
-        return cls("update", (backend, first))
+        return cls(UPDATE, (backend, first))
 
     @classmethod
     def retrieve(cls, fqid: str) -> OpKey:

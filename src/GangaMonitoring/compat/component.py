@@ -50,24 +50,24 @@ from .. import config, introspect, service_events, status_file
 from .._core.adaptive import AdaptiveSettings, ConcurrencyLimits
 from .._core.breaker import LOCAL_DISK, BreakerBoard
 from .._core.clock import Clock, SystemClock
-from .._core.fanout import UPDATE, FanOut, JobKey
+from .._core.fanout import FanOut, JobKey
 from .._core.index import TRACKED_STATES, ActiveJobIndex
-from .._core.trouble import EndedReasons, TroubledJobs
 from .._core.planner import POLL, POLL_NEW, POLL_QUEUED, PollPlanner
+from .._core.poll_record import BackendPollRecord
 from .._core.pools import Pools
 from .._core.retry import RetryPolicy
 from .._core.runner import SchedulerRunner
 from .._core.scheduler import Scheduler
-from .._core.work import Kind, Operation, OpKey, PriorityClass
+from .._core.trouble import EndedReasons, TroubledJobs
+from .._core.work import UPDATE, Kind, Operation, OpKey, PriorityClass
 from ..drivers.base import NativeDriver
 from ..drivers.stock import StockDriver
 from . import completing, patches, registry, statistics
 from .checks import FreeDiskCheck, PeriodicCheck
 from .credentials import CredentialCheck
+from .kill_resubmit import KillResubmitChecks
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 from .pipeline import OutputPipeline
-from .kill_resubmit import KillResubmitChecks
-from .._core.poll_record import BackendPollRecord
 from .polling import Polling, call_inline
 from .progress import SplitJobProgress
 from .prompt import PromptNotice

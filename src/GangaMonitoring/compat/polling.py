@@ -37,8 +37,8 @@ from .._core.clock import Clock
 from .._core.fanout import Child, FanOut, JobKey, Parent
 from .._core.index import POLLED_STATES, ActiveJobIndex
 from .._core.isolate import CallBudget, Isolated, isolate
-from .._core.poll_record import BackendPollRecord
 from .._core.planner import POLL, POLL_NEW, POLL_QUEUED, PlannerSettings, PollPlanner
+from .._core.poll_record import BackendPollRecord
 from .._core.retry import BackendPollFailed, PollFailed, TransientError, is_backend_fault
 from .._core.runner import SchedulerRunner
 from .._core.work import Operation
@@ -46,8 +46,8 @@ from ..drivers import make_native_driver
 from ..drivers.base import NativeDriver, job_key
 from ..drivers.stock import StockDriver
 from . import patches, registry
-from .pipeline import OutputPipeline
 from .kill_resubmit import KillResubmitChecks
+from .pipeline import OutputPipeline
 
 log = getLogger("GangaMonitoring.component")
 
