@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ class BackendPollRecord:
     last_error: str | None = None
     last_ok_started: float | None = None
     """When the last poll that succeeded began (a failed poll looked at nothing)."""
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def finished(self, started: float, ended: float, jobs: int, error: str | None) -> None:
         with self._lock:
@@ -41,6 +42,4 @@ class BackendPollRecord:
     def copy(self) -> BackendPollRecord:
         """A consistent copy (no poll half recorded), for a reader in another thread."""
         with self._lock:
-            return BackendPollRecord(self.backend, self.polls, self.failures, self.consecutive_failures,
-                                     self.last_started, self.last_duration, self.last_jobs, self.last_error,
-                                     self.last_ok_started)
+            return dataclasses.replace(self)  # every field but the lock (a new one)
