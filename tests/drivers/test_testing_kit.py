@@ -338,6 +338,11 @@ def test_fake_jobs_and_the_recording_context_behave_as_ganga_and_the_pipeline_do
         RecordingContext().run_stock_update([sub])
 
 
+def test_driver_conformance_has_one_test_per_check() -> None:
+    tests = {name.removeprefix("test_") for name in dir(DriverConformance) if name.startswith("test_")}
+    assert tests == set(CHECKS)  # a check added to CHECKS without its test would never run under pytest
+
+
 class TestGoodDriverUnderPytest(DriverConformance):
     """``DriverConformance`` gives one test per check."""
 
