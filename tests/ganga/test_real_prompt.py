@@ -175,6 +175,9 @@ def test_a_users_session_queues_why_watch_and_exit(tmp_path: Path) -> None:
         assert "queues.why: expected a job, a subjob, a job id or 'id.subid' (such as 8 or '8.41'), got 'abc'" \
             in wrong, wrong
         assert no_banner(wrong), wrong
+        typo = ganga.run("queues.wyh(12345)")  # one line, as Ganga's own attribute typos: no traceback
+        assert "GangaAttributeError: queues has no 'wyh': did you mean queues.why?" in typo, typo
+        assert no_banner(typo), typo
 
         ganga.run("j = Job(backend=TestSubmitter(time=1))")
         ganga.run("j.submit()")

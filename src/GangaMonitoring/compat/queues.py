@@ -20,6 +20,7 @@ import sys
 import time
 from typing import Any
 
+from GangaCore.Core.exceptions import GangaAttributeError
 from GangaCore.Core.GangaThread.WorkerThreads.ThreadPoolQueueMonitor import ThreadPoolQueueMonitor
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 
@@ -181,10 +182,15 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
         return self._display()
 
     def __getattr__(self, name: str) -> Any:
-        """Only reached for a name ``queues`` does not have: say which of its commands was meant."""
+        """Only reached for a name ``queues`` does not have: say which of its commands was meant.
+
+        Ganga's kind of AttributeError, so that its prompt prints the sentence
+        alone, as for a typo of a job's attribute (another error raised from
+        here would be shown as an unexpected one, with a traceback).
+        """
         if name.startswith("_"):
             raise AttributeError(name)  # IPython's and pickle's probes: no advice
-        raise AttributeError(_no_such_command(name, self._commands()), name=name, obj=self)
+        raise GangaAttributeError(_no_such_command(name, self._commands()), name=name, obj=self)
 
     def _commands(self) -> list[str]:
         return sorted(n for n in dir(type(self)) if not n.startswith("_") and callable(getattr(type(self), n, None)))
