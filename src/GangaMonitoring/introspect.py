@@ -1,9 +1,11 @@
-"""What monitoring is doing, as plain data (:func:`take_snapshot`) and as text (:func:`render`).
+"""What monitoring is doing, as plain data (:class:`MonitoringSnapshot`, :class:`JobStatistics`) and as text.
 
-The snapshot is built from the component's own statistics, each read under
-its owner's lock, so it can be taken from the prompt thread at any time.
-Scripts and tests use the snapshot (``dataclasses.asdict`` gives plain JSON);
-the ``queues`` display is rendered from it, never from live objects.
+The data is what the component's ``statistics()`` and ``job_statistics()``
+return (built in ``compat/statistics.py`` from statistics each read under its
+owner's lock, so from the prompt thread at any time).  This module only
+renders it (:func:`render`, :func:`explain_job`, :func:`watch`); scripts and
+tests use the data (``as_dict()`` gives plain JSON), and the ``queues``
+display is rendered from it, never from live objects.
 """
 
 from __future__ import annotations

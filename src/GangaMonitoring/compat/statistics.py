@@ -72,7 +72,7 @@ def job_statistics(component: Any, job_id: int, keys: Iterable[JobKey] = ()) -> 
     tracked = component.index.get(job_id)
     given_up = frozenset(key for key, _reason in dict(component.output_failures).values() if key.top == job_id)
     reasons = {}
-    for key in {(job_id, None), *keys, *given_up}:
+    for key in {JobKey(job_id), *keys, *given_up}:
         failure = component.output_failures.get(fqid(key))
         trouble = component.troubled.get(key)
         found = JobReasons(ended=component.ended_reasons.get(fqid(key)),
