@@ -16,7 +16,6 @@ of the same simulator.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -106,9 +105,8 @@ def run(argv: list[str] | None = None) -> int:
     gangadir = args.gangadir or tempfile.mkdtemp(prefix="gangamon-demo-gangadir-")
 
     import ganga  # noqa: F401 - puts GangaCore on sys.path
-    from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
 
-    from . import quiet_bare_name_warning
+    from . import embedded, quiet_bare_name_warning
     from ._files import write_json_atomically
     from .simulator.process import SimGridProcess
 
@@ -116,10 +114,13 @@ def run(argv: list[str] | None = None) -> int:
     simgrid = SimGridProcess(*_simulator_arguments(args))
     url = simgrid.start()
     _say(f"grid simulator running at {url}", flush=True)
+    config_file = os.path.join(home, ".gangarc")  # the demo's own, empty: the user's is never read
+    embedded.write_config_file(config_file)
+    summary: dict[str, Any] | None = None
     try:
-        start_ganga(gangadir, extra_opts=[
+        embedded.start(gangadir, config_file, [
             ("Configuration", "RUNTIME_PATH",
-             "GangaTest:GangaDirac:GangaMonitoring" if args.backend == "Dirac" else "GangaTest:GangaMonitoring"),
+             "GangaDirac:GangaMonitoring" if args.backend == "Dirac" else "GangaMonitoring"),
             ("PollThread", "SimGrid", args.poll_interval),
             ("SimGrid", "server", url),
             ("Monitoring", "use_stock_monitoring", args.stock),
@@ -127,13 +128,9 @@ def run(argv: list[str] | None = None) -> int:
             *([("Monitoring", "backend_concurrency", {args.backend: args.io_limit})] if args.io_limit > 0 else []),
             *([("Monitoring", "native_drivers", False), ("SimGrid", "max_batch", 100)] if args.compat else []),
             ("SimGrid", "timeout", min(10.0, args.hang_seconds / 2)),
-            # no job removal at the end: removing a job kills its unfinished subjobs one request each
-            # (50,000 requests after a stock run at 50k subjobs); a temp gangadir is deleted anyway
-            ("TestingFramework", "AutoCleanup", False),
             *(_dirac_options(home, url, args.poll_interval) if args.backend == "Dirac" else []),
             *(_option(setting) for setting in args.set),
         ])
-        summary: dict[str, Any] | None = None
         try:
             summary = _monitor_demo_job(args, simgrid.client())
             summary["grid_requests"] = simgrid.client().stats()["requests"]
@@ -142,7 +139,8 @@ def run(argv: list[str] | None = None) -> int:
                 write_json_atomically(args.json, summary, indent=2)
         finally:
             stopping = time.monotonic()
-            stop_ganga()
+            _say("stopping Ganga...", flush=True)
+            embedded.stop()
             if summary is not None:
                 summary["stop_s"] = time.monotonic() - stopping
             _reap_children(keep=simgrid)
@@ -151,7 +149,9 @@ def run(argv: list[str] | None = None) -> int:
         shutil.rmtree(home, ignore_errors=True)
         if args.gangadir is None:
             shutil.rmtree(gangadir, ignore_errors=True)
-    _say(json.dumps(summary, indent=2))
+    if summary is None:
+        return 1
+    _say(f"Ganga stopped in {summary['stop_s']:.1f} s")
     if args.json:
         write_json_atomically(args.json, summary, indent=2)
     return 0 if summary["final"] == args.jobs and not summary["integrity_problems"] else 1
