@@ -135,6 +135,11 @@ class SchedulerRunner:
         with self._cond:
             return self.scheduler.is_idle()
 
+    def wait_for_finish(self, timeout: float) -> None:
+        """Return when an operation ends (or anything else wakes the dispatcher), or after ``timeout``."""
+        with self._cond:
+            self._cond.wait(timeout)
+
     def note(self, backend: str, what: str, outcome: str) -> None:
         """Count an event the scheduler does not see (a request a client retried on its own)."""
         with self._cond:

@@ -50,6 +50,7 @@ from .. import config, introspect, service_events, status_file
 from .._core.adaptive import AdaptiveSettings, ConcurrencyLimits
 from .._core.breaker import LOCAL_DISK, BreakerBoard
 from .._core.clock import Clock, SystemClock
+from .._core.draining import drain
 from .._core.fanout import FanOut, JobKey
 from .._core.index import TRACKED_STATES, ActiveJobIndex
 from .._core.planner import POLL, POLL_NEW, POLL_QUEUED, PollPlanner
@@ -236,7 +237,9 @@ class MonitoringComponent(GangaThread):
             log.exception("the final status file (%s) could not be written", state)
 
     def stop(self) -> None:
-        """Stop for good (idempotent): no new work, backends torn down, loop stopped."""
+        """Stop for good (idempotent): no new work; running work may end within ``shutdown_timeout``
+        (``_core/draining.py``: said at the prompt while it waits); backends torn down, loop stopped.
+        The patches stay: they come off after Ganga's last flush, which follows (patches, item 18)."""
         GangaThread.stop(self)  # makes should_stop() true, as Dirac's code expects
         with self._state_lock:
             if self._stopped:
@@ -248,9 +251,11 @@ class MonitoringComponent(GangaThread):
         patches.remove_status_listener(self._on_any_status_change)
         patches.remove_user_action_listener(self.requests.on_user_action)
         service_events.unsubscribe(self._on_service_retry)
+        self.runner.stop()  # nothing more is dispatched; what runs may end
+        drain(self.runner.running, self.runner.wait_for_finish, time.monotonic, log.info,
+              float(config.monitoring_option("shutdown_timeout")))
         self._write_status_file_safely("stopped")
         self.prompt_notice.detach()
-        self.runner.stop()
         self.pools.shutdown(wait=False)
         for name in self.polling.known_backends():
             try:
@@ -259,7 +264,7 @@ class MonitoringComponent(GangaThread):
                 log.error("tearing down monitoring of %s failed: %s", name, err)
         if not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self.loop.stop)
-        patches.remove()
+        # the patches stay for Ganga's last flush, which comes after this stop (patches, item 18)
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for the loop and dispatcher; never longer than ``shutdown_timeout``."""

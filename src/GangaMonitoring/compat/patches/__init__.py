@@ -21,21 +21,25 @@ undone:
 15. ``slices``: job slices are made from templates of the ``[Display]`` options.
 16. ``master_work``: a flush of a split master does the master's own O(N) work once.
 17. ``subjob_statuses``: a master's subjob statuses are answered from counts.
+18. ``exit_order``: the patches come off after Ganga's last flush, not before.
 
 ``ledger`` is the one ledger of them all, and ``flush_state`` the flag
 items 11 and 16 share.
 
 The rule: every patch is installed through the ledger (``ledger._wrap``, under
-its lock), idempotently.  Items 1-3 and 6 are installed at load, by
+its lock), idempotently.  Items 1-3, 6 and 18 are installed at load, by
 :func:`apply` (the runtime package's ``standardSetup()``, on every Ganga start:
 ``GangaCore.Core.bootstrap`` imports the component class inside the function,
 so the swap must happen before bootstrap); item 6 alone also under
 ``use_stock_monitoring``.  The others are installed when the component starts
 (item 4 needs every runtime package's backends loaded; the rest serve the
 component only).  :func:`remove` undoes every entry of the
-ledger, newest first, and forgets the listeners and the worker runner; it runs
-when the component stops (Ganga never calls a runtime package's
-``shutdown()``) and at interpreter exit.
+ledger, newest first, and forgets the listeners and the worker runner.  It runs
+right after Ganga's exit functions flushed and shut down the repositories (item
+18: Ganga never calls a runtime package's ``shutdown()``, and stops monitoring
+*before* that last flush, which the persistence patches must serve), when a
+Ganga start does not name the package, and at interpreter exit when Ganga's own
+exit functions will not run after this package's hook.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import atexit
 from . import ledger
 from .bounded_holds import HELD_LOCK, bounded_lock_holds
 from .component_swap import is_swapped, swap_component
+from .exit_order import left_to_ganga, unpatch_after_last_flush
 from .flush_costs import INDEX_MEMO, STAT_MEMO, flush_costs_what_changed
 from .force_status import force_subjobs_too
 from .frames_guard import guard_current_frames, unguard_current_frames
@@ -75,11 +80,12 @@ __all__ = [
 
 
 def apply(component_class: type) -> None:
-    """Install the patches of load time: items 3, 1, 2 (in that order), then 6 (idempotent)."""
+    """Install the patches of load time: items 3, 1, 2 (in that order), then 18 and 6 (idempotent)."""
     with ledger._lock:
         swap_queues()
         swap_component(component_class)
         watch_statuses()
+        unpatch_after_last_flush(remove)
     guard_current_frames()
 
 
@@ -107,4 +113,11 @@ def is_applied() -> bool:
     return is_swapped()
 
 
-atexit.register(remove)
+def _remove_at_exit() -> None:
+    """The ``atexit`` hook: remove, unless Ganga's exit functions are still to run (they run after
+    this hook, ``atexit`` being newest first, and remove after their last flush: item 18)."""
+    if not left_to_ganga():
+        remove()
+
+
+atexit.register(_remove_at_exit)
