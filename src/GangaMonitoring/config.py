@@ -92,9 +92,9 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                                    "with native_drivers False) may stay "
                                    "'completing' before its finalisation counts as lost: it is set back to "
                                    "'running' so its backend finalises it again (Ganga would wait for a restart)."),
-    "shutdown_timeout": (30.0, "Longest seconds join() waits for the dispatcher and loop threads at exit; "
-                               "pool work still running is not waited for (what it did not finish is "
-                               "recovered at the next start)."),
+    "shutdown_timeout": (30.0, "Longest seconds Ganga's exit waits for monitoring work still running (a "
+                               "download, a finalisation), saying what it waits for; what does not end by then, "
+                               "or when Ctrl-C is pressed, is taken up by the next session."),
 }
 
 SIMGRID_SECTION = "SimGrid"
