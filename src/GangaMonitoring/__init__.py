@@ -67,6 +67,7 @@ def postBootstrapHook() -> None:  # noqa: N802 - Ganga's hook name
 
     from . import config
 
+    config.check_at_start()
     if config.monitoring_option("use_stock_monitoring") or not named_in_runtime_path():
         return
     if not isinstance(Core.monitoring_component, MonitoringComponent):

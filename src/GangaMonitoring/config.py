@@ -140,12 +140,19 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def typed(name: str, value: Any) -> Any:
+    """``value`` as ``[Monitoring]name``'s type when it converts (an ini's ``"-3"`` is ``-3``), else as given."""
+    if name not in MONITORING_OPTIONS:
+        return value
+    with contextlib.suppress(ValueError, SyntaxError):
+        return _as_type_of(MONITORING_OPTIONS[name][0], value)
+    return value
+
+
 def check_option(name: str, value: Any) -> str | None:
     """Why ``value`` is not a valid ``[Monitoring]name`` (one sentence), or None if it is."""
     rule = RULES.get(name)
-    default = MONITORING_OPTIONS[name][0] if name in MONITORING_OPTIONS else None
-    with contextlib.suppress(ValueError, SyntaxError):
-        value = _as_type_of(default, value) if name in MONITORING_OPTIONS else value
+    value = typed(name, value)
     if rule is None or rule[1](value):
         return None
     return f"[{SECTION}]{name} must be {rule[0]}, not {value!r}"
@@ -189,6 +196,8 @@ def define_options() -> bool:
     if not any(pre is _refuse_invalid for pre, _ in getattr(section, "_user_handlers", [])):
         section.attachUserHandler(_refuse_invalid, _say_when_it_applies)  # Ganga drops handlers between starts
     poll = getConfig("PollThread")
+    if not any(pre is _refuse_invalid_rate for pre, _ in getattr(poll, "_user_handlers", [])):
+        poll.attachUserHandler(_refuse_invalid_rate, None)
     for backend, rate in EXTRA_POLL_RATES.items():
         if backend not in poll.options or not poll.options[backend].check_defined():
             poll.addOption(backend, rate, f"Poll rate of the {backend} backend in seconds (GangaMonitoring).",
@@ -208,13 +217,34 @@ def _define_section(name: str, options: dict[str, tuple[Any, str]]) -> None:
 
 
 def _refuse_invalid(name: str, value: Any) -> Any:
-    """Before a value is set at the prompt (``config.Monitoring.io_workers = -1``): refuse it, saying why."""
-    from GangaCore.Utility.Config import ConfigError
+    """Before a value is set (``config.Monitoring.io_workers = -1`` at the prompt, or an ini file Ganga reads
+    again, as its new-version wizard does): an invalid one is refused, saying why, and the value in effect kept.
 
+    Never raises: Ganga's wizard would end the session on the exception (a bad line in a user's
+    file must never stop Ganga from starting).
+    """
     problem = check_option(name, value)
-    if problem is not None:
-        raise ConfigError(f"{problem}; it keeps its value")
-    return value
+    if problem is None:
+        return value
+    kept = monitoring_option(name)
+    _say_once(name, typed(name, value), f"{problem}: it keeps its value, {kept!r}")
+    return kept
+
+
+def _refuse_invalid_rate(name: str, value: Any) -> Any:
+    """As :func:`_refuse_invalid`, for a ``[PollThread]`` poll interval (other options pass)."""
+    from GangaCore.Utility.Config import getConfig
+
+    poll = getConfig("PollThread")
+    if name not in _rate_names(poll):
+        return value
+    with contextlib.suppress(ValueError, SyntaxError):
+        value = ast.literal_eval(value) if isinstance(value, str) else value
+    if _valid_rate(value):
+        return value
+    kept = poll[name] if _valid_rate(poll[name]) else poll.options[name].default_value  # of the option's type
+    _say_once(f"PollThread.{name}", value, f"{_rate_problem(name, value)}: it keeps its value, {kept!r}")
+    return kept
 
 
 def _say_when_it_applies(name: str, _value: Any) -> None:
@@ -225,28 +255,30 @@ def _say_when_it_applies(name: str, _value: Any) -> None:
 
 
 _warned: set[tuple[str, str]] = set()
+"""(option, repr of a value) already reported: each bad value is named once per process."""
+
+
+def _say_once(name: str, value: Any, message: str) -> None:
+    if (name, repr(value)) in _warned:
+        return
+    _warned.add((name, repr(value)))
+    from GangaCore.Utility.logging import getLogger
+
+    getLogger("GangaMonitoring").error("%s", message)
 
 
 def monitoring_option(name: str) -> Any:
-    """The current value of ``[Monitoring]name`` (the default, said once, if it is not valid: an ini's)."""
+    """The current value of ``[Monitoring]name`` (the default, said once, if it is not valid)."""
     from GangaCore.Utility.Config import Config, getConfig
 
     default = MONITORING_OPTIONS[name][0]
     if SECTION not in Config.allConfigs:
         return default
-    raw = getConfig(SECTION)[name]
-    try:
-        value = _as_type_of(default, raw)
-    except (ValueError, SyntaxError):
-        value = raw
+    value = typed(name, getConfig(SECTION)[name])
     problem = check_option(name, value)
     if problem is None:
         return value
-    if (name, repr(raw)) not in _warned:
-        _warned.add((name, repr(raw)))
-        from GangaCore.Utility.logging import getLogger
-
-        getLogger("GangaMonitoring").error("%s: the default, %r, is used", problem, default)
+    _say_once(name, value, f"{problem}: the default, {default!r}, is used")
     return default
 
 
@@ -263,15 +295,126 @@ def _as_type_of(default: Any, value: Any) -> Any:
     return ast.literal_eval(value)
 
 
+def check_at_start() -> None:
+    """Every ``[Monitoring]`` option, every line of ``[Monitoring]`` and ``[SimGrid]`` Ganga could not take,
+    and every ``[PollThread]`` rate, checked once per start (the runtime package's ``postBootstrapHook``).
+
+    Each problem is named in one sentence with the value used instead, and the bad value is taken out of
+    Ganga's config (the level that held it: command line, file), so ``config.Monitoring`` shows what is
+    used.  Never raises: a bad line never stops Ganga.
+    """
+    from GangaCore.Utility.Config import Config, getConfig
+
+    if SECTION not in Config.allConfigs:
+        return
+    _report_lines_ganga_refused(Config)
+    section = getConfig(SECTION)
+    for name in MONITORING_OPTIONS:
+        for bad in _drop_invalid_levels(section.options[name], lambda value, name=name: check_option(name, value)
+                                        is None):
+            _say_once(name, typed(name, bad),
+                      f"{check_option(name, bad)}: {_used(monitoring_option(name), MONITORING_OPTIONS[name][0])}")
+    poll = getConfig("PollThread")
+    for name in _rate_names(poll):
+        for bad in _drop_invalid_levels(poll.options[name], _valid_rate):
+            _say_once(f"PollThread.{name}", bad,
+                      f"{_rate_problem(name, bad)}: {_used(poll_interval(name), _default_rate(name))}")
+
+
+def _used(value: Any, default: Any) -> str:
+    """How a start-up message ends: ``"the default, 8, is used"`` or ``"12 is used"``."""
+    return f"the default, {value!r}, is used" if value == default else f"{value!r} is used"
+
+
+_LEVELS = ("user_value", "gangarc_value", "session_value")
+"""Where Ganga keeps the values of an option given by the command line, an ini file read again and the
+ini files read at start, most effective first (below them is the default)."""
+
+
+def _drop_invalid_levels(option: Any, valid: Any) -> list[Any]:
+    """Delete each level of ``option`` whose value is not ``valid``; returns the deleted values."""
+    dropped = []
+    for level in _LEVELS:
+        if hasattr(option, level) and not valid(getattr(option, level)):
+            dropped.append(getattr(option, level))
+            delattr(option, level)
+    return dropped
+
+
+def _report_lines_ganga_refused(config_module: Any) -> None:
+    """Lines of ``[Monitoring]``/``[SimGrid]`` that Ganga kept aside: unknown options (with a did-you-mean)
+    and values its own type check refused (``io_workers = lots``); each is named and then forgotten."""
+    import difflib
+
+    from GangaCore.Utility.Config import getConfig
+
+    for section_name, known in ((SECTION, MONITORING_OPTIONS), (SIMGRID_SECTION, SIMGRID_OPTIONS)):
+        for pending in (config_module.unknownConfigFileValues, config_module.unknownUserConfigValues,
+                        config_module.unknownGangarcFileValues):
+            leftovers = pending.get(section_name) or {}
+            for option, raw in list(leftovers.items()):
+                del leftovers[option]
+                if option in known:
+                    default = known[option][0]
+                    problem = check_option(option, raw) if section_name == SECTION else None
+                    text = problem or f"[{section_name}]{option} must be a {type(default).__name__}, not {raw!r}"
+                    _say_once(option if section_name == SECTION else f"{section_name}.{option}", typed(option, raw),
+                              f"{text}: {_used(getConfig(section_name)[option], default)}")
+                    continue
+                close = difflib.get_close_matches(option, list(known), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                _say_once(f"{section_name}.{option}", raw,
+                          f"[{section_name}] has no option {option!r}{hint}: '{option} = {raw}' is ignored")
+
+
+GANGA_POLL_RATES = frozenset({"Local", "Condor", "gLite", "LSF", "PBS", "Dirac", "Panda", "default_backend_poll_rate"})
+"""``[PollThread]`` options of Ganga's own that are a backend's poll interval in seconds."""
+
+
+def _rate_names(poll: Any) -> list[str]:
+    """The ``[PollThread]`` options that are poll intervals: Ganga's, ours, and any named after a backend."""
+    try:
+        from GangaCore.Utility.Plugin import allPlugins
+
+        backends = set(allPlugins.allClasses("backends"))
+    except Exception:  # noqa: BLE001 - no plugins yet: the known names alone
+        backends = set()
+    names = GANGA_POLL_RATES | set(EXTRA_POLL_RATES) | backends
+    return sorted(name for name in poll.options if name in names and poll.options[name].check_defined())
+
+
+MIN_POLL_INTERVAL = 0.1
+"""Seconds: a ``[PollThread]`` rate below it (0 made ~11 requests a second) is not used."""
+
+
+def _valid_rate(value: Any) -> bool:
+    return _is_number(value) and value >= MIN_POLL_INTERVAL
+
+
 def poll_interval(backend: str) -> float:
-    """Seconds between polls of ``backend``: ``[PollThread]<backend>``, else the default rate."""
+    """Seconds between polls of ``backend``: ``[PollThread]<backend>``, else the default rate; a rate that is
+    not a number of at least ``MIN_POLL_INTERVAL`` seconds is named once and that option's default used."""
     from GangaCore.Utility.Config import getConfig
 
     poll = getConfig("PollThread")
-    try:
-        return float(poll[backend])
-    except Exception:  # noqa: BLE001 - Ganga raises its own ConfigError for unknown keys
-        return float(poll["default_backend_poll_rate"])
+    name = backend if backend in poll.options else "default_backend_poll_rate"
+    value = poll[name]
+    if _valid_rate(value):
+        return float(value)
+    default = _default_rate(name)
+    _say_once(f"PollThread.{name}", value, f"{_rate_problem(name, value)}: {_used(default, default)}")
+    return default
+
+
+def _default_rate(name: str) -> float:
+    from GangaCore.Utility.Config import getConfig
+
+    default = getattr(getConfig("PollThread").options[name], "default_value", None)
+    return float(default) if default is not None and _valid_rate(default) else float(EXTRA_POLL_RATES.get(name, 30))
+
+
+def _rate_problem(name: str, value: Any) -> str:
+    return f"[PollThread]{name} must be a number of seconds of at least {MIN_POLL_INTERVAL}, not {value!r}"
 
 
 def credential_check_interval() -> float:
