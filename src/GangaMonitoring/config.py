@@ -108,6 +108,9 @@ SIMGRID_OPTIONS: dict[str, tuple[Any, str]] = {
 AT_START = frozenset({"poll_workers", "io_workers", "cpu_workers", "aging_seconds"})
 """Options read when the component is built: a change applies at the next Ganga start."""
 
+_in_use: dict[str, Any] = {}
+"""The values of the ``AT_START`` options this session uses (recorded by :func:`check_at_start`)."""
+
 _AT_LEAST_1 = ("an integer of at least 1", lambda v: _is_int(v) and v >= 1)
 _AT_LEAST_0 = ("an integer of at least 0", lambda v: _is_int(v) and v >= 0)
 _POSITIVE = ("a number of seconds above 0", lambda v: _is_number(v) and v > 0)
@@ -228,7 +231,12 @@ def _refuse_invalid(name: str, value: Any) -> Any:
         return value
     kept = monitoring_option(name)
     _say_once(name, typed(name, value), f"{problem}: it keeps its value, {kept!r}")
+    _refused.add(name)
     return kept
+
+
+_refused: set[str] = set()
+"""Options whose last setting :func:`_refuse_invalid` refused: nothing changed, nothing more to say."""
 
 
 def _refuse_invalid_rate(name: str, value: Any) -> Any:
@@ -248,10 +256,15 @@ def _refuse_invalid_rate(name: str, value: Any) -> Any:
 
 
 def _say_when_it_applies(name: str, _value: Any) -> None:
+    """After a value is set: one that is read at start only says so, at the prompt."""
+    if name in _refused:
+        _refused.discard(name)
+        return
     if name in AT_START:
-        from GangaCore.Utility.logging import getLogger
+        from .compat.prompt import tell_user
 
-        getLogger("GangaMonitoring").info("[%s]%s applies from the next Ganga start", SECTION, name)
+        tell_user(f"[{SECTION}]{name} applies from the next Ganga start; this session keeps "
+                  f"{_in_use.get(name, MONITORING_OPTIONS[name][0])!r}")
 
 
 _warned: set[tuple[str, str]] = set()
@@ -314,6 +327,7 @@ def check_at_start() -> None:
                                         is None):
             _say_once(name, typed(name, bad),
                       f"{check_option(name, bad)}: {_used(monitoring_option(name), MONITORING_OPTIONS[name][0])}")
+    _in_use.update({name: monitoring_option(name) for name in AT_START})
     poll = getConfig("PollThread")
     for name in _rate_names(poll):
         for bad in _drop_invalid_levels(poll.options[name], _valid_rate):

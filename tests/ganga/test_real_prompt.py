@@ -179,6 +179,14 @@ def test_a_users_session_queues_why_watch_and_exit(tmp_path: Path) -> None:
         assert "GangaAttributeError: queues has no 'wyh': did you mean queues.why?" in typo, typo
         assert no_banner(typo), typo
 
+        later = ganga.run("config.Monitoring.io_workers = 4")  # read when the component is built
+        assert "[Monitoring]io_workers applies from the next Ganga start; this session keeps 8" in later, later
+        refused = ganga.run("config.Monitoring.io_workers = -1")
+        assert "[Monitoring]io_workers must be an integer of at least 1, not -1: it keeps its value, 4" in refused, \
+            refused
+        assert "applies from the next Ganga start" not in refused, refused  # nothing changed
+        assert no_banner(later + refused), later + refused
+
         ganga.run("j = Job(backend=TestSubmitter(time=1))")
         ganga.run("j.submit()")
         ganga.run("import time; deadline = time.time() + 120")

@@ -71,7 +71,7 @@ from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 from .pipeline import OutputPipeline
 from .polling import Polling, call_inline
 from .progress import SplitJobProgress
-from .prompt import PromptNotice
+from .prompt import PromptNotice, tell_user
 from .recovery import recover_interrupted_jobs
 from .requests import UserRequests
 
@@ -252,7 +252,7 @@ class MonitoringComponent(GangaThread):
         patches.remove_user_action_listener(self.requests.on_user_action)
         service_events.unsubscribe(self._on_service_retry)
         self.runner.stop()  # nothing more is dispatched; what runs may end
-        drain(self.runner.running, self.runner.wait_for_finish, time.monotonic, log.info,
+        drain(self.runner.running, self.runner.wait_for_finish, time.monotonic, tell_user,
               float(config.monitoring_option("shutdown_timeout")))
         self._write_status_file_safely("stopped")
         self.prompt_notice.detach()

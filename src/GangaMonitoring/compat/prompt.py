@@ -18,6 +18,19 @@ from typing import Any
 
 from .. import config
 
+def tell_user(text: str) -> None:
+    """A line for the person at the terminal, now: printed, and logged at INFO for the log file.
+
+    Ganga's logging shows this package's lines below ERROR at its interactive prompt in the log
+    file only (they wait in a buffer that its prompt no longer flushes), so a line a user must
+    see (a setting that applies later, a wait at exit) is printed.
+    """
+    from GangaCore.Utility.logging import getLogger
+
+    print(f"GangaMonitoring: {text}", flush=True)
+    getLogger("GangaMonitoring").info("%s", text)
+
+
 FAILING_AFTER = 3
 """Consecutive failed polls after which a backend is reported failing."""
 
