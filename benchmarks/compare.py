@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,13 +50,14 @@ COMPAT_PER_MASTER = 100
 def run_one(size: int, plain: bool, stock: bool, args: argparse.Namespace, burst: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gangamon-compare-") as workdir:
         out = os.path.join(workdir, "summary.json")
+        # one thread budget for both, and no limit tuned to the simulator (ours adapts its own)
         command = [sys.executable, "-m", "GangaMonitoring.demo", "--jobs", str(size), "--seed", str(args.seed),
                    "--poll-interval", str(args.poll_interval), "--latency", "0.05", "--max-concurrent", "8",
-                   "--timeout", str(args.timeout), "--json", out]
+                   "--timeout", str(args.timeout), "--json", out, "--io-limit", "0", "--threads", str(args.threads)]
         if plain:
             command.append("--plain")
         if args.compat:
-            command += ["--compat", "--io-limit", "0"] + ([] if plain else ["--per-master", str(COMPAT_PER_MASTER)])
+            command += ["--compat"] + ([] if plain else ["--per-master", str(COMPAT_PER_MASTER)])
         if burst:
             command.append("--burst")
         if args.backend != "SimGrid":
@@ -129,6 +131,9 @@ def _keep_output(json_path: str, size: int, plain: bool, stock: bool, stdout: st
         handle.write(stdout + "\n--- stderr ---\n" + stderr)
 
 
+PROMPT_OPERATIONS = ("jobs table", "subjob table", "print(j)", "write j.comment")
+"""What the demo times of what a user types (the demo's PromptOperations), each kind apart."""
+
 ROWS: list[tuple[str, Any, str]] = [
     ("jobs final", lambda s: s["final"], "{:.0f}"),
     ("jobs not final at timeout", lambda s: s["not_final"], "{:.0f}"),
@@ -139,6 +144,8 @@ ROWS: list[tuple[str, Any, str]] = [
     ("prompt p50 (ms)", lambda s: s["prompt_latency_ms"]["p50"], "{:.2f}"),
     ("prompt p99 (ms)", lambda s: s["prompt_latency_ms"]["p99"], "{:.1f}"),
     ("prompt max (ms)", lambda s: s["prompt_latency_ms"]["max"], "{:.0f}"),
+    *[(f"{kind} {stat} (ms)", lambda s, kind=kind, stat=stat: s.get("prompt_ops_ms", {}).get(kind, {}).get(stat),
+       "{:.1f}") for kind in PROMPT_OPERATIONS for stat in ("p50", "max")],
     ("CPU (s)", lambda s: s["cpu_s"], "{:.0f}"),
     ("CPU per job (ms)", lambda s: 1000 * s["cpu_s"] / max(1, s["subjobs"]), "{:.1f}"),
     # a run that left jobs unfinished spent less: per job it brought to a final state is the fair figure
@@ -153,14 +160,54 @@ ROWS: list[tuple[str, Any, str]] = [
 ]
 
 
-def table(title: str, stock: dict[str, Any], ours: dict[str, Any]) -> str:
-    lines = [title, f"  {'':34} {'stock':>10} {'ours':>10} {'ours/stock':>11}"]
+def table(title: str, stock: Runs, ours: Runs) -> str:
+    """Stock's and ours' figures and the ratio of their medians; with several runs each cell is the
+    median and its range (``1.2 (1.0-1.5)``)."""
+    stock_runs, our_runs = as_runs(stock), as_runs(ours)
+    width = 10 if len(stock_runs) == len(our_runs) == 1 else 20
+    lines = [title + (f" (medians of {len(stock_runs)} and {len(our_runs)} runs, range in brackets)"
+                      if width > 10 else ""),
+             f"  {'':34} {'stock':>{width}} {'ours':>{width}} {'ours/stock':>11}"]
     for name, get, fmt in ROWS:
-        a, b = get(stock), get(ours)
-        cells = [v if isinstance(v, str) else fmt.format(v) if v is not None else "n/a" for v in (a, b)]
-        numbers = all(isinstance(v, (int, float)) for v in (a, b))
-        ratio = f"{b / a:.2f}" if numbers and a != 0 else "-"
-        lines.append(f"  {name:34} {cells[0]:>10} {cells[1]:>10} {ratio:>11}")
+        cells, medians = [], []
+        for runs in (stock_runs, our_runs):
+            values = [get(run) for run in runs]
+            numbers = [v for v in values if isinstance(v, (int, float))]
+            if len(numbers) != len(values):  # a text (a stop cut short) or a missing figure: the first as it is
+                first = values[0]
+                cells.append(first if isinstance(first, str) else "n/a")
+                medians.append(None)
+                continue
+            middle = statistics.median(numbers)
+            cell = fmt.format(middle)
+            if len(numbers) > 1:
+                cell += f" ({fmt.format(min(numbers))}-{fmt.format(max(numbers))})"
+            cells.append(cell)
+            medians.append(middle)
+        a, b = medians
+        ratio = f"{b / a:.2f}" if a is not None and b is not None and a != 0 else "-"
+        lines.append(f"  {name:34} {cells[0]:>{width}} {cells[1]:>{width}} {ratio:>11}")
+    return "\n".join(lines)
+
+
+Runs = dict[str, Any] | list[dict[str, Any]]
+"""One run's summary, or the summaries of several runs of the same workload."""
+
+
+def as_runs(runs: Runs) -> list[dict[str, Any]]:
+    return [runs] if isinstance(runs, dict) else list(runs)
+
+
+def targets_of_runs(check: Any, ours: list[dict[str, Any]], stock: list[dict[str, Any]], *extra: Any) -> str:
+    """Each target, met in how many of the runs (run i of ours against run i of stock)."""
+    verdicts = [check(mine, theirs, *extra).splitlines() for mine, theirs in zip(ours, stock, strict=True)]
+    if len(verdicts) == 1:
+        return "\n".join(verdicts[0])
+    lines = []
+    for rows in zip(*verdicts, strict=True):
+        name = rows[0].split("] ", 1)[1]
+        met = sum("[met " in row for row in rows)
+        lines.append(f"  [met {met}/{len(rows)}] {name}" if met else f"  [MISS 0/{len(rows)}] {name}")
     return "\n".join(lines)
 
 
@@ -219,6 +266,12 @@ def main() -> int:
     parser.add_argument("--poll-interval", type=float, default=None, help="[PollThread] rate (default 2 s; "
                                                                           "10 s with --compat)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each workload and monitoring, alternating stock and ours (default 3: the "
+                             "table shows medians and ranges)")
+    parser.add_argument("--threads", type=int, default=12,
+                        help="one thread budget for both (the demo's --threads): stock's update pool, ours' poll + "
+                             "io + cpu workers (default 12; 0: each its own defaults, stock 5, ours 22)")
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--json", default="results/compare.json")
     parser.add_argument("--failure-fraction", type=float, default=None,
@@ -236,18 +289,22 @@ def main() -> int:
     workloads = ([(n, False, False) for n in args.sizes] + [(n, False, True) for n in args.burst]
                  + [(n, True, False) for n in args.plain])
     for size, plain, burst in workloads:
-        pair = {mode: run_one(size, plain, mode == "stock", args, burst) for mode in MODES}
+        pair: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
+        for _ in range(args.repeat):
+            for mode in MODES:
+                pair[mode].append(run_one(size, plain, mode == "stock", args, burst))
         kind = "plain jobs" if plain else "subjobs" + (f" in masters of {COMPAT_PER_MASTER}" if args.compat else "")
         title = (f"{size} {kind}{', burst' if burst else ''}{', compatibility path' if args.compat else ''} "
-                 f"(poll {args.poll_interval:.0f} s, grid 50 ms x 8)")
-        checked = (compat_targets(pair["ours"], pair["stock"], burst) if args.compat
-                   else targets(pair["ours"], pair["stock"], args.poll_interval))
+                 f"(poll {args.poll_interval:.0f} s, grid 50 ms x 8, {args.threads or 'default'} threads each)")
+        checked = (targets_of_runs(compat_targets, pair["ours"], pair["stock"], burst) if args.compat
+                   else targets_of_runs(targets, pair["ours"], pair["stock"], args.poll_interval))
         report.append(table(title, pair["stock"], pair["ours"]) + "\n targets (ours):\n" + checked)
         print(report[-1], flush=True)
-        results.append({"size": size, "plain": plain, "burst": burst, "compat": args.compat, **pair})
+        results.append({"size": size, "plain": plain, "burst": burst, "compat": args.compat, "repeat": args.repeat,
+                        "threads": args.threads, **pair})
         with open(args.json, "w") as handle:
             json.dump({"poll_interval_s": args.poll_interval, "seed": args.seed, "compat": args.compat,
-                       "runs": results}, handle, indent=2)
+                       "repeat": args.repeat, "threads": args.threads, "runs": results}, handle, indent=2)
     print("\n\n".join(report))
     print(f"\nfigures: {args.json}")
     return 0

@@ -40,8 +40,9 @@ def load(paths: list[str]) -> Series:
             runs = json.load(handle)["runs"]
         for run in runs:
             for mode in MODES:
-                summary = run[mode]
-                by_size[(workload(summary), mode)][summary["subjobs"]].append(summary)
+                repeats = run[mode] if isinstance(run[mode], list) else [run[mode]]  # compare.py --repeat N
+                for summary in repeats:
+                    by_size[(workload(summary), mode)][summary["subjobs"]].append(summary)
     return {key: [median_run(sizes[n]) for n in sorted(sizes)] for key, sizes in by_size.items()}
 
 PANELS = (

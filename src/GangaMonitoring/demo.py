@@ -96,6 +96,10 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.OPTION=VALUE",
                         help="a Ganga option for the session, e.g. Monitoring.poll_workers=16 (repeatable; the "
                              "value is a Python literal, or a plain string)")
+    parser.add_argument("--threads", type=int, default=0, metavar="N",
+                        help="one thread budget for either monitoring: stock's update pool "
+                             "([PollThread]update_thread_pool_size) or ours (poll + io + cpu workers) gets N "
+                             "threads (default 0: each its own defaults, stock 5, ours 12 + 8 + 2)")
     parser.add_argument("--stall-report-after", type=float, default=0.5, metavar="S",
                         help="when one timed GPI operation takes longer, record every thread's stack (in the JSON)")
     args = parser.parse_args(argv)
@@ -129,6 +133,7 @@ def run(argv: list[str] | None = None) -> int:
             *([("Monitoring", "native_drivers", False), ("SimGrid", "max_batch", 100)] if args.compat else []),
             ("SimGrid", "timeout", min(10.0, args.hang_seconds / 2)),
             *(_dirac_options(home, url, args.poll_interval) if args.backend == "Dirac" else []),
+            *thread_budget(args.threads),
             *(_option(setting) for setting in args.set),
         ])
         try:
@@ -155,6 +160,18 @@ def run(argv: list[str] | None = None) -> int:
     if args.json:
         write_json_atomically(args.json, summary, indent=2)
     return 0 if summary["final"] == args.jobs and not summary["integrity_problems"] else 1
+
+
+def thread_budget(threads: int) -> list[tuple[str, str, Any]]:
+    """The options that give either monitoring ``threads`` threads (none for 0): stock's update pool, and ours
+    split one for finalisation, the rest between polls and downloads (polls get the odd one)."""
+    if threads <= 0:
+        return []
+    cpu = 1
+    io = max(1, (threads - cpu) // 2)
+    poll = max(1, threads - cpu - io)
+    return [("PollThread", "update_thread_pool_size", threads), ("Monitoring", "poll_workers", poll),
+            ("Monitoring", "io_workers", io), ("Monitoring", "cpu_workers", cpu)]
 
 
 def _option(setting: str) -> tuple[str, str, Any]:
@@ -240,15 +257,20 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
         outage.start()
 
     prompt_latencies: list[float] = []
+    typed = PromptOperations(GPI, job)
     stalls = StallWatch(threshold=args.stall_report_after)
     stalls.start()
     deadline = time.monotonic() + args.timeout
-    next_report = 0.0
+    next_report = next_typed = 0.0
     while time.monotonic() < deadline:
         tick = time.perf_counter()
         with stalls.timing():
             _ = watched.status  # a trivial GPI operation, timed as the prompt would feel it
         prompt_latencies.append(time.perf_counter() - tick)
+        if time.monotonic() >= next_typed:  # what a user types, one kind a second, each timed apart
+            with stalls.timing():
+                typed.next()
+            next_typed = time.monotonic() + 1.0
         if time.monotonic() >= next_report:
             counts = _status_counts(work)
             _report_progress(counts, mc)
@@ -286,6 +308,8 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
             "max": 1000 * max(prompt_latencies, default=0.0),
             "mean": 1000 * statistics.fmean(prompt_latencies) if prompt_latencies else 0.0,
         },
+        "prompt_ops_ms": typed.summary(),
+        "threads": args.threads,
         "poll_interval_s": args.poll_interval,
         "grid_latency_s": args.latency,
         "stalls": stalls.reports,
@@ -294,6 +318,8 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
           f"{summary['failed_on_grid']} failed on the grid), {outputs} outputs retrieved")
     _say(summarise("lag from grid finish to Ganga final state", lags))
     _say(summarise("prompt latency", [1000 * x for x in prompt_latencies], unit="ms"))
+    for kind, times in typed.times.items():
+        _say(summarise(f"  {kind}", [1000 * x for x in times], unit="ms"))
     drain_text = "n/a (not every job final)" if drain is None else f"{drain:.1f} s"
     _say(f"drain after the last grid finish: {drain_text}; outputs exactly once: "
           f"{'yes' if not summary['integrity_problems'] else summary['integrity_problems'][:3]}")
@@ -306,6 +332,46 @@ def _limits(mc: Any) -> list[dict[str, Any]]:
 
     scheduler = getattr(mc, "scheduler", None)
     return [dataclasses.asdict(entry) for entry in scheduler.limits.statistics()] if scheduler is not None else []
+
+
+class PromptOperations:
+    """What a user types at the prompt while monitoring works, one kind per call, round robin, each timed:
+    the ``jobs`` table, a master's subjob table (``j.subjobs``), ``print(j)`` of a master, and a write
+    (``j.comment = ...``).  Displayed as Ganga's prompt displays them (``_display(True)``)."""
+
+    def __init__(self, gpi: Any, master: Any) -> None:
+        self.gpi, self.master = gpi, master
+        kinds = [("jobs table", self._jobs_table)]
+        if master is not None:
+            kinds += [("subjob table", self._subjob_table), ("print(j)", self._print_master),
+                      ("write j.comment", self._write)]
+        self._kinds = kinds
+        self._turn = 0
+        self.times: dict[str, list[float]] = {name: [] for name, _ in kinds}
+
+    def next(self) -> None:
+        name, operation = self._kinds[self._turn % len(self._kinds)]
+        self._turn += 1
+        started = time.perf_counter()
+        operation()
+        self.times[name].append(time.perf_counter() - started)
+
+    def _jobs_table(self) -> None:
+        self.gpi.jobs._display(True)
+
+    def _subjob_table(self) -> None:
+        self.master.subjobs._display(True)
+
+    def _print_master(self) -> None:
+        str(self.master)
+
+    def _write(self) -> None:
+        self.master.comment = f"typed at {time.time():.3f}"
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {name: {"p50": 1000 * percentile(times, .5), "p95": 1000 * percentile(times, .95),
+                       "max": 1000 * max(times, default=0.0), "n": len(times)}
+                for name, times in self.times.items()}
 
 
 class StallWatch:

@@ -181,3 +181,30 @@ def test_flush_cost_measures_from_none_changed_to_every_subjob_and_tabulates_bot
     text = flush_cost.table({mode: {"subjobs": 10, "rows": r} for mode, r in rows.items()})
     assert text.splitlines()[-1].split() == ["10", "40.0", "10.0", "0.25", "30.0", "8.0"]
     assert text.splitlines()[-2].split()[3] == "nan"  # no ratio against a zero
+
+
+def test_several_runs_show_medians_with_ranges_and_the_ratio_of_medians() -> None:
+    stock = [summary(cpu_s=c) for c in (80.0, 100.0, 300.0)]
+    ours = [summary(cpu_s=c) for c in (40.0, 50.0, 45.0)]
+    rows = {line[2:36].strip(): line[36:].split() for line in compare.table("t", stock, ours).splitlines()[2:]}
+    assert rows["CPU (s)"] == ["100", "(80-300)", "45", "(40-50)", "0.45"]
+    assert "medians of 3 and 3 runs" in compare.table("t", stock, ours).splitlines()[0]
+
+
+def test_targets_of_several_runs_say_in_how_many_each_was_met() -> None:
+    ours = [summary(), summary(drain_s=2.5), summary(drain_s=3.0)]
+    stock = [summary(cpu_s=200.0)] * 3
+    lines = compare.targets_of_runs(compare.targets, ours, stock, 2.0).splitlines()
+    assert "  [met 1/3] drain <= 2 s" in lines
+    assert "  [met 3/3] every job final" in lines
+    ours = [summary(drain_s=2.5)] * 2
+    assert "  [MISS 0/2] drain <= 2 s" in compare.targets_of_runs(compare.targets, ours, stock[:2], 2.0).splitlines()
+
+
+def test_repeated_runs_in_one_file_are_one_point_at_their_median(tmp_path: Path) -> None:
+    path = tmp_path / "compare.json"
+    runs = {mode: [summary(lag_s={"p50": p, "p95": p, "max": p}) for p in (1.0, 5.0, 2.0)]
+            for mode in ("stock", "ours")}
+    path.write_text(json.dumps({"runs": [{"size": 1000, **runs}]}))
+    (point,) = plot_compare.load([str(path)])[("SimGrid, plain jobs", "ours")]
+    assert point["lag_s"]["p95"] == 2.0
