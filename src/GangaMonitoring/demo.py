@@ -27,6 +27,8 @@ from datetime import UTC
 from typing import Any
 import contextlib
 
+from . import _arguments as valid
+
 
 def _say(*parts: Any, flush: bool = True, file: Any = None) -> None:
     """print() to the real standard output.
@@ -57,9 +59,9 @@ def summarise(name: str, values: list[float], unit: str = "s") -> str:
 def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ganga-monitoring demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--jobs", type=int, default=2000, help="subjobs of the demo job (default 2000)")
+    parser.add_argument("--jobs", type=valid.count(1), default=2000, help="subjobs of the demo job (default 2000)")
     parser.add_argument("--plain", action="store_true", help="submit --jobs separate (unsplit) jobs instead")
-    parser.add_argument("--per-master", type=int, default=0, metavar="N",
+    parser.add_argument("--per-master", type=valid.count(0), default=0, metavar="N",
                         help="split the --jobs subjobs into master jobs of N subjobs each, submitted one "
                              "after another (default: one master)")
     parser.add_argument("--burst", action="store_true",
@@ -70,39 +72,52 @@ def run(argv: list[str] | None = None) -> int:
                         help="monitor SimGrid through its stock updateMonitoringInformation (status and "
                              "downloads in one call, as Batch-style backends), not its native driver; "
                              "status requests carry at most 100 ids")
-    parser.add_argument("--queue-time", type=float, nargs=2, default=(0.0, 10.0), metavar=("MIN", "MAX"))
-    parser.add_argument("--run-time", type=float, nargs=2, default=(5.0, 30.0), metavar=("MIN", "MAX"))
-    parser.add_argument("--failure-fraction", type=float, default=0.02)
-    parser.add_argument("--latency", type=float, default=0.05, help="grid latency per request, s (default 0.05)")
-    parser.add_argument("--poll-interval", type=float, default=2.0, help="[PollThread]SimGrid, s (default 2)")
+    parser.add_argument("--queue-time", type=valid.seconds, nargs=2, default=(0.0, 10.0), metavar=("MIN", "MAX"),
+                        help="seconds a job waits on the grid before it runs (default 0 10)")
+    parser.add_argument("--run-time", type=valid.seconds, nargs=2, default=(5.0, 30.0), metavar=("MIN", "MAX"),
+                        help="seconds a job runs on the grid (default 5 30)")
+    parser.add_argument("--failure-fraction", type=valid.fraction, default=0.02,
+                        help="fraction of jobs that end Failed on the grid, 0 to 1 (default 0.02)")
+    parser.add_argument("--latency", type=valid.seconds, default=0.05,
+                        help="grid latency per request, s (default 0.05)")
+    parser.add_argument("--poll-interval", type=valid.positive_seconds, default=2.0,
+                        help="[PollThread]SimGrid, s > 0 (default 2)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulated grid")
-    parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
+    parser.add_argument("--timeout", type=valid.positive_seconds, default=600.0,
+                        help="give up after this many seconds")
     parser.add_argument("--stock", action="store_true", help="use Ganga's stock monitoring instead")
     parser.add_argument("--backend", choices=("SimGrid", "Dirac"), default="SimGrid",
                         help="SimGrid (default), or Ganga's Dirac backend on the simulated DIRAC")
     parser.add_argument("--gangadir", help="gangadir to use (default: a temp dir, removed after)")
     parser.add_argument("--json", help="also write the summary as JSON to this file")
-    faults = parser.add_argument_group("faults of the simulated grid (see `ganga-monitoring simgrid --help`)")
-    faults.add_argument("--error-rate", type=float, default=0.0, help="fraction of requests answered 500")
-    faults.add_argument("--timeout-rate", type=float, default=0.0, help="fraction of requests that hang")
-    faults.add_argument("--hang-seconds", type=float, default=30.0)
-    faults.add_argument("--malformed-rate", type=float, default=0.0, help="fraction of malformed answers")
-    faults.add_argument("--outage", type=float, nargs=2, action="append", default=[], metavar=("AFTER", "LENGTH"),
+    faults = parser.add_argument_group("faults of the simulated grid (see `ganga-monitoring simgrid --help`; "
+                                       "the three fractions add up to at most 1)")
+    faults.add_argument("--error-rate", type=valid.fraction, default=0.0, help="fraction of requests answered 500")
+    faults.add_argument("--timeout-rate", type=valid.fraction, default=0.0, help="fraction of requests that hang")
+    faults.add_argument("--hang-seconds", type=valid.positive_seconds, default=30.0,
+                        help="how long a hanging request hangs, s > 0 (the client's timeout is half of it, at "
+                             "most 10 s; default 30)")
+    faults.add_argument("--malformed-rate", type=valid.fraction, default=0.0, help="fraction of malformed answers")
+    faults.add_argument("--outage", type=valid.seconds, nargs=2, action="append", default=[],
+                        metavar=("AFTER", "LENGTH"),
                         help="the grid answers 503 for LENGTH s, from AFTER s after the submission")
-    parser.add_argument("--max-concurrent", type=int, default=8, help="requests the grid serves at once")
-    parser.add_argument("--io-limit", type=int, default=8,
+    parser.add_argument("--max-concurrent", type=valid.count(0), default=8,
+                        help="requests the grid serves at once (default 8; 0: no cap)")
+    parser.add_argument("--io-limit", type=valid.count(0), default=8,
                         help="[Monitoring]backend_concurrency of the backend (default 8; 0: not set, so the "
                              "limits are adaptive)")
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.OPTION=VALUE",
+    parser.add_argument("--set", type=_setting, action="append", default=[], metavar="SECTION.OPTION=VALUE",
                         help="a Ganga option for the session, e.g. Monitoring.poll_workers=16 (repeatable; the "
                              "value is a Python literal, or a plain string)")
-    parser.add_argument("--threads", type=int, default=0, metavar="N",
+    parser.add_argument("--threads", type=valid.count(0), default=0, metavar="N",
                         help="one thread budget for either monitoring: stock's update pool "
                              "([PollThread]update_thread_pool_size) or ours (poll + io + cpu workers) gets N "
                              "threads (default 0: each its own defaults, stock 5, ours 12 + 8 + 2)")
-    parser.add_argument("--stall-report-after", type=float, default=0.5, metavar="S",
+    parser.add_argument("--stall-report-after", type=valid.seconds, default=0.5, metavar="S",
                         help="when one timed GPI operation takes longer, record every thread's stack (in the JSON)")
     args = parser.parse_args(argv)
+    valid.check_ranges(parser, args, "--queue-time", "--run-time")
+    valid.check_rates(parser, args, ("--error-rate", "--timeout-rate", "--malformed-rate"))
 
     home = tempfile.mkdtemp(prefix="gangamon-demo-home-")
     os.environ["HOME"] = home  # Ganga truncates ~/.ganga.log: keep the user's own untouched
@@ -172,6 +187,16 @@ def thread_budget(threads: int) -> list[tuple[str, str, Any]]:
     poll = max(1, threads - cpu - io)
     return [("PollThread", "update_thread_pool_size", threads), ("Monitoring", "poll_workers", poll),
             ("Monitoring", "io_workers", io), ("Monitoring", "cpu_workers", cpu)]
+
+
+def _setting(text: str) -> str:
+    """``--set``'s type: ``text`` itself, once it has the form :func:`_option` reads."""
+    name, sep, _ = text.partition("=")
+    section, dot, option = name.partition(".")
+    if not (sep and dot and section and option):
+        raise argparse.ArgumentTypeError(f"expected SECTION.OPTION=VALUE (e.g. Monitoring.poll_workers=16), "
+                                         f"got {text!r}")
+    return text
 
 
 def _option(setting: str) -> tuple[str, str, Any]:

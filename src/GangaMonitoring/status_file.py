@@ -101,13 +101,22 @@ def pid_alive(pid: int) -> bool:
 
 
 def default_gangadir(gangarc: str) -> str:
-    """The gangadir a session of this user uses: ``[Configuration]gangadir`` of ``gangarc``, else ~/gangadir."""
+    """The gangadir a session of this user uses: ``[Configuration]gangadir`` of ``gangarc``, else ~/gangadir.
+
+    A ``gangarc`` that does not exist, or that is not an ini file, gives ~/gangadir (Ganga too starts
+    without it); one that exists but cannot be read (a directory, no permission) raises
+    :class:`StatusFileError`.
+    """
     default = os.path.join(os.path.expanduser("~"), "gangadir")
     parser = configparser.ConfigParser(interpolation=None)
     try:
         with open(gangarc, encoding="utf-8") as handle:
             parser.read_file(handle)
-    except (OSError, configparser.Error):
+    except FileNotFoundError:
+        return default
+    except OSError as err:
+        raise StatusFileError(f"cannot read {gangarc}: {err.strerror or err}") from err
+    except (configparser.Error, UnicodeDecodeError):
         return default
     value = parser.get("Configuration", "gangadir", fallback="").strip()
     return os.path.expanduser(os.path.expandvars(value)) if value else default

@@ -55,8 +55,9 @@ def test_cli_enable_creates_a_gangarc_with_ganga_header(tmp_path: Path) -> None:
 
 def test_cli_disable_without_a_file_creates_none(tmp_path: Path) -> None:
     rc = tmp_path / ".gangarc"
-    subprocess.run([sys.executable, "-m", "GangaMonitoring.cli", "disable", "--gangarc", str(rc)], check=True,
-                   capture_output=True)
+    run = subprocess.run([sys.executable, "-m", "GangaMonitoring.cli", "disable", "--gangarc", str(rc)],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and f"{rc} does not exist" in run.stderr  # named: tests/cli/test_command.py
     assert not rc.exists()
 
 

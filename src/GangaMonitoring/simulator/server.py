@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from .. import _arguments as valid
 from .model import GridConfig, OutputNotReady, SimulatedGrid, UnknownJob
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -300,36 +301,43 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog=f"Ganga's SimGrid backend finds it at [SimGrid]server (default http://127.0.0.1:{DEFAULT_PORT}). "
                "Times are in seconds; MIN MAX ranges are uniform.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only: 127.0.0.1 or ::1)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+    parser.add_argument("--port", type=valid.port, default=DEFAULT_PORT,
                         help="port to listen on (0: any free port; the address is printed)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random draw (same seed, same grid)")
     jobs = parser.add_argument_group("the jobs")
-    jobs.add_argument("--queue-time", type=float, nargs=2, default=(0.0, 2.0), metavar=("MIN", "MAX"),
+    jobs.add_argument("--queue-time", type=valid.seconds, nargs=2, default=(0.0, 2.0), metavar=("MIN", "MAX"),
                       help="seconds a job waits before it runs")
-    jobs.add_argument("--run-time", type=float, nargs=2, default=(1.0, 5.0), metavar=("MIN", "MAX"),
+    jobs.add_argument("--run-time", type=valid.seconds, nargs=2, default=(1.0, 5.0), metavar=("MIN", "MAX"),
                       help="seconds a job runs")
-    jobs.add_argument("--failure-fraction", type=float, default=0.0, help="fraction of jobs that end Failed")
-    jobs.add_argument("--output-files", type=int, default=2, help="files in each job's output sandbox")
-    jobs.add_argument("--output-bytes", type=int, default=4096, help="bytes of each of those files")
+    jobs.add_argument("--failure-fraction", type=valid.fraction, default=0.0,
+                      help="fraction of jobs that end Failed (0 to 1)")
+    jobs.add_argument("--output-files", type=valid.count(0), default=2, help="files in each job's output sandbox")
+    jobs.add_argument("--output-bytes", type=valid.count(0), default=4096, help="bytes of each of those files")
     service = parser.add_argument_group("the service")
-    service.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
-    service.add_argument("--max-concurrent", type=int, default=0,
+    service.add_argument("--latency", type=valid.seconds, default=0.0, help="seconds added to every request")
+    service.add_argument("--max-concurrent", type=valid.count(0), default=0,
                          help="requests served at once; more wait their turn (0: no cap)")
-    service.add_argument("--max-batch", type=int, default=1000, help="job ids one status or kill request may carry")
-    faults = parser.add_argument_group("faults (each request draws one)")
-    faults.add_argument("--error-rate", type=float, default=0.0, help="fraction of requests answered HTTP 500")
-    faults.add_argument("--timeout-rate", type=float, default=0.0, help="fraction of requests that hang")
-    faults.add_argument("--hang-seconds", type=float, default=30.0, help="how long a hanging request hangs")
-    faults.add_argument("--malformed-rate", type=float, default=0.0,
+    service.add_argument("--max-batch", type=valid.count(1), default=1000,
+                         help="job ids one status or kill request may carry")
+    faults = parser.add_argument_group("faults (each request draws at most one: the three fractions add up to "
+                                       "at most 1)")
+    faults.add_argument("--error-rate", type=valid.fraction, default=0.0,
+                        help="fraction of requests answered HTTP 500")
+    faults.add_argument("--timeout-rate", type=valid.fraction, default=0.0, help="fraction of requests that hang")
+    faults.add_argument("--hang-seconds", type=valid.seconds, default=30.0, help="how long a hanging request hangs")
+    faults.add_argument("--malformed-rate", type=valid.fraction, default=0.0,
                         help="fraction of requests answered with truncated JSON")
-    faults.add_argument("--outage", type=float, nargs=2, action="append", default=[], metavar=("START", "LENGTH"),
+    faults.add_argument("--outage", type=valid.seconds, nargs=2, action="append", default=[],
+                        metavar=("START", "LENGTH"),
                         help="answer 503 to everything for LENGTH seconds from START seconds after the start "
                              "(repeatable)")
-    parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--parent-pid", type=valid.count(1), default=None, help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="print nothing after the listening line")
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         parser.error("the simulator only listens on loopback (127.0.0.1 or ::1)")
+    valid.check_ranges(parser, args, "--queue-time", "--run-time")
+    valid.check_rates(parser, args, ("--error-rate", "--timeout-rate", "--malformed-rate"))
     return args
 
 
