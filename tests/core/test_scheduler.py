@@ -191,3 +191,17 @@ def test_children_have_a_lane_of_their_own_past_an_open_breaker() -> None:
     assert names(s.pop_ready(2)) == ["child"]
     s.complete(child, now=3, error="HTTP 503", fault=Fault.BACKEND)
     assert s.breakers.breakers["B"].consecutive_failures == 1  # the child's failure is its parent's to count
+
+
+def test_a_retry_merged_into_pending_work_of_its_key_ends_and_is_not_left_running() -> None:
+    s = scheduler()
+    s.submit(op("k", jobs={1}), now=0)
+    [failed] = s.pop_ready(0)
+    s.submit(op("k", jobs={2}), now=1)  # a new request for the same work while it runs
+    pending = s.retry(failed, now=2, due=10, error="OSError: transient")
+    assert pending is not failed and pending.state is State.READY
+    assert failed.state is State.DONE and failed.finished_at == 2  # merged: over, not a phantom "running"
+    assert pending.job_ids == {1, 2} and pending.attempts == 1 and pending.last_error == "OSError: transient"
+    stats = s.statistics(2)
+    assert stats.running == 0 and stats.by_kind == {"poll": {"ready": 1}}
+    assert [e.event for e in s.history if e.key == OpKey("k")][-1] == "merged into pending"

@@ -328,7 +328,12 @@ class Scheduler:
         self._log(now, op.key, "failed" if error else "done", error or "")
 
     def retry(self, op: Operation, now: float, due: float, error: str, fault: Fault = Fault.JOB) -> Operation:
-        """Put a failed running operation back, due at ``due`` (a backoff)."""
+        """Put a failed running operation back, due at ``due`` (a backoff).
+
+        When work for its key is already pending, the retry merges into that
+        operation (as :meth:`submit` merges) and ``op`` ends (DONE); the
+        operation returned is the one that will run.
+        """
         self._release(op, now)
         self.breakers.failed(op, now, error, fault)
         self.limits.finished(op, now, fault, error)
@@ -338,8 +343,14 @@ class Scheduler:
         self._log(now, op.key, "retry", f"in {due - now:.1f}s after: {error}")
         existing = self._pending.get(op.key)
         if existing is not None:
+            # the retry is folded into the pending work of its key; the failed operation itself is over
+            # (never left RUNNING outside the running table: a phantom nobody would ever end)
+            self._merge(existing, op, now)
             existing.attempts = max(existing.attempts, op.attempts)
             existing.last_error = error
+            op.state = State.DONE
+            op.version += 1
+            self._log(now, op.key, "merged into pending", f"its retry is the pending {existing.kind.value}")
             return existing
         op.version += 1
         op.submitted_at = now
