@@ -46,6 +46,7 @@ class SchedulerRunner:
         policy_for: Callable[[Kind], RetryPolicy | None],
         *,
         plan: Callable[[float], None] | None = None,
+        retry_allowed: Callable[[Operation], bool] | None = None,
         max_sleep: float = 1.0,
         name: str = "GangaMon-dispatch",
     ) -> None:
@@ -54,6 +55,8 @@ class SchedulerRunner:
         self.clock = clock
         self._policy_for = policy_for
         self._plan = plan
+        self._retry_allowed = retry_allowed
+        """Asked under the lock before a failed operation is retried (False: it ends failed); None: always."""
         self._max_sleep = max_sleep
         self._cond = threading.Condition()
         self._stopping = False
@@ -268,12 +271,16 @@ class SchedulerRunner:
         try:
             # a child is not retried on its own: its parent's outcome carries its failure
             policy = self._policy_for(op.kind) if op.parent is None else None
-            due = policy.next_due(op, error, now) if policy is not None and not self._stopping else None
+            allowed = policy is not None and not self._stopping
+            withheld = allowed and self._retry_allowed is not None and not self._retry_allowed(op)
+            due = policy.next_due(op, error, now) if allowed and not withheld else None  # type: ignore[union-attr]
         except Exception:  # a broken policy must not leave the operation running forever
             log.exception("retry policy for %r failed; giving up on it", op)
-            due = None
+            due, withheld = None, False
         if due is None:
-            if op.parent is None:
+            if withheld:
+                log.info("monitoring %s failed and is not retried now (%s)", op.description or op.key, message)
+            elif op.parent is None:
                 log.warning("monitoring %s gave up after %d attempt(s): %s", op.description or op.key,
                             op.attempts, message)
             self.scheduler.complete(op, now, error=message, fault=fault_of(error))
