@@ -180,7 +180,7 @@ class Scheduler:
         if new.due < existing.due:
             existing.due = new.due
             changed = True
-        existing.job_ids |= new.job_ids
+        existing.add_job_ids(new.job_ids)
         if existing.action is None:
             existing.action = new.action
         if changed:
@@ -197,7 +197,7 @@ class Scheduler:
             heapq.heappush(self._waiting, (op.due, op.seq, op.version, op))
 
     def _reenqueue(self, op: Operation, now: float) -> None:
-        op.version += 1  # invalidates the op's old heap entries
+        op.bump_version()  # invalidates the op's old heap entries
         op.ready_at = None
         self._enqueue(op, now)
 
@@ -278,7 +278,7 @@ class Scheduler:
         op.started_at = now
         if op.first_started_at is None:
             op.first_started_at = now
-        op.attempts += 1
+        op.next_attempt()
         op.waiting_reason = ""
         op.borrowed = borrowed
         self.breakers.started(op, now)
@@ -346,13 +346,14 @@ class Scheduler:
             # the retry is folded into the pending work of its key; the failed operation itself is over
             # (never left RUNNING outside the running table: a phantom nobody would ever end)
             self._merge(existing, op, now)
-            existing.attempts = max(existing.attempts, op.attempts)
-            existing.last_error = error
+            with existing.locked():
+                existing.attempts = max(existing.attempts, op.attempts)
+                existing.last_error = error
             op.state = State.DONE
-            op.version += 1
+            op.bump_version()
             self._log(now, op.key, "merged into pending", f"its retry is the pending {existing.kind.value}")
             return existing
-        op.version += 1
+        op.bump_version()
         op.submitted_at = now
         op.ready_at = None
         self._pending[op.key] = op
@@ -379,7 +380,7 @@ class Scheduler:
         if op is None:
             return False
         op.state = State.CANCELLED
-        op.version += 1
+        op.bump_version()
         self._log(now, key, "cancelled", reason)
         return True
 

@@ -444,7 +444,7 @@ class MonitoringComponent(GangaThread):
         if status in FINISHING_STATES:
             update = self.fanout.current_operation()
             if update is not None:
-                update.units += 1
+                update.add_units(1)  # this thread is the update's, but a status listener may be another's
         if status == "running":
             master = job._getParent()
             if master is not None:
