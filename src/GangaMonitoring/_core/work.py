@@ -71,6 +71,9 @@ class State(enum.Enum):
     """Finished (successfully or given up); kept only in the history."""
     CANCELLED = "cancelled"
     """Withdrawn before it ran."""
+    HUNG = "hung"
+    """Ran past its ``hang_after``: its key, slot and jobs went to newer work, its thread still runs the
+    call; when the call returns, the operation ends (DONE) and its outcome is ignored."""
 
 
 class JobKey(NamedTuple):
@@ -166,6 +169,12 @@ class OpKey:
 
 TERMINAL_STATES = frozenset({State.DONE, State.CANCELLED})
 
+REPLACEMENT_THREADS = 2
+"""Threads each pool may add to replace threads stuck in hung calls.  A hung operation beyond that
+keeps its slot until it returns (the pool runs one worker short), so a pool never has more than
+``2 × size + REPLACEMENT_THREADS`` threads (``pools.Pools``: a slot each, one per slot for work
+its holder lent it, and the replacements)."""
+
 DEFAULT_POOL = {
     Kind.POLL: "poll",
     Kind.CALL: "poll",
@@ -223,7 +232,13 @@ class Operation:
     last_error: str | None = None
     waiting_reason: str = ""
     borrowed: bool = False
-    """Runs in the worker of the operation that took it (:meth:`Scheduler.take`): no pool slot of its own."""
+    """Runs in the slot of the operation that took it (:meth:`Scheduler.take`): no pool slot of its own."""
+    hang_after: float | None = None
+    """Seconds a run may take before it is declared hung (:attr:`State.HUNG`); None: never."""
+    thread: str = ""
+    """The thread that runs (or last ran) it, for ``queues``."""
+    hung_at: float | None = None
+    """When it was declared hung."""
     seq: int = field(default_factory=lambda: next(_sequence))
     version: int = 0
 
