@@ -155,6 +155,8 @@ class MonitoringSnapshot:
     breakers: list[BreakerSnapshot] = field(default_factory=list)
     """Every breaker: backends', the local disk's, credentials' (``BackendSnapshot`` has its backend's)."""
     planner: PlannerSnapshot | None = None
+    hung: list[str] = field(default_factory=list)
+    """Calls declared hung that have not returned, as sentences ("a call to X's update has hung for ...")."""
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -305,6 +307,9 @@ def render(snapshot: MonitoringSnapshot, width: int | None = None) -> str:
                               (1, CUT), (2, "; ready work waits"))))
         lines.extend(cut(f"    {a.worker:<22} {cut(a.running, column):<{column}} {a.for_seconds:6.1f} s", width)
                      for a in pool.activities)
+    if snapshot.hung:
+        lines += ["", "Hung calls (their jobs go to the next poll; a late return is ignored):"]
+        lines.extend(cut(f"  {call}", width) for call in snapshot.hung)
     lines += ["", "Backends:"]
     if not snapshot.backends:
         lines.append("  (no job to monitor)")

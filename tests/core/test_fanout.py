@@ -36,8 +36,10 @@ class Harness:
         policy = RetryPolicy("test", wait=wait_fixed(0), stop=stop_after_attempt(3))
         self.runner = SchedulerRunner(self.scheduler, self.pools, self.clock, lambda kind: policy, max_sleep=0.05)
         self.ended: list[tuple[Any, Operation]] = []
+        self.outcomes: list[list[JobKey]] = []
         self.fanout = FanOut(self.runner, self.clock, call=lambda task, jobs: task(jobs),
-                             identify=lambda job: job, on_child_done=lambda c, op: self.ended.append((c, op)))
+                             identify=lambda job: job, on_child_done=lambda c, op: self.ended.append((c, op)),
+                             on_outcomes=lambda fine, alone: self.outcomes.append(fine))
         self.runner.start()
 
     def parent_poll(self, name: str, body: Callable[[Parent], None], *, chunk_size: int | None = 1,
@@ -98,14 +100,23 @@ def test_children_run_at_once_up_to_the_limit_the_parent_helping(harness_factory
     assert h.fanout.in_flight() == 0
 
 
-def test_a_parent_alone_in_the_pool_runs_its_children_itself(harness_factory: Callable[..., Harness]) -> None:
-    h = harness_factory(poll_workers=1, limit=4)  # the parent holds the only worker: no deadlock
+def test_a_parent_alone_in_the_pool_lends_its_slot_to_its_children(harness_factory: Callable[..., Harness]) -> None:
+    h = harness_factory(poll_workers=1, limit=4)  # the parent holds the only slot: no deadlock
     seen: list[Job] = []
-    done, result = h.parent_poll("poll", lambda p: h.fanout.add(p, seen.extend, jobs(6)))
+    threads: set[str] = set()
+
+    def update(batch: list[Job]) -> None:
+        seen.extend(batch)
+        threads.add(threading.current_thread().name)
+
+    parent_thread: list[str] = []
+    done, result = h.parent_poll("poll", lambda p: (parent_thread.append(threading.current_thread().name),
+                                                    h.fanout.add(p, update, jobs(6))))
     assert done.wait(WAIT) and result["all_ended"]
     assert sorted(seen) == jobs(6)
     history = [entry.detail for entry in h.runner.history() if entry.event == "started"]
-    assert sum("in the worker of the operation that waits for it" in d for d in history) == 6
+    assert sum("in the slot of the operation that waits for it" in d for d in history) == 6
+    assert parent_thread[0] not in threads  # never in the parent's own thread: its deadline holds
 
 
 def test_a_job_in_flight_is_not_updated_again_and_its_child_is_waited_for(
@@ -196,3 +207,64 @@ def test_calls_are_chunked_with_keys_of_their_own(harness_factory: Callable[...,
     keys = [c.key for c in result["parent"].own]
     assert keys == [OpKey.update("B", JobKey(1, first)) for first in (0, 3, 6, 9)]
 
+
+
+def test_a_hung_update_releases_its_jobs_and_its_late_return_changes_nothing(
+        harness_factory: Callable[..., Harness]) -> None:
+    """The hung call returns after a newer poll took its job: the newer child keeps it, nothing counts twice."""
+    clock = FakeClock()
+    h = harness_factory(poll_workers=1, limit=4, clock=clock)
+    inside, release = threading.Event(), threading.Event()
+    newer_inside, newer_release = threading.Event(), threading.Event()
+
+    def hangs(batch: list[Job]) -> None:
+        inside.set()
+        assert release.wait(WAIT)  # a service call that does not return
+
+    # the parent holds the only slot: it lends it to its child, which runs on a thread of its own
+    first, first_result = h.parent_poll("poll", lambda p: h.fanout.add(p, hangs, jobs(1)),
+                                        wait_for=5)  # its children hang after 4 × 5 s
+    assert inside.wait(WAIT)
+    clock.jump(5)  # the poll interval passes: the parent stops waiting, its child adopts its slot
+    assert first.wait(WAIT) and first_result["all_ended"] is False
+    assert any(e.event == "adopted" for e in h.runner.history())
+    [hung_child] = first_result["parent"].own
+    clock.jump(15)  # 20 s since the update started
+    h.runner.wake()
+    assert hung_child.done.wait(WAIT) and hung_child.hung
+    assert h.fanout.holder((1, 0)) is None  # released: the next poll updates it
+    [call] = h.runner.hung_calls()
+    assert str(call).startswith("a call to B's update has hung for 20 s in thread GangaMon-poll_")
+    assert "(update job 1.0 (B))" in str(call)
+    [poll_pool] = [p for p in h.pools.statistics() if p.name == "poll"]
+    assert len(poll_pool.hung) == 1 and poll_pool.busy == 0  # its thread is stuck, shown apart
+
+    def newer(batch: list[Job]) -> None:
+        newer_inside.set()
+        assert newer_release.wait(WAIT)
+
+    second, _ = h.parent_poll("requested", lambda p: h.fanout.add(p, newer, jobs(1)))  # the one worker is free
+    assert newer_inside.wait(WAIT)
+    newer_child = h.fanout.holder((1, 0))
+    assert newer_child is not None and newer_child is not hung_child
+    release.set()  # the hung call returns, late
+    assert wait_for_history(h, "returned late")
+    assert h.fanout.holder((1, 0)) is newer_child  # not released by the late return
+    assert h.outcomes == []  # the late call reported nothing
+    newer_release.set()
+    assert second.wait(WAIT) and newer_child.done.wait(WAIT)
+    assert h.outcomes == [[(1, 0)]] and h.fanout.in_flight() == 0
+    recent = h.runner.recent()
+    assert recent[("B", "update", "hung")] == 1 and recent[("B", "update", "ok")] == 1
+    assert ("B", "update", "failed") not in recent
+    assert h.runner.hung_calls() == [] and h.runner.statistics().hung == 0
+
+
+def wait_for_history(h: Harness, event: str) -> bool:
+    done = threading.Event()
+    for _ in range(int(WAIT / 0.05)):
+        if any(e.event == event for e in h.runner.history()):
+            done.set()
+            break
+        done.wait(0.05)
+    return done.is_set()

@@ -191,3 +191,46 @@ def test_children_have_a_lane_of_their_own_past_an_open_breaker() -> None:
     assert names(s.pop_ready(2)) == ["child"]
     s.complete(child, now=3, error="HTTP 503", fault=Fault.BACKEND)
     assert s.breakers.breakers["B"].consecutive_failures == 1  # the child's failure is its parent's to count
+
+
+def test_a_retry_merged_into_pending_work_of_its_key_ends_and_is_not_left_running() -> None:
+    s = scheduler()
+    s.submit(op("k", jobs={1}), now=0)
+    [failed] = s.pop_ready(0)
+    s.submit(op("k", jobs={2}), now=1)  # a new request for the same work while it runs
+    pending = s.retry(failed, now=2, due=10, error="OSError: transient")
+    assert pending is not failed and pending.state is State.READY
+    assert failed.state is State.DONE and failed.finished_at == 2  # merged: over, not a phantom "running"
+    assert pending.job_ids == {1, 2} and pending.attempts == 1 and pending.last_error == "OSError: transient"
+    stats = s.statistics(2)
+    assert stats.running == 0 and stats.by_kind == {"poll": {"ready": 1}}
+    assert [e.event for e in s.history if e.key == OpKey("k")][-1] == "merged into pending"
+
+
+def test_work_past_its_hang_after_is_hung_and_a_bounded_number_of_threads_replace_it() -> None:
+    s = Scheduler({"poll": 2, "io": 1, "cpu": 1}, replacement_threads=1)
+    for name in ("a", "b", "c", "d"):
+        hanging = op(name)
+        hanging.hang_after = 10.0
+        s.submit(hanging, now=0)
+    a, b = s.pop_ready(0)
+    assert s.hung_due(9.9) == [] and s.next_hang_at() == 10.0
+    assert s.hung_due(10) == [a, b]
+    assert s.declare_hung(a, 10) is True  # replaced: its slot goes back to the pool
+    assert a.state is State.HUNG and s.find(a.key) is None
+    [c] = s.pop_ready(10)
+    assert s.declare_hung(b, 10) is False  # the pool's one replacement is taken: b keeps its slot
+    assert s.pop_ready(10) == []  # d waits: b's and c's slots are taken
+    stats = s.statistics(10)
+    assert stats.running == 1 and stats.hung == 2 and stats.failed == {"poll": 2}
+    [first, second] = s.hung_calls(12)
+    assert str(second).startswith("a call to B's poll has hung for 12 s in thread (not started)")
+    assert "no replacement thread left" in str(second) and "no replacement" not in str(first)
+    s.returned_late(a, 30, "OSError: late")  # its replacement is free again; nothing counted twice
+    assert s.pop_ready(30) == []
+    s.returned_late(b, 31)  # b's slot is free at last
+    assert names(s.pop_ready(31)) == ["d"]
+    stats = s.statistics(31)
+    assert stats.hung == 0 and stats.failed == {"poll": 2} and stats.completed == {}
+    assert a.state is State.DONE and b.state is State.DONE
+    assert [e.event for e in s.history if e.key == a.key] == ["submitted", "started", "hung", "returned late"]

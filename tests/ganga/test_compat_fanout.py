@@ -167,3 +167,40 @@ def test_forcing_a_master_failed_forces_its_active_subjobs_too(ganga_session: An
     master.force_status("failed", force=True)
     assert master.status == "failed" and [sj.status for sj in master.subjobs] == ["failed"] * 3
     assert wait_for(lambda: component().index.get(master.id) is None, timeout=WAIT)
+
+
+class _HeldCall:
+    """A gate for RecordingSubmitter's first update: says it entered, then waits until released."""
+
+    def __init__(self) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def wait(self) -> None:
+        self.entered.set()
+        assert self.release.wait(WAIT)
+
+
+@pytest.mark.parametrize("ganga_session", [[*FAST, ("Monitoring", "poll_retry_attempts", 3)]], indirect=True)
+def test_a_poll_failing_after_disable_is_not_retried(ganga_session: Any) -> None:
+    """A poll runs while the user disables monitoring, then fails: its retry would poll while disabled."""
+    gpi = ganga_session
+    mon = component()
+    mon.disable()
+    job = gpi.Job(backend=plugins.RecordingSubmitter(time=60))
+    job.submit()
+    held = _HeldCall()
+    plugins.UPDATES.reset(gate=held, gated_calls=1, error=ConnectionError("the service is down"))  # type: ignore[arg-type]
+    mon.enable()
+    assert held.entered.wait(WAIT)
+    [poll] = [op for op in mon.runner.running() if op.parent is None and op.backend == "RecordingSubmitter"]
+    mon.disable()
+    seen = len(mon.runner.history())
+    held.release.set()
+
+    def ended() -> list[str]:
+        return [e.event for e in mon.runner.history()[seen:] if e.key == poll.key and e.event in
+                {"retry", "failed", "done"}]
+
+    assert wait_for(lambda: bool(ended()), timeout=WAIT)
+    assert ended() == ["failed"]  # not "retry": nothing periodic is scheduled while disabled
+    assert not [op for op in mon.runner.pending() if op.key == poll.key]

@@ -16,8 +16,9 @@ the same jobs twice.  Here, inside a poll (the *parent*)::
                     child operations ("update", backend, first job) ──► poll pool,
                         │                   up to the backend's limit
                         ▼
-                    Parent.wait ── runs children itself while they wait for a worker
-                                   (Scheduler.take), until all ended or the deadline
+                    Parent.wait ── lends its slot to a child still waiting for one
+                                   (Scheduler.take; the child runs on a pool thread),
+                                   until all ended or the deadline
 
 Invariants:
 
@@ -27,6 +28,18 @@ Invariants:
 - A parent ends when its children have ended, or at its deadline (a poll
   interval): children still running then go on alone, and the next poll
   skips their jobs, so one slow update never delays a backend's next poll.
+  A parent never runs a child in its own thread: a backend's update has no
+  timeout, and a parent stuck in one would hold its key, so every later
+  poll of the backend would park behind it.  A child it lent its slot to
+  and still runs at the deadline adopts a slot of its own.
+- A child, or a parent, running longer than ``HANG_AFTER_WAITS`` of the
+  parent's waits is *hung* (``SchedulerRunner``): its key and slot go to
+  newer work, and the child's jobs leave ``in_flight``, so the next poll
+  updates them.  When the hung call returns at last, nothing here counts
+  it again: no outcome is reported, and no job is released (a job a newer
+  child holds stays that child's).  Limit: a backend's update writes its
+  jobs' statuses itself, so a late call may still write a status older
+  than a newer poll's; only Ganga's own status transitions guard that.
 - A child is not retried on its own (``Operation.parent``): its failure
   fails the parent, whose retry policy applies; within a child, a failed
   call is bisected (``isolate``) so one bad job cannot block its chunk.
@@ -53,6 +66,9 @@ from .work import JobKey, Kind, Operation, OpKey, State
 
 Outcomes = Callable[[list[JobKey], list[tuple[JobKey, str]]], None]
 
+HANG_AFTER_WAITS = 4
+"""A call is hung once it ran this many times as long as its parent waits (4 poll intervals for a
+periodic poll, 4 × ``call_timeout`` for a requested call)."""
 
 
 @dataclass(eq=False)
@@ -68,6 +84,10 @@ class Child:
     """Which jobs failed, with their errors (``error`` less its summary)."""
     service_down: bool = False
     """It failed and no call of it succeeded, for the service's fault (not one job's)."""
+    op: Operation | None = None
+    """Its operation, once submitted."""
+    hung: bool = False
+    """It ended by being declared hung (its call may still run)."""
 
 
 @dataclass
@@ -80,6 +100,10 @@ class Parent:
     chunk_size: int | None
     budget: CallBudget
     deadline: float
+    wait_seconds: float = 0.0
+    """How long it waits for its children (its deadline less its start)."""
+    helped: Child | None = None
+    """The child it lent its slot to, if that child may still run."""
     own: list[Child] = field(default_factory=list)
     joined: list[Child] = field(default_factory=list)
     """Children of other parents that held some of this parent's jobs when it asked."""
@@ -152,8 +176,15 @@ class FanOut:
     @contextlib.contextmanager
     def parent(self, op: Operation, backend: str | None, *, deadline: float, chunk_size: int | None,
                budget: CallBudget) -> Iterator[Parent]:
-        """Within: nested calls of this thread become children of ``op``."""
-        parent = Parent(op, backend, chunk_size, budget, deadline)
+        """Within: nested calls of this thread become children of ``op``.
+
+        ``op`` itself is hung once it runs ``HANG_AFTER_WAITS`` × its wait
+        (unless it says otherwise already).
+        """
+        wait = max(0.0, deadline - self._clock.now())
+        parent = Parent(op, backend, chunk_size, budget, deadline, wait)
+        if op.hang_after is None and wait > 0:
+            op.hang_after = HANG_AFTER_WAITS * wait
         self._context.stack.append(("parent", parent))
         try:
             yield parent
@@ -199,8 +230,8 @@ class FanOut:
                 created.append((child, [job for _, job in chunk]))
         now = self._clock.now()
         for child, chunk_jobs in created:
-            self._runner.submit(self._child_operation(parent, child, task, chunk_jobs, now),
-                                listener=functools.partial(self._child_ended, child))
+            child.op = self._runner.submit(self._child_operation(parent, child, task, chunk_jobs, now),
+                                           listener=functools.partial(self._child_ended, child))
         return [child for child, _ in created]
 
     def _child_operation(self, parent: Parent, child: Child, task: Any, jobs: list[Any], now: float) -> Operation:
@@ -209,6 +240,8 @@ class FanOut:
         def action(op: Operation) -> None:
             with self.inline(op):
                 outcome = isolate(lambda batch: self._call(task, batch), jobs, budget, bug=own_bug)
+            if op.state is State.HUNG:
+                return  # returned after all, late: its jobs may be a newer child's by now; nothing is reported
             if self._on_outcomes is not None:
                 failed = {id(job) for batch, _ in outcome.failures for job in batch}
                 alone = [(self._identify(batch[0]), _error_text(e)) for batch, e in outcome.failures
@@ -226,12 +259,17 @@ class FanOut:
         tops = {key.top for key in child.jobs}
         return Operation(key=child.key, kind=Kind.POLL, backend=parent.backend, priority=parent.op.priority,
                          due=now, action=action, job_ids=tops, parent=parent.op.key,
+                         hang_after=HANG_AFTER_WAITS * parent.wait_seconds if parent.wait_seconds > 0 else None,
                          description=f"update {_describe(jobs, self._identify)} ({parent.named})")
 
     def _child_ended(self, child: Child, op: Operation) -> None:
         with self._cond:
             if op.state is State.CANCELLED:
                 child.error = "cancelled before it ran"
+            elif op.state is State.HUNG:
+                child.hung = True
+                child.error = op.last_error
+                child.detail = f"{op.description} {op.last_error}"
             else:
                 child.error = op.last_error
             for key in child.jobs:
@@ -245,25 +283,41 @@ class FanOut:
     # -- fan-in -------------------------------------------------------------------
 
     def wait(self, parent: Parent) -> bool:
-        """Wait for the parent's children, running those still pending here meanwhile.
+        """Wait for the parent's children, lending the parent's slot to one still waiting for a worker.
 
         Returns True when every child ended; False when the parent's
         deadline passed or monitoring stops first (the children left go on
-        alone).
+        alone; one the parent lent its slot to adopts a slot of its own).
         """
         while True:
             with self._cond:
                 pending = [c for c in parent.children() if not c.done.is_set()]
                 if not pending:
                     return True
-                if self._runner.stopping or self._clock.now() >= parent.deadline:
-                    return False
-            if any(self._runner.run_here(child.key) for child in pending):
+                over = self._runner.stopping or self._clock.now() >= parent.deadline
+                lending = parent.helped is not None and not parent.helped.done.is_set()
+            if over:
+                self._stop_lending(parent)  # outside the lock: it takes the runner's
+                return False
+            if not lending and self._lend(parent, pending):
                 continue
             with self._cond:
                 if all(not c.done.is_set() for c in pending):
                     remaining = self._clock.time_until(parent.deadline)
                     self._cond.wait(min(1.0, remaining if remaining is not None else 1.0))
+
+    def _lend(self, parent: Parent, pending: list[Child]) -> bool:
+        """Start one pending child in the parent's slot, on a pool thread; whether one started."""
+        for child in pending:
+            if self._runner.lend(child.key) is not None:
+                parent.helped = child
+                return True
+        return False
+
+    def _stop_lending(self, parent: Parent) -> None:
+        helped, parent.helped = parent.helped, None
+        if helped is not None and not helped.done.is_set() and helped.op is not None:
+            self._runner.adopt(helped.op)
 
     def in_flight(self) -> int:
         """How many jobs live children hold."""

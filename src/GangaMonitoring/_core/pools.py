@@ -14,7 +14,13 @@ Only plain data crosses into a process (paths, patterns, numbers): Ganga's
 job objects do not pickle.  A process pool that broke (a worker was killed)
 is replaced on the next call and the call is retried once on the new pool.
 Every thread is named ``GangaMon-<pool>_<n>`` and every busy worker records
-what it runs and since when, for ``queues``.  Worker processes log into
+what it runs and since when, for ``queues``.
+
+How many threads: the scheduler decides what runs (a pool's *size* is its
+slots); each thread pool may start ``2 × size + REPLACEMENT_THREADS``
+threads, lazily: one per slot, one per slot for work its holder lent it
+while it waits (``Scheduler.take``), and the replacements of threads stuck
+in hung calls (``Scheduler.declare_hung``, :meth:`Pools.mark_hung`).  Worker processes log into
 Ganga's log file through concurrent-log-handler, which locks the file around
 each write, so their lines never tear the parent's.
 """
@@ -32,6 +38,7 @@ from typing import Any
 from collections.abc import Callable, Mapping
 
 from .clock import Clock
+from .work import REPLACEMENT_THREADS
 
 THREAD_POOLS = ("poll", "io", "cpu")
 
@@ -53,9 +60,12 @@ class PoolStatistics:
     workers: int
     busy: int
     activities: tuple[WorkerActivity, ...]
+    hung: tuple[WorkerActivity, ...] = ()
+    """Threads stuck in calls declared hung (not counted in ``busy``)."""
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.busy}/{self.workers} busy"
+        hung = f", {len(self.hung)} hung" if self.hung else ""
+        return f"{self.name}: {self.busy}/{self.workers} busy{hung}"
 
 
 class PoolsClosed(RuntimeError):
@@ -72,12 +82,13 @@ class Pools:
         self._clock = clock
         self._prefix = prefix
         self._threads: dict[str, ThreadPoolExecutor] = {
-            name: ThreadPoolExecutor(self._sizes[name], thread_name_prefix=f"{prefix}-{name}")
+            name: ThreadPoolExecutor(2 * self._sizes[name] + REPLACEMENT_THREADS, thread_name_prefix=f"{prefix}-{name}")
             for name in THREAD_POOLS
         }
         self._processes: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._activity: dict[str, dict[str, WorkerActivity]] = {name: {} for name in THREAD_POOLS}
+        self._hung: dict[str, dict[str, WorkerActivity]] = {name: {} for name in THREAD_POOLS}
         self._closed = False
 
     @property
@@ -99,6 +110,14 @@ class Pools:
         finally:
             with self._lock:
                 self._activity[pool].pop(worker, None)
+                self._hung[pool].pop(worker, None)
+
+    def mark_hung(self, pool: str, worker: str) -> None:
+        """``worker`` of ``pool`` is stuck in a call declared hung: shown apart until the call returns."""
+        with self._lock:
+            activity = self._activity[pool].pop(worker, None)
+            if activity is not None:
+                self._hung[pool][worker] = activity
 
     def run_in_process(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
         """Run the picklable ``fn(*args)`` in a worker process and wait for its result.
@@ -150,7 +169,7 @@ class Pools:
         with self._lock:
             stats = [
                 PoolStatistics(name, self._sizes[name], len(self._activity[name]),
-                               tuple(self._activity[name].values()))
+                               tuple(self._activity[name].values()), tuple(self._hung[name].values()))
                 for name in THREAD_POOLS
             ]
             started = self._processes is not None

@@ -10,8 +10,15 @@
                    ▼
               [lock] complete / retry(policy) ─► listeners, wake
 
+    each wake: running work past its hang_after ─► [lock] declare_hung ─► listeners
+               (its call returning later: [lock] returned_late, outcome ignored)
+
 All scheduling decisions are the Scheduler's; this module only turns them
-into thread activity.  The dispatcher sleeps until the next deadline, a
+into thread activity.  No operation's action runs in a thread that another
+operation's progress depends on: work a waiting operation takes
+(:meth:`SchedulerRunner.lend`) runs on a pool thread of its own, so the
+taker keeps its own deadline, and a call that never returns is declared
+hung instead of holding its key, its slot and its listeners for ever.  The dispatcher sleeps until the next deadline, a
 submission, a completion or ``wake()``; with a ``FakeClock`` a test jumps
 the clock and calls ``wake()``.
 """
@@ -27,8 +34,8 @@ from .breaker import LOCAL_DISK, BreakerSnapshot, BreakerState
 from .clock import Clock
 from .pools import Pools
 from .retry import RetryPolicy, fault_of
-from .scheduler import HistoryEntry, Scheduler, SchedulerStatistics
-from .work import TERMINAL_STATES, Kind, Operation, OpKey
+from .scheduler import HistoryEntry, HungCall, Scheduler, SchedulerStatistics
+from .work import TERMINAL_STATES, Kind, Operation, OpKey, State
 
 Listener = Callable[[Operation], None]
 
@@ -46,6 +53,7 @@ class SchedulerRunner:
         policy_for: Callable[[Kind], RetryPolicy | None],
         *,
         plan: Callable[[float], None] | None = None,
+        retry_allowed: Callable[[Operation], bool] | None = None,
         max_sleep: float = 1.0,
         name: str = "GangaMon-dispatch",
     ) -> None:
@@ -54,6 +62,8 @@ class SchedulerRunner:
         self.clock = clock
         self._policy_for = policy_for
         self._plan = plan
+        self._retry_allowed = retry_allowed
+        """Asked under the lock before a failed operation is retried (False: it ends failed); None: always."""
         self._max_sleep = max_sleep
         self._cond = threading.Condition()
         self._stopping = False
@@ -98,20 +108,32 @@ class SchedulerRunner:
             self._cond.notify_all()
         return pending
 
-    def run_here(self, key: OpKey) -> bool:
-        """Run the pending operation for ``key`` in this thread, now, if the scheduler lets it be taken.
+    def lend(self, key: OpKey) -> Operation | None:
+        """Start the pending operation for ``key`` now, in the caller's slot, if the scheduler lets it be taken.
 
-        For a running operation waiting for ``key``'s work (``Scheduler.take``).
-        Returns whether it ran (its outcome went through the usual policy and listeners).
+        For a running operation that waits for ``key``'s work (``Scheduler.take``):
+        the work runs on a thread of its pool (never in the caller's thread, so
+        the caller's wait keeps its deadline however long the work takes).
+        Returns the started operation (borrowed), or None.  A caller that stops
+        waiting before it ended calls :meth:`adopt`.
         """
         with self._cond:
             if self._stopping:
-                return False
+                return None
             op = self.scheduler.take(key, self.clock.now())
-        if op is None:
-            return False
-        self._execute(op)
-        return True
+        if op is not None:
+            self._hand_to_pool(op)
+        return op
+
+    def adopt(self, op: Operation) -> None:
+        """The taker of borrowed ``op`` stops waiting: ``op`` holds a slot of its own (``Scheduler.adopt``)."""
+        with self._cond:
+            self.scheduler.adopt(op, self.clock.now())
+
+    def hung_calls(self) -> list[HungCall]:
+        """Calls declared hung that have not returned (``Scheduler.hung_calls``)."""
+        with self._cond:
+            return self.scheduler.hung_calls(self.clock.now())
 
     # -- inspection from any thread (the Scheduler itself is not thread-safe) -----
 
@@ -214,12 +236,28 @@ class SchedulerRunner:
             with self._cond:
                 if self._stopping:
                     return
+                hung = self._declare_hung(self.clock.now())
                 ready = self._plan_and_pop()
-                if not ready:
+                if not ready and not hung:
                     self._cond.wait(self._sleep_time())
                     continue
+            for op, listeners in hung:
+                self._tell(op, listeners)
             for op in ready:
                 self._hand_to_pool(op)
+
+    def _declare_hung(self, now: float) -> list[tuple[Operation, list[Listener]]]:
+        """Under the lock: running work past its ``hang_after`` is hung; returns it with the listeners to tell."""
+        declared = []
+        for op in self.scheduler.hung_due(now):
+            self.scheduler.declare_hung(op, now)
+            if op.thread:
+                self.pools.mark_hung(op.pool, op.thread)
+            log.warning("monitoring: %s; its work goes to the next poll", self.scheduler.hung_call(op, now))
+            declared.append((op, self._listeners_for(op)))
+        if declared:
+            self._cond.notify_all()
+        return declared
 
     def _plan_and_pop(self) -> list[Operation]:
         now = self.clock.now()
@@ -231,7 +269,9 @@ class SchedulerRunner:
         return self.scheduler.pop_ready(now)
 
     def _sleep_time(self) -> float:
-        until = self.clock.time_until(self.scheduler.next_wakeup(self.clock.now()))
+        now = self.clock.now()
+        times = [t for t in (self.scheduler.next_wakeup(now), self.scheduler.next_hang_at()) if t is not None]
+        until = self.clock.time_until(min(times, default=None))
         return self._max_sleep if until is None else min(until, self._max_sleep)
 
     def _hand_to_pool(self, op: Operation) -> None:
@@ -241,6 +281,7 @@ class SchedulerRunner:
             self._finish(op, error)
 
     def _execute(self, op: Operation) -> None:
+        op.thread = threading.current_thread().name
         error: BaseException | None = None
         try:
             if op.action is not None:
@@ -252,6 +293,13 @@ class SchedulerRunner:
     def _finish(self, op: Operation, error: BaseException | None) -> None:
         with self._cond:
             now = self.clock.now()
+            if op.state is State.HUNG:  # its listeners were told when it was declared hung
+                message = None if error is None else f"{type(error).__name__}: {error}"
+                self.scheduler.returned_late(op, now, message)
+                log.warning("monitoring: hung %s returned after all (%s); its outcome is ignored",
+                            op.description or op.key, message or "fine")
+                self._cond.notify_all()
+                return
             guarding = [name for name in (op.backend, LOCAL_DISK) if name is not None]
             before = {name: self.scheduler.breakers.state_of(name) for name in guarding}
             if error is None:
@@ -262,6 +310,10 @@ class SchedulerRunner:
                 self._log_breaker_change(name, state)
             listeners = self._listeners_for(op)
             self._cond.notify_all()
+        self._tell(op, listeners)
+
+    @staticmethod
+    def _tell(op: Operation, listeners: list[Listener]) -> None:
         for listener in listeners:
             try:
                 listener(op)
@@ -273,12 +325,16 @@ class SchedulerRunner:
         try:
             # a child is not retried on its own: its parent's outcome carries its failure
             policy = self._policy_for(op.kind) if op.parent is None else None
-            due = policy.next_due(op, error, now) if policy is not None and not self._stopping else None
+            allowed = policy is not None and not self._stopping
+            withheld = allowed and self._retry_allowed is not None and not self._retry_allowed(op)
+            due = policy.next_due(op, error, now) if allowed and not withheld else None  # type: ignore[union-attr]
         except Exception:  # a broken policy must not leave the operation running forever
             log.exception("retry policy for %r failed; giving up on it", op)
-            due = None
+            due, withheld = None, False
         if due is None:
-            if op.parent is None:
+            if withheld:
+                log.info("monitoring %s failed and is not retried now (%s)", op.description or op.key, message)
+            elif op.parent is None:
                 log.warning("monitoring %s gave up after %d attempt(s): %s", op.description or op.key,
                             op.attempts, message)
             self.scheduler.complete(op, now, error=message, fault=fault_of(error))
@@ -304,7 +360,7 @@ class SchedulerRunner:
             log.info("monitoring: %s still failing; next try in %.0f s", name, breaker.probe_interval)
 
     def _listeners_for(self, op: Operation) -> list[Listener]:
-        """Listeners to call now: those of a key whose work is over (not requeued)."""
-        if op.state not in TERMINAL_STATES or self.scheduler.find(op.key) is not None:
+        """Listeners to call now: those of a key whose work is over (not requeued; hung counts as over)."""
+        if (op.state not in TERMINAL_STATES and op.state is not State.HUNG) or self.scheduler.find(op.key) is not None:
             return []
         return self._listeners.pop(op.key, [])

@@ -26,9 +26,20 @@ pending operation).
 
 Helping.  A running operation that waits for operations of its own (a
 poll waiting for its fan-out children) may :meth:`Scheduler.take` one of
-them and run it in its own worker: the taken operation is *borrowed*, it
-holds no pool or backend slot (its taker's slot is idle meanwhile), so a
-pool full of waiting parents still makes progress.
+them, to run on a thread of the pool in its own slot: the taken operation
+is *borrowed*, it holds no pool or backend slot (its taker's slot is idle
+meanwhile), so a pool full of waiting parents still makes progress.  When
+the taker stops waiting first, the borrowed work :meth:`adopt` s a slot.
+
+Hung work.  An operation running longer than its ``hang_after`` is
+:meth:`declare_hung`: it leaves the running table (newer work of its key
+may run), its breaker and limit count a service error, its listeners are
+told it ended, and its slot goes back to the pool, whose thread pool has
+``replacement_threads`` spare threads for it; once those are used, a hung
+operation keeps its slot until it returns.  When its call finally returns,
+:meth:`returned_late` ends it without counting it again::
+
+        RUNNING ──(hang_after passed)──► HUNG ──(its call returns)──► DONE (outcome ignored)
 """
 
 from __future__ import annotations
@@ -42,7 +53,7 @@ from .adaptive import AdaptiveSettings, ConcurrencyLimits
 from .breaker import BreakerBoard
 from .recent import RecentCounts
 from .retry import Fault
-from .work import Kind, Operation, OpKey, PriorityClass, State
+from .work import REPLACEMENT_THREADS, Kind, Operation, OpKey, PriorityClass, State
 
 BackendLimit = Callable[[str, str], "int | None"]
 """(backend, pool) -> how many of that backend's operations may run in that pool at once."""
@@ -66,6 +77,36 @@ def outcome_key(op: Operation, outcome: str) -> tuple[str, str, str]:
 
 
 @dataclass(frozen=True)
+class HungCall:
+    """A call that ran past its ``hang_after`` and has not returned (:meth:`Scheduler.hung_calls`)."""
+
+    key: OpKey
+    backend: str | None
+    what: str
+    """"update" for a poll's child, else the operation's kind."""
+    description: str
+    thread: str
+    running_for: float
+    replaced: bool
+    """Its thread was replaced (its slot went back to the pool); False: it keeps its slot."""
+
+    def __str__(self) -> str:
+        whose = f"{self.backend}'s" if self.backend else "the session's"
+        slot = "" if self.replaced else "; no replacement thread left, it keeps its slot"
+        return (f"a call to {whose} {self.what} has hung for {duration(self.running_for)} in thread "
+                f"{self.thread or '(not started)'} ({self.description or self.key}){slot}")
+
+
+def duration(seconds: float) -> str:
+    """``"40 s"``, ``"4 min"``, ``"2.5 h"``."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@dataclass(frozen=True)
 class SchedulerStatistics:
     """A printable snapshot of the scheduler (see :meth:`Scheduler.statistics`)."""
 
@@ -80,6 +121,8 @@ class SchedulerStatistics:
     failed: dict[str, int]
     oldest_ready_age: float
     next_deadline_in: float | None
+    hung: int = 0
+    """Operations declared hung whose call has not returned yet (not counted in ``running``)."""
 
     def __str__(self) -> str:
         return (f"waiting={self.waiting} ready={self.ready} running={self.running} "
@@ -125,8 +168,10 @@ class Scheduler:
         breakers: BreakerBoard | None = None,
         limits: ConcurrencyLimits | None = None,
         history_size: int = 2000,
+        replacement_threads: int = REPLACEMENT_THREADS,
     ) -> None:
-        """``backend_limit``: fixed limits (a shortcut for ``limits`` that never adapt)."""
+        """``backend_limit``: fixed limits (a shortcut for ``limits`` that never adapt);
+        ``replacement_threads``: per pool, hung operations whose slot goes back to the pool."""
         if aging_seconds <= 0:
             raise ValueError("aging_seconds must be positive")
         self.aging_seconds = float(aging_seconds)
@@ -139,6 +184,11 @@ class Scheduler:
         self.breakers = breakers if breakers is not None else BreakerBoard()
         self._pending: dict[OpKey, Operation] = {}
         self._running: dict[OpKey, Operation] = {}
+        self._hung: dict[int, tuple[Operation, bool]] = {}
+        """seq -> (a hung operation, whether it keeps its slot)."""
+        self._replaced: Counter[str] = Counter()
+        """pool -> hung operations whose thread the pool replaced (at most ``replacement_threads``)."""
+        self._replacement_threads = max(0, int(replacement_threads))
         self._waiting: list[_HeapEntry] = []
         self._ready: dict[str, _PoolQueue] = {}
         self._running_by_pool: Counter[str] = Counter()
@@ -180,7 +230,7 @@ class Scheduler:
         if new.due < existing.due:
             existing.due = new.due
             changed = True
-        existing.job_ids |= new.job_ids
+        existing.add_job_ids(new.job_ids)
         if existing.action is None:
             existing.action = new.action
         if changed:
@@ -197,7 +247,7 @@ class Scheduler:
             heapq.heappush(self._waiting, (op.due, op.seq, op.version, op))
 
     def _reenqueue(self, op: Operation, now: float) -> None:
-        op.version += 1  # invalidates the op's old heap entries
+        op.bump_version()  # invalidates the op's old heap entries
         op.ready_at = None
         self._enqueue(op, now)
 
@@ -278,21 +328,29 @@ class Scheduler:
         op.started_at = now
         if op.first_started_at is None:
             op.first_started_at = now
-        op.attempts += 1
+        op.next_attempt()
         op.waiting_reason = ""
         op.borrowed = borrowed
         self.breakers.started(op, now)
         if not borrowed:
-            self._running_by_pool[op.pool] += 1
-            self._running_by_backend[op.backend] += 1
-            self._running_by_backend_pool[op.backend, op.pool] += 1
+            self._hold_slot(op)
         self.limits.started(op, self._running_by_backend_pool[op.backend, op.pool])
         waited = now - (op.ready_at if op.ready_at is not None else now)
-        where = "in the worker of the operation that waits for it" if borrowed else f"on {op.pool}"
+        where = "in the slot of the operation that waits for it" if borrowed else f"on {op.pool}"
         self._log(now, op.key, "started", f"{where} after {waited:.1f}s ready")
 
+    def _hold_slot(self, op: Operation) -> None:
+        self._running_by_pool[op.pool] += 1
+        self._running_by_backend[op.backend] += 1
+        self._running_by_backend_pool[op.backend, op.pool] += 1
+
+    def _free_slot(self, op: Operation) -> None:
+        self._running_by_pool[op.pool] -= 1
+        self._running_by_backend[op.backend] -= 1
+        self._running_by_backend_pool[op.backend, op.pool] -= 1
+
     def take(self, key: OpKey, now: float) -> Operation | None:
-        """Start the pending operation for ``key`` in the caller's worker (helping), if it may.
+        """Start the pending operation for ``key`` in the caller's slot (helping), if it may.
 
         For a running operation that waits for ``key``'s: it runs that work
         itself instead of waiting idle (see "Helping" above).  The taken
@@ -309,6 +367,95 @@ class Scheduler:
             return None
         self._start(op, now, borrowed=True)
         return op
+
+    def adopt(self, op: Operation, now: float) -> bool:
+        """A borrowed running operation whose taker stopped waiting holds a slot of its own from now.
+
+        The pool may be over its capacity meanwhile: nothing else starts in
+        it until it is under again.  Returns whether ``op`` was adopted.
+        """
+        if self._running.get(op.key) is not op or not op.borrowed:
+            return False
+        op.borrowed = False
+        self._hold_slot(op)
+        self._log(now, op.key, "adopted", "its taker stopped waiting: it holds a slot of its own")
+        return True
+
+    # -- hung work ---------------------------------------------------------------
+
+    def hung_due(self, now: float) -> list[Operation]:
+        """Running operations past their ``hang_after``."""
+        return [op for op in self._running.values() if op.hang_after is not None and op.started_at is not None
+                and now - op.started_at >= op.hang_after]
+
+    def next_hang_at(self) -> float | None:
+        """When the next running operation would be hung, if it has not ended by then."""
+        times = [op.started_at + op.hang_after for op in self._running.values()
+                 if op.hang_after is not None and op.started_at is not None]
+        return min(times, default=None)
+
+    def declare_hung(self, op: Operation, now: float) -> bool:
+        """``op`` runs past its ``hang_after``: HUNG (see "Hung work" above).
+
+        Returns whether its thread is replaced (its slot went back to the
+        pool); False: every replacement thread of its pool is taken, and it
+        keeps a slot until it returns.  The caller tells its listeners.
+        """
+        if self._running.get(op.key) is not op:
+            raise ValueError(f"{op!r} is not running")
+        del self._running[op.key]
+        replaced = self._replaced[op.pool] < self._replacement_threads
+        if replaced:
+            self._replaced[op.pool] += 1
+            if not op.borrowed:
+                self._free_slot(op)
+        elif op.borrowed:
+            self._hold_slot(op)  # its thread counts against the pool until it returns
+        self._hung[op.seq] = (op, not replaced)
+        started = op.started_at if op.started_at is not None else now
+        message = f"hung: still running after {duration(now - started)} (allowed {duration(op.hang_after or 0)})"
+        self.breakers.failed(op, now, message, Fault.BACKEND)  # a service that never answers is unwell
+        self.limits.finished(op, now, Fault.BACKEND, message)
+        with op.locked():
+            op.state = State.HUNG
+            op.hung_at = now
+            op.last_error = message
+            op.bump_version()
+        self._failed[op.kind.value] += 1
+        self.recent.add(outcome_key(op, "hung"), now)
+        where = "its thread replaced" if replaced else "no replacement thread left: it keeps its slot"
+        self._log(now, op.key, "hung", f"in thread {op.thread or '?'} after {duration(now - started)}; {where}")
+        self._unpark(op.key)
+        return replaced
+
+    def returned_late(self, op: Operation, now: float, error: str | None = None) -> None:
+        """The call of hung ``op`` returned: it ends (DONE), counted once already, its outcome ignored."""
+        entry = self._hung.pop(op.seq, None)
+        if entry is None or entry[0] is not op:
+            raise ValueError(f"{op!r} is not hung")
+        if entry[1]:
+            self._free_slot(op)
+        else:
+            self._replaced[op.pool] -= 1  # its thread is back: the pool's replacement is free again
+        with op.locked():
+            op.state = State.DONE
+            op.finished_at = now
+        started = op.started_at if op.started_at is not None else now
+        self._log(now, op.key, "returned late",
+                  f"after {duration(now - started)} ({error or 'fine'}); its outcome is ignored")
+
+    def hung_call(self, op: Operation, now: float) -> HungCall:
+        """Hung ``op`` as ``queues`` says it."""
+        entry = self._hung.get(op.seq)
+        if entry is None:
+            raise ValueError(f"{op!r} is not hung")
+        return HungCall(op.key, op.backend, "update" if op.parent is not None else op.kind.value, op.description,
+                        op.thread, now - (op.started_at if op.started_at is not None else now), not entry[1])
+
+    def hung_calls(self, now: float) -> list[HungCall]:
+        """Hung operations whose call has not returned, longest first."""
+        calls = [self.hung_call(op, now) for op, _ in self._hung.values()]
+        return sorted(calls, key=lambda call: -call.running_for)
 
     # -- outcomes ----------------------------------------------------------------
 
@@ -328,7 +475,12 @@ class Scheduler:
         self._log(now, op.key, "failed" if error else "done", error or "")
 
     def retry(self, op: Operation, now: float, due: float, error: str, fault: Fault = Fault.JOB) -> Operation:
-        """Put a failed running operation back, due at ``due`` (a backoff)."""
+        """Put a failed running operation back, due at ``due`` (a backoff).
+
+        When work for its key is already pending, the retry merges into that
+        operation (as :meth:`submit` merges) and ``op`` ends (DONE); the
+        operation returned is the one that will run.
+        """
         self._release(op, now)
         self.breakers.failed(op, now, error, fault)
         self.limits.finished(op, now, fault, error)
@@ -338,10 +490,17 @@ class Scheduler:
         self._log(now, op.key, "retry", f"in {due - now:.1f}s after: {error}")
         existing = self._pending.get(op.key)
         if existing is not None:
-            existing.attempts = max(existing.attempts, op.attempts)
-            existing.last_error = error
+            # the retry is folded into the pending work of its key; the failed operation itself is over
+            # (never left RUNNING outside the running table: a phantom nobody would ever end)
+            self._merge(existing, op, now)
+            with existing.locked():
+                existing.attempts = max(existing.attempts, op.attempts)
+                existing.last_error = error
+            op.state = State.DONE
+            op.bump_version()
+            self._log(now, op.key, "merged into pending", f"its retry is the pending {existing.kind.value}")
             return existing
-        op.version += 1
+        op.bump_version()
         op.submitted_at = now
         op.ready_at = None
         self._pending[op.key] = op
@@ -353,11 +512,13 @@ class Scheduler:
             raise ValueError(f"{op!r} is not running")
         del self._running[op.key]
         if not op.borrowed:
-            self._running_by_pool[op.pool] -= 1
-            self._running_by_backend[op.backend] -= 1
-            self._running_by_backend_pool[op.backend, op.pool] -= 1
+            self._free_slot(op)
         op.finished_at = now
-        parked = self._pending.get(op.key)
+        self._unpark(op.key)
+
+    def _unpark(self, key: OpKey) -> None:
+        """``key`` no longer runs: pending work parked behind it is queued."""
+        parked = self._pending.get(key)
         if parked is not None and parked.state is State.READY:
             self._ready.setdefault(parked.pool, _PoolQueue()).push(parked, self.aging_seconds)
             parked.waiting_reason = "waiting for a free worker"
@@ -368,7 +529,7 @@ class Scheduler:
         if op is None:
             return False
         op.state = State.CANCELLED
-        op.version += 1
+        op.bump_version()
         self._log(now, key, "cancelled", reason)
         return True
 
@@ -388,6 +549,9 @@ class Scheduler:
         """Why ``op`` is where it is, right now (for ``queues.why``)."""
         if op.state is State.RUNNING:
             return f"running on {op.pool} for {now - (op.started_at or now):.1f} s"
+        if op.state is State.HUNG:
+            return (f"hung for {duration(now - (op.started_at or now))} in thread {op.thread or '?'}; "
+                    "its jobs went to newer work, its late outcome is ignored")
         if op.state is State.WAITING:
             retry = f" (retry {op.attempts + 1} after: {op.last_error})" if op.last_error else ""
             return f"due in {max(0.0, op.due - now):.1f} s{retry}"
@@ -474,6 +638,7 @@ class Scheduler:
             failed=dict(self._failed),
             oldest_ready_age=now - oldest_ready,
             next_deadline_in=None if deadline is None else max(0.0, deadline - now),
+            hung=len(self._hung),
         )
 
     def _log(self, now: float, key: OpKey, event: str, detail: str = "") -> None:
@@ -484,5 +649,5 @@ class Scheduler:
                 f"aging={self.aging_seconds}s>")
 
 
-__all__ = ["Scheduler", "SchedulerStatistics", "HistoryEntry", "Kind", "Operation",
+__all__ = ["Scheduler", "SchedulerStatistics", "HistoryEntry", "HungCall", "Kind", "Operation",
            "PriorityClass", "State"]

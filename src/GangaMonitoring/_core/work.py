@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import enum
 import itertools
+import threading
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 
 
 class Kind(enum.Enum):
@@ -70,6 +71,9 @@ class State(enum.Enum):
     """Finished (successfully or given up); kept only in the history."""
     CANCELLED = "cancelled"
     """Withdrawn before it ran."""
+    HUNG = "hung"
+    """Ran past its ``hang_after``: its key, slot and jobs went to newer work, its thread still runs the
+    call; when the call returns, the operation ends (DONE) and its outcome is ignored."""
 
 
 class JobKey(NamedTuple):
@@ -165,6 +169,12 @@ class OpKey:
 
 TERMINAL_STATES = frozenset({State.DONE, State.CANCELLED})
 
+REPLACEMENT_THREADS = 2
+"""Threads each pool may add to replace threads stuck in hung calls.  A hung operation beyond that
+keeps its slot until it returns (the pool runs one worker short), so a pool never has more than
+``2 × size + REPLACEMENT_THREADS`` threads (``pools.Pools``: a slot each, one per slot for work
+its holder lent it, and the replacements)."""
+
 DEFAULT_POOL = {
     Kind.POLL: "poll",
     Kind.CALL: "poll",
@@ -182,6 +192,15 @@ class Operation:
     ``action`` is what a pool runs; the scheduler itself never calls it, so
     scheduling logic is tested with plain values.  ``job_ids`` names the jobs
     the operation concerns (for boosts, ``queues.why`` and merging).
+
+    Invariant: every field changes under the operation's own lock (as a
+    ``concurrent.futures.Future``'s state changes under its condition).  An
+    assignment takes it (``__setattr__``), so a plain ``op.x = y`` from any
+    thread is one locked write; a change that reads the field it writes
+    goes through a method (:meth:`add_units`, :meth:`add_job_ids`,
+    :meth:`next_attempt`, :meth:`bump_version`), or several writes that
+    belong together run inside ``with op.locked():``.  The scheduler writes
+    under its runner's lock too; that lock is always taken first.
     """
 
     key: OpKey
@@ -213,7 +232,13 @@ class Operation:
     last_error: str | None = None
     waiting_reason: str = ""
     borrowed: bool = False
-    """Runs in the worker of the operation that took it (:meth:`Scheduler.take`): no pool slot of its own."""
+    """Runs in the slot of the operation that took it (:meth:`Scheduler.take`): no pool slot of its own."""
+    hang_after: float | None = None
+    """Seconds a run may take before it is declared hung (:attr:`State.HUNG`); None: never."""
+    thread: str = ""
+    """The thread that runs (or last ran) it, for ``queues``."""
+    hung_at: float | None = None
+    """When it was declared hung."""
     seq: int = field(default_factory=lambda: next(_sequence))
     version: int = 0
 
@@ -221,6 +246,40 @@ class Operation:
         if not self.pool:
             self.pool = DEFAULT_POOL[self.kind]
         self.priority = PriorityClass(self.priority)
+        object.__setattr__(self, "_lock", threading.RLock())  # from here on every write takes it
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        lock = self.__dict__.get("_lock")
+        if lock is None:  # still in __init__: nobody else sees the operation yet
+            object.__setattr__(self, name, value)
+            return
+        with lock:
+            object.__setattr__(self, name, value)
+
+    def locked(self) -> threading.RLock:
+        """The operation's lock, for writes that belong together (``with op.locked(): ...``)."""
+        return self.__dict__["_lock"]  # type: ignore[no-any-return]
+
+    def add_units(self, count: int) -> None:
+        """Count ``count`` more requests made by the action (from whichever thread made them)."""
+        with self.locked():
+            self.units = self.units + count
+
+    def add_job_ids(self, ids: Iterable[Any]) -> None:
+        """Name more jobs this operation concerns (a merge)."""
+        with self.locked():
+            self.job_ids = self.job_ids | set(ids)
+
+    def next_attempt(self) -> int:
+        """Count one more attempt; returns its number."""
+        with self.locked():
+            self.attempts = self.attempts + 1
+            return self.attempts
+
+    def bump_version(self) -> None:
+        """Invalidate the operation's heap entries (it was re-queued, cancelled or ended)."""
+        with self.locked():
+            self.version = self.version + 1
 
     def __repr__(self) -> str:
         extra = f" attempts={self.attempts}" if self.attempts else ""

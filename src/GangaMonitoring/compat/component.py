@@ -84,6 +84,11 @@ PERIODIC_WORK = frozenset({POLL, POLL_QUEUED, POLL_NEW, RECONCILE_KEY.what, "dis
 """What (``OpKey.what``) periodic monitoring schedules: withdrawn by ``disable()``, unless a user asked for it."""
 
 
+def periodic(op: Operation) -> bool:
+    """Work periodic monitoring scheduled (not a user's): withdrawn at ``disable()``, never retried while disabled."""
+    return op.key.what in PERIODIC_WORK and op.priority is not PriorityClass.USER
+
+
 class MonitoringComponent(GangaThread):
     """Ganga's monitoring component, scheduled by priority and observable."""
 
@@ -111,7 +116,7 @@ class MonitoringComponent(GangaThread):
             breakers=BreakerBoard(config.breaker_settings),
         )
         self.runner = SchedulerRunner(self.scheduler, self.pools, self.clock, self.retry_policy,
-                                      plan=self._plan)
+                                      plan=self._plan, retry_allowed=lambda op: self.enabled or not periodic(op))
         self.kill_resubmit = KillResubmitChecks(self.clock, self.runner,
                                           lambda ids: registry.resolve_jobs(self.registry_slice, ids))
         call = functools.partial(call_inline, self.loop)
@@ -216,15 +221,21 @@ class MonitoringComponent(GangaThread):
         return True
 
     def disable(self) -> bool:
-        """Stop periodic monitoring; work already running finishes (never cut mid-way)."""
+        """Stop periodic monitoring; work already running finishes (never cut mid-way).
+
+        Pending periodic work is withdrawn, and periodic work running now that
+        fails is not retried (the runner asks ``enabled`` before any retry);
+        what a user asked for (``runMonitoring``, a call) runs and retries as
+        when enabled.
+        """
         if not self.alive:
             log.error("Cannot disable monitoring loop. It has already been stopped")
             return False
         with self._state_lock:
             self.enabled = False
         self.credential_check.release_all("monitoring disabled")  # no check runs now to lift a hold
-        for op in self.runner.pending():
-            if op.key.what in PERIODIC_WORK and op.priority is not PriorityClass.USER:
+        for op in self.runner.pending():  # after enabled is False: no retry of running work lands after this
+            if periodic(op):
                 self.runner.cancel(op.key, "monitoring disabled")
         self._write_status_file_safely("disabled")
         return True
@@ -438,7 +449,7 @@ class MonitoringComponent(GangaThread):
         if status in FINISHING_STATES:
             update = self.fanout.current_operation()
             if update is not None:
-                update.units += 1
+                update.add_units(1)  # this thread is the update's, but a status listener may be another's
         if status == "running":
             master = job._getParent()
             if master is not None:

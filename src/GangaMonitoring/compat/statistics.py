@@ -58,6 +58,7 @@ def monitoring_statistics(component: Any, jobs: bool = True, work: bool = True) 
         failed=stats.failed,
         limits=[LimitSnapshot(e.backend, e.pool, e.limit, e.adaptive, e.reason, e.raises, e.cuts)
                 for e in runner.limit_statistics()],
+        hung=[str(call) for call in runner.hung_calls()] if work else [],
         jobs=progress,
         more_jobs=more_jobs,
         breakers=breakers,
