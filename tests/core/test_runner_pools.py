@@ -187,3 +187,22 @@ def test_workers_never_run_the_parent_s_main_script_nor_touch_its_main_module(tm
     assert runs.read_text().split() == [str(seen["parent"])]  # the parent alone ran it
     assert seen["workers"] and seen["parent"] not in seen["workers"]  # the work ran in other processes
     assert seen["swapped"] == 0  # the prompt's __main__ stayed in place throughout
+
+
+def test_work_cut_short_by_the_sessions_end_is_abandoned_not_failed_nor_retried(runner: SchedulerRunner) -> None:
+    """PoolsClosed (the pools shut down, the interpreter exiting) is nobody's failure: the operation ends
+    CANCELLED, is not retried, counts as no failure, and a listener that marks jobs failed on a DONE with an
+    error (the pipeline's give-up) sees no such thing."""
+    from GangaMonitoring._core.pools import PoolsClosed
+
+    finished, seen, attempts = threading.Event(), [], []
+
+    def cut(op: Operation) -> None:
+        attempts.append(op.attempts)
+        raise PoolsClosed("the interpreter is exiting")
+
+    runner.submit(call("cut", cut, kind=Kind.FINALISE), listener=lambda op: (seen.append(op.state), finished.set()))
+    assert finished.wait(WAIT)
+    assert attempts == [1] and seen == [State.CANCELLED]
+    assert runner.statistics().failed == {}
+    assert [h.event for h in runner.history() if h.key == OpKey("cut")][-1] == "abandoned"

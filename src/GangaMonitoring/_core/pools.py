@@ -13,7 +13,10 @@
 Only plain data crosses into a process (paths, patterns, numbers): Ganga's
 job objects do not pickle.  A process pool that broke (a worker was killed)
 is replaced on the next call and the call is retried once on the new pool.
-Every thread is named ``GangaMon-<pool>_<n>`` and every busy worker records
+Threads are daemons that take work until :meth:`Pools.shutdown` (``daemon_pool``): Ganga stops
+monitoring from ``atexit``, after the standard pools would already refuse work.  A call refused because
+the pools are shut down, or the interpreter is exiting, raises :class:`PoolsClosed`: the session's end,
+nobody's failure.  Every thread is named ``GangaMon-<pool>_<n>`` and every busy worker records
 what it runs and since when, for ``queues``.
 
 How many threads: the scheduler decides what runs (a pool's *size* is its
@@ -31,13 +34,14 @@ import logging
 import multiprocessing
 import multiprocessing.context
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 from collections.abc import Callable, Mapping
 
 from .clock import Clock
+from .daemon_pool import DaemonThreadPool
 from .work import REPLACEMENT_THREADS
 
 THREAD_POOLS = ("poll", "io", "cpu")
@@ -69,7 +73,8 @@ class PoolStatistics:
 
 
 class PoolsClosed(RuntimeError):
-    """The pools are shut down (the component is stopping): no new work is taken."""
+    """The pools are shut down (the component is stopping) or the interpreter is exiting: no new work is
+    taken.  Work that meets it is abandoned, not failed (``Scheduler.abandon``): the next session takes it up."""
 
 
 class Pools:
@@ -81,8 +86,8 @@ class Pools:
         self._sizes = {name: max(1, int(sizes.get(name, 1))) for name in (*THREAD_POOLS, "processes")}
         self._clock = clock
         self._prefix = prefix
-        self._threads: dict[str, ThreadPoolExecutor] = {
-            name: ThreadPoolExecutor(2 * self._sizes[name] + REPLACEMENT_THREADS, thread_name_prefix=f"{prefix}-{name}")
+        self._threads: dict[str, DaemonThreadPool] = {
+            name: DaemonThreadPool(2 * self._sizes[name] + REPLACEMENT_THREADS, thread_name_prefix=f"{prefix}-{name}")
             for name in THREAD_POOLS
         }
         self._processes: ProcessPoolExecutor | None = None
@@ -99,7 +104,10 @@ class Pools:
         """Run ``fn(*args)`` on thread pool ``pool``, recording it as that worker's activity."""
         if self._closed:
             raise PoolsClosed("pools are shut down")
-        return self._threads[pool].submit(self._tracked, pool, description or _describe(fn), fn, args)
+        try:
+            return self._threads[pool].submit(self._tracked, pool, description or _describe(fn), fn, args)
+        except RuntimeError as err:  # shut down between the check and the submit
+            raise PoolsClosed(f"pools are shut down ({err})") from err
 
     def _tracked(self, pool: str, description: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         worker = threading.current_thread().name
@@ -139,6 +147,8 @@ class Pools:
             except RuntimeError as err:  # the executor's own "cannot schedule new futures after shutdown"
                 if self._closed:  # set before any executor is shut down
                     raise PoolsClosed(f"pools are shut down ({err})") from err
+                if not threading.main_thread().is_alive():  # the interpreter exits: its process pools take no work
+                    raise PoolsClosed(f"the interpreter is exiting ({err})") from err
                 if attempt == 2:
                     raise
                 continue  # another thread replaced a broken pool under us: the new one takes it

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from .adaptive import LimitStatistics
 from .breaker import LOCAL_DISK, BreakerSnapshot, BreakerState
 from .clock import Clock
-from .pools import Pools
+from .pools import Pools, PoolsClosed
 from .retry import RetryPolicy, fault_of
 from .scheduler import HistoryEntry, HungCall, Scheduler, SchedulerStatistics
 from .work import TERMINAL_STATES, Kind, Operation, OpKey, State
@@ -304,6 +304,8 @@ class SchedulerRunner:
             before = {name: self.scheduler.breakers.state_of(name) for name in guarding}
             if error is None:
                 self.scheduler.complete(op, now)
+            elif isinstance(error, PoolsClosed):  # the session ends: nobody's failure, the next session's work
+                self.scheduler.abandon(op, now, f"{type(error).__name__}: {error}")
             else:
                 self._apply_policy(op, error, now)
             for name, state in before.items():

@@ -474,6 +474,15 @@ class Scheduler:
         self.recent.add(outcome_key(op, "failed" if error else "ok"), now)
         self._log(now, op.key, "failed" if error else "done", error or "")
 
+    def abandon(self, op: Operation, now: float, reason: str) -> None:
+        """End a running operation that the session's end cut short (CANCELLED): not a failure of its
+        backend, its limits or its jobs, nor a success; what it was for is left to the next session."""
+        self._release(op, now)
+        self.limits.finished(op, now, None, "")
+        op.state = State.CANCELLED
+        op.last_error = reason
+        self._log(now, op.key, "abandoned", reason)
+
     def retry(self, op: Operation, now: float, due: float, error: str, fault: Fault = Fault.JOB) -> Operation:
         """Put a failed running operation back, due at ``due`` (a backoff).
 
