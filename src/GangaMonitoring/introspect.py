@@ -173,8 +173,7 @@ def render_progress(job: JobProgress, width: int | None = None) -> str:
     Within ``width`` columns the backend, then the rate, then the subjob total go first, then the
     states are cut; the time left stays longest.
     """
-    order = [s for s in STATE_ORDER if job.states.get(s)] + sorted(set(job.states) - set(STATE_ORDER))
-    states = ", ".join(f"{job.states[s]} {s}" for s in order)
+    states = subjob_counts(job.states)
     left = None
     if job.finished_recently == 0:
         pace = "none finished lately"
@@ -388,6 +387,8 @@ class FailedJobs:
     """Failed subjobs in all, those not in ``backend_says`` too."""
     subjobs: int = 0
     """The job's subjobs (0: it is not split)."""
+    states: dict[str, int] = field(default_factory=dict)
+    """The job's subjobs by status, as read (empty: it is not split)."""
 
 
 @dataclass(frozen=True)
@@ -480,6 +481,12 @@ def _failed_subjob_lines(stats: JobStatistics, failed: FailedJobs | None) -> lis
     return lines
 
 
+def subjob_counts(states: dict[str, int]) -> str:
+    """``"320 completed, 5 failed, 150 running, 25 submitted"``: the counts in STATE_ORDER, others after."""
+    ordered = [s for s in STATE_ORDER if states.get(s)] + sorted(set(states) - set(STATE_ORDER))
+    return ", ".join(f"{states[s]} {s}" for s in ordered)
+
+
 def explain_job(stats: JobStatistics, status: str | None = None, failed: FailedJobs | None = None) -> str:
     """Why a job is (or is not) being worked on: its tracked state, its trouble, its pending work.
 
@@ -489,12 +496,19 @@ def explain_job(stats: JobStatistics, status: str | None = None, failed: FailedJ
     """
     job_id = stats.job_id
     lines = []
+    counts = f" ({failed.subjobs} subjobs: {subjob_counts(failed.states)})" if failed is not None and failed.states \
+        else ""
     if stats.status is None:
-        state = f"is {status}: it " if status else ""
+        state = f"is {status}{counts}: it " if status else ""
         lines.append(f"job {job_id} {state}is not being monitored (only submitted, running and completing "
                      "jobs are)")
+    elif status is not None and status != stats.status:
+        # Ganga's word for the job, as j.status and the jobs table say it (a master is 'submitted' while
+        # some of its subjobs run; monitoring tracks it by what its subjobs need)
+        lines.append(f"job {job_id} is {status}{counts} on {stats.backend}")
     else:
-        lines.append(f"job {job_id} is {stats.status} on {stats.backend} since {stats.for_seconds or 0.0:.1f} s")
+        since = stats.for_seconds or 0.0
+        lines.append(f"job {job_id} is {stats.status}{counts} on {stats.backend} since {since:.1f} s")
     itself = JobKey(job_id)
     says = failed.backend_says if failed else {}
     split = failed is not None and failed.subjobs > 0  # a master fails for its subjobs, said below

@@ -396,3 +396,14 @@ def test_a_backend_whose_breaker_is_open_shows_as_down() -> None:
     assert "Grid           DOWN (breaker open for 4 s, next probe in 6 s); no active job; last poll never; next -" \
         in introspect.render(statistics.monitoring_statistics(c))
     c.pools.shutdown()
+
+
+def test_why_says_a_jobs_state_in_gangas_word_and_its_subjobs_by_state() -> None:
+    """Issue 29: 'job 1 is running on Local' while j.status said submitted (2 of 50 subjobs running)."""
+    stats = introspect.JobStatistics(job_id=1, status="running", backend="Local", for_seconds=12.0)
+    failed = introspect.FailedJobs(subjobs=50, states={"submitted": 48, "running": 2})
+    assert introspect.explain_job(stats, "submitted", failed).splitlines()[0] == \
+        "job 1 is submitted (50 subjobs: 2 running, 48 submitted) on Local"
+    assert introspect.explain_job(stats, "running", failed).splitlines()[0] == \
+        "job 1 is running (50 subjobs: 2 running, 48 submitted) on Local since 12.0 s"
+    assert introspect.explain_job(stats).splitlines()[0] == "job 1 is running on Local since 12.0 s"

@@ -114,8 +114,8 @@ def test_why_takes_a_job_a_subjob_an_id_or_a_string_and_says_what_is_wrong(ganga
     job = gpi.Job(backend=gpi.TestSubmitter(time=100), splitter=gpi.ArgSplitter(args=[["a"], ["b"]]))
     job.submit()
     queues = gpi.queues
-    for asked in (job, job.id, str(job.id)):
-        assert str(queues.why(asked)).startswith(f"job {job.id} is submitted on TestSubmitter")
+    for asked in (job, job.id, str(job.id)):  # Ganga's word for the master, then its subjobs by state
+        assert str(queues.why(asked)).startswith(f"job {job.id} is submitted (2 subjobs: 2 submitted) on TestSubmitter")
     sub = queues.why(job.subjobs(1))
     assert str(sub).startswith(f"subjob {job.id}.1 is submitted\nits master, job {job.id} is")
     assert queues.why(f"{job.id}.1") == sub and repr(sub) == str(sub)  # prints as text, not a quoted string
@@ -184,8 +184,8 @@ def test_why_of_a_subjob_says_the_state_of_a_master_nobody_monitors(ganga_sessio
     job.submit()
     job.kill()
     assert str(gpi.queues.why(job.subjobs(0))).endswith(
-        f"its master, job {job.id} is killed: it is not being monitored (only submitted, running and completing "
-        "jobs are)")
+        f"its master, job {job.id} is killed (2 subjobs: 2 killed): it is not being monitored (only submitted, running "
+        "and completing jobs are)")
 
 
 @pytest.mark.parametrize("native", [True, False], ids=["native", "compat"])
@@ -214,5 +214,16 @@ def test_why_of_a_job_the_grid_failed_says_so_and_when(gangadir: str, native: bo
         subjob = str(gpi.queues.why(split.subjobs(1))).splitlines()
         assert subjob[0] == f"subjob {split.id}.1 is failed"
         assert re.fullmatch(f"  it failed: {failed_on_the_grid.format(split.subjobs(1).backend.id)}", subjob[1])
-        assert subjob[2] == f"its master, job {split.id} is failed: it is not being monitored (only submitted, " \
-            "running and completing jobs are)"
+        assert subjob[2] == (f"its master, job {split.id} is failed (3 subjobs: 3 failed): it is not being monitored "
+                             "(only submitted, running and completing jobs are)")
+
+
+def test_why_of_a_job_whose_program_failed_gives_its_exit_code_and_standard_error(ganga_session: Any) -> None:
+    """Issue 29: a Local job whose program exited 1 was 'failed: no reason known to monitoring'."""
+    gpi = ganga_session
+    job = gpi.Job(application=gpi.Executable(exe="sh", args=["-c", "echo broken >&2; exit 3"]), backend=gpi.Local())
+    job.submit()
+    assert wait_for(lambda: job.status == "failed", timeout=60), job.status
+    answer = str(gpi.queues.why(job))
+    stderr = f"{job.outputdir}stderr" if job.outputdir.endswith("/") else f"{job.outputdir}/stderr"
+    assert f"  it failed: its program exited with code 3; its standard error: {stderr}" in answer, answer

@@ -15,9 +15,11 @@ swaps in :class:`MonitoringQueues`, which keeps every stock method
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 from GangaCore.Core.exceptions import GangaAttributeError
@@ -81,22 +83,30 @@ def _failed(job: Any) -> introspect.FailedJobs:
     for number in numbers[:introspect.WHY_LINES]:
         subjob = stripProxy(subjobs[number])
         named[JobKey(job.id, subjob.id)] = _backend_says(subjob)
-    return introspect.FailedJobs(named, count=len(numbers), subjobs=len(subjobs))
+    return introspect.FailedJobs(named, count=len(numbers), subjobs=len(subjobs), states=dict(Counter(states)))
 
 
 def _backend_says(job: Any) -> str | None:
     """The backend's own reason for a failed job, where it records one this package knows how to read.
 
-    Only SimGrid's: the grid's state for the job and when it ended.  Other
-    backends' fields are not guessed at.
+    SimGrid's: the grid's state for the job and when it ended.  A backend with an ``exitcode`` field
+    (Local, and the Batch backends: LSF, PBS, SGE, Slurm): the program's exit code, and where its
+    standard error is.  Other fields are not guessed at.
     """
     from ..backends.simgrid import SimGrid
 
     backend = stripProxy(job.backend)
-    if not isinstance(backend, SimGrid) or backend.status != "Failed":
+    if isinstance(backend, SimGrid):
+        if backend.status != "Failed":
+            return None
+        ended = f" at {time.strftime('%H:%M:%S', time.localtime(backend.finished_at))}" if backend.finished_at else ""
+        return f"the grid reported it Failed{ended} (grid id {backend.id})"
+    code = getattr(backend, "exitcode", None)
+    if not isinstance(code, int) or isinstance(code, bool) or code == 0:
         return None
-    ended = f" at {time.strftime('%H:%M:%S', time.localtime(backend.finished_at))}" if backend.finished_at else ""
-    return f"the grid reported it Failed{ended} (grid id {backend.id})"
+    stderr = os.path.join(job.outputdir, "stderr")
+    where = f"; its standard error: {stderr}" if os.path.exists(stderr) else ""
+    return f"its program exited with code {code}{where}"
 
 
 def _driver_says(component: Any, job: Any) -> list[str]:
