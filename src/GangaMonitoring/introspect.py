@@ -353,8 +353,10 @@ def _down(b: BackendSnapshot) -> bool:
 
 def _backend_line(b: BackendSnapshot, width: int | None) -> str:
     """A backend's line: its name, health, jobs, last and next poll (see :func:`render` for what gives way)."""
-    jobs = ", ".join(f"{n} {s}" for s, n in sorted(b.jobs.items())) or "no active job"
     total = sum(b.jobs.values())
+    # jobs as Ganga's jobs table counts them: a split job is one (its subjobs are under "Split jobs")
+    jobs = f"{total} job{'' if total == 1 else 's'}: " + ", ".join(f"{n} {s}" for s, n in sorted(b.jobs.items())) \
+        if total else "no active job"
     outcome = "failed after" if b.consecutive_failures else "took"
     polled = f"{b.last_poll_jobs} job{'' if b.last_poll_jobs == 1 else 's'}"
     last = "never" if b.last_poll_ago is None else f"{b.last_poll_ago:.1f} s ago"

@@ -70,7 +70,7 @@ def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
     text = introspect.render(snap)
     assert "oldest due work has waited 4.0 s; retrieval backlog 2" in text
     # the health first: a narrow terminal cuts the end of a line (issue 16)
-    assert "SimGrid        FAILING x1: HTTP 503; 1 completing, 1 running; last poll 14.0 s ago (2 jobs; it failed " \
+    assert "SimGrid        FAILING x1: HTTP 503; 2 jobs: 1 completing, 1 running; last poll 14.0 s ago (2 jobs; it failed " \
            "after 0.25 s); next in 6.0 s" in text
     # issue 16: "every active job looked at within" beside a failing backend said the opposite of the truth
     assert "last successful poll 34.0 s ago; oldest output waiting 9.0 s" in text
@@ -253,14 +253,13 @@ def busy_component() -> SimpleNamespace:
 
 WHOLE = {  # what the backends' and the split job's lines keep at each width
     120: ["  Grid           DOWN (breaker open for 4 s, next probe in 6 s); no active job; last poll never; next -",
-          "  SimGrid        FAILING x1: HTTP 503; 1 completing, 1 running; last poll 14.0 s ago (2 jobs; it failed "
-          "after 0.25 s)",
+          "  SimGrid        FAILING x1: HTTP 503; 2 jobs: 1 completing, 1 running; last poll 14.0 s ago",
           "  job 8 on SimGrid, 500 subjobs: 320 completed, 5 failed, 150 running, 25 submitted; 64/min, ~2.7 min left"],
     80: ["  Grid           DOWN (breaker open for 4 s, next probe in 6 s); no active job",
-         "  SimGrid        FAILING x1: HTTP 503; 1 completing, 1 running",
+         "  SimGrid        FAILING x1: HTTP 503; 2 jobs: 1 completing, 1 running",
          "  job 8: 320 completed, 5 failed, 150 running, 25 submitted; ~2.7 min left"],
     60: ["  Grid           DOWN (breaker open for 4 s,\u2026; no active job",
-         "  SimGrid        FAILING x1: HTTP \u2026; 1 completing, 1 running",
+         "  SimGrid        FAILING x1; 2 jobs: 1 completing, 1 running",
          "  job 8: 320 completed, 5 failed, 150 runnin\u2026; ~2.7 min left"],
 }
 
@@ -350,7 +349,7 @@ def watching(*keys: str) -> int:
         child.expect_exact("(q, Esc or Ctrl-C")
         child.expect(r"GangaMonitoring watch, \d\d:\d\d:\d\d \(every 0.2 s\)")  # a clock, repainted
         # 80 columns: the next poll and the last one's detail gave way, and the line ends at a field's end
-        child.expect(r"  SimGrid        FAILING x1: HTTP 503; 1 running; last poll 10\.0 s ago(\x1b\[[0-9;]*m)*\r")
+        child.expect(r"  SimGrid        FAILING x1: HTTP 503; 1 job: 1 running; last poll 10\.0 s ago(\x1b\[[0-9;]*m)*\r")
         helping = False
         for key in keys:
             child.send(key)
