@@ -227,3 +227,41 @@ def test_a_second_save_after_an_in_place_change_of_a_clean_component_is_stock_s(
     flush(job)  # the second save
     assert master_xml(job) == stock_master_xml(raw)
     assert "c" in str(raw.splitter.args) or "y.dat" in master_xml(job)
+
+
+def stock_count(subjobs: Any) -> int:
+    """What Ganga's own ``SubJobXMLList.__len__`` answers now (its ctime check aside: a fresh count)."""
+    from GangaCore.Core.GangaRepository.SubJobXMLList import SubJobXMLList
+
+    if not os.path.isdir(subjobs._jobDirectory):
+        return 0
+    return SubJobXMLList.countSubJobDirs(subjobs._jobDirectory, subjobs._dataFileName, False)
+
+
+def test_a_kept_subjob_count_never_goes_stale(gangadir: str) -> None:
+    """The kept count of a loaded master equals a fresh count: after appendJobs, in the next session
+    (the count a session kept is not carried to a master loaded again, even with subjobs added by the
+    session before), and once the job is removed (its directory gone: 0, as stock)."""
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    job_id = saved_split_job(gangadir, 6)
+    with ganga_running(gangadir, KEEP) as gpi:
+        raw = stripProxy(gpi.jobs(job_id))
+        subjobs = raw.subjobs
+        assert len(subjobs) == 6 == stock_count(subjobs)
+        for number in (6, 7):
+            new = stripProxy(gpi.Job())
+            gpi.jobs(new.id).remove()
+            subjobs.appendJobs({number: new}, raw)
+            assert len(subjobs) == number + 1 == stock_count(subjobs)
+        raw.subjobs[7].comment = "appended"
+        flush(gpi.jobs(job_id))
+        assert len(subjobs) == 8 == stock_count(subjobs)
+    with ganga_running(gangadir, KEEP) as gpi:  # another session: the master loaded again from disk
+        raw = stripProxy(gpi.jobs(job_id))
+        subjobs = raw.subjobs
+        assert subjobs is not None and len(subjobs) == 8 == stock_count(subjobs)
+        assert raw.subjobs[7].comment == "appended"
+        gpi.jobs(job_id).remove()
+        assert stock_count(subjobs) == 0
+        assert len(subjobs) == 0  # the directory is gone: Ganga's count is 0, and so is ours

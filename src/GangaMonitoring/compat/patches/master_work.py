@@ -20,8 +20,16 @@ master's numbered directories anew (a ``stat`` each) whenever the job
 directory's ctime had moved, which every flush makes it do, while its flush
 asks for the count once per directory entry.
 
-Contract: files are stock's.  The count changes only through ``appendJobs``
-(which forgets it, before and after); a count of 0 is never kept.
+Contract: files are stock's.  A kept count equals Ganga's fresh count of
+the subjob directories: they are added only through ``appendJobs`` (which
+forgets the count, before and after) or by saving a master whose subjobs are
+a new container (a split, a load: nothing kept for it); a master loaded again
+(a new session, or the registry re-reading a job another session changed)
+gets a new ``SubJobXMLList``, counted afresh; a job removed has no directory,
+and the count is 0 (one ``isdir`` per call, where Ganga made one ``stat``).
+A count of 0 is never kept.  A subjob directory deleted behind Ganga's back
+is not seen (stock's ctime check would see it; Ganga's index would be wrong
+then anyway).
 :func:`master_work_once` installs it when the component starts.
 
 Undone by: remove() restores the five methods (the ledger).  The kept
@@ -31,6 +39,7 @@ counts are emptied at the next install, not at remove.
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
 from .. import flush
@@ -104,6 +113,9 @@ def _reading_index_when_used(load: Any) -> Any:
 def _counting_once(count: Any) -> Any:
     @functools.wraps(count)
     def __len__(self: Any) -> int:  # noqa: N807 - the method it stands in for
+        if not os.path.isdir(self._jobDirectory):  # removed: 0, as Ganga's count answers (nothing kept)
+            SUBJOB_COUNTS.forget(self)
+            return 0
         found = SUBJOB_COUNTS.get(self)
         if found is None:
             found = count(self)
