@@ -34,6 +34,8 @@ class SeedResult:
     stale_master_indexes: int = 0
     """Masters whose ``<id>.index`` disagreed with their data file at load (stock Ganga writes it only when
     missing or at a clean shutdown; no session here shuts down cleanly)."""
+    forbidden_roll_ups: int = 0
+    """Masters whose roll-up Ganga's transition graph forbids (``failed`` -> ``killed``: stock)."""
     kills: int = 0
     operations: int = 0
 
@@ -60,6 +62,7 @@ def run_seed(seed: int, sessions: int = 3, timeout: float = 240.0) -> SeedResult
             result.mismatches += [f"{where}: {line}" for line in re.findall(r"^MISMATCH (.*)$", out, re.M)]
             result.stale_entries += sum(int(n) for n in re.findall(r"^STALE (\d+)$", out, re.M))
             result.stale_master_indexes += len(re.findall(r"^STALE-MASTER-INDEX", out, re.M))
+            result.forbidden_roll_ups += len(re.findall(r"^FORBIDDEN-ROLL-UP", out, re.M))
             result.operations += sum(int(n) for n in re.findall(r"^DONE (\d+)$", out, re.M))
             if run.returncode == -signal.SIGKILL:
                 result.kills += 1
