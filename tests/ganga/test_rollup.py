@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import random
 import threading
 import time
@@ -96,7 +97,7 @@ class Subjobs(list):  # type: ignore[type-arg]
 class FakeJob:
     def __init__(self, parent: Any = None, status: str = "new") -> None:
         self._parent = parent
-        self._status = status
+        self._data = {"status": status}
         self.subjobs: list[FakeJob] = Subjobs()
         self._lock = threading.RLock()
 
@@ -106,11 +107,11 @@ class FakeJob:
     @property
     def status(self) -> str:
         time.sleep(0)  # lets other threads run between two reads of a scan (a race to find, not a wait)
-        return self._status
+        return self._data["status"]
 
     @status.setter
     def status(self, value: str) -> None:
-        self._status = value
+        self._data["status"] = value
 
     @property
     @contextlib.contextmanager
@@ -141,6 +142,49 @@ def test_new_subjobs_are_counted_anew() -> None:
     orphan = FakeJob(None, "running")
     orphan.set_status(counted, "completed")  # not a subjob: nothing to count
     assert counted.statuses(master) == {"submitted", "failed"}
+
+
+def test_two_writers_listeners_arriving_out_of_order_leave_the_counts_exact() -> None:
+    """Ganga's setter lets the lock go before the listeners: writer 1's listener may run after writer 2's."""
+    counted = SubjobStatuses()
+    master = FakeJob()
+    master.subjobs = Subjobs(FakeJob(master, "submitted") for _ in range(2))
+    assert counted.statuses(master) == {"submitted"}
+    subjob = master.subjobs[0]
+    with subjob.const_lock:
+        subjob.status = "running"  # writer 1 writes; its listener is late
+    subjob.set_status(counted, "completed")  # writer 2 writes and is told
+    counted.changed(subjob, "running")  # writer 1's listener, with the status it wrote (stale now)
+    assert counted.statuses(master) == {"submitted", "completed"} == stock_statuses(master)
+    master.subjobs[1].set_status(counted, "completed")
+    assert counted.statuses(master) == {"completed"}
+
+
+def test_the_check_repairs_a_mismatch_found_at_two_checks_in_a_row() -> None:
+    counted = SubjobStatuses()
+    master = FakeJob()
+    master.subjobs = Subjobs(FakeJob(master, "running") for _ in range(3))
+    assert counted.statuses(master) == {"running"}
+    assert counted.check() == 0  # nothing wrong
+    with master.subjobs[1].const_lock:
+        master.subjobs[1].status = "completed"  # a write whose listener has not run (or was lost)
+    assert counted.check() == 0  # may be in flight: only noted
+    assert counted.statuses(master) == {"running"}
+    assert counted.check() == 1  # the same at the next check: repaired
+    assert counted.statuses(master) == {"running", "completed"} == stock_statuses(master)
+    assert counted.repairs == 1
+    counted.changed(master.subjobs[1], "completed")  # the late listener: nothing more to move
+    assert counted.statuses(master) == {"running", "completed"}
+    with master.subjobs[2].const_lock:
+        master.subjobs[2].status = "failed"
+    assert counted.check() == 0
+    master.subjobs[2].set_status(counted, "failed")  # its listener ran between two checks: no repair
+    assert counted.check() == 0 and counted.repairs == 1
+    records = counted._records.get(master)
+    assert records is not None and +records.counts == {"running": 1, "completed": 1, "failed": 1}
+    del master, records
+    gc.collect()  # a master and its subjobs refer to each other
+    assert counted.check() == 0 and not counted._masters  # a master gone is forgotten
 
 
 def test_writers_in_other_threads_while_the_master_is_counted_leave_the_counts_exact() -> None:

@@ -215,8 +215,10 @@ class HeldLock:
     back, so a writer waits at most about one budget plus one save.
 
     A writer that changes a subjob while the lock is let go is *noted*
-    (:meth:`note`); before the subjob index is written (the flush's last
-    locked step for its subjobs, after which the lock is held to the end)
+    (:meth:`note`: the root is registered for noting before its lock is
+    let go, so no writer gets in unnoted); before the subjob index is
+    written (the flush's last locked step for its subjobs, after which the
+    lock is held to the end)
     the noted subjobs still dirty are saved again (:meth:`take_noted`), so the
     flush ends with every subjob saved as it is, as when the lock was held
     throughout, and the index computed from saved values only.  Only a lock
@@ -287,16 +289,21 @@ class HeldLock:
         if hold_count(lock) != 1:  # an outer caller holds it too (or it is not ours): it stays held
             held_since[id(root)] = now
             return False
-        state = lock._release_save()
-        with self._lock:
+        with self._lock:  # noted *before* the lock is let go: a writer that gets in is always noted
             self._noted.setdefault(id(root), {})
             self.yields += 1
+        state = self._let_go(lock)
         try:
             time.sleep(0.0002)  # a waiting writer takes the lock now (a bare GIL switch may not wake it)
         finally:
             lock._acquire_restore(state)
         held_since[id(root)] = self._clock()
         return True
+
+    @staticmethod
+    def _let_go(lock: Any) -> Any:
+        """Let go of ``lock`` (held once by this thread); what ``_acquire_restore`` takes back."""
+        return lock._release_save()
 
     @property
     def noting(self) -> bool:

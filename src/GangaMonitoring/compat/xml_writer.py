@@ -34,71 +34,12 @@ from GangaCore.GPIDev.Base.Proxy import isType
 from GangaCore.GPIDev.Lib.GangaList.GangaList import GangaList
 from GangaCore.Utility.logging import getLogger
 
-from .._core.weak import PerObject
-
 log = getLogger("GangaMonitoring.xml_writer")
 
 _SEQUENCES = (list, tuple, GangaList)
 _PLAIN_VALUES = frozenset({int, float, bool, complex, bytes})
 """Exact builtin types that are neither ``None``, text, a Ganga object (no ``accept``) nor a sequence:
 Ganga writes their ``repr`` as a value."""
-
-
-class ComponentTexts:
-    """The XML text of top-level jobs' splitters and datasets, each kept while the component stays clean.
-
-    A split master's XML carries its splitter's arguments (one per subjob)
-    and its dataset: O(N) text Ganga wrote anew at every flush of the master,
-    though monitoring changes neither.  Contract: a component's text is
-    kept only when it was written while the component was clean
-    (``_dirty`` false), and used only while it still is; a component written
-    dirty is forgotten.  Ganga marks a component dirty on every write of it
-    or of anything in it (``Descriptor.__set__``, a ``GangaList`` changed
-    through the GPI, ``_setDirty`` up the parents) and clean only when the
-    job it belongs to is saved (``_setFlushed`` after the save), so a clean
-    component whose text was kept has not been written since.  This is the
-    rule Ganga itself saves subjobs by: a value changed in place without a
-    write (a plain list inside a splitter's arguments appended to) is not
-    seen.  Texts are per indentation level, held through weak references
-    (a replaced or removed component's text goes with it).  Thread-safe.
-    """
-
-    CATEGORIES = frozenset({"splitters", "datasets"})
-    """The schema categories whose components are kept: they do not change once a job is submitted."""
-
-    def __init__(self) -> None:
-        self._texts: PerObject[tuple[int, str]] = PerObject()
-        self.written = 0
-        """Texts written and kept."""
-        self.reused = 0
-
-    def get(self, component: Any, level: int) -> str | None:
-        """The text kept for ``component`` at ``level``, or None (then write it)."""
-        found = self._texts.get(component)
-        if found is None or found[0] != level:
-            return None
-        self.reused += 1
-        return found[1]
-
-    def put(self, component: Any, level: int, text: str) -> None:
-        self.written += 1
-        self._texts.put(component, (level, text))
-
-    def forget(self, component: Any) -> None:
-        self._texts.forget(component)
-
-    def clear(self) -> None:
-        self._texts.clear()
-
-    def __len__(self) -> int:
-        return len(self._texts)
-
-    def __repr__(self) -> str:
-        return f"<ComponentTexts texts={len(self)} written={self.written} reused={self.reused}>"
-
-
-COMPONENT_TEXTS = ComponentTexts()
-"""The texts :class:`Streamer` keeps (patches item 16)."""
 
 
 class Streamer(VStreamer):
@@ -187,30 +128,10 @@ class Streamer(VStreamer):
             self.level += 1
             self._sequence(subnode)
             self.level -= 1
-        elif (isinstance(subnode, GangaObject) and subnode._schema.category in ComponentTexts.CATEGORIES
-              and node._getParent() is None):
-            self._kept_component(subnode)
         else:
             self.acceptOptional(subnode)
         self._line("</attribute>")
         self.level -= 1
-
-    def _kept_component(self, component: Any) -> None:
-        """``acceptOptional(component)``, its text taken from :data:`COMPONENT_TEXTS` or kept there."""
-        if component._dirty:
-            COMPONENT_TEXTS.forget(component)
-            self.acceptOptional(component)
-            return
-        text = COMPONENT_TEXTS.get(component, self.level)
-        if text is None:
-            start = len(self.parts)
-            self.acceptOptional(component)
-            text = "".join(self.parts[start:])
-            del self.parts[start:]
-            self.parts.append(text)
-            COMPONENT_TEXTS.put(component, self.level, text)
-        else:
-            self.parts.append(text)
 
 
 def to_file(obj: Any, fobj: Any = None, ignore_subs: Any = "") -> None:

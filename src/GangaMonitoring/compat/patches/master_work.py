@@ -8,9 +8,6 @@ What:
   yield of item 13's bounded hold starts afresh);
 - while ``_safe_flush_xml`` flushes a master made in this session,
   ``SubJobXMLList.load_subJobIndex`` leaves the list's index empty;
-- the XML of a top-level job's splitter and dataset is kept while the
-  component stays clean and written from there (``xml_writer.
-  ComponentTexts``, through item 14's writer);
 - ``SubJobXMLList.__len__`` of a master loaded from disk is kept once found
   (:data:`SUBJOB_COUNTS`), forgotten by ``appendJobs``.
 
@@ -18,23 +15,31 @@ Why: Ganga's flush of a job computed its index entry three times, each
 walking every subjob's status.  For a master made in this session, Ganga
 builds a temporary ``SubJobXMLList`` that read and unpickled the old
 ``subjobs.idx`` it never uses (it writes every entry from the subjobs in
-memory).  A split master's splitter and dataset (its arguments: one per
-subjob) were serialised anew at each save.  And Ganga counted a loaded
+memory).  And Ganga counted a loaded
 master's numbered directories anew (a ``stat`` each) whenever the job
 directory's ctime had moved, which every flush makes it do, while its flush
 asks for the count once per directory entry.
 
-Contract: files are stock's.  The count changes only through ``appendJobs``
-(which forgets it, before and after); a count of 0 is never kept.
+Contract: files are stock's.  A kept count equals Ganga's fresh count of
+the subjob directories: they are added only through ``appendJobs`` (which
+forgets the count, before and after) or by saving a master whose subjobs are
+a new container (a split, a load: nothing kept for it); a master loaded again
+(a new session, or the registry re-reading a job another session changed)
+gets a new ``SubJobXMLList``, counted afresh; a job removed has no directory,
+and the count is 0 (one ``isdir`` per call, where Ganga made one ``stat``).
+A count of 0 is never kept.  A subjob directory deleted behind Ganga's back
+is not seen (stock's ctime check would see it; Ganga's index would be wrong
+then anyway).
 :func:`master_work_once` installs it when the component starts.
 
-Undone by: remove() restores the five methods (the ledger).  The kept texts
-and counts are emptied at the next install, not at remove.
+Undone by: remove() restores the five methods (the ledger).  The kept
+counts are emptied at the next install, not at remove.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
 from .. import flush
@@ -51,15 +56,12 @@ SUBJOB_COUNTS: PerObject[int] = PerObject()
 
 def master_work_once() -> None:
     """Install item 16 (idempotent; undone by remove).  Acts through item 11's ``getIndexCache``
-    wrapper and item 14's XML writer."""
+    wrapper."""
     from GangaCore.Core.GangaRepository.GangaRepositoryXML import GangaRepositoryLocal
     from GangaCore.Core.GangaRepository.SubJobXMLList import SubJobXMLList
 
-    from .. import xml_writer
-
     with _lock:
         if not getattr(vars(GangaRepositoryLocal)["flush"], "__gm_wrapped__", False):
-            xml_writer.COMPONENT_TEXTS.clear()
             SUBJOB_COUNTS.clear()
         _wrap(GangaRepositoryLocal, "flush", _entries_once)
         _wrap(GangaRepositoryLocal, "_safe_flush_xml", _noting_unread_index)
@@ -111,6 +113,9 @@ def _reading_index_when_used(load: Any) -> Any:
 def _counting_once(count: Any) -> Any:
     @functools.wraps(count)
     def __len__(self: Any) -> int:  # noqa: N807 - the method it stands in for
+        if not os.path.isdir(self._jobDirectory):  # removed: 0, as Ganga's count answers (nothing kept)
+            SUBJOB_COUNTS.forget(self)
+            return 0
         found = SUBJOB_COUNTS.get(self)
         if found is None:
             found = count(self)

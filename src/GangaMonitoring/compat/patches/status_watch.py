@@ -13,9 +13,13 @@ alternative is the stock full-registry scan this package exists to remove.
 Contract: the copy's class derives from the descriptor's own class, so
 reading a status (Ganga does it constantly) runs exactly Ganga's code, with
 no extra call; only setting it is extended.  A listener runs in the thread
-that changed the status while Ganga holds the job's lock: it must be quick
-and must not take a job lock itself.  A listener that raises is logged and
-never breaks Ganga's state change.
+that changed the status, *after* Ganga's setter has let the job's (root's)
+lock go: another writer of the same job may have changed the status again
+meanwhile, and two writers' listeners may run in either order or at once.
+So the status a listener is given may be stale: a listener that keeps state
+must re-read the job's status (idempotently), not apply the one given.  It
+must be quick and must not take a job lock itself.  A listener that raises
+is logged and never breaks Ganga's state change.
 
 Undone by: remove() restores Ganga's descriptor (the ledger) and forgets
 every listener (:func:`clear_status_listeners`).
@@ -41,9 +45,10 @@ def _watching(original: Any) -> Any:
 
     The copy's class derives from the descriptor's own class, so reading a
     status (Ganga does it constantly) runs exactly Ganga's code, with no extra
-    call; only setting it is extended.  The listener runs in the thread that
-    changed the status while Ganga holds the job's lock, so listeners must be
-    quick and must not take a job lock themselves.
+    call; only setting it is extended.  The listeners run in the thread that
+    changed the status after Ganga's setter let the job's lock go (the status
+    they are given may be stale by then); they must be quick and must not
+    take a job lock themselves.
     """
     base = type(original)
 

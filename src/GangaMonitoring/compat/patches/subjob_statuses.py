@@ -11,9 +11,13 @@ third of the GIL of a 6,000-subjob ``submit()`` and again for each state
 every compatibility-path backend reports.
 
 Contract: the counts are built by one scan under the master's lock and
-changed by the listener under the same lock; the answer is the set stock
-would read.  A master whose subjobs are a ``SubJobJsonList`` (Ganga's
-database repository) keeps Ganga's own answer.  Needs item 2: without the
+moved by the listener, which runs after Ganga let that lock go and so
+re-reads the subjob's status under the counter's own lock (idempotent,
+order-free); once writers are quiet the answer is the set stock would read.
+:func:`check_counts` compares the counts with a recount and repairs a
+mismatch that persists (for the component's periodic checks).  A master
+whose subjobs are a ``SubJobJsonList`` (Ganga's database repository) keeps
+Ganga's own answer.  Needs item 2: without the
 status watch nothing is installed (a warning says so).
 :func:`subjob_statuses_counted` installs it when the component starts.
 
@@ -60,3 +64,9 @@ def _counted_statuses(get_statuses: Any) -> Any:
 
     getSubJobStatuses.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return getSubJobStatuses
+
+
+def check_counts() -> int:
+    """Compare every counted master's counts with a recount, log and repair a lasting mismatch (a periodic
+    check: cheap, O(counted subjobs), takes no job lock).  Returns how many subjobs were repaired."""
+    return SUBJOB_STATUSES.check()

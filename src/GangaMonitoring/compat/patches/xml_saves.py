@@ -11,8 +11,8 @@ hundred per subjob and about a third of each save's time, holding the GIL in
 the flusher's thread.
 
 Contract: files are stock's, byte for byte; the walk of the object tree stays
-Ganga's.  Item 16 keeps texts of top-level jobs' components through this
-writer (``xml_writer.ComponentTexts``).  :func:`fast_xml_saves` installs it
+Ganga's; nothing is cached between saves (an object changed in place, without
+marking it dirty, is written as it is now).  :func:`fast_xml_saves` installs it
 when the component starts.
 
 Undone by: remove() restores ``VStreamer.to_file`` (the ledger) and empties
