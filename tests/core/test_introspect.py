@@ -70,8 +70,8 @@ def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
     text = introspect.render(snap)
     assert "oldest due work has waited 4.0 s; retrieval backlog 2" in text
     # the health first: a narrow terminal cuts the end of a line (issue 16)
-    assert "SimGrid        FAILING x1: HTTP 503; 2 jobs: 1 completing, 1 running; last poll 14.0 s ago (2 jobs; it failed " \
-           "after 0.25 s); next in 6.0 s" in text
+    assert ("SimGrid        FAILING x1: HTTP 503; 2 jobs: 1 completing, 1 running; last poll 14.0 s ago (2 jobs; it "
+            "failed after 0.25 s); next in 6.0 s") in text
     # issue 16: "every active job looked at within" beside a failing backend said the opposite of the truth
     assert "last successful poll 34.0 s ago; oldest output waiting 9.0 s" in text
     c.poll_records["SimGrid"].consecutive_failures = 0
@@ -349,7 +349,8 @@ def watching(*keys: str) -> int:
         child.expect_exact("(q, Esc or Ctrl-C")
         child.expect(r"GangaMonitoring watch, \d\d:\d\d:\d\d \(every 0.2 s\)")  # a clock, repainted
         # 80 columns: the next poll and the last one's detail gave way, and the line ends at a field's end
-        child.expect(r"  SimGrid        FAILING x1: HTTP 503; 1 job: 1 running; last poll 10\.0 s ago(\x1b\[[0-9;]*m)*\r")
+        child.expect(r"  SimGrid        FAILING x1: HTTP 503; 1 job: 1 running; last poll 10\.0 s ago"
+                     r"(\x1b\[[0-9;]*m)*\r")
         helping = False
         for key in keys:
             child.send(key)

@@ -176,3 +176,51 @@ def test_a_job_the_grid_forgot_is_that_jobs_trouble_not_the_backends(monkeypatch
         assert fault_of(raised.value) is Fault.JOB  # no breaker counts it
         assert list(ctx.failed) == [str(10**6)] and ctx.fine == [str(known)]
         assert jobs[0].changes == [] and jobs[0].backend.status == "Waiting"  # the known one was updated
+
+
+def test_an_answer_about_another_job_is_that_jobs_trouble_and_never_completes_it(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """The grid answers for a job's grid id about a job of another name (it reused the id): the job is not
+    handed over (no output fetched, not completed); it fails alone with a message that says why."""
+    import GangaMonitoring.drivers.simgrid as module
+    from GangaMonitoring._core.retry import Fault, PollFailed, fault_of
+
+    with SimGridProcess("--queue-time", "0", "0", "--run-time", "0", "0") as url:
+        client = SimGridClient(url)
+        monkeypatch.setattr(module, "client_for", lambda server: client)
+        theirs, ours = client.submit(2, names=["a-new-job", "ours"])
+        assert wait_for(lambda: {v["state"] for v in client.status([theirs, ours])} == {"Done"}, timeout=30)
+        mistaken = simgrid_job(client.url, theirs)
+        mistaken.backend.token = "an-old-job"  # its own submission's name: the grid's job of that id is another
+        right = simgrid_job(client.url, ours)
+        right.backend.token = "ours"
+        ctx, d = RecordingContext(), driver()
+        with pytest.raises(PollFailed, match="about another job") as raised:
+            d.poll([mistaken, right], ctx)
+        assert fault_of(raised.value) is Fault.JOB  # the job's trouble, not the backend's
+        assert ctx.handed == [str(ours)]  # the right one is retrieved, the mistaken one is not
+        assert mistaken.changes == [] and mistaken.backend.status == ""  # nothing of the answer applied
+        assert "'a-new-job', not 'an-old-job'" in ctx.failed[str(theirs)]
+
+
+def test_the_stock_update_refuses_an_answer_about_another_job(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """Through Ganga's entry point (download, unpack and state change in one call): the mistaken job is left
+    as it was and named in the error; the other job of the same call is completed with its own output."""
+    import GangaMonitoring.backends.simgrid as backend_module
+    from GangaMonitoring.backends.simgrid import SimGrid
+
+    with SimGridProcess("--queue-time", "0", "0", "--run-time", "0", "0") as url:
+        client = SimGridClient(url)
+        monkeypatch.setattr(backend_module, "client_for", lambda server: client)
+        theirs, ours = client.submit(2, names=["a-new-job", "ours"])
+        assert wait_for(lambda: {v["state"] for v in client.status([theirs, ours])} == {"Done"}, timeout=30)
+        mistaken = FakeJob(1, FakeBackend(client.url, theirs), status="running", outputdir=str(tmp_path / "1"))
+        mistaken.backend.token = "an-old-job"
+        right = FakeJob(2, FakeBackend(client.url, ours), status="running", outputdir=str(tmp_path / "2"))
+        right.backend.token = "ours"
+        right.backend.finished_at = 0.0
+        with pytest.raises(Exception, match="job 1 .*about another job") as raised:
+            SimGrid.updateMonitoringInformation([mistaken, right])
+        assert type(raised.value).__name__ == "JobError"
+        assert mistaken.changes == [] and not (tmp_path / "1").exists()  # no output fetched, not completed
+        assert right.changes == ["completed"] and (tmp_path / "2" / "stdout").exists()

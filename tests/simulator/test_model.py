@@ -140,3 +140,43 @@ def test_holds_100k_jobs_and_answers_changes_incrementally() -> None:
 def test_sandbox_differs_per_job() -> None:
     config = GridConfig(output_files=1, output_bytes=64)
     assert build_sandbox(config, 1, GridState.DONE) != build_sandbox(config, 2, GridState.DONE)
+
+
+# -- ids across runs -----------------------------------------------------------------
+
+
+def test_a_run_numbers_its_jobs_from_its_first_id_and_knows_no_other() -> None:
+    from GangaMonitoring.simulator.model import IDS_PER_RUN, RunFull
+
+    clock = FakeClock(start=100.0)
+    g = SimulatedGrid(GridConfig(queue_time=(0, 0), run_time=(1, 1)), clock, first_id=5 * IDS_PER_RUN)
+    ids = g.submit(3, names=["a", "b", "c"])
+    assert ids == [5 * IDS_PER_RUN + i for i in range(3)]
+    assert [v.name for v in g.status(ids)] == ["a", "b", "c"]
+    assert g.status_known([0, 1, ids[0]]) == (g.status([ids[0]]), [0, 1])  # an earlier run's ids are unknown
+    assert g.kill_known([ids[1], 7]) == ([ids[1]], [7])
+    clock.jump(2)
+    assert {v.job_id for v in g.changes(0)[1]} == set(ids)
+    assert g.output(ids[0])[:2] == b"\x1f\x8b"
+    with pytest.raises(ValueError, match="2 names for 1 jobs"):
+        g.submit(1, names=["x", "y"])
+    with pytest.raises(RunFull, match="restart the simulator"):
+        g.submit(IDS_PER_RUN)
+    assert len(g) == 3  # a refused submission submits nothing
+
+
+def test_runs_started_one_after_the_other_never_share_an_id() -> None:
+    """A run serves from the start of its epoch; the next run starts later, so its epoch is larger, and each
+    run's ids stay within its IDS_PER_RUN: the ranges of any two runs are disjoint."""
+    from GangaMonitoring.simulator.model import ID_EPOCH_UNIT_NS, IDS_PER_RUN, run_first_id
+
+    now = 1_780_000_000_123_456_789
+    ranges = []
+    for _ in range(50):
+        first, serve_from = run_first_id(now)
+        assert now < serve_from <= now + ID_EPOCH_UNIT_NS
+        ranges.append(range(first, first + IDS_PER_RUN))
+        now = serve_from  # the next run starts as soon as it can: the moment this one may serve
+    starts = [r.start for r in ranges]
+    assert all(b.start >= a.stop for a, b in zip(ranges, ranges[1:], strict=False))
+    assert len(set(starts)) == len(starts) and max(starts) + IDS_PER_RUN < 2 ** 58

@@ -134,7 +134,7 @@ def test_scheduled_outage_answers_503_then_recovers() -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                assert client.submit(1) == [0]
+                assert len(client.submit(1)) == 1
                 break
             except SimGridUnavailable:
                 time.sleep(0.1)
@@ -197,3 +197,38 @@ def test_the_simulator_does_not_outlive_its_launcher() -> None:
     except psutil.TimeoutExpired:
         server.kill()
         pytest.fail("the simulator outlived the process that started it")
+
+
+def test_ids_never_repeat_across_restarts_and_an_old_id_is_unknown_to_a_new_run() -> None:
+    """Restarted on the same address, the simulator gave its first job id 0 again: an old job then silently
+    completed with a new job's output.  Now each run numbers its jobs from its own start."""
+    first = SimGridProcess("--queue-time", "0", "0", "--run-time", "0", "0")
+    url = first.start()
+    port = url.rsplit(":", 1)[1]
+    try:
+        old = SimGridClient(url).submit(3, names=["old-a", "old-b", "old-c"])
+        assert [v["name"] for v in SimGridClient(url).status(old)] == ["old-a", "old-b", "old-c"]
+    finally:
+        first.stop()
+    seen = set(old)
+    for run in range(3):  # restart at once, on the same port, several times
+        with SimGridProcess("--port", port, "--queue-time", "0", "0", "--run-time", "0", "0") as again:
+            assert again == url
+            client = SimGridClient(again)
+            ids = client.submit(3, names=[f"new{run}-{i}" for i in range(3)])
+            assert not seen & set(ids), (sorted(seen), ids)
+            seen |= set(ids)
+            views, unknown = client.status_report([*old, *ids])
+            assert unknown == old  # the old jobs' ids are nobody's
+            assert [v["name"] for v in views] == [f"new{run}-{i}" for i in range(3)]
+
+
+def test_submission_names_are_checked() -> None:
+    with SimGridProcess() as url:
+        client = SimGridClient(url)
+        with pytest.raises(SimGridRejected, match="'names' must be a list of 2"):
+            client.submit(2, names=["only-one"])
+        with pytest.raises(SimGridRejected, match="'names'"):
+            client._json("POST", "/jobs", {"count": 1, "names": [7]})
+        [unnamed] = client.submit(1)
+        assert client.status([unnamed])[0]["name"] is None

@@ -12,6 +12,12 @@ can monitor it, and through GangaMonitoring's native driver
 (``drivers.simgrid``), which splits those steps into scheduled operations.
 The grid's own record of when each job finished (``backend.finished_at``,
 seconds since the epoch) is what lag is measured against.
+
+Each submission names its job on the grid with a fresh token
+(``backend.token``), and every answer about a job is checked against it
+(:func:`check_answer`): an answer about another job (a grid that reused
+the id) is that job's error, never applied, so a job is never completed
+with another job's output.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import functools
 import os
 import re
 import threading
+import uuid
 from typing import Any
 from collections.abc import Iterable
 
@@ -68,6 +75,9 @@ class SimGrid(IBackend):
     _schema = Schema(Version(1, 0), {
         "server": SimpleItem(defvalue="", doc="URL of the simulator; empty: [SimGrid]server"),
         "id": SimpleItem(defvalue=-1, protected=1, copyable=0, doc="Job id on the simulated grid"),
+        "token": SimpleItem(defvalue="", protected=1, copyable=0,
+                            doc="The name this submission gave the job on the grid (empty: none): an answer "
+                                "about a job of another name is refused"),
         "status": SimpleItem(defvalue="", protected=1, copyable=0, doc="State the grid last reported"),
         "finished_at": SimpleItem(defvalue=0.0, protected=1, copyable=0,
                                   doc="When the grid says the job ended (seconds since the epoch)"),
@@ -87,24 +97,28 @@ class SimGrid(IBackend):
         jobs = [stripProxy(j) for j in rjobs]
         for job in jobs:
             job.updateStatus("submitting", update_master=False)
+        tokens = [new_token() for _ in jobs]
         try:
-            ids = submit_with_retries(client_for(self.server), len(jobs))
+            ids = submit_with_retries(client_for(self.server), len(jobs), tokens)
             if len(ids) != len(jobs):
                 raise JobError(f"the grid returned {len(ids)} ids for {len(jobs)} jobs")
         except Exception as err:
             for job in jobs:
                 job.updateStatus("new", update_master=False)
             raise JobError(f"SimGrid submission of {len(jobs)} job(s) failed: {err}{_hint(err)}") from err
-        for job, grid_id in zip(jobs, ids, strict=True):
+        for job, grid_id, token in zip(jobs, ids, tokens, strict=True):
             backend = stripProxy(job.backend)
             backend.id = grid_id
+            backend.token = token
             backend.status = "Waiting"
             job.updateStatus("submitted", update_master=False)
             stripProxy(job.info).increment()
         return 1
 
     def submit(self, subjobconfig: Any, master_input_sandbox: Any) -> int:
-        [self.id] = submit_with_retries(client_for(self.server), 1)
+        token = new_token()
+        [self.id] = submit_with_retries(client_for(self.server), 1, [token])
+        self.token = token
         self.status = "Waiting"
         return 1
 
@@ -138,7 +152,13 @@ class SimGrid(IBackend):
         if job.status not in ("completed", "failed"):
             log.info("job %s is %s: its output is retrieved when it finishes", job.getFQID("."), job.status)
             return []
-        return retrieve_output(client_for(self.server), self.id, job.outputdir)
+        client = client_for(self.server)
+        views, _unknown = client.status_report([self.id])
+        if not views:
+            raise JobError(f"the grid at {client.url} does not know job {job.getFQID('.')} (grid id {self.id}): "
+                           "its output is gone")
+        check_answer(job, views[0], client.url)
+        return retrieve_output(client, self.id, job.outputdir)
 
     # -- monitoring (the stock path) ---------------------------------------------
 
@@ -149,17 +169,24 @@ class SimGrid(IBackend):
         for job in jobs:
             by_server.setdefault(stripProxy(job).backend.server, []).append(stripProxy(job))
         lost: list[str] = []
+        wrong: list[str] = []
         for server, server_jobs in by_server.items():
             client = client_for(server)
             answered, unknown = client.status_report(j.backend.id for j in server_jobs)
             views = {v["id"]: v for v in answered}
             for job in server_jobs:
                 view = views.get(job.backend.id)
-                if view is not None:
+                if view is None:
+                    continue
+                try:
                     apply_view(job, view, client)
+                except AnswerForAnotherJob as err:
+                    wrong.append(str(err))
             lost += [f"{j.getFQID('.')} (grid id {j.backend.id})" for j in server_jobs if j.backend.id in set(unknown)]
-        if lost:  # after the others were updated: the caller learns which jobs the grid forgot
-            raise JobError(f"the grid does not know job(s) {', '.join(lost[:10])}")
+        # after the others were updated: the caller learns which jobs the grid forgot or mistook
+        problems = ([f"the grid does not know job(s) {', '.join(lost[:10])}"] if lost else []) + wrong[:10]
+        if problems:
+            raise JobError("; ".join(problems))
 
 
 def _hint(error: BaseException) -> str:
@@ -170,8 +197,36 @@ def _hint(error: BaseException) -> str:
     return ""
 
 
-def transition_for(job: Any, view: dict[str, Any]) -> str | None:
-    """Record the grid's state on the backend; return the Ganga state the job must move to, if any."""
+class AnswerForAnotherJob(JobError):
+    """The grid answered, for a job's grid id, about a job of another name: it is not this job's answer."""
+
+
+def new_token() -> str:
+    """A name for one submission of one job on the grid (unique: a random UUID)."""
+    return uuid.uuid4().hex
+
+
+def check_answer(job: Any, view: dict[str, Any], server: str = "") -> None:
+    """Raise :class:`AnswerForAnotherJob` unless ``view`` is about ``job`` (its name is the job's token).
+
+    A job submitted without a token (before tokens existed) has nothing to check against.
+    """
+    token = getattr(job.backend, "token", "")
+    if not token or view.get("name") == token:
+        return
+    where = f"the grid at {server}" if server else "the grid"
+    raise AnswerForAnotherJob(
+        f"{where} answered for job {job.getFQID('.')} (grid id {job.backend.id}) about another job "
+        f"(named {view.get('name')!r}, not {token!r}): the grid gave this id to a new job (restarted?); "
+        "nothing of that answer is applied, and this job's own state on the grid is unknown")
+
+
+def transition_for(job: Any, view: dict[str, Any], server: str = "") -> str | None:
+    """Record the grid's state on the backend; return the Ganga state the job must move to, if any.
+
+    An answer about another job raises :class:`AnswerForAnotherJob` and records nothing.
+    """
+    check_answer(job, view, server)
     backend = job.backend
     if backend.status != view["state"]:
         backend.status = view["state"]
@@ -185,7 +240,7 @@ def transition_for(job: Any, view: dict[str, Any]) -> str | None:
 
 def apply_view(job: Any, view: dict[str, Any], client: SimGridClient) -> None:
     """Bring one job up to date with what the grid reported (downloading output when it ended)."""
-    target = transition_for(job, view)
+    target = transition_for(job, view, client.url)
     if target is None:
         return
     backend = job.backend
@@ -196,8 +251,9 @@ def apply_view(job: Any, view: dict[str, Any], client: SimGridClient) -> None:
     job.updateStatus(target)
 
 
-def submit_with_retries(client: SimGridClient, count: int, attempts: int = 5) -> list[int]:
-    """Submit ``count`` jobs, retrying transient errors (the user's submit waits, briefly).
+def submit_with_retries(client: SimGridClient, count: int, names: list[str] | None = None,
+                        attempts: int = 5) -> list[int]:
+    """Submit ``count`` jobs (named ``names``), retrying transient errors (the user's submit waits, briefly).
 
     Safe to repeat: the simulator refuses a request (5xx, outage) before it
     creates anything.  A grid that may fail after creating jobs would need an
@@ -205,7 +261,7 @@ def submit_with_retries(client: SimGridClient, count: int, attempts: int = 5) ->
     """
     retrying = Retrying(stop=stop_after_attempt(attempts), wait=wait_exponential_jitter(initial=0.2, max=2.0),
                         retry=retry_if_exception(is_transient), reraise=True)
-    return retrying(client.submit, count)
+    return retrying(client.submit, count, names)
 
 
 def sandbox_path(outputdir: str, grid_id: int) -> str:

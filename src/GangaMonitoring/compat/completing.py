@@ -15,12 +15,21 @@ time stamp) is logged and set back to ``running``, with Dirac's
 backend and the backend finalises it again.  Jobs of native drivers are
 not looked at: their retrieval and finalisation are our own operations,
 with their own retries and outcome.
+
+The check and the hand-back are apart in time (a late finalisation may
+land between them), so the hand-back re-checks under the job's root lock
+(``const_lock``, the lock Ganga's status setter takes): a job is handed
+back only if it is still ``completing`` since the very stamp the check
+saw, and no final state was stamped after it (Ganga stamps a new state
+just before it sets it).  The re-check and the change are one step for
+every other writer of the job's status.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from GangaCore.GPIDev.Base.Proxy import stripProxy
@@ -31,38 +40,74 @@ from .._core.index import FINALISING_STATES
 log = getLogger("GangaMonitoring.completing")
 
 
-def completing_for(job: Any, now_utc: datetime.datetime) -> float | None:
-    """Seconds ``job`` has been ``completing`` (Ganga stamps states in UTC), or None if it is not."""
+FINAL_STAMPS = ("completed", "failed", "killed")
+"""Stamps a finalisation writes (just before it sets the status)."""
+
+
+@dataclass(frozen=True)
+class StuckJob:
+    """A job the check found ``completing`` for too long: since ``since`` (its stamp), ``age`` seconds."""
+
+    job: Any
+    since: datetime.datetime
+    age: float
+
+
+def completing_since(job: Any) -> datetime.datetime | None:
+    """The ``completing`` stamp of ``job`` (Ganga stamps states in naive UTC), or None if it is not completing."""
     raw = stripProxy(job)
     if raw.status != "completing":
         return None
     since = raw.time.timestamps.get("completing")
     if not isinstance(since, datetime.datetime):
         return None  # no stamp to go by: leave it to the start-up clean-up
-    return (now_utc - since).total_seconds()
+    return since
 
 
-def stuck_jobs(candidates: Iterable[Any], timeout: float,
-               now_utc: datetime.datetime) -> list[tuple[Any, float]]:
-    """(job, seconds completing) of the jobs among ``candidates`` completing for longer than ``timeout``."""
+def stuck_jobs(candidates: Iterable[Any], timeout: float, now_utc: datetime.datetime) -> list[StuckJob]:
+    """The jobs among ``candidates`` completing for longer than ``timeout``."""
     stuck = []
     for job in candidates:
-        age = completing_for(job, now_utc)
-        if age is not None and age > timeout:
-            stuck.append((job, age))
+        since = completing_since(job)
+        if since is None:
+            continue
+        age = (now_utc - since).total_seconds()
+        if age > timeout:
+            stuck.append(StuckJob(job, since, age))
     return stuck
 
 
-def hand_back(job: Any, age: float) -> None:
-    """Set a stuck job back to ``running`` so its backend's next poll finalises it again."""
-    raw = stripProxy(job)
-    log.warning("job %s has been completing for %.0f s ([Monitoring]completing_timeout): its finalisation "
-                "was lost; it goes back to running and its backend finalises it again", raw.getFQID("."), age)
-    if hasattr(raw, "been_queued"):
-        raw.been_queued = False  # Dirac's "a finalisation task is on its way" flag
-    raw.status = "running"  # as Ganga's start-up clean-up does: no transition of the state graph leads back
-    if raw.master is not None:
+def still_stuck(raw: Any, since: datetime.datetime) -> bool:
+    """Is ``raw`` still completing since ``since``, with no finalisation stamped after it?"""
+    if raw.status != "completing":
+        return False
+    stamps = raw.time.timestamps
+    if stamps.get("completing") != since:
+        return False  # completing again since: a newer finalisation is on its way
+    return not any(isinstance(stamps.get(s), datetime.datetime) and stamps[s] >= since for s in FINAL_STAMPS)
+
+
+def hand_back(stuck: StuckJob) -> bool:
+    """Set a stuck job back to ``running`` so its backend's next poll finalises it again.
+
+    Under the job's root lock, and only if it is still stuck as the check
+    saw it (:func:`still_stuck`); returns whether it was handed back.
+    """
+    raw = stripProxy(stuck.job)
+    with raw.const_lock:  # Ganga's status setter takes this lock: nobody sets a status meanwhile
+        if not still_stuck(raw, stuck.since):
+            log.debug("job %s is no longer stuck completing (now %s): not handed back",
+                      raw.getFQID("."), raw.status)
+            return False
+        log.warning("job %s has been completing for %.0f s ([Monitoring]completing_timeout): its finalisation "
+                    "was lost; it goes back to running and its backend finalises it again",
+                    raw.getFQID("."), stuck.age)
+        if hasattr(raw, "been_queued"):
+            raw.been_queued = False  # Dirac's "a finalisation task is on its way" flag
+        raw.status = "running"  # as Ganga's start-up clean-up does: no transition of the state graph leads back
+    if raw.master is not None:  # outside the lock: the roll-up reads every subjob
         raw.master.updateMasterJobStatus()
+    return True
 
 
 def hand_back_stuck_jobs(top_jobs: Iterable[Any], timeout: float, now_utc: datetime.datetime) -> None:
@@ -72,8 +117,8 @@ def hand_back_stuck_jobs(top_jobs: Iterable[Any], timeout: float, now_utc: datet
     """
     for top in top_jobs:
         try:
-            for job, age in stuck_jobs([top, *completing_subjobs(top)], timeout, now_utc):
-                hand_back(job, age)
+            for stuck in stuck_jobs([top, *completing_subjobs(top)], timeout, now_utc):
+                hand_back(stuck)
         except Exception as err:  # noqa: BLE001 - one broken job must not stop the check
             log.warning("could not check job %s for a lost finalisation: %s", stripProxy(top).id, err)
 

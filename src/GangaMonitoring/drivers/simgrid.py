@@ -123,7 +123,7 @@ class SimGridDriver(NativeDriver):
 
     @staticmethod
     def _apply(job: Any, view: dict[str, Any], ctx: DriverContext, server: str) -> None:
-        target = transition_for(job, view)
+        target = transition_for(job, view, server)  # an answer about another job raises: this job's trouble
         if target is None or job.status == "completing":
             return  # nothing new, or already handed over: retrieval and finalisation own the job
         if target in ("completed", "failed"):

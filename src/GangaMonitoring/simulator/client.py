@@ -84,8 +84,12 @@ class SimGridClient:
                 self._sessions.append(session)
         return session
 
-    def submit(self, count: int) -> list[int]:
-        return self._json("POST", "/jobs", {"count": count})["ids"]
+    def submit(self, count: int, names: list[str] | None = None) -> list[int]:
+        """Submit ``count`` jobs (named ``names``, one each, if given: every view of a job reports its name)."""
+        body: dict[str, Any] = {"count": count}
+        if names is not None:
+            body["names"] = list(names)
+        return self._json("POST", "/jobs", body)["ids"]
 
     def status(self, job_ids: Iterable[int]) -> list[dict[str, Any]]:
         """The views of the jobs the grid knows (an unknown one is left out: see :meth:`status_report`)."""

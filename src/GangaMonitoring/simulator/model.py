@@ -9,6 +9,12 @@ queries in O(changes).  Kills take effect at once.
 Per job it keeps five numbers in ``array('d')`` columns (about 40 bytes a
 job), and output sandboxes are generated on request, deterministically from
 the seed and the job id, so 100,000 jobs cost a few MB.
+
+Job ids are ``first_id`` plus the submission's rank.  The service gives each
+run its own ``first_id`` (:func:`run_first_id`: the start time, so ids never
+repeat across restarts and an old job's id is unknown to a new run), and a
+job may carry a name given at submission (the submitter's token for it),
+which every view reports: a client can tell an answer about another job.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import tarfile
 import threading
 from array import array
 from dataclasses import dataclass, field
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from .._core.clock import Clock
 
@@ -42,6 +48,40 @@ FINAL_STATES = frozenset({GridState.DONE, GridState.FAILED, GridState.KILLED})
 
 class UnknownJob(KeyError):
     """The grid never had a job with this id."""
+
+
+class RunFull(ValueError):
+    """This run of the grid has given out all its :data:`IDS_PER_RUN` ids."""
+
+
+IDS_PER_RUN = 2 ** 20
+"""Jobs one run of the grid may take: its ids are ``first_id .. first_id + IDS_PER_RUN - 1``."""
+
+ID_EPOCH_ORIGIN_NS = 1_577_836_800 * 10**9
+"""2020-01-01T00:00:00Z in nanoseconds since the Unix epoch: run epochs count from it."""
+
+ID_EPOCH_UNIT_NS = 10 * 10**6
+"""Nanoseconds per run epoch (10 ms): a run waits at most this long before it serves."""
+
+
+def run_first_id(now_ns: int) -> tuple[int, int]:
+    """(first id of a run starting at ``now_ns``, the time in ns from which it may serve).
+
+    The run's epoch is the first whole :data:`ID_EPOCH_UNIT_NS` step since
+    :data:`ID_EPOCH_ORIGIN_NS` that begins after ``now_ns``, and the run
+    serves only from that step's start: a later run (on the same address it
+    starts after this one served) starts at or after it, so its epoch is
+    larger, and as each run holds at most :data:`IDS_PER_RUN` ids the id
+    ranges of two runs never overlap.  Stateless: no counter file to lose,
+    share or lock; a wall clock stepped back is the one way to repeat,
+    which is why views also carry each job's name.  Ids stay below 2**58
+    until 2107.  Integer arithmetic: no rounding at the step boundaries.
+    """
+    since = now_ns - ID_EPOCH_ORIGIN_NS
+    if since < 0:
+        raise ValueError(f"the clock says {now_ns} ns, before 2020: cannot number this run's jobs")
+    epoch = since // ID_EPOCH_UNIT_NS + 1
+    return epoch * IDS_PER_RUN, ID_EPOCH_ORIGIN_NS + epoch * ID_EPOCH_UNIT_NS
 
 
 class OutputNotReady(RuntimeError):
@@ -80,10 +120,12 @@ class JobView:
     submitted_at: float
     started_at: float | None
     finished_at: float | None
+    name: str | None = None
+    """What the submitter named the job (None: unnamed)."""
 
     def as_dict(self) -> dict[str, object]:
         return {"id": self.job_id, "state": self.state.value, "submitted_at": self.submitted_at,
-                "started_at": self.started_at, "finished_at": self.finished_at}
+                "started_at": self.started_at, "finished_at": self.finished_at, "name": self.name}
 
 
 @dataclass
@@ -94,11 +136,19 @@ class GridStatistics:
 
 
 class SimulatedGrid:
-    """Thread-safe; every query first applies the transitions due by ``clock.now()``."""
+    """Thread-safe; every query first applies the transitions due by ``clock.now()``.
 
-    def __init__(self, config: GridConfig, clock: Clock) -> None:
+    Its jobs' ids start at ``first_id``; inside, columns are indexed by
+    ``id - first_id`` (the *index*), and only ids cross the interface.
+    """
+
+    def __init__(self, config: GridConfig, clock: Clock, first_id: int = 0) -> None:
+        if first_id < 0:
+            raise ValueError("first_id must not be negative")
         self.config = config
         self.clock = clock
+        self.first_id = first_id
+        self._names: list[str | None] = []
         self._rng = random.Random(config.seed)
         self._lock = threading.Lock()
         self._submitted = array("d")
@@ -110,31 +160,40 @@ class SimulatedGrid:
         self._change_log: list[int] = []
         self._holding = False
         self._held: list[tuple[int, float, float]] = []
-        """(job id, queue time, run time) of jobs submitted while held."""
+        """(job index, queue time, run time) of jobs submitted while held."""
 
     # -- commands ----------------------------------------------------------------
 
-    def submit(self, count: int) -> list[int]:
-        """Submit ``count`` jobs now; returns their ids (consecutive)."""
+    def submit(self, count: int, names: Sequence[str] | None = None) -> list[int]:
+        """Submit ``count`` jobs now, named ``names`` if given (one each); returns their ids (consecutive).
+
+        Raises :class:`RunFull` (and submits nothing) past :data:`IDS_PER_RUN` jobs.
+        """
         if count < 0:
             raise ValueError("count must not be negative")
+        if names is not None and len(names) != count:
+            raise ValueError(f"{len(names)} names for {count} jobs")
         with self._lock:
             now = self.clock.now()
             first = len(self._submitted)
-            for job_id in range(first, first + count):
+            if first + count > IDS_PER_RUN:
+                raise RunFull(f"this run of the grid has given out {first} of its {IDS_PER_RUN} job ids; "
+                              f"{count} more do not fit: restart the simulator")
+            self._names.extend(names if names is not None else [None] * count)
+            for index in range(first, first + count):
                 queued = self._rng.uniform(*self.config.queue_time)
                 ran = self._rng.uniform(*self.config.run_time)
                 self._submitted.append(now)
                 self._killed.append(math.nan)
                 self._fails.append(self._rng.random() < self.config.failure_fraction)
-                self._change_log.append(job_id)
+                self._change_log.append(index)
                 if self._holding:
                     self._start.append(math.inf)
                     self._end.append(math.inf)
-                    self._held.append((job_id, queued, ran))
+                    self._held.append((index, queued, ran))
                 else:
-                    self._schedule(job_id, now + queued, ran)
-            return list(range(first, first + count))
+                    self._schedule(index, now + queued, ran)
+            return list(range(self.first_id + first, self.first_id + first + count))
 
     def hold(self) -> None:
         """From now on, submitted jobs wait (``Waiting``) until :meth:`release`.
@@ -150,8 +209,8 @@ class SimulatedGrid:
         with self._lock:
             now = self._advance()
             held, self._held, self._holding = self._held, [], False
-            for job_id, queued, ran in held:
-                self._schedule(job_id, now + queued, ran)
+            for index, queued, ran in held:
+                self._schedule(index, now + queued, ran)
             return len(held)
 
     def kill(self, job_ids: Iterable[int]) -> list[int]:
@@ -160,10 +219,10 @@ class SimulatedGrid:
             now = self._advance()
             killed = []
             for job_id in job_ids:
-                self._check(job_id)
-                if self._state(job_id, now) not in FINAL_STATES:
-                    self._killed[job_id] = now
-                    self._change_log.append(job_id)
+                index = self._index(job_id)
+                if self._state(index, now) not in FINAL_STATES:
+                    self._killed[index] = now
+                    self._change_log.append(index)
                     killed.append(job_id)
             return killed
 
@@ -172,11 +231,7 @@ class SimulatedGrid:
     def status(self, job_ids: Iterable[int]) -> list[JobView]:
         with self._lock:
             now = self._advance()
-            views = []
-            for job_id in job_ids:
-                self._check(job_id)
-                views.append(self._view(job_id, now))
-            return views
+            return [self._view(self._index(job_id), now) for job_id in job_ids]
 
     def status_known(self, job_ids: Iterable[int]) -> tuple[list[JobView], list[int]]:
         """The views of the jobs the grid knows, and the ids it does not (as DIRAC answers per job)."""
@@ -185,18 +240,18 @@ class SimulatedGrid:
             views, unknown = [], []
             for job_id in job_ids:
                 try:
-                    self._check(job_id)
+                    index = self._index(job_id)
                 except UnknownJob:
                     unknown.append(job_id)
                     continue
-                views.append(self._view(job_id, now))
+                views.append(self._view(index, now))
             return views, unknown
 
     def kill_known(self, job_ids: Iterable[int]) -> tuple[list[int], list[int]]:
         """Kill the known jobs (see :meth:`kill`); returns (killed, unknown ids)."""
         ids = list(job_ids)
         with self._lock:
-            unknown = [i for i in ids if not (isinstance(i, int) and 0 <= i < len(self._submitted))]
+            unknown = [i for i in ids if not self._known(i)]
         return self.kill(i for i in ids if i not in set(unknown)), unknown
 
     def changes(self, cursor: int) -> tuple[int, list[JobView]]:
@@ -211,14 +266,13 @@ class SimulatedGrid:
                 return len(self._change_log), []
             cursor = min(int(cursor), len(self._change_log))
             changed = dict.fromkeys(self._change_log[cursor:])
-            return len(self._change_log), [self._view(job_id, now) for job_id in changed]
+            return len(self._change_log), [self._view(index, now) for index in changed]
 
     def output(self, job_id: int) -> bytes:
         """The job's output sandbox as a .tar.gz (generated, deterministic)."""
         with self._lock:
             now = self._advance()
-            self._check(job_id)
-            state = self._state(job_id, now)
+            state = self._state(self._index(job_id), now)
         if state not in (GridState.DONE, GridState.FAILED):
             raise OutputNotReady(f"job {job_id} is {state.value}: no output yet")
         return build_sandbox(self.config, job_id, state)
@@ -227,8 +281,8 @@ class SimulatedGrid:
         with self._lock:
             now = self._advance()
             by_state: dict[str, int] = {}
-            for job_id in range(len(self._submitted)):
-                state = self._state(job_id, now).value
+            for index in range(len(self._submitted)):
+                state = self._state(index, now).value
                 by_state[state] = by_state.get(state, 0) + 1
             return GridStatistics(len(self._submitted), by_state, len(self._change_log))
 
@@ -237,50 +291,57 @@ class SimulatedGrid:
 
     # -- internals (under the lock) ----------------------------------------------
 
-    def _schedule(self, job_id: int, start: float, run_time: float) -> None:
+    def _schedule(self, index: int, start: float, run_time: float) -> None:
         """Set a job's start and end, and queue its two transitions."""
         end = start + run_time
-        if job_id < len(self._start):
-            self._start[job_id], self._end[job_id] = start, end
+        if index < len(self._start):
+            self._start[index], self._end[index] = start, end
         else:
             self._start.append(start)
             self._end.append(end)
-        heapq.heappush(self._transitions, (start, job_id))
-        heapq.heappush(self._transitions, (end, job_id))
+        heapq.heappush(self._transitions, (start, index))
+        heapq.heappush(self._transitions, (end, index))
 
     def _advance(self) -> float:
         """Move due transitions into the change log; returns now."""
         now = self.clock.now()
         transitions = self._transitions
         while transitions and transitions[0][0] <= now:
-            _, job_id = heapq.heappop(transitions)
-            if math.isnan(self._killed[job_id]):
-                self._change_log.append(job_id)
+            _, index = heapq.heappop(transitions)
+            if math.isnan(self._killed[index]):
+                self._change_log.append(index)
         return now
 
-    def _check(self, job_id: int) -> None:
-        if not isinstance(job_id, int) or not 0 <= job_id < len(self._submitted):
+    def _known(self, job_id: object) -> bool:
+        return (isinstance(job_id, int) and not isinstance(job_id, bool)
+                and 0 <= job_id - self.first_id < len(self._submitted))
+
+    def _index(self, job_id: int) -> int:
+        """The column index of a job id; :class:`UnknownJob` if this grid never gave it out."""
+        if not self._known(job_id):
             raise UnknownJob(job_id)
+        return job_id - self.first_id
 
-    def _state(self, job_id: int, now: float) -> GridState:
-        if not math.isnan(self._killed[job_id]):
+    def _state(self, index: int, now: float) -> GridState:
+        if not math.isnan(self._killed[index]):
             return GridState.KILLED
-        if now < self._start[job_id]:
+        if now < self._start[index]:
             return GridState.WAITING
-        if now < self._end[job_id]:
+        if now < self._end[index]:
             return GridState.RUNNING
-        return GridState.FAILED if self._fails[job_id] else GridState.DONE
+        return GridState.FAILED if self._fails[index] else GridState.DONE
 
-    def _view(self, job_id: int, now: float) -> JobView:
-        state = self._state(job_id, now)
-        started = self._start[job_id] if now >= self._start[job_id] else None
+    def _view(self, index: int, now: float) -> JobView:
+        state = self._state(index, now)
+        started = self._start[index] if now >= self._start[index] else None
         if state is GridState.KILLED:
-            finished: float | None = self._killed[job_id]
-            if started is not None and started > self._killed[job_id]:
+            finished: float | None = self._killed[index]
+            if started is not None and started > self._killed[index]:
                 started = None
         else:
-            finished = self._end[job_id] if state in FINAL_STATES else None
-        return JobView(job_id, state, self._submitted[job_id], started, finished)
+            finished = self._end[index] if state in FINAL_STATES else None
+        return JobView(self.first_id + index, state, self._submitted[index], started, finished,
+                       self._names[index])
 
 
 def build_sandbox(config: GridConfig, job_id: int, state: GridState) -> bytes:

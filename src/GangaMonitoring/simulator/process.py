@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Any
 
+import GangaMonitoring
+
 from .client import SimGridClient
 
 _LISTENING = re.compile(r"simgrid listening on (http://\S+)")
@@ -26,9 +28,15 @@ class SimGridProcess:
         self._lines: list[str] = []
 
     def start(self) -> str:
+        """Start the simulator from this very ``GangaMonitoring`` (its directory leads ``PYTHONPATH``:
+        a Ganga session may have changed the variable, and another copy's simulator would speak
+        another version of the API); returns its URL."""
         command = [sys.executable, "-m", "GangaMonitoring.simulator.server", "--port", "0",
                    "--parent-pid", str(os.getpid()), *self.args]
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        source = os.path.dirname(os.path.dirname(os.path.abspath(GangaMonitoring.__file__)))
+        path = os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH", "")) if p)
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                         env={**os.environ, "PYTHONPATH": path})
         found = threading.Event()
         threading.Thread(target=self._read_output, args=(found,), daemon=True, name="simgrid-output").start()
         if not found.wait(self.start_timeout) or self.url is None:

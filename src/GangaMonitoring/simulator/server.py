@@ -2,18 +2,22 @@
 
 API (JSON unless said otherwise)::
 
-    POST /jobs          {"count": n}            -> {"ids": [...]}          bulk submit
+    POST /jobs          {"count": n, "names": [...]} -> {"ids": [...]}     bulk submit (names optional)
     POST /status        {"ids": [...]}          -> {"jobs": [view, ...]}   at most max_batch ids
     GET  /changes?cursor=N                      -> {"cursor": M, "jobs": [view, ...]}
     GET  /jobs/{id}/output                      -> application/gzip        the output sandbox
     POST /kill          {"ids": [...]}          -> {"killed": [...]}
     GET  /stats                                 -> grid and request counters (no faults)
-    GET  /health                                -> {"ok": true}            (no faults)
+    GET  /health                                -> {"ok": true, "first_id": n}  (no faults)
     POST /control/outage {"seconds": s}         -> an outage starting now  (no faults; for tests)
 
-A view is ``{"id", "state", "submitted_at", "started_at", "finished_at"}``
-with times in seconds since the epoch, so a client can measure how long it
-took to notice a finished job.  Faults apply to every route but /stats and
+A view is ``{"id", "state", "submitted_at", "started_at", "finished_at",
+"name"}`` with times in seconds since the epoch, so a client can measure how
+long it took to notice a finished job, and ``name`` the one the submission
+gave the job (null if none), so a client can tell that an answer is about
+its job.  Ids are integers that never repeat across runs of the service
+(each run's start time numbers them: ``model.run_first_id``), so after a
+restart an old job's id is unknown, never another job's.  Faults apply to every route but /stats and
 /health: per-request latency, a cap on concurrent requests (the excess
 waits, as on a loaded server), 5xx answers, hangs (a client sees a
 timeout), malformed bodies, and scheduled outages (503).
@@ -37,7 +41,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from .. import _arguments as valid
-from .model import GridConfig, OutputNotReady, SimulatedGrid, UnknownJob
+from .model import GridConfig, OutputNotReady, RunFull, SimulatedGrid, UnknownJob, run_first_id
+
+MAX_NAME_LENGTH = 200
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -197,7 +203,15 @@ async def _submit(request: web.Request) -> web.Response:
     count = body.get("count")
     if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 1_000_000:
         raise _bad("'count' must be an integer from 0 to 1000000")
-    return web.json_response({"ids": request.app["grid"].submit(count)})
+    names = body.get("names")
+    if names is not None and not (isinstance(names, list) and len(names) == count and all(
+            isinstance(n, str) and 0 < len(n) <= MAX_NAME_LENGTH for n in names)):
+        raise _bad(f"'names' must be a list of {count} non-empty strings of at most {MAX_NAME_LENGTH} characters")
+    try:
+        ids = request.app["grid"].submit(count, names)
+    except RunFull as err:
+        raise _json_error(web.HTTPUnprocessableEntity, str(err)) from err
+    return web.json_response({"ids": ids})
 
 
 async def _status(request: web.Request) -> web.Response:
@@ -259,7 +273,7 @@ async def _hold(request: web.Request) -> web.Response:
 
 
 async def _health(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
+    return web.json_response({"ok": True, "first_id": request.app["grid"].first_id})
 
 
 async def serve(grid: SimulatedGrid, faults: FaultConfig, host: str, port: int,
@@ -343,10 +357,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    first_id, serve_from_ns = run_first_id(time.time_ns())
+    while (wait_ns := serve_from_ns - time.time_ns()) > 0:  # at most 10 ms: no later run shares this epoch
+        time.sleep(wait_ns / 1e9)
     grid = SimulatedGrid(GridConfig(seed=args.seed, queue_time=tuple(args.queue_time),
                                     run_time=tuple(args.run_time), failure_fraction=args.failure_fraction,
                                     output_files=args.output_files, output_bytes=args.output_bytes),
-                         WallClock())
+                         WallClock(), first_id=first_id)
     faults = FaultConfig(latency=args.latency, max_concurrent=args.max_concurrent, error_rate=args.error_rate,
                          timeout_rate=args.timeout_rate, hang_seconds=args.hang_seconds,
                          malformed_rate=args.malformed_rate,

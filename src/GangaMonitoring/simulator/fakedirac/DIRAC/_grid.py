@@ -4,7 +4,8 @@ The file names one simulator for the default site and, optionally, more
 sites, each its own simulator (``{"server": url, "sites": {"name": url}}``);
 a job goes to the site its description names (``setDestination``, i.e. the
 backend's ``settings['Destination']``).  DIRAC ids stay unique across
-sites: the site's position times :data:`SITE_ID_SPAN` plus the simulator's id.
+sites: the site's position times :data:`SITE_ID_SPAN` plus the simulator's id
+(and across simulator restarts, as the simulator's ids are).
 
 The file is read again whenever it is replaced, so a test can point every
 DIRAC process it has started (Ganga caches the DIRAC environment for the
@@ -23,7 +24,8 @@ from typing import Any
 from GangaMonitoring.simulator.client import SimGridClient
 
 CONFIG_VARIABLE = "GANGAMON_FAKE_DIRAC_CONFIG"
-SITE_ID_SPAN = 100_000_000
+SITE_ID_SPAN = 2 ** 58
+"""Above every simulator id (``model.run_first_id``: below 2**58 until 2107); 31 sites stay below 2**63."""
 DEFAULT_SITE = "SimGrid.local.sim"
 
 
