@@ -77,6 +77,9 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                                 "(checked every disk_check_interval s; a write failing with a full disk also "
                                 "holds them)."),
     "disk_check_interval": (60.0, "Seconds between two checks of the free space in the gangadir."),
+    "rollup_check_interval": (60.0, "Seconds between two checks that each split job's counted subjob statuses "
+                                    "equal a recount (a mismatch still there at the next check is logged and "
+                                    "repaired)."),
     "status_file_interval": (5.0, "Seconds between two writes of the monitoring snapshot to "
                                   "<gangadir>/monitoring/status.json, which 'ganga-monitoring status' prints "
                                   "from a shell."),
@@ -122,7 +125,8 @@ RULES: dict[str, tuple[str, Any]] = {
                      "poll_retry_attempts", "call_retry_attempts", "breaker_failures"), _AT_LEAST_1),
     "compat_chunk_size": _AT_LEAST_0,
     **dict.fromkeys(("aging_seconds", "reconcile_interval", "call_timeout", "output_retry_for", "retry_max_wait",
-                     "disk_check_interval", "breaker_first_probe", "breaker_max_probe", "runmonitoring_timeout",
+                     "disk_check_interval", "rollup_check_interval", "breaker_first_probe", "breaker_max_probe",
+                     "runmonitoring_timeout",
                      "notice_behind_after", "completing_timeout", "shutdown_timeout", "long_queued_after",
                      "adaptive_queue_tolerance", "failing_job_grace", "status_file_interval"), _POSITIVE),
     "queued_interval_factor": ("a number of at least 1", lambda v: _is_number(v) and v >= 1),
@@ -463,6 +467,10 @@ def status_file_interval() -> float:
 
 def disk_check_interval() -> float:
     return float(monitoring_option("disk_check_interval"))
+
+
+def rollup_check_interval() -> float:
+    return float(monitoring_option("rollup_check_interval"))
 
 
 def completing_check_interval() -> float:

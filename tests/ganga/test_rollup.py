@@ -239,3 +239,28 @@ def test_the_patch_is_undone_at_stop(gangadir: str) -> None:
     assert not getattr(vars(Job)["getSubJobStatuses"], "__gm_wrapped__", False)
     assert patches.SUBJOB_STATUSES.changed not in patches.status_watch._any_status_listeners
     assert len(patches.SUBJOB_STATUSES) == 0
+
+
+@pytest.mark.ganga
+@pytest.mark.parametrize("ganga_session", [[("Monitoring", "rollup_check_interval", 0.2)]], indirect=True)
+def test_the_session_runs_the_check_and_repairs_a_lost_count(ganga_session: Any) -> None:
+    """The component schedules the check every [Monitoring]rollup_check_interval: a change whose listener never
+    ran (written past Ganga's setter) is counted right after two checks."""
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    from GangaMonitoring.compat.patches.subjob_statuses import SUBJOB_STATUSES
+
+    from . import plugins
+    from .conftest import wait_for
+
+    gpi = ganga_session
+    master = gpi.Job(backend=plugins.RecordingSubmitter(time=600), splitter=gpi.ArgSplitter(args=[["1"], ["2"]]))
+    master.submit()
+    raw = stripProxy(master)
+    assert SUBJOB_STATUSES.statuses(raw) == {"submitted"}
+    repairs = SUBJOB_STATUSES.repairs
+    sub = raw.subjobs[0]
+    with sub.const_lock:
+        sub._data["status"] = "running"  # past the setter: no listener hears it
+    assert wait_for(lambda: SUBJOB_STATUSES.statuses(raw) == {"submitted", "running"}, timeout=30)
+    assert SUBJOB_STATUSES.repairs == repairs + 1

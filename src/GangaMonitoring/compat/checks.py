@@ -24,7 +24,8 @@ class PeriodicCheck:
     name: str
     """Names its operation (``OpKey.session(name)``: one run of a check waits at a time)."""
     description: str
-    run: Callable[[], None]
+    run: Callable[[], object]
+    """The check itself (what it returns is not used)."""
     interval: Callable[[], float]
 
     def schedule(self, runner: SchedulerRunner, due: float, enabled: Callable[[], bool]) -> None:

@@ -24,8 +24,9 @@ the registry.
 Threads: this object *is* the GangaThread that runs the asyncio loop (as
 stock, for coroutine backends and Dirac's tasks); a dispatcher thread runs
 the scheduler; the pools run the work.  Lock order: the status listeners run
-under the job's lock and take the runner's lock (``wake``), so nothing may
-touch a job while holding the runner's lock.
+in the thread that changed a status (after Ganga's setter let the job's lock go)
+and take the runner's lock (``wake``), so nothing may touch a job while holding
+the runner's lock.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from ..drivers.base import NativeDriver
 from ..drivers.stock import StockDriver
 from . import completing, patches, registry, statistics
 from .checks import FreeDiskCheck, PeriodicCheck
+from .patches.subjob_statuses import check_counts
 from .credentials import CredentialCheck
 from .kill_resubmit import KillResubmitChecks
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
@@ -80,7 +82,7 @@ log = getLogger("GangaMonitoring.component")
 RECONCILE_KEY = OpKey.session("reconcile")
 FINISHING_STATES = frozenset({"completing", "completed", "failed", "killed"})
 PERIODIC_WORK = frozenset({POLL, POLL_QUEUED, POLL_NEW, RECONCILE_KEY.what, "disk-check", "credential-check",
-                           "completing-check", "status-file", UPDATE})
+                           "completing-check", "status-file", "rollup-check", UPDATE})
 """What (``OpKey.what``) periodic monitoring schedules: withdrawn by ``disable()``, unless a user asked for it."""
 
 
@@ -411,6 +413,8 @@ class MonitoringComponent(GangaThread):
              now + config.completing_check_interval()),
             (PeriodicCheck("status-file", "write the snapshot 'ganga-monitoring status' prints",
                            self.write_status_file, config.status_file_interval), now),
+            (PeriodicCheck("rollup-check", "check split jobs' counted subjob statuses against a recount",
+                           check_counts, config.rollup_check_interval), now + config.rollup_check_interval()),
         ]
         for check, due in checks:
             check.schedule(self.runner, due, lambda: self.enabled)
@@ -418,7 +422,8 @@ class MonitoringComponent(GangaThread):
     # -- the index ---------------------------------------------------------------
 
     def _on_status_change(self, job: Any, status: str) -> None:
-        """Status listener of top-level jobs (runs in whichever thread changed the status, under the job's lock)."""
+        """Status listener of top-level jobs (runs in whichever thread changed the status, after Ganga's setter
+        let the job's lock go: it may run after a later change's listeners)."""
         if self.registry_slice is None or job._getRegistry() is not registry.registry_of(self.registry_slice):
             return
         try:
