@@ -59,7 +59,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from .bugs import own_bug
 from .clock import Clock
-from .isolate import CallBudget, isolate
+from .isolate import CallBudget, Unchanged, isolate
 from .retry import BackendPollFailed, PollFailed, is_backend_fault
 from .runner import SchedulerRunner
 from .work import JobKey, Kind, Operation, OpKey, State
@@ -137,11 +137,14 @@ class FanOut:
                  identify: Callable[[Any], JobKey],
                  on_child_done: Callable[[Child, Operation], None] | None = None,
                  on_outcomes: Outcomes | None = None,
-                 service_fault: Callable[[BaseException], bool] = is_backend_fault) -> None:
+                 service_fault: Callable[[BaseException], bool] = is_backend_fault,
+                 unchanged: Unchanged[Any] | None = None) -> None:
         """``on_outcomes(fine, alone)``, after each child's calls: the jobs updated, and each job that
         failed alone (isolated to a batch of one) while another call of that child succeeded or with
-        an error that is not the service's (``service_fault``)."""
+        an error that is not the service's (``service_fault``).  ``unchanged``: given to ``isolate``, so
+        the calls that bisect a child's failed call leave out the jobs that call moved."""
         self._on_outcomes = on_outcomes
+        self._unchanged = unchanged
         self._service_fault = service_fault
         self._runner = runner
         self._clock = clock
@@ -239,7 +242,8 @@ class FanOut:
 
         def action(op: Operation) -> None:
             with self.inline(op):
-                outcome = isolate(lambda batch: self._call(task, batch), jobs, budget, bug=own_bug)
+                outcome = isolate(lambda batch: self._call(task, batch), jobs, budget, bug=own_bug,
+                                  unchanged=self._unchanged)
             if op.state is State.HUNG:
                 return  # returned after all, late: its jobs may be a newer child's by now; nothing is reported
             if self._on_outcomes is not None:

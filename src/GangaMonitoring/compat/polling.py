@@ -15,7 +15,8 @@ call that picks the jobs from the active-job index when it runs, and
 A failed call may have moved (even finalised) some of its jobs before it
 raised; the calls that bisect it are given only the jobs still ``submitted``
 or ``running`` in the status they had when it began (:func:`unchanged_since`,
-:class:`UpdateCalls`), so no job's update runs twice on the same news.
+given to ``isolate`` by the poll and by the fan-out's update operations), so no
+job's update runs twice on the same news.
 
 Contract: a poll raises ``BackendPollFailed`` when nothing of it worked (the
 breaker counts it against the backend), ``PollFailed`` when some jobs could
@@ -93,10 +94,9 @@ class Polling:
         self.call = call
         self.driver = StockDriver()
         self.planner = PollPlanner(self.planner_settings, self.poll_action)
-        self.update_calls = UpdateCalls(call, lambda: self.fanout.current_operation())
-        self.fanout = FanOut(runner, clock, call=self.update_calls, identify=job_key,
+        self.fanout = FanOut(runner, clock, call=call, identify=job_key,
                              on_child_done=self._on_update_done, on_outcomes=self._job_outcomes,
-                             service_fault=_service_fault)
+                             service_fault=_service_fault, unchanged=unchanged_since)
         self.backend_classes: dict[str, type] = {}
         """backend -> the Ganga backend class whose update last succeeded for it (torn down when idle)."""
         self.records: dict[str, BackendPollRecord] = {}
@@ -288,44 +288,6 @@ def unchanged_since(batch: Sequence[Any]) -> Callable[[Any], bool]:
     """Each job's status now; the returned test: is a job still polled, in that same status?"""
     before = {id(job): registry.job_status(job) for job in batch}
     return lambda job: still_polled(job, before[id(job)])
-
-
-class UpdateCalls:
-    """``call(task, jobs)`` for update operations: a later call of one operation skips the jobs it moved.
-
-    An update operation (``_core/fanout.py``) calls the backend's update
-    once, then, when that call raises, its halves (``isolate``), all in the
-    operation's thread.  Each job's status is noted at the first call that
-    holds it; a later call of the same operation is given only the jobs
-    still polled in that status: a job the failed call moved (a backend
-    that finalises from its service's state alone would fetch the output
-    again) is left out, and a call left with no job is not made.  Calls
-    outside an update operation (``current_operation`` None) are passed on
-    as they are.
-    """
-
-    def __init__(self, call: Callable[[Any, Any], None], current_operation: Callable[[], Any]) -> None:
-        self._call = call
-        self._current_operation = current_operation
-        self._local = threading.local()
-
-    def __call__(self, task: Any, jobs: list[Any]) -> None:
-        op = self._current_operation()
-        if op is None:
-            self._call(task, jobs)
-            return
-        local = self._local
-        if getattr(local, "op", None) is not op:  # the operation's first call in this thread
-            local.op, local.before = op, {}
-        before: dict[int, str] = local.before
-        due = [job for job in jobs if id(job) not in before or still_polled(job, before[id(job)])]
-        for job in due:
-            before.setdefault(id(job), registry.job_status(job))
-        if len(due) < len(jobs):
-            log.debug("%s: %d job(s) moved by a failed call of it are not updated again",
-                      getattr(op, "description", op), len(jobs) - len(due))
-        if due:
-            self._call(task, due)
 
 
 def describe_batch(batch: list[Any]) -> str:
