@@ -6,7 +6,7 @@ ms each, half of it building a registry slice): 3 s of GIL per flush at
 10,000 subjobs, though monitoring changed a few dozen since the last one.
 And a master loaded from disk never cleared its subjobs' dirty flags, so
 every flush rewrote every subjob ever changed in the session
-(``../shared/REPOSITORY_NOTES.md`` §2-3).
+(``docs/repository.md``, items 11 and 13).
 
 :class:`IndexMemo` keeps the entry of each subjob until the subjob is saved
 again.  Why that is enough: an entry is a function of the subjob's values;
@@ -82,9 +82,9 @@ class StatMemo:
     Ganga stamps each index entry with its data file's ctime, one ``stat``
     per subjob per flush, each a GIL hand-off under load.  A data file is
     rewritten only by ``safe_save`` (which forgets it here first); were it
-    changed otherwise, the stamp would be older than the file and Ganga
-    would read that subjob from disk instead of trusting the index: slower,
-    never wrong.  Only regular files are kept (a directory's ctime moves
+    changed otherwise, the stamp would be older than the file (Ganga 8.7.12's
+    loader does not compare the stamps: its check is commented out, so the
+    stamp is only ever written, never trusted or doubted).  Only regular files are kept (a directory's ctime moves
     with every save in it); at most ``limit`` paths (then it starts afresh).
     """
 
@@ -343,8 +343,10 @@ class AtomicFile:
     Readers see the old file whole until :meth:`close`, then the new one
     whole; a writer that fails (or is killed) before closing leaves the old
     file as it was.  Ganga writes a master's ``subjobs.idx`` after its
-    subjobs' data files, so an index is never ahead of them: at worst it is
-    older, and Ganga then reads the subjobs it is stale for from their files.
+    subjobs' data files, so an index is never ahead of them: at worst (a kill
+    between the two) it is older, and until the master is flushed again Ganga
+    answers the statuses of subjobs not yet loaded from it (its loader trusts
+    the index, as in stock); a subjob loaded is read from its file.
     An instance dropped unclosed (Ganga does not close the file when its
     writer raises) removes its temp file.
     """
