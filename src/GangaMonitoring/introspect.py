@@ -157,9 +157,34 @@ class MonitoringSnapshot:
     planner: PlannerSnapshot | None = None
     hung: list[str] = field(default_factory=list)
     """Calls declared hung that have not returned, as sentences ("a call to X's update has hung for ...")."""
+    troubled: list[TroubledJobs] = field(default_factory=list)
+    """Jobs whose updates fail on their own while their backend answers, by top-level job."""
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class TroubledJobs:
+    """A top-level job's jobs (itself, or some of its subjobs) whose updates keep failing on their own."""
+
+    job_id: int
+    subjobs: int
+    """How many of its subjobs (0: the job itself, not split)."""
+    failing_for: float
+    """Seconds since the first of them began failing."""
+    marked_failed_in: float
+    """Seconds until the first of them is marked failed (``[Monitoring]failing_job_grace``)."""
+    last_error: str
+
+
+def render_troubled(group: TroubledJobs) -> str:
+    """``"job 3: 18 subjobs failing their updates for 2.0 min while the backend answers (...); marked failed in
+    8.0 min unless they succeed"``."""
+    who = (f"{group.subjobs} subjob{'' if group.subjobs == 1 else 's'} failing their updates" if group.subjobs
+           else "failing its updates")
+    return (f"job {group.job_id}: {who} for {_duration(group.failing_for)} while the backend answers "
+            f"({group.last_error}); marked failed in {_duration(group.marked_failed_in)} unless they succeed")
 
 
 JOBS_SHOWN = 20
@@ -330,6 +355,11 @@ def render(snapshot: MonitoringSnapshot, width: int | None = None) -> str:
             how = (f"adaptive, {limit.raises} up / {limit.cuts} down; {limit.reason}" if limit.adaptive
                    else "configured: [Monitoring]backend_concurrency")
             lines.append(cut(f"  {'':<14} {limit.pool} limit {limit.limit} ({how})", width))
+    if snapshot.troubled:
+        lines += ["", "Jobs in trouble (theirs, not their backend's):"]
+        lines.extend(cut(f"  {render_troubled(group)}", width) for group in snapshot.troubled[:FIRST_FEW])
+        if len(snapshot.troubled) > FIRST_FEW:
+            lines.append(f"  ... and {len(snapshot.troubled) - FIRST_FEW} more")
     if snapshot.jobs:
         lines += ["", "Split jobs:"]
         lines.extend(f"  {render_progress(job, None if width is None else width - 2)}" for job in snapshot.jobs)

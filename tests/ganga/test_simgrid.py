@@ -339,3 +339,41 @@ def test_a_job_the_restarted_grid_forgot_blocks_nothing_and_fails_after_its_grac
         from GangaCore.Core import monitoring_component
 
         assert monitoring_component.scheduler.breakers.state_of("SimGrid").value == "closed"
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "compat"])
+def test_subjobs_the_grid_forgot_are_shown_under_their_job_and_failed_in_one_line(
+        gangadir: str, native: bool, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 29: subjobs the service forgot made the whole backend 'FAILING x7' (and the prompt's notice say
+    SimGrid was failing) while its other jobs completed; at the grace's end one ERROR line per subjob."""
+    with own_simgrid("--queue-time", "30", "30") as first, \
+            own_simgrid("--queue-time", "0", "0", "--run-time", "1", "1", "--failure-fraction", "0") as second, \
+            ganga_on(gangadir, first, ("Monitoring", "failing_job_grace", 6.0),
+                     ("Monitoring", "native_drivers", native)) as gpi:
+        first.client().submit(5)  # the forgotten jobs' ids are ones the new grid never hands out here
+        forgotten = gpi.Job(backend=gpi.SimGrid(), splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(4)]))
+        forgotten.submit()
+        assert wait_for(lambda: {sj.backend.status for sj in forgotten.subjobs} == {"Waiting"}, timeout=60)
+        gpi.config.SimGrid.server = second.url  # the grid "restarted": its jobs are gone
+        fresh = gpi.Job(backend=gpi.SimGrid())
+        fresh.submit()
+        from GangaCore.Core import monitoring_component
+
+        def shown() -> str:
+            return str(gpi.queues)
+
+        assert wait_for(lambda: f"job {forgotten.id}: 4 subjobs failing their updates" in shown(), timeout=60), \
+            shown()
+        text = shown()
+        assert "Jobs in trouble (theirs, not their backend's):" in text
+        assert "marked failed in" in text
+        assert wait_for(lambda: fresh.status == "completed", timeout=60), fresh.status
+        [simgrid] = [b for b in monitoring_component.statistics().backends if b.backend == "SimGrid"]
+        assert simgrid.consecutive_failures == 0 and "FAILING" not in shown()  # the backend answers
+        caplog.clear()
+        assert wait_for(lambda: forgotten.status == "failed", timeout=60), forgotten.status
+        assert wait_for(lambda: any("marked failed" in r.getMessage() for r in caplog.records), timeout=30)
+        said = [r.getMessage() for r in caplog.records if "marked failed" in r.getMessage()]
+        assert len(said) == 1, said  # one line for the four subjobs, on a line of its own
+        assert said[0].startswith(f"\njob {forgotten.id}: 4 subjobs ({forgotten.id}.0, {forgotten.id}.1, ")
+        assert f"queues.retry({forgotten.id}) tries again" in said[0]

@@ -54,6 +54,11 @@ class PollFailed(TransientError):
     """Some jobs of a poll could not be polled (the others were)."""
 
 
+class JobsFailed(PollFailed):
+    """Some jobs' updates failed on their own while the backend answered for the others: their trouble,
+    not the backend's (a backend is failing when its calls fail, not when some of its jobs do)."""
+
+
 class BackendPollFailed(PollFailed, BackendUnavailable):
     """No job of a poll could be polled: the backend itself fails (its breaker counts this)."""
 

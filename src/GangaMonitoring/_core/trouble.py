@@ -65,6 +65,11 @@ class TroubledJobs:
         with self._lock:
             return self._jobs.get(key)
 
+    def items(self) -> list[tuple[Hashable, Trouble]]:
+        """Every troubled job with its run of failures, oldest first (a copy)."""
+        with self._lock:
+            return list(self._jobs.items())
+
     def __len__(self) -> int:
         return len(self._jobs)
 

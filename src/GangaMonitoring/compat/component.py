@@ -172,6 +172,11 @@ class MonitoringComponent(GangaThread):
     def troubled(self) -> TroubledJobs:
         return self.pipeline.troubled
 
+    @staticmethod
+    def failing_job_grace() -> float:
+        """``[Monitoring]failing_job_grace``: seconds a job may fail its updates on its own before it is failed."""
+        return float(config.monitoring_option("failing_job_grace"))
+
     @property
     def ended_reasons(self) -> EndedReasons:
         return self.pipeline.ended_reasons

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -37,6 +38,9 @@ from ..drivers.base import FinishedWork, JobKey, NativeDriver, fqid, job_key
 from . import registry
 
 log = getLogger("GangaMonitoring.component")
+
+GIVEN_UP_GATHER = 1.0
+"""Seconds the jobs given up are gathered before one line per top-level job says so."""
 
 
 
@@ -66,6 +70,9 @@ class OutputPipeline:
         self.output_failures: dict[str, tuple[JobKey, str]] = {}
         """FQID -> (job key, reason) of jobs failed because their output (or their updates) could not
         be had, until retried (``retry_output``) or removed (forgotten at the next reconcile)."""
+        self._given_up_lock = threading.Lock()
+        self._given_up: dict[int, list[tuple[JobKey, str]]] = {}
+        """Top-level job id -> the keys given up (failed after their grace) not said yet."""
 
     # -- DriverContext ------------------------------------------------------------
 
@@ -121,7 +128,7 @@ class OutputPipeline:
     def note_job_failure(self, key: JobKey, error: str) -> None:
         """A job failing on its own: after ``failing_job_grace`` seconds of it, it is marked failed."""
         trouble = self.troubled.note(key, error, self.clock.now())
-        grace = float(config.monitoring_option("failing_job_grace"))
+        grace = float(config.monitoring_option("failing_job_grace"))  # as MonitoringComponent.failing_job_grace
         failing_for = self.clock.now() - trouble.since
         if failing_for < grace:
             log.debug("job %s could not be updated (%d time(s) in %.0f s): %s", fqid(key), trouble.failures,
@@ -133,11 +140,35 @@ class OutputPipeline:
             return
         reason = (f"monitoring gave up: every update of it failed for {failing_for:.0f} s "
                   f"([Monitoring]failing_job_grace), while its backend answered for other jobs; last: {error}")
-        log.error("job %s: %s. It is marked failed; queues.retry(j) tries again, or resubmit it.", fqid(key), reason)
         self.output_failures[fqid(key)] = (key, reason)
         job.updateStatus("failed", update_master=False)
+        self._say_given_up(key, reason)
         if key.sub is not None:
             self.rollup(key.top, registry.job_backend_name(job.master))
+
+    def _say_given_up(self, key: JobKey, reason: str) -> None:
+        """One line per top-level job for the jobs given up within ``GIVEN_UP_GATHER`` seconds of each other
+        (a split job's subjobs end their grace together: 2,000 lines would bury the prompt)."""
+        with self._given_up_lock:
+            first = not self._given_up
+            self._given_up.setdefault(key.top, []).append((key, reason))
+        if first:
+            self.runner.submit(Operation(key=OpKey.session("given-up"), kind=Kind.CALL, backend=None,
+                                         priority=PriorityClass.FINALISE, due=self.clock.now() + GIVEN_UP_GATHER,
+                                         action=lambda _op: self._report_given_up(),
+                                         description="say which jobs were marked failed"))
+
+    def _report_given_up(self) -> None:
+        with self._given_up_lock:
+            given_up, self._given_up = self._given_up, {}
+        for top, keys in sorted(given_up.items()):
+            subjobs = sorted(k.sub for k, _ in keys if k.sub is not None)
+            who = (f"job {top}" if not subjobs else
+                   f"job {top}: {len(subjobs)} subjob{'' if len(subjobs) == 1 else 's'} "
+                   f"({', '.join(f'{top}.{n}' for n in subjobs[:5])}{', ...' if len(subjobs) > 5 else ''})")
+            # on a line of its own: at an idle prompt the line would follow the prompt's text
+            log.error("\n%s marked failed: %s. queues.why(%d) says more; queues.retry(%d) tries again.",
+                      who, keys[-1][1], top, top)
 
     # -- retrieval and finalisation -------------------------------------------------
 

@@ -19,8 +19,10 @@ given to ``isolate`` by the poll and by the fan-out's update operations), so no
 job's update runs twice on the same news.
 
 Contract: a poll raises ``BackendPollFailed`` when nothing of it worked (the
-breaker counts it against the backend), ``PollFailed`` when some jobs could
-not be updated (retried, not counted), and returns otherwise; jobs whose
+breaker counts it against the backend), ``JobsFailed`` when only some jobs'
+own updates failed (retried; not a failed poll of the backend: ``queues``
+shows those jobs under their job), ``PollFailed`` when some calls failed
+otherwise (retried, counted in the backend's poll record), and returns otherwise; jobs whose
 update failed alone are the pipeline's trouble, never their backend's.  A job
 whose ``submit()`` still runs is not polled.  The auto-kill/resubmit policies
 run for the polled jobs after every poll, failed or not.  Each backend has one
@@ -45,7 +47,7 @@ from .._core.index import POLLED_STATES, ActiveJobIndex
 from .._core.isolate import CallBudget, Isolated, isolate
 from .._core.planner import POLL, POLL_NEW, POLL_QUEUED, PlannerSettings, PollPlanner
 from .._core.poll_record import BackendPollRecord
-from .._core.retry import BackendPollFailed, PollFailed, TransientError, is_backend_fault
+from .._core.retry import BackendPollFailed, JobsFailed, PollFailed, TransientError, is_backend_fault
 from .._core.runner import SchedulerRunner
 from .._core.work import Operation
 from ..drivers import make_native_driver
@@ -149,6 +151,11 @@ class Polling:
         started = self.clock.now()
         try:
             self._poll_with_driver(op, backend, jobs, scope)
+        except JobsFailed:
+            # the backend answered: the jobs that failed alone are their own trouble (shown under their job,
+            # failed after failing_job_grace), not a failing backend's
+            record.finished(started, self.clock.now(), len(jobs), None)
+            raise
         except Exception as err:
             record.finished(started, self.clock.now(), len(jobs), f"{type(err).__name__}: {err}")
             raise
@@ -219,7 +226,10 @@ class Polling:
             return
         nothing_worked = (top is not None and not top.succeeded) or (
             bool(parent.own) and all(c.done.is_set() and c.service_down for c in parent.own))
-        error = BackendPollFailed if nothing_worked else PollFailed
+        # every failure one job's own (isolated to it, not the service's): the backend answered
+        jobs_alone = (not any(c.service_down for c in failed)
+                      and all(len(batch) == 1 and not _service_fault(e) for batch, e in (top.failures if top else [])))
+        error = BackendPollFailed if nothing_worked else JobsFailed if jobs_alone else PollFailed
         count = (top.failed_items if top else 0) + sum(c.failed_jobs or len(c.jobs) for c in failed)
         raise error(f"{count} {parent.named} job(s) could not be updated: {'; '.join(messages[:5])}")
 

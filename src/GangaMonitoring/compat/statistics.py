@@ -16,11 +16,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._core.breaker import CREDENTIAL_SUFFIX, BreakerSnapshot, credential_breaker
+from .._core.trouble import Trouble
 from .._core.work import Kind, Operation
 from ..drivers.base import JobKey, fqid
 from ..introspect import (FIRST_FEW, JOBS_SHOWN, RECENT_NAMES, BackendSnapshot, FailedJobs, JobReasons,
                           JobStatistics, LimitSnapshot, MonitoringSnapshot, PlannerSnapshot, PoolSnapshot,
-                          QueueGroup, WorkerSnapshot, WorkFor, explain_job)
+                          QueueGroup, TroubledJobs, WorkerSnapshot, WorkFor, explain_job)
 
 
 def monitoring_statistics(component: Any, jobs: bool = True, work: bool = True) -> MonitoringSnapshot:
@@ -59,12 +60,29 @@ def monitoring_statistics(component: Any, jobs: bool = True, work: bool = True) 
         limits=[LimitSnapshot(e.backend, e.pool, e.limit, e.adaptive, e.reason, e.raises, e.cuts)
                 for e in runner.limit_statistics()],
         hung=[str(call) for call in runner.hung_calls()] if work else [],
+        troubled=troubled_jobs(component.troubled.items(), now, float(component.failing_job_grace())),
         jobs=progress,
         more_jobs=more_jobs,
         breakers=breakers,
         planner=PlannerSnapshot(settings.long_queued_after, settings.queued_interval_factor,
                                 settings.first_poll_delay),
     )
+
+
+def troubled_jobs(troubles: Iterable[tuple[Any, Trouble]], now: float, grace: float) -> list[TroubledJobs]:
+    """The jobs failing on their own (``TroubledJobs.items()``), one entry per top-level job, oldest first."""
+    groups: dict[int, list[tuple[JobKey, Trouble]]] = {}
+    for key, trouble in troubles:
+        key = JobKey(*key) if not isinstance(key, JobKey) else key
+        groups.setdefault(key.top, []).append((key, trouble))
+    result = []
+    for top, members in groups.items():
+        first = min(trouble.since for _key, trouble in members)
+        last = max(members, key=lambda member: member[1].since)[1]
+        result.append(TroubledJobs(job_id=top, subjobs=sum(1 for key, _ in members if key.sub is not None),
+                                   failing_for=now - first, marked_failed_in=max(0.0, first + grace - now),
+                                   last_error=last.last_error))
+    return sorted(result, key=lambda group: -group.failing_for)
 
 
 def job_statistics(component: Any, job_id: int, keys: Iterable[JobKey] = ()) -> JobStatistics:

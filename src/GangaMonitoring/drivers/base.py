@@ -96,7 +96,7 @@ def apply_each(ctx: DriverContext, answers: Iterable[tuple[Any, T]], apply: Call
     others go on, unless the error is this package's own bug (``_core.bugs``):
     that is raised, and no job is told.  Those updated are told to
     ``ctx.jobs_fine``.  Returns one "job <fqid>: <error>" line per failed job,
-    for the poll's ``PollFailed``.
+    for the poll's ``JobsFailed``.
     """
     failures: list[str] = []
     fine: list[Any] = []

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .._core.retry import PollFailed
+from .._core.retry import JobsFailed
 from .._core.weak import PerObject
 from .base import DriverContext, NativeDriver, apply_each
 
@@ -85,7 +85,7 @@ class BatchDriver(NativeDriver):
         failures = apply_each(ctx, answered, functools.partial(self._apply, ctx=ctx))
         if failures:
             # one job's trouble (a state change Ganga refused), not the batch system's: no breaker counts it
-            raise PollFailed(f"{len(failures)} {self.system} job(s) could not be updated: " + "; ".join(failures[:5]))
+            raise JobsFailed(f"{len(failures)} {self.system} job(s) could not be updated: " + "; ".join(failures[:5]))
 
     def _apply(self, job: Any, said: BatchState, ctx: DriverContext) -> None:
         self.pending_reasons.forget(job)

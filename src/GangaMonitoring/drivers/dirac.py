@@ -50,7 +50,7 @@ from GangaCore.Utility.Config import getConfig
 from GangaCore.Utility.logging import getLogger
 
 from .. import config
-from .._core.retry import BackendUnavailable, DiskFull, PollFailed, TransientError
+from .._core.retry import BackendUnavailable, DiskFull, JobsFailed, TransientError
 from .base import DriverContext, FinishedWork, NativeDriver, apply_each, job_key
 from .dirac_answers import answer_to_file, read_answer
 from .._files import write_json_atomically
@@ -233,7 +233,7 @@ class DiracDriver(NativeDriver):
                 failures += self._poll_chunk(group[start:start + chunk], ctx)
         if failures:
             # one job's trouble, not DIRAC's: no breaker counts it (each job has its grace)
-            raise PollFailed(f"{len(failures)} Dirac job(s) could not be updated: " + "; ".join(failures[:5]))
+            raise JobsFailed(f"{len(failures)} Dirac job(s) could not be updated: " + "; ".join(failures[:5]))
 
     def _poll_chunk(self, jobs: list[Any], ctx: DriverContext) -> list[str]:
         from GangaDirac.Lib.Server.DiracNewCommands import status

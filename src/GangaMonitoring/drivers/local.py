@@ -25,7 +25,7 @@ from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.logging import getLogger
 from GangaCore.Utility.util import hostname
 
-from .._core.retry import PollFailed
+from .._core.retry import JobsFailed
 from .base import DriverContext, NativeDriver, apply_each
 
 log = getLogger("GangaMonitoring.drivers.local")
@@ -56,7 +56,7 @@ class LocalDriver(NativeDriver):
         """Ganga's own update, then each job still active whose processes are gone is failed after the grace.
 
         One job whose end Ganga refuses (killed or removed meanwhile) is that
-        job's trouble (``ctx.job_failed``, then a ``PollFailed``): the others
+        job's trouble (``ctx.job_failed``, then a ``JobsFailed``): the others
         are still looked at, and no breaker counts it.
         """
         raw_jobs = [stripProxy(j) for j in jobs]
@@ -64,7 +64,7 @@ class LocalDriver(NativeDriver):
         active = [(job, None) for job in raw_jobs if job.status in ("submitted", "running")]
         failures = apply_each(ctx, active, lambda job, _answer: self._check_processes(job, ctx))
         if failures:
-            raise PollFailed(f"{len(failures)} Local job(s) could not be updated: " + "; ".join(failures[:5]))
+            raise JobsFailed(f"{len(failures)} Local job(s) could not be updated: " + "; ".join(failures[:5]))
 
     def _check_processes(self, job: Any, ctx: DriverContext) -> None:
         backend = job.backend

@@ -19,7 +19,7 @@ from GangaCore.Utility.logging import getLogger
 
 from ..backends.simgrid import client_for, download_output, sandbox_path, transition_for
 from ..simulator.client import SimGridClient
-from .._core.retry import PollFailed
+from .._core.retry import JobsFailed
 from .base import DriverContext, FinishedWork, NativeDriver, apply_each, job_key
 from . import outputs
 from .outputs import unpack_retrieved
@@ -65,7 +65,7 @@ class SimGridDriver(NativeDriver):
                     ctx.job_failed(job, reason)
         if failures:
             # one job's trouble, not the service's: no breaker counts it (each job has its grace)
-            raise PollFailed(f"{len(failures)} SimGrid job(s) could not be updated: " + "; ".join(failures[:5]))
+            raise JobsFailed(f"{len(failures)} SimGrid job(s) could not be updated: " + "; ".join(failures[:5]))
 
     def _views(self, client: SimGridClient, state: tuple[str, str],
                ids: set[int]) -> tuple[list[dict[str, Any]], list[int]]:
