@@ -12,6 +12,7 @@ holds (id, name, status, backend), its backend id and run time blank.
 from __future__ import annotations
 
 import datetime
+import itertools
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -236,13 +237,20 @@ class Reasons:
         breaker = self.work.breakers.get(backend)
         if breaker is not None and breaker.state != "closed":
             return f"held: {backend} failing (breaker {breaker.describe()})"
-        for op, reason in self.work.by_job.get(JobKey(read.key.top), []):
+        if read.key.sub is None:  # work names top-level jobs only: a master's is not each subjob's
+            own = self._own_work(read.key)
+            if own:
+                return own
+        return self._poll(backend, "")
+
+    def _own_work(self, key: JobKey) -> str:
+        for op, reason in self.work.by_job.get(key, []):
             if op.kind in (Kind.POLL, Kind.CALL) and op.key.what != "kill-resubmit":
                 if op.state in (State.RUNNING, State.HUNG):
                     return "being updated now"
                 if not reason.startswith("due in"):
                     return f"update waits: {reason}"
-        return self._poll(backend, "")
+        return ""
 
     def _poll(self, backend: str, prefix: str) -> str:
         found = self.work.polls.get(backend)
@@ -290,14 +298,15 @@ def top_level_rows(component: Any, work: WorkIndex | None = None) -> list[JobRow
     return rows
 
 
-def subjob_rows(component: Any, master: Any, work: WorkIndex | None = None) -> list[JobRow]:
-    """A row per subjob of ``master`` (a raw top-level job)."""
+def subjob_rows(component: Any, master: Any, work: WorkIndex | None = None,
+                limit: int | None = None) -> list[JobRow]:
+    """A row per subjob of ``master`` (a raw top-level job); the first ``limit`` only when given."""
     reasons = Reasons(component, work or WorkIndex.read(component))
     backend = _backend_name(master)
     now_utc = datetime.datetime.utcnow()
     return [JobRow(read.key.fqid, read.name, read.status, backend, read.backend_id, read.run_time,
                    reasons.of(read, backend), master.id)
-            for read in subjob_reads(master, now_utc)]
+            for read in itertools.islice(subjob_reads(master, now_utc), limit)]
 
 
 def status_file_rows(component: Any, limit: int) -> tuple[list[JobRow], bool]:
@@ -309,6 +318,6 @@ def status_file_rows(component: Any, limit: int) -> tuple[list[JobRow], bool]:
     for found in registry.resolve_jobs(component.registry_slice, masters):
         if len(rows) > limit:
             return rows[:limit], True
-        rows.extend(subjob_rows(component, stripProxy(found), work))
+        rows.extend(subjob_rows(component, stripProxy(found), work, limit + 1 - len(rows)))
     return rows[:limit], len(rows) > limit
 
