@@ -6,6 +6,7 @@ A status file a real session wrote is read in tests/ganga/test_job_table.py; her
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,12 @@ ROWS = [JobRow("3", "sim-long", "running", "SimGrid", "g-17", 75.0, "next poll i
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "GangaMonitoring.cli", "jobs", *args], capture_output=True, text=True)
+    import GangaMonitoring
+
+    source = str(Path(GangaMonitoring.__file__).resolve().parents[1])  # this tree, whatever PYTHONPATH now says
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, "-m", "GangaMonitoring.cli", "jobs", *args], capture_output=True,
+                          text=True, env=env)
 
 
 def test_filters_json_and_whose_snapshot(tmp_path: Path) -> None:
