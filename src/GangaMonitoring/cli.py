@@ -1,5 +1,5 @@
-"""``ganga-monitoring``: enable/disable the package for a user, show a session's monitoring, print a site ini,
-run the demo or the simulator.
+"""``ganga-monitoring``: enable/disable the package for a user, show a session's monitoring and its jobs, print
+a site ini, run the demo or the simulator.
 
 Each subcommand parses its own arguments, so an error in them prints that command's usage
 (``usage: ganga-monitoring status ...``); ``demo`` and ``simgrid`` are handed everything after their name.
@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
             return _delegate(args.command, [])
     if args.command == "status":
         return _status(args)
+    if args.command == "jobs":
+        return _jobs(args)
     if args.command == "site-ini":
         sys.stdout.write(gangarc.site_ini())
         return 0
@@ -58,10 +60,21 @@ def _parsers() -> tuple[argparse.ArgumentParser, Any]:
     status = commands.add_parser("status", help="print the monitoring snapshot of the running Ganga session "
                                                 "(what 'queues' shows at its prompt)")
     status.add_argument("--json", action="store_true", help="print the whole status file as JSON")
-    status.add_argument("--gangadir", help="the session's gangadir (default: [Configuration]gangadir of "
-                                           "--gangarc, else ~/gangadir)")
-    status.add_argument("--gangarc", help="where to read the gangadir from (default ~/.gangarc, if there is "
-                                          "one); a file named here must exist")
+    jobs = commands.add_parser("jobs", help="a row per job of the running Ganga session, with what monitoring "
+                                            "waits for (what queues.jobs() shows at its prompt)",
+                               description="The jobs of the session's last status file: top-level jobs, and the "
+                                           "subjobs of masters that are not final. Filters combine.")
+    jobs.add_argument("--status", action="append", help="only jobs in this state; repeat it, or separate "
+                                                        "states with commas, for several")
+    jobs.add_argument("--backend", help="only jobs of this backend")
+    jobs.add_argument("--master", type=int, help="the subjobs of this master job (by id)")
+    jobs.add_argument("--name", help="only jobs whose name contains this, or matches it as a glob (sim*)")
+    jobs.add_argument("--json", action="store_true", help="print the rows as a JSON list of objects")
+    for command in (status, jobs):
+        command.add_argument("--gangadir", help="the session's gangadir (default: [Configuration]gangadir of "
+                                                "--gangarc, else ~/gangadir)")
+        command.add_argument("--gangarc", help="where to read the gangadir from (default ~/.gangarc, if there "
+                                               "is one); a file named here must exist")
     commands.add_parser("site-ini", help="print an ini enabling it for all users (for GANGA_CONFIG_PATH)")
     for name, text in _DELEGATED_HELP.items():
         commands.add_parser(name, help=text, add_help=False)
@@ -146,10 +159,8 @@ def _enable_or_disable(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
-    import json
-    import time
-
+def _read_status(args: argparse.Namespace) -> Any:
+    """The session's status file (``status_file.SessionStatus``), or the exit code after saying why not."""
     from . import status_file
 
     path, named = _gangarc(args)
@@ -158,19 +169,71 @@ def _status(args: argparse.Namespace) -> int:
     try:
         gangadir = os.path.expanduser(args.gangadir) if args.gangadir else status_file.default_gangadir(path)
     except status_file.StatusFileError as err:
-        print(f"ganga-monitoring status: {err}", file=sys.stderr)
+        print(f"ganga-monitoring {args.command}: {err}", file=sys.stderr)
         return 2
     try:
-        status = status_file.read(gangadir)
+        return status_file.read(gangadir)
     except status_file.StatusFileError as err:
-        print(f"ganga-monitoring status: {err}", file=sys.stderr)
+        print(f"ganga-monitoring {args.command}: {err}", file=sys.stderr)
         return 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from . import status_file
+
+    status = _read_status(args)
+    if isinstance(status, int):
+        return status
     if args.json:
         json.dump(dataclasses.asdict(status), sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
     print(status_file.describe(status, time.time(), status_file.pid_alive))
     print(status.text)
+    return 0
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from . import job_table, status_file
+    from .introspect import terminal_width
+
+    status = _read_status(args)
+    if isinstance(status, int):
+        return status
+    if status.jobs is None:
+        print("ganga-monitoring jobs: the session's status file has no job rows (it was written by an older "
+              "GangaMonitoring); 'ganga-monitoring status' shows what it has", file=sys.stderr)
+        return 1
+    try:
+        rows = job_table.rows_from_dicts(status.jobs)
+    except ValueError as err:
+        print(f"ganga-monitoring jobs: the status file is damaged: {err}", file=sys.stderr)
+        return 1
+    wanted = job_table.JobFilter.of([s for given in args.status or [] for s in given.split(",")] or None,
+                                    args.backend, args.master, args.name)
+    shown = wanted.apply(rows if args.master is not None else [row for row in rows if row.master is None])
+    if args.json:
+        json.dump([row.as_dict() for row in shown], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    print(status_file.describe(status, time.time(), status_file.pid_alive))
+    print(job_table.render(shown, terminal_width(sys.stdout)))
+    if status.jobs_cut:
+        print(f"(the status file holds the first {job_table.STATUS_FILE_ROWS} rows only; "
+              "queues.jobs() at the session's prompt shows them all)")
+    if args.master is not None and not shown:
+        master = next((row for row in rows if row.fqid == str(args.master)), None)
+        if master is None:
+            print(f"there is no job {args.master} in this snapshot")
+        elif master.subjobs and master.status in ("completed", "failed", "killed"):
+            print(f"job {args.master} is {master.status}: the status file holds the subjobs of unfinished masters "
+                  f"only (queues.jobs(master={args.master}) at the prompt lists them)")
     return 0
 
 

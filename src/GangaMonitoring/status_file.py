@@ -11,8 +11,11 @@ directory, then ``os.replace``), so a reader sees the previous snapshot or
 the next, never half of one.  Fields: ``format`` (1), ``written_at`` (epoch
 seconds), ``pid`` and ``host`` of the writing session, ``state``
 ("enabled", "disabled", "stopped"), ``text`` (what ``queues`` printed) and
-``snapshot`` (``MonitoringSnapshot.as_dict()``).  Ganga-free: paths and
-plain data in, text out.
+``snapshot`` (``MonitoringSnapshot.as_dict()``), ``jobs`` (the per-job view's
+rows, ``job_table.JobRow.as_dict()``: every top-level job, then the subjobs
+of masters not final, at most ``job_table.STATUS_FILE_ROWS``) and
+``jobs_cut`` (rows were left out past that).  A file without ``jobs`` (an
+older version's) reads as None.  Ganga-free: paths and plain data in, text out.
 """
 
 from __future__ import annotations
@@ -43,17 +46,24 @@ class SessionStatus:
     state: str
     text: str
     snapshot: dict[str, Any]
+    jobs: list[dict[str, Any]] | None = None
+    """The rows of ``ganga-monitoring jobs``; None: the writer was a version without them."""
+    jobs_cut: bool = False
 
 
 def path_in(gangadir: str) -> str:
     return os.path.join(gangadir, RELATIVE_PATH)
 
 
-def write(gangadir: str, state: str, text: str, snapshot: dict[str, Any], now: float) -> str:
+def write(gangadir: str, state: str, text: str, snapshot: dict[str, Any], now: float,
+          jobs: list[dict[str, Any]] | None = None, jobs_cut: bool = False) -> str:
     """Write the status of this session into ``gangadir`` whole; returns the file's path."""
     path = path_in(gangadir)
-    write_json_atomically(path, {"format": FORMAT, "written_at": now, "pid": os.getpid(),
-                                 "host": socket.gethostname(), "state": state, "text": text, "snapshot": snapshot})
+    document = {"format": FORMAT, "written_at": now, "pid": os.getpid(), "host": socket.gethostname(),
+                "state": state, "text": text, "snapshot": snapshot}
+    if jobs is not None:
+        document.update(jobs=jobs, jobs_cut=jobs_cut)
+    write_json_atomically(path, document)
     return path
 
 
@@ -72,8 +82,10 @@ def read(gangadir: str) -> SessionStatus:
     try:
         if document.get("format") != FORMAT:
             raise StatusFileError(f"{path} has format {document.get('format')!r}; this version reads {FORMAT}")
+        jobs = document.get("jobs")
         return SessionStatus(float(document["written_at"]), int(document["pid"]), str(document["host"]),
-                             str(document["state"]), str(document["text"]), dict(document["snapshot"]))
+                             str(document["state"]), str(document["text"]), dict(document["snapshot"]),
+                             None if jobs is None else [dict(row) for row in jobs], bool(document.get("jobs_cut")))
     except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise StatusFileError(f"{path} is not a status file GangaMonitoring wrote (missing or bad {err})") from err
 

@@ -195,6 +195,10 @@ def test_a_users_session_queues_why_watch_and_exit(tmp_path: Path) -> None:
         done = ganga.run("queues.why(j)")
         assert "job 0 is completed: it is not being monitored" in done, done
         assert no_banner(done), done
+        table = plain(ganga.run("queues.jobs()"))  # issue 29, item 4: printed as the table, not a quoted str
+        assert re.search(r"^ID +NAME +STATUS +BACKEND +BACKEND ID +RUN TIME +REASON$", table, re.M), table
+        assert re.search(r"^0 +completed +TestSubmitter\b", table, re.M) and "\\n" not in table, table
+        assert no_banner(table), table
 
         frame = plain(ganga.watch(("?", "retry the output of every job"), ("?", "Backends:")))
         assert "GangaMonitoring: enabled" in frame and "Backends:" in frame, frame

@@ -47,7 +47,7 @@ from GangaCore.Utility.logging import getLogger
 from tenacity import stop_after_attempt, stop_after_delay, wait_exponential_jitter
 from tenacity.stop import stop_base
 
-from .. import config, introspect, service_events, status_file
+from .. import config, introspect, job_table, service_events, status_file
 from .._core.adaptive import AdaptiveSettings, ConcurrencyLimits
 from .._core.breaker import LOCAL_DISK, BreakerBoard
 from .._core.clock import Clock, SystemClock
@@ -64,7 +64,7 @@ from .._core.trouble import EndedReasons, TroubledJobs
 from .._core.work import UPDATE, Kind, Operation, OpKey, PriorityClass
 from ..drivers.base import NativeDriver
 from ..drivers.stock import StockDriver
-from . import completing, patches, registry, statistics
+from . import completing, job_rows, patches, registry, statistics
 from .checks import FreeDiskCheck, PeriodicCheck
 from .patches.subjob_statuses import check_counts
 from .credentials import CredentialCheck
@@ -521,14 +521,18 @@ class MonitoringComponent(GangaThread):
         self.credential_check.run(active, self._top_level_job)
 
     def write_status_file(self, state: str | None = None) -> None:
-        """Write what ``queues`` shows to ``<gangadir>/monitoring/status.json`` (``status_file``)."""
+        """Write what ``queues`` shows, and the per-job rows, to ``<gangadir>/monitoring/status.json``
+        (``status_file``)."""
         path = config.gangadir()
         if path is None or not os.path.isdir(path):
             return
         snapshot = self.statistics()
         state = state or ("enabled" if snapshot.enabled else "disabled")
+        rows, rows_cut = (job_rows.status_file_rows(self, job_table.STATUS_FILE_ROWS)
+                          if self.registry_slice is not None else ([], False))
         try:
-            status_file.write(path, state, introspect.render(snapshot), snapshot.as_dict(), time.time())
+            status_file.write(path, state, introspect.render(snapshot), snapshot.as_dict(), time.time(),
+                              [row.as_dict() for row in rows], rows_cut)
         except OSError as err:  # a full disk, a read-only gangadir: the session goes on without it
             log.debug("the status file in %s could not be written: %s", path, err)
 

@@ -9,7 +9,10 @@ swaps in :class:`MonitoringQueues`, which keeps every stock method
 - ``queues.snapshot()``: the same as plain data (a dict), for scripts and tests;
 - ``queues.why(job)``: why a job is, or is not, being worked on, and why it or its subjobs failed;
 - ``queues.retry(job)``: try again to get the output of a job that failed for want of it;
-- ``queues.watch()``: the monitoring display, refreshed in place until Ctrl-C.
+- ``queues.watch()``: the monitoring display, refreshed in place until Ctrl-C;
+- ``queues.jobs(...)``: a row per job (id, name, status, backend, backend id, run time, and what
+  monitoring waits for), filtered by status, backend, master or name (``job_table``, ``job_rows``);
+- ``queues.notify(jobs, command=None)``: a line, or a shell command, when every job of a set is final.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from GangaCore.Core.exceptions import GangaAttributeError
 from GangaCore.Core.GangaThread.WorkerThreads.ThreadPoolQueueMonitor import ThreadPoolQueueMonitor
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 
-from .. import introspect
+from .. import introspect, job_table
 from . import current
 from .._core.work import JobKey
 
@@ -43,6 +46,17 @@ class Explanation(str):
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
+
+
+class JobTable(Explanation):
+    """The per-job table as text (what the prompt prints); ``rows`` holds the same as data."""
+
+    rows: list[job_table.JobRow]
+
+    def __new__(cls, text: str, rows: list[job_table.JobRow]) -> JobTable:
+        table = super().__new__(cls, text)
+        table.rows = rows
+        return table
 
 
 def _resolve(job: Any, registry_slice: Any) -> Any:
@@ -180,6 +194,64 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
             return
         introspect.watch(component.statistics, interval, count, stream or sys.stdout, width=width,
                          retry=lambda: component.retry_output(None))
+
+    def jobs(self, status: Any = None, backend: str | None = None, master: Any = None, name: str | None = None,
+             width: int | None = None) -> JobTable:
+        """A row per job: id, name, status, backend, backend id, run time, and REASON (what monitoring waits for,
+        or why the job ended as it did; a master's: its subjobs by state).
+
+        ``status``: a state, several ("running,failed" or a list); ``backend``: its name; ``master``: a job or
+        its id, to list its subjobs; ``name``: a substring, or a glob (``"sim*"``).  Lines fit in ``width``
+        columns (default: the terminal's).  The answer prints as the table; ``.rows`` holds the rows.
+        """
+        from . import job_rows
+
+        component = _our_component()
+        if component is None:
+            return JobTable("GangaMonitoring is not the active monitoring component", [])
+        if master is not None:
+            try:
+                raw = _resolve(master, component.registry_slice)
+            except LookupError as err:
+                return JobTable(f"queues.jobs: {err}", [])
+            if raw.master is not None:
+                return JobTable(f"queues.jobs: {raw.getFQID('.')} is a subjob; master= takes a top-level job", [])
+            rows = job_rows.subjob_rows(component, raw)
+        else:
+            rows = job_rows.top_level_rows(component)
+        rows = job_table.JobFilter.of(status, backend, None, name).apply(rows)
+        shown = width if width is not None else introspect.terminal_width(sys.stdout)
+        return JobTable(job_table.render(rows, shown), rows)
+
+    def notify(self, jobs: Any, command: str | None = None) -> Explanation:
+        """When every job of ``jobs`` (a job, an id, "3.1", or a list of them) is final, run ``command``
+        through the shell (``GANGA_JOBS="3 4"``, ``GANGA_STATUSES="completed failed"`` in its environment),
+        or with no command print one line here.  The command runs off monitoring's threads; its failure is
+        said in one line."""
+        from .notify import FinalWatch, key_of
+        from .prompt import tell_user
+
+        component = _our_component()
+        if component is None:
+            return Explanation("GangaMonitoring is not the active monitoring component")
+        items = list(jobs) if isinstance(jobs, (list, tuple, set)) else [jobs]
+        statuses = {}
+        for item in items:
+            try:
+                raw = _resolve(item, component.registry_slice)
+            except LookupError as err:
+                return Explanation(f"queues.notify: {err}; nothing will be notified")
+            statuses[key_of(raw)] = raw.status
+        if not statuses:
+            return Explanation("queues.notify: no jobs named; nothing will be notified")
+        watch = FinalWatch(statuses, command, tell_user)
+        watch.start()
+        waiting = watch.waiting_for()
+        how = f"run {command!r}" if command else "say so here"
+        if not waiting:
+            return Explanation(f"every one of the {len(statuses)} job(s) is final already: about to {how}")
+        return Explanation(f"when the {len(statuses)} job(s) are final, monitoring will {how} "
+                           f"({len(waiting)} not final yet: {', '.join(k.fqid for k in waiting[:10])})")
 
     def _display(self) -> str:
         stock = super()._display()
