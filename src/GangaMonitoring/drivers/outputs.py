@@ -20,6 +20,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .._files import write_json_atomically
+from .._tarballs import extract_all
 
 if TYPE_CHECKING:
     from .base import FinishedWork
@@ -28,7 +29,7 @@ log = logging.getLogger("GangaMonitoring.outputs")
 
 
 def unpack_tarball(tarball: str, outputdir: str, remove: bool = True) -> list[str]:
-    """Unpack ``tarball`` into ``outputdir`` (tarfile's "data" filter: nothing escapes it).
+    """Unpack ``tarball`` into ``outputdir`` (``_tarballs.extract_all``: nothing escapes it).
 
     Idempotent: unpacking the same tarball again rewrites the same files.
     The tarball is removed afterwards unless ``remove`` is False.
@@ -36,7 +37,7 @@ def unpack_tarball(tarball: str, outputdir: str, remove: bool = True) -> list[st
     os.makedirs(outputdir, exist_ok=True)
     with tarfile.open(tarball) as tar:
         names = tar.getnames()
-        tar.extractall(outputdir, filter="data")
+        extract_all(tar, outputdir)
     if remove:
         os.remove(tarball)
     return names

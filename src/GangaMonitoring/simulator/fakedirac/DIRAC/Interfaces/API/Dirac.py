@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from GangaMonitoring._tarballs import extract_all
+
 from ... import S_ERROR, S_OK
 from ..._grid import SITE_ID_SPAN, grid
 
@@ -107,7 +109,7 @@ class Dirac:
             os.makedirs(destination, exist_ok=True)
             if unpack:
                 with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-                    tar.extractall(destination, filter="data")
+                    extract_all(tar, destination)
                 _name_log_as_dirac_does(destination)
             else:
                 with open(os.path.join(destination, f"{job_id}_OutputSandbox.tar.gz"), "wb") as handle:
