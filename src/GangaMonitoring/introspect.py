@@ -181,10 +181,12 @@ class TroubledJobs:
 def render_troubled(group: TroubledJobs) -> str:
     """``"job 3: 18 subjobs failing their updates for 2.0 min while the backend answers (...); marked failed in
     8.0 min unless they succeed"``."""
-    who = (f"{group.subjobs} subjob{'' if group.subjobs == 1 else 's'} failing their updates" if group.subjobs
-           else "failing its updates")
+    many = group.subjobs > 1
+    who = (f"{group.subjobs} subjobs failing their updates" if many else
+           "1 subjob failing its updates" if group.subjobs else "failing its updates")
     return (f"job {group.job_id}: {who} for {_duration(group.failing_for)} while the backend answers "
-            f"({group.last_error}); marked failed in {_duration(group.marked_failed_in)} unless they succeed")
+            f"({group.last_error}); marked failed in {_duration(group.marked_failed_in)} unless "
+            f"{'they succeed' if many else 'it succeeds'}")
 
 
 JOBS_SHOWN = 20

@@ -39,7 +39,7 @@ def component(io_workers: int = 1) -> SimpleNamespace:
                            polling=SimpleNamespace(planner_settings=lambda: settings, planner=planner, records=records),
                            last_service_error={}, job_progress=lambda limit: ([], 0),
                            retry_output=lambda job: [], output_failures={}, troubled=TroubledJobs(),
-                           ended_reasons=EndedReasons())
+                           ended_reasons=EndedReasons(), failing_job_grace=lambda: 600.0)
 
 
 def test_snapshot_says_what_runs_what_waits_and_how_far_behind() -> None:
@@ -407,3 +407,21 @@ def test_why_says_a_jobs_state_in_gangas_word_and_its_subjobs_by_state() -> None
     assert introspect.explain_job(stats, "running", failed).splitlines()[0] == \
         "job 1 is running (50 subjobs: 2 running, 48 submitted) on Local since 12.0 s"
     assert introspect.explain_job(stats).splitlines()[0] == "job 1 is running on Local since 12.0 s"
+
+
+def test_jobs_failing_on_their_own_are_shown_under_their_job_with_when_they_are_failed() -> None:
+    """Issue 29: one forgotten subjob made the whole backend 'FAILING'; its job is where the trouble is."""
+    c = component()
+    for sub in range(18):
+        c.troubled.note(JobKey(3, sub), "UnknownJob: the grid does not know it", now=880.0)
+    c.troubled.note(JobKey(5), "HTTP 404", now=995.0)
+    snapshot = statistics.monitoring_statistics(c)
+    assert [(t.job_id, t.subjobs, t.failing_for, t.marked_failed_in) for t in snapshot.troubled] == [
+        (3, 18, 120.0, 480.0), (5, 0, 5.0, 595.0)]
+    text = introspect.render(snapshot)
+    assert ("Jobs in trouble (theirs, not their backend's):\n"
+            "  job 3: 18 subjobs failing their updates for 2.0 min while the backend answers (UnknownJob: the grid "
+            "does not know it); marked failed in 8.0 min unless they succeed\n"
+            "  job 5: failing its updates for 5 s while the backend answers (HTTP 404); marked failed in 9.9 min "
+            "unless it succeeds") in text
+    c.pools.shutdown()

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from GangaMonitoring._core.work import JobKey
+
 from GangaMonitoring._core.planner import POLL, POLL_QUEUED
 from GangaMonitoring._core.work import OpKey
 
@@ -96,10 +98,13 @@ def test_a_raising_job_is_isolated_in_its_chunk_and_the_others_complete(ganga_se
     assert wait_for(lambda: all(sj.status == "completed" for sj in others), timeout=WAIT), \
         [sj.status for sj in others]
     assert master.subjobs(17).status in ("submitted", "running")
+    # one job's trouble, not its backend's (issue 29): the polls count as answered, the job is shown under its job
+    assert wait_for(lambda: component().troubled.get(JobKey(master.id, 17)) is not None, timeout=WAIT)
+    trouble = component().troubled.get(JobKey(master.id, 17))
+    assert trouble.last_error == "JobError: triggered failure during monitor"
     record = component().poll_records["RecordingSubmitter"]
-    assert wait_for(lambda: record.failures >= 1, timeout=WAIT)
-    assert record.last_error == (f"PollFailed: 1 RecordingSubmitter job(s) could not be updated: job {master.id}.17: "
-                                 "JobError: triggered failure during monitor")
+    assert record.polls >= 1 and record.failures == 0 and record.consecutive_failures == 0
+    assert f"job {master.id}: 1 subjob failing its updates" in str(gpi.queues)
     assert component().scheduler.breakers.state_of("RecordingSubmitter").value == "closed"  # one job, not the service
 
 

@@ -97,7 +97,7 @@ def test_queues_at_the_prompt_while_1000_simulator_jobs_are_monitored(tmp_path: 
             child.sendline("queues")  # a bare expression: IPython displays it (_repr_pretty_)
             shown = run(child, "pass")
             assert "Ganga user threads" in shown and "GangaMonitoring: enabled" in shown, shown[-3000:]
-            assert re.search(r"SimGrid\s+ok; 1 (running|submitted|completing)", shown), shown[-3000:]
+            assert re.search(r"SimGrid\s+ok; 1 job: 1 (running|submitted|completing)", shown), shown[-3000:]
             assert "job 0 is" in run(child, "print(queues.why(j))")
             watch_frames(child)
             notice_when_the_grid_fails_and_when_it_is_back(child, SimGridClient(url))

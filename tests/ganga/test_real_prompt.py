@@ -217,7 +217,7 @@ def test_the_watch_at_80_columns_keeps_each_backends_health(tmp_path: Path) -> N
         lines = screen_lines(ganga.watch())
         [backend] = [line for line in lines if line.startswith("  TestSubmitter ")]
         # what did not fit gave way whole (the next poll, the last one's detail): no field is cut in two
-        assert re.fullmatch(r"  TestSubmitter  ok; 1 (submitted|running); last poll \d+\.\d s ago"
+        assert re.fullmatch(r"  TestSubmitter  ok; 1 job: 1 (submitted|running); last poll \d+\.\d s ago"
                             r"( \(1 job; it took \d+\.\d\d s\))?", backend), lines
         [header] = [line for line in lines if line.startswith("GangaMonitoring: ")]
         assert header.startswith("GangaMonitoring: enabled; ") and not header.endswith("\u2026"), lines
