@@ -114,7 +114,9 @@ class JobProgress:
     since monitoring first looked at the job)."""
     rate_per_min: float
     eta_s: float | None
-    """Seconds until every subjob is final at that rate (None: nothing finished lately, or all final)."""
+    """Seconds until every subjob is final (None: not known, or all final)."""
+    eta_from_run_times: int = 0
+    """How many subjobs' run times ``eta_s`` comes from (0: from the pace of the last minutes)."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,8 @@ def render_troubled(group: TroubledJobs) -> str:
 
 JOBS_SHOWN = 20
 """Split jobs whose progress ``queues`` lists (by id); the rest are counted."""
+SURE_FROM = 10
+"""Run times from which the time left of a split job is said without "rough"."""
 STATE_ORDER = ("completed", "failed", "killed", "completing", "running", "submitted")
 
 
@@ -208,9 +212,11 @@ def render_progress(job: JobProgress, width: int | None = None) -> str:
         pace = f"{job.finished_recently} finished just now"
     else:
         pace = f"{job.rate_per_min:.0f}/min" if job.rate_per_min >= 1 else f"{job.rate_per_min:.2f}/min"
-        if job.eta_s is not None:
-            left = f"~{_duration(job.eta_s)} left"
-            pace += f", {left}"
+    if job.eta_s is not None:
+        samples = job.eta_from_run_times
+        rough = f" (rough: {samples} run time{'' if samples == 1 else 's'})" if 0 < samples < SURE_FROM else ""
+        left = f"~{_duration(job.eta_s)} left{rough}"
+        pace += f", {left}"
     return fit(width,
                Part(f"job {job.job_id} on {job.backend}, {job.subjobs} subjobs: ",
                     (1, f"job {job.job_id}, {job.subjobs} subjobs: "), (3, f"job {job.job_id}: ")),

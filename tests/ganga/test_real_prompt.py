@@ -133,7 +133,8 @@ def ganga_prompt(home: Path, columns: int) -> Iterator[GangaPrompt]:
     transcript = io.StringIO()
     child = pexpect.spawn(ganga, ["-o[Configuration]RUNTIME_PATH=GangaTest:GangaMonitoring",
                                   "-o[PollThread]TestSubmitter=1"],
-                          env={**os.environ, "HOME": str(home), "TERM": "xterm-256color"}, cwd=str(home),
+                          env={**os.environ, "HOME": str(home), "TERM": "xterm-256color", "PAGER": "cat"},
+                          cwd=str(home),
                           encoding="utf-8", codec_errors="replace", timeout=60, dimensions=(40, columns))
     child.logfile_read = transcript
     try:
@@ -178,6 +179,10 @@ def test_a_users_session_queues_why_watch_and_exit(tmp_path: Path) -> None:
         typo = ganga.run("queues.wyh(12345)")  # one line, as Ganga's own attribute typos: no traceback
         assert "GangaAttributeError: queues has no 'wyh': did you mean queues.why?" in typo, typo
         assert no_banner(typo), typo
+
+        helped = ganga.run("help(queues)")  # what a user can type, not how it is built (issue 29)
+        assert "queues.jobs()" in helped and "queues.why(j)" in helped and "ganga-monitoring jobs" in helped, helped
+        assert "Ganga's kind of AttributeError" not in helped and no_banner(helped), helped
 
         later = ganga.run("config.Monitoring.io_workers = 4")  # read when the component is built
         assert "[Monitoring]io_workers applies from the next Ganga start; this session keeps 8" in later, later

@@ -72,6 +72,7 @@ from .kill_resubmit import KillResubmitChecks
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 from .pipeline import OutputPipeline
 from .polling import Polling, call_inline
+from .job_rows import run_time
 from .progress import SplitJobProgress
 from .prompt import PromptNotice, tell_user
 from .recovery import recover_interrupted_jobs
@@ -460,6 +461,12 @@ class MonitoringComponent(GangaThread):
             update = self.fanout.current_operation()
             if update is not None:
                 update.add_units(1)  # this thread is the update's, but a status listener may be another's
+        if status in ("completed", "failed"):
+            master = job._getParent()
+            ran = run_time(job, "running", datetime.datetime.now(datetime.UTC).replace(tzinfo=None)) \
+                if master is not None else None
+            if ran is not None:  # what the split job's time left is estimated from (compat/progress.py)
+                self.progress.note_run_time(master.id, ran)
         if status == "running":
             master = job._getParent()
             if master is not None:

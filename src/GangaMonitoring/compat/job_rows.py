@@ -103,7 +103,7 @@ def _backend_fields(backend: Any) -> tuple[str, int | None]:
     return shown, exitcode if isinstance(exitcode, int) and not isinstance(exitcode, bool) else None
 
 
-def _run_time(raw: Any, status: str, now_utc: datetime.datetime) -> float | None:
+def run_time(raw: Any, status: str, now_utc: datetime.datetime) -> float | None:
     """Seconds from its start of running to its final state (or now); None when not started."""
     timestamps = getattr(raw._data.get("time"), "timestamps", None) if _loaded(raw) else None
     if not isinstance(timestamps, dict):
@@ -133,7 +133,7 @@ def _read_loaded(raw: Any, key: JobKey, now_utc: datetime.datetime) -> _Read:
     status = str(raw._data.get("status") or raw.status)
     backend_id, exitcode = _backend_fields(raw._data.get("backend"))
     return _Read(key, str(raw._data.get("name") or ""), status, backend_id, exitcode,
-                 _run_time(raw, status, now_utc))
+                 run_time(raw, status, now_utc))
 
 
 def _read_top(raw: Any, now_utc: datetime.datetime) -> _Read:

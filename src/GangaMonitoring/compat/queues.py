@@ -138,7 +138,21 @@ def _no_such_command(name: str, commands: list[str]) -> str:
 
 
 class MonitoringQueues(ThreadPoolQueueMonitor):
-    """Ganga's queues, showing GangaMonitoring's pools, queues and backends too."""
+    """What Ganga and its monitoring are doing.  At the prompt:
+
+    queues                 Ganga's thread pools and queues, then monitoring: its pools, each backend's
+                           health and jobs, jobs in trouble, split jobs' progress, what waits and why
+    queues.jobs()          a row per job, as squeue: status, backend id, run time, what monitoring waits
+                           for (queues.jobs(status="running"), queues.jobs(master=j), name="sim*")
+    queues.why(j)          why job j (or "8.41") is, or is not, being worked on, and why it failed
+    queues.retry(j)        try again to get the output of j's jobs that failed for want of it
+    queues.notify(j, cmd)  run a shell command (or say a line) when every job of j is final
+    queues.watch()         the monitoring part, full screen, refreshed, until q, Esc or Ctrl-C
+    queues.snapshot()      the same as plain data, for scripts
+    queues.add(f, ...)     Ganga's own: run f in its user thread pool
+
+From a shell: ``ganga-monitoring status`` and ``ganga-monitoring jobs``.
+"""
 
     def snapshot(self) -> dict[str, Any]:
         """What monitoring is doing now, as a JSON-serialisable dict ({} if it is not running)."""
@@ -261,15 +275,13 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
         return stock + "\n\n" + introspect.render(component.statistics())
 
     def __str__(self) -> str:
+        """What ``queues`` shows (``print(queues)``)."""
         return self._display()
 
     def __getattr__(self, name: str) -> Any:
-        """Only reached for a name ``queues`` does not have: say which of its commands was meant.
-
-        Ganga's kind of AttributeError, so that its prompt prints the sentence
-        alone, as for a typo of a job's attribute (another error raised from
-        here would be shown as an unexpected one, with a traceback).
-        """
+        """``queues.<typo>``: says which command was meant."""
+        # Ganga's kind of AttributeError, so that its prompt prints the sentence alone, as for a typo of a
+        # job's attribute (another error raised from here would be shown as an unexpected one, with a traceback)
         if name.startswith("_"):
             raise AttributeError(name)  # IPython's and pickle's probes: no advice
         raise GangaAttributeError(_no_such_command(name, self._commands()), name=name, obj=self)
