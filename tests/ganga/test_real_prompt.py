@@ -205,6 +205,15 @@ def test_a_users_session_queues_why_watch_and_exit(tmp_path: Path) -> None:
         assert re.search(r"^0 +completed +TestSubmitter\b", table, re.M) and "\\n" not in table, table
         assert no_banner(table), table
 
+        # issue 29, item 3: a program that failed says how, in why and in the table
+        ganga.run("f = Job(application=Executable(exe='sh', args=['-c', 'echo broken >&2; exit 3']), backend=Local())")
+        ganga.run("f.submit()")
+        ganga.run("while f.status != 'failed' and time.time() < deadline + 120: time.sleep(0.2)", timeout=180)
+        failed = ganga.run("queues.why(f)")
+        assert "job 1 is failed" in failed and "it failed: its program exited with code 3; its standard error: " \
+            in failed, failed
+        assert re.search(r"^1 +failed +Local\b.*exit code 3", plain(ganga.run("queues.jobs()")), re.M)
+
         frame = plain(ganga.watch(("?", "retry the output of every job"), ("?", "Backends:")))
         assert "GangaMonitoring: enabled" in frame and "Backends:" in frame, frame
         assert "GangaMonitoring: enabled" in ganga.run("print(queues)")  # the prompt works after the watch
