@@ -133,3 +133,19 @@ def test_new_jobs_of_a_backend_that_polls_everything_get_a_poll_of_their_own() -
     assert OpKey.poll(POLL_NEW, "Local") not in plan(planner, index, scheduler, 55.1)  # nothing new since it started
     index.update(56, "Local", "submitted", now=56)
     assert plan(planner, index, scheduler, 56)[OpKey.poll(POLL_NEW, "Local")].due == 58
+
+
+def test_the_end_of_a_submission_pulls_the_next_poll_to_first_poll_delay_after_it() -> None:
+    """Issue 30: a split master tracked as submitted (or running) since before a poll that left it alone (its
+    submit() still ran) was looked at again only one whole interval later; its subjobs ended meanwhile."""
+    planner, index, scheduler = setup()
+    index.update(1, "Local", "submitted", now=99)  # the master, during its submission
+    plan(planner, index, scheduler, 101)
+    run(scheduler, 101)  # this poll left the master alone
+    assert plan(planner, index, scheduler, 101.1)[OpKey.poll(POLL, "Local")].due == 111
+    planner.submission_ended("Local", 104)
+    assert plan(planner, index, scheduler, 104)[OpKey.poll(POLL, "Local")].due == 106  # not 111
+    run(scheduler, 106)
+    assert plan(planner, index, scheduler, 106.1)[OpKey.poll(POLL, "Local")].due == 116  # looked at: an interval
+    planner.submission_ended("Dirac", 104)  # another backend's submissions change nothing here
+    assert plan(planner, index, scheduler, 106.2)[OpKey.poll(POLL, "Local")].due == 116

@@ -84,3 +84,24 @@ def test_jobs_cancelled_outside_ganga_end_killed_promptly(ganga_session: Any) ->
     why = str(gpi.queues.why(running))
     assert f"it was killed: it ended outside Ganga: Slurm (id {running.backend.id}) says CANCELLED" in why, why
     assert "keeps it pending" not in str(gpi.queues.why(held))  # said only while the job is pending
+
+
+@pytest.mark.parametrize("ganga_session", [[("PollThread", "Slurm", 30), ("Slurm", "heartbeat_frequency", 1),
+                                            ("Monitoring", "first_poll_delay", 2.0)]], indirect=True)
+def test_subjobs_that_end_during_their_masters_submission_are_seen_soon_after_it(ganga_session: Any) -> None:
+    """Issue 30: with [PollThread]Slurm at 30 s, subjobs that ended while their master was still being submitted
+    were seen at the next whole interval (stock: within its 2 s scan after the master turned submitted), as
+    first_poll_delay was not applied when a split master finished submitting."""
+    import time
+
+    gpi = ganga_session
+    split = gpi.Job(application=gpi.Executable(exe="/bin/bash"), backend=gpi.Slurm(),
+                    splitter=gpi.ArgSplitter(args=[["-c", f"echo part-{n}"] for n in range(12)]))
+    split.parallel_submit = False
+    split.submit()
+    submitted = time.monotonic()
+    # a poll at first_poll_delay after the submission ended (not one whole 30 s interval later): the subjobs
+    # that ended meanwhile are completed within it and their outputs' retrieval
+    assert wait_for(lambda: any(sj.status == "completed" for sj in split.subjobs), timeout=20), \
+        [sj.status for sj in split.subjobs]
+    assert time.monotonic() - submitted < 20

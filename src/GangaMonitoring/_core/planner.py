@@ -14,10 +14,15 @@ a look at all its jobs (``new_jobs_apart``: a backend without a native
 driver, whose update asks for and may download every job it is given), the
 new jobs get a poll of their own instead, ``("poll-new", backend)``: jobs
 submitted one after another would otherwise pull a poll of the whole
-backend forward again and again.
+backend forward again and again.  A job whose submission just ended
+(:meth:`PollPlanner.submission_ended`; polls leave a job alone while Ganga
+submits it) pulls its backend's next poll forward the same way: a split
+job's subjobs may have run and ended during a long submission, and none of
+them changes the master's state when the submission ends.
 
-Pure: it reads the index, the scheduler and ``now``; it returns operations
-to submit and backends that went idle (whose monitoring can be torn down).
+Pure: it reads the index, the scheduler, ``now`` and the submission ends it
+was told of; it returns operations to submit and backends that went idle
+(whose monitoring can be torn down).
 """
 
 from __future__ import annotations
@@ -64,6 +69,13 @@ class PollPlanner:
         self._last: dict[OpKey, Operation] = {}
         self._last_started: dict[OpKey, float] = {}
         self._active_backends: set[str] = set()
+        self._submission_ended: dict[str, float] = {}
+        """backend -> when a submission of one of its jobs last ended (written from any thread: one
+        assignment of a whole value)."""
+
+    def submission_ended(self, backend: str, now: float) -> None:
+        """A job of ``backend`` was submitted (its ``submit()`` returned) at ``now``: look soon."""
+        self._submission_ended[backend] = now
 
     def plan(self, index: ActiveJobIndex, scheduler: Scheduler, now: float) -> PlanResult:
         settings = self._settings()
@@ -145,6 +157,9 @@ class PollPlanner:
             # nothing polled yet and nothing running: let the new job start before the first look
             first_look = last_started is None and not index.count(backend, "running")
             due = seen_soon if first_look else min(due, seen_soon)
+        ended = self._submission_ended.get(backend) if group == POLL else None
+        if ended is not None and (last_started is None or ended > last_started):
+            due = min(due, ended + settings.first_poll_delay)
         due = max(due, now)
         if current is not None:
             if due >= current.due:

@@ -193,6 +193,7 @@ class MonitoringComponent(GangaThread):
         self.runner.start()
         patches.hook_user_actions()
         patches.hook_submissions()
+        patches.add_submission_listener(self._on_submission_end)
         patches.lock_free_reads()
         patches.cached_logger_names()
         patches.flush_costs_what_changed()
@@ -269,6 +270,7 @@ class MonitoringComponent(GangaThread):
         patches.remove_status_listener(self._on_status_change)
         patches.remove_status_listener(self._on_any_status_change)
         patches.remove_user_action_listener(self.requests.on_user_action)
+        patches.remove_submission_listener(self._on_submission_end)
         service_events.unsubscribe(self._on_service_retry)
         self.runner.stop()  # nothing more is dispatched; what runs may end
         drain(self.runner.running, self.runner.wait_for_finish, time.monotonic, tell_user,
@@ -441,6 +443,19 @@ class MonitoringComponent(GangaThread):
             self.runner.wake()
         if backend and status == "failed" and not self.fanout.in_context():
             self.kill_resubmit.soon(backend, job_id)
+
+    def _on_submission_end(self, job: Any) -> None:
+        """A top-level job's ``submit()`` returned (polls left it alone meanwhile): its backend is polled
+        ``first_poll_delay`` from now, for the subjobs that ran, or ended, during the submission."""
+        if job._getParent() is not None or self.registry_slice is None:
+            return
+        try:
+            backend = registry.job_backend_name(job)
+        except Exception:  # noqa: BLE001 - a job whose submission failed half-way may have no backend
+            return
+        if backend:
+            self.polling.planner.submission_ended(backend, self.clock.now())
+            self.runner.wake()
 
     def _on_service_retry(self, backend: str, error: str) -> None:
         """A client of ``backend`` retried a request on its own (``service_events``): count it."""

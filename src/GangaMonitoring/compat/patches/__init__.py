@@ -63,14 +63,16 @@ from .stack_traces import plain_stack_traces
 from .status_watch import (StatusListener, add_status_listener, clear_status_listeners, remove_status_listener,
                            watch_statuses)
 from .subjob_statuses import SUBJOB_STATUSES, subjob_statuses_counted
-from .submissions import in_submission, note_submissions
+from .submissions import (SubmissionListener, add_submission_listener, clear_submission_listeners, in_submission,
+                          note_submissions, remove_submission_listener)
 from .user_actions import (UserActionListener, add_user_action_listener, clear_user_action_listeners,
                            hook_user_actions, remove_user_action_listener)
 from .xml_saves import fast_xml_saves, forget_writers
 
 __all__ = [
     "HELD_LOCK", "INDEX_MEMO", "ROOT_ENTRIES", "STAT_MEMO", "SUBJOB_COUNTS", "SUBJOB_STATUSES",
-    "ProcessRunner", "StatusListener", "UserActionListener",
+    "ProcessRunner", "StatusListener", "SubmissionListener", "UserActionListener", "add_submission_listener",
+    "remove_submission_listener",
     "add_status_listener", "add_user_action_listener", "apply", "bounded_lock_holds", "cached_logger_names",
     "fast_xml_saves", "flush_costs_what_changed", "guard_current_frames", "hook_submissions", "hook_user_actions",
     "in_submission", "is_applied", "lock_free_reads", "master_work_once", "offload_postprocessing",
@@ -103,6 +105,7 @@ def remove() -> None:
         clear_status_listeners()
         ledger.undo_all()
         clear_user_action_listeners()
+        clear_submission_listeners()
         forget_runner()
         forget_writers()
         SUBJOB_STATUSES.clear()
