@@ -149,3 +149,14 @@ def test_the_end_of_a_submission_pulls_the_next_poll_to_first_poll_delay_after_i
     assert plan(planner, index, scheduler, 106.1)[OpKey.poll(POLL, "Local")].due == 116  # looked at: an interval
     planner.submission_ended("Dirac", 104)  # another backend's submissions change nothing here
     assert plan(planner, index, scheduler, 106.2)[OpKey.poll(POLL, "Local")].due == 116
+
+
+def test_a_backend_that_polls_everything_is_not_polled_whole_at_each_submissions_end() -> None:
+    planner, index, scheduler = setup()
+    apart = PlannerSettings(interval_for=INTERVALS.__getitem__, first_poll_delay=2.0, new_jobs_apart=lambda b: True)
+    planner = PollPlanner(lambda: apart, lambda backend, group: None)
+    index.update(1, "Local", "submitted", now=99)
+    plan(planner, index, scheduler, 101)
+    run(scheduler, 101)
+    planner.submission_ended("Local", 104)
+    assert plan(planner, index, scheduler, 104)[OpKey.poll(POLL, "Local")].due == 111  # its interval

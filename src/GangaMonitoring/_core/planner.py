@@ -14,11 +14,12 @@ a look at all its jobs (``new_jobs_apart``: a backend without a native
 driver, whose update asks for and may download every job it is given), the
 new jobs get a poll of their own instead, ``("poll-new", backend)``: jobs
 submitted one after another would otherwise pull a poll of the whole
-backend forward again and again.  A job whose submission just ended
+backend forward again and again.  A split job whose submission just ended
 (:meth:`PollPlanner.submission_ended`; polls leave a job alone while Ganga
-submits it) pulls its backend's next poll forward the same way: a split
-job's subjobs may have run and ended during a long submission, and none of
-them changes the master's state when the submission ends.
+submits it) pulls its backend's next poll forward the same way, for a
+backend with a native driver (its poll is one query): the subjobs may have
+run and ended during a long submission, and none of them changes the
+master's state when the submission ends.
 
 Pure: it reads the index, the scheduler, ``now`` and the submission ends it
 was told of; it returns operations to submit and backends that went idle
@@ -157,7 +158,9 @@ class PollPlanner:
             # nothing polled yet and nothing running: let the new job start before the first look
             first_look = last_started is None and not index.count(backend, "running")
             due = seen_soon if first_look else min(due, seen_soon)
-        ended = self._submission_ended.get(backend) if group == POLL else None
+        # a backend that polls everything at each poll (new_jobs_apart) would pay a whole poll per master
+        ended = self._submission_ended.get(backend) if group == POLL and not settings.new_jobs_apart(backend) \
+            else None
         if ended is not None and (last_started is None or ended > last_started):
             due = min(due, ended + settings.first_poll_delay)
         due = max(due, now)

@@ -445,10 +445,11 @@ class MonitoringComponent(GangaThread):
             self.kill_resubmit.soon(backend, job_id)
 
     def _on_submission_end(self, job: Any) -> None:
-        """A top-level job's ``submit()`` returned (polls left it alone meanwhile): its backend is polled
-        ``first_poll_delay`` from now, for the subjobs that ran, or ended, during the submission."""
-        if job._getParent() is not None or self.registry_slice is None:
-            return
+        """A split job's ``submit()`` returned (polls left it alone meanwhile): its backend is polled
+        ``first_poll_delay`` from now, for the subjobs that ran, or ended, during the submission (a backend
+        with a native driver: ``PollPlanner.submission_ended``)."""
+        if job._getParent() is not None or self.registry_slice is None or not len(job.subjobs):
+            return  # an unsplit job's own submission is its newest 'submitted': the planner sees it
         try:
             backend = registry.job_backend_name(job)
         except Exception:  # noqa: BLE001 - a job whose submission failed half-way may have no backend
