@@ -269,9 +269,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each workload and monitoring, alternating stock and ours (default 3: the "
                              "table shows medians and ranges)")
-    parser.add_argument("--threads", type=int, default=12,
+    parser.add_argument("--threads", type=int, default=22,
                         help="one thread budget for both (the demo's --threads): stock's update pool, ours' poll + "
-                             "io + cpu workers (default 12; 0: each its own defaults, stock 5, ours 22)")
+                             "io + cpu workers in their default proportions (default 22, ours' default total: stock "
+                             "gets 22 update threads, ours its defaults; 0: each its own defaults, stock 5)")
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--json", default="results/compare.json")
     parser.add_argument("--failure-fraction", type=float, default=None,

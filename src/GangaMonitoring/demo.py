@@ -111,8 +111,9 @@ def run(argv: list[str] | None = None) -> int:
                              "value is a Python literal, or a plain string)")
     parser.add_argument("--threads", type=valid.count(0), default=0, metavar="N",
                         help="one thread budget for either monitoring: stock's update pool "
-                             "([PollThread]update_thread_pool_size) or ours (poll + io + cpu workers) gets N "
-                             "threads (default 0: each its own defaults, stock 5, ours 12 + 8 + 2)")
+                             "([PollThread]update_thread_pool_size) or ours (poll + io + cpu workers, in the "
+                             "proportions of their defaults 12 + 8 + 2) gets N threads (default 0: each its own "
+                             "defaults, stock 5, ours 22)")
     parser.add_argument("--stall-report-after", type=valid.seconds, default=0.5, metavar="S",
                         help="when one timed GPI operation takes longer, record every thread's stack (in the JSON)")
     args = parser.parse_args(argv)
@@ -177,13 +178,18 @@ def run(argv: list[str] | None = None) -> int:
     return 0 if summary["final"] == args.jobs and not summary["integrity_problems"] else 1
 
 
+OUR_DEFAULT_THREADS = {"poll_workers": 12, "io_workers": 8, "cpu_workers": 2}
+"""Ours' pools by default ([Monitoring]): 22 threads, split as a --threads budget is."""
+
+
 def thread_budget(threads: int) -> list[tuple[str, str, Any]]:
-    """The options that give either monitoring ``threads`` threads (none for 0): stock's update pool, and ours
-    split one for finalisation, the rest between polls and downloads (polls get the odd one)."""
+    """The options that give either monitoring ``threads`` threads (none for 0): stock's update pool, and ours'
+    pools in the proportions of their defaults (22 gives ours its defaults), at least one each."""
     if threads <= 0:
         return []
-    cpu = 1
-    io = max(1, (threads - cpu) // 2)
+    total = sum(OUR_DEFAULT_THREADS.values())
+    cpu = max(1, round(threads * OUR_DEFAULT_THREADS["cpu_workers"] / total))
+    io = max(1, round(threads * OUR_DEFAULT_THREADS["io_workers"] / total))
     poll = max(1, threads - cpu - io)
     return [("PollThread", "update_thread_pool_size", threads), ("Monitoring", "poll_workers", poll),
             ("Monitoring", "io_workers", io), ("Monitoring", "cpu_workers", cpu)]

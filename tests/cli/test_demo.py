@@ -81,3 +81,15 @@ def test_stall_watch_records_where_every_thread_is_during_a_stall() -> None:
     assert report["after_s"] >= 0.05
     assert "test_stall_watch_records" in report["threads"]["MainThread"]
     assert "holder" in report["threads"]["lock-holder"]
+
+
+def test_one_thread_budget_for_both_monitorings_splits_ours_as_its_defaults() -> None:
+    from GangaMonitoring.demo import thread_budget
+
+    assert thread_budget(0) == []  # each its own defaults
+    assert dict(((s, o), v) for s, o, v in thread_budget(22)) == {
+        ("PollThread", "update_thread_pool_size"): 22, ("Monitoring", "poll_workers"): 12,
+        ("Monitoring", "io_workers"): 8, ("Monitoring", "cpu_workers"): 2}  # ours' defaults: 22 threads
+    for budget in (3, 5, 12, 40):
+        ours = {o: v for s, o, v in thread_budget(budget) if s == "Monitoring"}
+        assert sum(ours.values()) == budget and min(ours.values()) >= 1
