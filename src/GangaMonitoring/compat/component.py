@@ -477,7 +477,7 @@ class MonitoringComponent(GangaThread):
             update = self.fanout.current_operation()
             if update is not None:
                 update.add_units(1)  # this thread is the update's, but a status listener may be another's
-        if status in ("completed", "failed"):
+        if status == "completed":  # a failed one may have crashed at once (or been forced): no run time
             master = job._getParent()
             ran = run_time(job, "running", datetime.datetime.now(datetime.UTC).replace(tzinfo=None)) \
                 if master is not None else None

@@ -6,8 +6,8 @@ oldest count of the last ``PROGRESS_SPAN_S`` (each look keeps one sample a
 second at most; the status file looks every few seconds), so a subjob
 resubmitted or reported twice is never counted twice.
 
-The time left comes from the run times of the subjobs that ended in this
-session and the slots in use (:func:`eta_from_run_times`): the pace of the
+The time left comes from the run times of the subjobs that completed in
+this session (a failed one may have crashed at once) and the slots in use (:func:`eta_from_run_times`): the pace of the
 first seconds after a restart (a burst of subjobs that ended while no Ganga
 ran) says nothing of what is left.  With no run time yet, or no subjob
 running, the pace is used, and said.  Samples of masters no longer active are
