@@ -469,6 +469,11 @@ def disk_check_interval() -> float:
     return float(monitoring_option("disk_check_interval"))
 
 
+def failing_job_grace() -> float:
+    """Seconds a job may fail its updates on its own (its backend answering) before it is marked failed."""
+    return float(monitoring_option("failing_job_grace"))
+
+
 def rollup_check_interval() -> float:
     return float(monitoring_option("rollup_check_interval"))
 

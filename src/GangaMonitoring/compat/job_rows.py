@@ -185,7 +185,7 @@ class Reasons:
     def __init__(self, component: Any, work: WorkIndex) -> None:
         self.component = component
         self.work = work
-        self.grace = float(config.monitoring_option("failing_job_grace"))
+        self.grace = config.failing_job_grace()
 
     def of(self, read: _Read, backend: str) -> str:
         if read.status in FINAL:

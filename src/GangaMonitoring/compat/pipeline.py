@@ -128,7 +128,7 @@ class OutputPipeline:
     def note_job_failure(self, key: JobKey, error: str) -> None:
         """A job failing on its own: after ``failing_job_grace`` seconds of it, it is marked failed."""
         trouble = self.troubled.note(key, error, self.clock.now())
-        grace = float(config.monitoring_option("failing_job_grace"))  # as MonitoringComponent.failing_job_grace
+        grace = config.failing_job_grace()
         failing_for = self.clock.now() - trouble.since
         if failing_for < grace:
             log.debug("job %s could not be updated (%d time(s) in %.0f s): %s", fqid(key), trouble.failures,
