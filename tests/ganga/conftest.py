@@ -95,10 +95,30 @@ def ganga_session(request: pytest.FixtureRequest, gangadir: str) -> Iterator[Any
         yield gpi
 
 
+def options_not_taken(options: list[tuple[str, str, Any]]) -> list[str]:
+    """Each option whose value in the started session differs from the one asked for, as a sentence."""
+    from GangaCore.Utility.Config import getConfig
+
+    refused = []
+    last = {(section, name): value for section, name, value in options}  # a later value overrides an earlier one
+    for (section, name), value in last.items():
+        taken = getConfig(section)[name]
+        if (section, name) == ("Configuration", "RUNTIME_PATH"):  # Ganga joins the paths it is given
+            if set(str(value).split(":")) <= set(str(taken).split(":")):
+                continue
+        if taken != value:
+            refused.append(f"[{section}]{name} = {value!r} ({type(value).__name__}) reads {taken!r}")
+    return refused
+
+
 @contextlib.contextmanager
 def ganga_running(gangadir: str, extra: list[tuple[str, str, Any]] | None = None) -> Iterator[Any]:
     """A Ganga session on ``gangadir`` with the test options (plus ``extra``), monitoring enabled; yields GPI."""
     start_ganga(gangadir, extra_opts=ganga_options(extra))
+    refused = options_not_taken(extra or [])
+    if refused:
+        stop_ganga()
+        pytest.fail(f"Ganga did not take these test options (GangaUnitTest only prints 'Error Setting'): {refused}")
     from GangaCore import GPI
     from GangaCore.Core import monitoring_component
 

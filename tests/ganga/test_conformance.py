@@ -69,7 +69,7 @@ def _dirac(gpi: Any, behaviour: str, servers: dict[str, str]) -> Any:
 
 ENGINES = [
     Engine("Local", [("PollThread", "Local", 1)], _local, lambda n: "conformance-ok"),
-    Engine("Slurm", [("PollThread", "Slurm", 1), ("Slurm", "heartbeat_frequency", 1)], _slurm,
+    Engine("Slurm", [("PollThread", "Slurm", 1), ("Slurm", "heartbeat_frequency", "1")], _slurm,
            lambda n: "conformance-ok"),
     Engine("SimGrid", [("PollThread", "SimGrid", 1)], _simgrid, lambda n: "simulated job"),
     Engine("Dirac", [("PollThread", "Dirac", 1)], _dirac, lambda n: "simulated job"),

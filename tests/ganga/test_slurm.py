@@ -32,7 +32,7 @@ def slurm() -> None:
     pytest.skip("no Slurm on this machine: run ci/slurm/start-slurm.sh (as root) to test against one")
 
 
-SLURM_OPTIONS = [("PollThread", "Slurm", 1), ("Slurm", "heartbeat_frequency", 1)]
+SLURM_OPTIONS = [("PollThread", "Slurm", 1), ("Slurm", "heartbeat_frequency", "1")]
 
 
 def slurm_job(gpi: Any, script: str, **backend: Any) -> Any:
@@ -86,7 +86,7 @@ def test_jobs_cancelled_outside_ganga_end_killed_promptly(ganga_session: Any) ->
     assert "keeps it pending" not in str(gpi.queues.why(held))  # said only while the job is pending
 
 
-@pytest.mark.parametrize("ganga_session", [[("PollThread", "Slurm", 30), ("Slurm", "heartbeat_frequency", 1),
+@pytest.mark.parametrize("ganga_session", [[("PollThread", "Slurm", 30), ("Slurm", "heartbeat_frequency", "1"),
                                             ("Monitoring", "first_poll_delay", 2.0)]], indirect=True)
 def test_subjobs_that_end_during_their_masters_submission_are_seen_soon_after_it(ganga_session: Any) -> None:
     """Issue 30: with [PollThread]Slurm at 30 s, subjobs that ended while their master was still being submitted
