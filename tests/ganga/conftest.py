@@ -102,10 +102,14 @@ def options_not_taken(options: list[tuple[str, str, Any]]) -> list[str]:
     refused = []
     last = {(section, name): value for section, name, value in options}  # a later value overrides an earlier one
     for (section, name), value in last.items():
-        taken = getConfig(section)[name]
-        if (section, name) == ("Configuration", "RUNTIME_PATH"):  # Ganga joins the paths it is given
-            if set(str(value).split(":")) <= set(str(taken).split(":")):
-                continue
+        try:
+            taken = getConfig(section)[name]
+        except Exception as error:  # Ganga's ConfigError for an option its section does not have
+            refused.append(f"[{section}]{name} = {value!r}: {error}")
+            continue
+        if (section, name) == ("Configuration", "RUNTIME_PATH") and (  # Ganga joins the paths it is given
+                set(str(value).split(":")) <= set(str(taken).split(":"))):
+            continue
         if taken != value:
             refused.append(f"[{section}]{name} = {value!r} ({type(value).__name__}) reads {taken!r}")
     return refused
@@ -115,7 +119,11 @@ def options_not_taken(options: list[tuple[str, str, Any]]) -> list[str]:
 def ganga_running(gangadir: str, extra: list[tuple[str, str, Any]] | None = None) -> Iterator[Any]:
     """A Ganga session on ``gangadir`` with the test options (plus ``extra``), monitoring enabled; yields GPI."""
     start_ganga(gangadir, extra_opts=ganga_options(extra))
-    refused = options_not_taken(extra or [])
+    try:
+        refused = options_not_taken(extra or [])
+    except BaseException:
+        stop_ganga()
+        raise
     if refused:
         stop_ganga()
         pytest.fail(f"Ganga did not take these test options (GangaUnitTest only prints 'Error Setting'): {refused}")
