@@ -135,3 +135,24 @@ def test_the_patch_is_undone_at_stop_and_other_scripts_are_loaded_as_read(gangad
         stop_ganga()
     assert FileUtils.loadScript is stock
     assert batch_wrapper.MARK not in FileUtils.loadScript(batch_wrapper.template_path(), "")
+
+
+def test_a_template_not_of_the_expected_shape_is_not_patched_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from GangaCore.GPIDev.Lib.File import FileUtils
+
+    other = tmp_path / batch_wrapper.TEMPLATE_NAME
+    other.write_text(Path(batch_wrapper.template_path()).read_text().replace("while 1:", "while True:"))
+    monkeypatch.setattr(batch_wrapper, "template_path", lambda: str(other))
+    stock = FileUtils.loadScript
+    with caplog.at_level("WARNING", logger="GangaMonitoring.patches"):
+        assert not batch_wrapper.wrapper_ends_with_program()
+    assert FileUtils.loadScript is stock  # nothing installed: Ganga's wrapper is submitted
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "GangaMonitoring.patches"]
+    assert "does not have the shape GangaMonitoring expects" in warning and "is there 0 times" in warning
+    # a template that changes shape once installed is passed through as read, with the same warning
+    caplog.clear()
+    load = batch_wrapper._loading_waiting_wrapper(stock, os.path.realpath(other))
+    with caplog.at_level("WARNING", logger="GangaMonitoring.patches"):
+        assert load(str(other), "") == other.read_text()
+    assert any("does not have the shape" in r.getMessage() for r in caplog.records)
