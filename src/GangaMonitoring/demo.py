@@ -126,7 +126,8 @@ def run(argv: list[str] | None = None) -> int:
 
     import ganga  # noqa: F401 - puts GangaCore on sys.path
 
-    from . import embedded, quiet_bare_name_warning
+    from . import embedded
+    from . import quiet_bare_name_warning  # apart from submodules, which tools/upstream_patch requires
     from ._files import write_json_atomically
     from .simulator.process import SimGridProcess
 

@@ -105,3 +105,40 @@ def test_subjobs_that_end_during_their_masters_submission_are_seen_soon_after_it
     assert wait_for(lambda: any(sj.status == "completed" for sj in split.subjobs), timeout=20), \
         [sj.status for sj in split.subjobs]
     assert time.monotonic() - submitted < 20
+
+
+def slurm_end(job: Any) -> float | None:
+    """When Slurm says the batch job of ``job`` ended (epoch seconds, whole), or None while it has not."""
+    import time
+
+    answer = subprocess.run(["squeue", "-h", "-t", "all", "-j", str(job.backend.id), "-o", "%T %e"],
+                            capture_output=True, text=True, timeout=30, check=True).stdout.split()
+    if len(answer) != 2 or answer[0] not in ("COMPLETED", "FAILED"):
+        return None
+    return time.mktime(time.strptime(answer[1], "%Y-%m-%dT%H:%M:%S"))
+
+
+@pytest.mark.parametrize("ganga_session", [[("PollThread", "Slurm", 1), ("Slurm", "heartbeat_frequency", "30")]],
+                         indirect=True)
+def test_a_batch_job_ends_with_its_program_not_a_heartbeat_later(ganga_session: Any, tmp_path: Path) -> None:
+    """Issue 30: Ganga's wrapper looks at its program every heartbeat_frequency (30 s) and sleeps in between, so
+    a program of 2 s held its Slurm job (and slot) for ~30 s; the wrapper of patches item 19 waits on it.  The
+    program's own end stamp against Slurm's end time (whole seconds): the margin is a third of the heartbeat."""
+    gpi = ganga_session
+    stamp, failing_stamp = tmp_path / "ended", tmp_path / "failing-ended"
+    done = slurm_job(gpi, f"sleep 2; echo the-output; echo $EPOCHREALTIME > {stamp}")
+    failing = slurm_job(gpi, f"sleep 2; echo the-error >&2; echo $EPOCHREALTIME > {failing_stamp}; exit 7")
+    done.submit()
+    failing.submit()
+    assert wait_for(lambda: done.status == "completed" and failing.status == "failed", timeout=300), (
+        done.status, failing.status)
+    assert wait_for(lambda: slurm_end(done) is not None and slurm_end(failing) is not None, timeout=60)
+    for job, ended in ((done, stamp), (failing, failing_stamp)):
+        end = slurm_end(job)
+        assert end is not None
+        lag = end - float(ended.read_text())
+        assert -1.0 < lag < 10.0, (job.id, lag)  # Ganga's wrapper: ~28 s (its second look, 30 s after its first)
+    assert "the-output" in Path(done.outputdir, "stdout").read_text()
+    assert done.backend.exitcode == 0
+    assert failing.backend.exitcode == 7
+    assert "the-error" in Path(failing.outputdir, "stderr").read_text()

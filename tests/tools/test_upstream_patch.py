@@ -117,6 +117,9 @@ def test_monkeypatches_made_real_edits_are_no_longer_installed(series: dict[str,
     assert '(SubJobXMLList, "flush", _clearing_saved_flags)' not in patches
     assert '_wrap(subjob_list_module, "open"' not in patches
     assert '_wrap(queues_module, "ThreadPoolQueueMonitor"' not in patches
+    batch = (tree / "ganga/GangaCore/Lib/Batch/BatchScriptTemplate.py.template").read_text()
+    assert "result = child.wait(timeout=###HEARTBEATFREQUENCE###)" in batch and "time.sleep(" not in batch
+    assert "        wrapper_ends_with_program()\n" not in patches
     pools = (tree / TARGET_DIR / "_core" / "pools.py").read_text()
     assert f'WORKER_PRELOAD = ["ganga", "{TARGET}._core.worker_boot"' in pools  # GangaCore importable in workers
 

@@ -209,6 +209,34 @@ REPOSITORY_EDITS = (
          glob=True, why="item 11's atomic subjobs.idx is a real edit now"),
 )
 
+# --- the Batch job wrapper ends with its program ------------------------------------------------------------
+
+_BATCH_TEMPLATE = "ganga/GangaCore/Lib/Batch/BatchScriptTemplate.py.template"
+_BATCH_WATCH = ("    while 1:\n"
+                "        result = child.poll()\n"
+                "        if result is not None:\n"
+                "            break\n"
+                "        heartbeatfile.write('.')\n"
+                "        flush_file(heartbeatfile)\n"
+                "        time.sleep(###HEARTBEATFREQUENCE###)\n")
+BATCH_WRAPPER_EDITS = (
+    Edit(_BATCH_TEMPLATE, _BATCH_WATCH,
+         "    # wait on the child, a heartbeat at most each time: the job ends with its program, not up to a\n"
+         "    # heartbeat later, and the heartbeat file is still touched every heartbeat while it runs\n"
+         "    result = child.poll()\n"
+         "    while result is None:\n"
+         "        heartbeatfile.write('.')\n"
+         "        flush_file(heartbeatfile)\n"
+         "        try:\n"
+         "            result = child.wait(timeout=###HEARTBEATFREQUENCE###)\n"
+         "        except subprocess.TimeoutExpired:\n"
+         "            pass\n",
+         why="the wrapper waits on its program instead of sleeping a heartbeat"),
+    Edit(PATCHES_GLOB, "        wrapper_ends_with_program()\n",
+         "        # the Batch wrapper waits on its program: a real edit of BatchScriptTemplate.py.template now\n",
+         glob=True, why="item 19's rewrite of the Batch wrapper template is a real edit now"),
+)
+
 SERIES: tuple[Step, ...] = (
     Step("core", "MonitoringComponent: the scheduled monitoring component as a package",
          "GangaMonitoring, the priority-scheduled monitoring component, added under\n"
@@ -259,6 +287,16 @@ SERIES: tuple[Step, ...] = (
          "display slices and the master's work once per flush touch several Ganga classes each and are\n"
          "undone when the stock component is chosen.",
          edits=REPOSITORY_EDITS, imports=("GangaCore.Core.GangaRepository.SubJobXMLList",)),
+    Step("batch-wrapper", "Batch: the job wrapper ends with its program, not a heartbeat later",
+         "The wrapper the Batch backends (LSF, PBS, SGE, Slurm) submit looked at its program, then slept\n"
+         "[<Backend>]heartbeat_frequency (30 s by default) before looking again: the batch job ended\n"
+         "0-30 s after its program, holding its slot, and its __jobstatus__ exit code (what monitoring\n"
+         "waits for) came that late. It now waits on the program with the heartbeat as the timeout: the\n"
+         "heartbeat file is touched as often as before while the program runs, and the job ends within\n"
+         "50 ms of it (a real Slurm, 20 jobs of 'sleep 1': p50 29 s -> under 1 s). Outputs, the exit\n"
+         "code and __jobstatus__ are as before. The component's load-time rewrite of the template\n"
+         "(compat/patches item 19) is no longer installed.",
+         edits=BATCH_WRAPPER_EDITS),
     Step("tests", "test: the monitoring component's tests (Unit/Monitoring, GPI/Monitoring)",
          "Unit/Monitoring: the Ganga-free tests of the scheduler core and its parts (scheduler, planner,\n"
          "index, retry, breakers, adaptive limits, fan-out, runner and pools, introspection), imports\n"

@@ -22,12 +22,13 @@ undone:
 16. ``master_work``: a flush of a split master does the master's own O(N) work once.
 17. ``subjob_statuses``: a master's subjob statuses are answered from counts.
 18. ``exit_order``: the patches come off after Ganga's last flush, not before.
+19. ``batch_wrapper``: the job wrapper the Batch backends submit ends with its program, not a heartbeat later.
 
 ``ledger`` is the one ledger of them all, and ``flush_state`` the flag
 items 11 and 16 share.
 
 The rule: every patch is installed through the ledger (``ledger._wrap``, under
-its lock), idempotently.  Items 1-3, 6 and 18 are installed at load, by
+its lock), idempotently.  Items 1-3, 6, 18 and 19 are installed at load, by
 :func:`apply` (the runtime package's ``standardSetup()``, on every Ganga start:
 ``GangaCore.Core.bootstrap`` imports the component class inside the function,
 so the swap must happen before bootstrap); item 6 alone also under
@@ -47,6 +48,7 @@ from __future__ import annotations
 import atexit
 
 from . import ledger
+from .batch_wrapper import wrapper_ends_with_program
 from .bounded_holds import HELD_LOCK, bounded_lock_holds
 from .component_swap import is_swapped, swap_component
 from .exit_order import left_to_ganga, unpatch_after_last_flush
@@ -77,17 +79,18 @@ __all__ = [
     "fast_xml_saves", "flush_costs_what_changed", "guard_current_frames", "hook_submissions", "hook_user_actions",
     "in_submission", "is_applied", "lock_free_reads", "master_work_once", "offload_postprocessing",
     "plain_stack_traces", "remove", "remove_status_listener", "remove_user_action_listener",
-    "slices_from_templates", "subjob_statuses_counted", "unguard_current_frames",
+    "slices_from_templates", "subjob_statuses_counted", "unguard_current_frames", "wrapper_ends_with_program",
 ]
 
 
 def apply(component_class: type) -> None:
-    """Install the patches of load time: items 3, 1, 2 (in that order), then 18 and 6 (idempotent)."""
+    """Install the patches of load time: items 3, 1, 2 (in that order), then 18, 19 and 6 (idempotent)."""
     with ledger._lock:
         swap_queues()
         swap_component(component_class)
         watch_statuses()
         unpatch_after_last_flush(remove)
+        wrapper_ends_with_program()
     guard_current_frames()
 
 

@@ -1,0 +1,163 @@
+"""Ganga's batch job wrapper vs ours on the real Slurm: how long a batch job outlives its program.
+
+Each mode submits ``--jobs`` plain Slurm jobs of ``sleep 1`` (then the program
+writes its own end stamp, ``$EPOCHREALTIME``) from a fresh process running
+Ganga in-process (``GangaMonitoring.embedded``: temp HOME and gangadir, Ganga's
+default ``[Slurm]heartbeat_frequency`` of 30 s):
+
+- ``stock``: ``[Monitoring]use_stock_monitoring`` True, so none of our patches,
+  and the Batch backends submit Ganga's own wrapper (poll, then sleep a heartbeat);
+- ``ours``: GangaMonitoring's component, whose patches item 19 makes the wrapper
+  wait on its program.
+
+Ganga is stopped once the jobs are submitted (the wrapper does not depend on
+monitoring); the process then waits for Slurm to say every job ended, reading
+``squeue -t all`` every 2 s (a few requests to slurmctld, not a poll that could
+disturb another benchmark), and takes each job's StartTime/EndTime from it.
+Slurm gives whole seconds (its EndTime is the second the job ended in), so
+each lag is taken as the middle of that second - the program's end stamp,
+within 0.5 s of the true lag.  Printed per mode: lag p50,
+p95 and max, the slot-seconds each job held (End - Start) and what the
+wrapper's lag costs per 10,000 jobs; then the slot-seconds saved.
+
+    PYTHONPATH=$PWD/src python benchmarks/slurm_wrapper.py              # 20 jobs each, stock then ours
+    PYTHONPATH=$PWD/src python benchmarks/slurm_wrapper.py --rounds 2 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+MODES = ("stock", "ours")
+
+
+def submit_and_wait(mode: str, jobs: int, timeout: float) -> list[dict[str, float]]:
+    """In this process: submit ``jobs`` jobs through Ganga in ``mode``, wait for Slurm to end them all; per job
+    its program's end stamp and Slurm's start and end (epoch seconds)."""
+    import ganga  # noqa: F401 - puts GangaCore on sys.path
+
+    from GangaMonitoring import embedded, quiet_bare_name_warning
+
+    with tempfile.TemporaryDirectory(prefix=f"gm-wrapper-{mode}-") as workdir:
+        os.environ["HOME"] = workdir  # Ganga truncates ~/.ganga.log: keep the user's own untouched
+        config_file, stamps = os.path.join(workdir, "gangarc"), os.path.join(workdir, "stamps")
+        os.mkdir(stamps)
+        quiet_bare_name_warning()
+        embedded.write_config_file(config_file)
+        embedded.start(os.path.join(workdir, "gangadir"), config_file, [
+            ("Configuration", "RUNTIME_PATH", "GangaMonitoring"),
+            ("Monitoring", "use_stock_monitoring", mode == "stock"),
+        ])
+        try:
+            from GangaCore.GPI import Executable, Job, Slurm
+
+            ids = []
+            for n in range(jobs):
+                job = Job(application=Executable(exe="/bin/bash",
+                                                 args=["-c", f"sleep 1; echo $EPOCHREALTIME > {stamps}/{n}"]),
+                          backend=Slurm())
+                job.parallel_submit = False  # Ganga's parallel submit sleeps per job
+                job.submit()
+                ids.append(str(job.backend.id))
+        finally:
+            embedded.stop()
+        ends = wait_for_slurm(ids, timeout)
+        return [{"stamp": float(open(os.path.join(stamps, str(n))).read()), **ends[job_id]}
+                for n, job_id in enumerate(ids)]
+
+
+def wait_for_slurm(ids: list[str], timeout: float) -> dict[str, dict[str, float]]:
+    """Slurm's start and end of each job of ``ids``, once all are COMPLETED (or FAILED: an error, raised)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = subprocess.run(["squeue", "-h", "-t", "all", "-j", ",".join(ids), "-o", "%i %T %S %e"],
+                              capture_output=True, text=True, timeout=60, check=True).stdout.split("\n")
+        known = {fields[0]: fields[1:] for fields in (row.split() for row in rows) if len(fields) == 4}
+        if all(known.get(job_id, ["?"])[0] in ("COMPLETED", "FAILED", "CANCELLED") for job_id in ids):
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"jobs not ended after {timeout} s: {known}")
+        time.sleep(2.0)
+    failed = {job_id: known[job_id][0] for job_id in ids if known[job_id][0] != "COMPLETED"}
+    if failed:
+        raise RuntimeError(f"jobs that did not complete: {failed}")
+    return {job_id: {"start": _epoch(known[job_id][1]), "end": _epoch(known[job_id][2])} for job_id in ids}
+
+
+def _epoch(slurm_time: str) -> float:
+    return time.mktime(time.strptime(slurm_time, "%Y-%m-%dT%H:%M:%S"))
+
+
+def run_mode(mode: str, jobs: int, timeout: float) -> list[dict[str, float]]:
+    """One mode in a fresh process (a Ganga start per process, as a user's session)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run([sys.executable, __file__, "--child", mode, "--jobs", str(jobs), "--timeout", str(timeout),
+                        "--json", out.name], check=True, stdout=subprocess.DEVNULL, timeout=timeout + 300)
+        with open(out.name) as written:
+            result: list[dict[str, float]] = json.load(written)
+        return result
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def summary(rows: list[dict[str, float]]) -> dict[str, float]:
+    lags = [row["end"] + 0.5 - row["stamp"] for row in rows]  # the middle of Slurm's whole second
+    held = [row["end"] - row["start"] for row in rows]
+    return {"jobs": len(rows), "lag_p50": statistics.median(lags), "lag_p95": percentile(lags, 0.95),
+            "lag_max": max(lags), "held_p50": statistics.median(held), "held_sum": sum(held),
+            "lag_sum": sum(lags), "lag_hours_per_10k": statistics.fmean(lags) * 10_000 / 3600}
+
+
+def table(results: dict[str, list[dict[str, float]]]) -> str:
+    lines = ["| wrapper | jobs | program end -> Slurm end p50 / p95 / max (s) | slot held per job p50 (s) "
+             "| slot-s held, all | slot-h per 10k jobs after the program |",
+             "|---|---|---|---|---|---|"]
+    figures = {mode: summary(rows) for mode, rows in results.items()}
+    for mode, f in figures.items():
+        lines.append(f"| {mode} | {f['jobs']} | {f['lag_p50']:.1f} / {f['lag_p95']:.1f} / {f['lag_max']:.1f} "
+                     f"| {f['held_p50']:.0f} | {f['held_sum']:.0f} | {f['lag_hours_per_10k']:.1f} |")
+    if {"stock", "ours"} <= figures.keys():
+        stock, ours = figures["stock"], figures["ours"]
+        saved = stock["held_sum"] / stock["jobs"] - ours["held_sum"] / ours["jobs"]
+        lines.append(f"\nslot-seconds saved per job: {saved:.1f} s ({saved * 10_000 / 3600:.0f} slot-hours per "
+                     f"10,000 jobs); held per job {ours['held_sum'] / ours['jobs']:.1f} s vs "
+                     f"{stock['held_sum'] / stock['jobs']:.1f} s")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=1, help="stock then ours, this many times (rows pooled)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for one mode's jobs")
+    parser.add_argument("--json", help="write the per-job rows here")
+    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        rows = submit_and_wait(args.child, args.jobs, args.timeout)
+        with open(args.json, "w") as out:
+            json.dump(rows, out)
+        return 0
+    results: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
+    for _ in range(args.rounds):
+        for mode in MODES:
+            results[mode] += run_mode(mode, args.jobs, args.timeout)
+    print(table(results))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(results, out, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
