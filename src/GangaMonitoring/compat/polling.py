@@ -143,6 +143,25 @@ class Polling:
 
     # -- polling -----------------------------------------------------------------------
 
+    def poll_changed(self, op: Operation, backend: str, jobs: list[Any]) -> None:
+        """Poll these jobs (subjobs or unsplit jobs, active) whose status files changed: the native
+        driver's ``files_changed``, or the backend's own update of them; their masters rolled up after.
+
+        Not a poll of the backend: its poll record and the planner's times are left alone.
+        """
+        native = self.native_driver(backend)
+        masters = {job.master.id for job in jobs if job.master is not None}
+        try:
+            if native is not None:
+                native.files_changed(jobs, self.pipeline)
+            else:
+                with self.fanout.inline(op):
+                    self.pipeline.run_stock_update(jobs)
+        finally:
+            self.kill_resubmit.after_poll(jobs)
+            for master_id in masters:
+                self.pipeline.rollup(master_id, backend)
+
     def poll_jobs(self, op: Operation, backend: str, ids: list[int], scope: str = "") -> None:
         # a job whose submit() still runs is Ganga's until it returns (patches item 7)
         jobs = [j for j in registry.resolve_jobs(self.registry_slice, ids)

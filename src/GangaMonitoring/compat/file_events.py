@@ -1,0 +1,239 @@
+"""File events: a Local or Batch job polled as soon as its wrapper writes its status file.
+
+Ganga's Local and Batch backends (Slurm, LSF, PBS, SGE) learn a job's start
+and end only from the ``__jobstatus__`` file its wrapper writes in the job's
+output directory, read at each poll of the backend (every 10 s for Local,
+30 s for Slurm).  Here each such job's output directory is watched from the
+moment the job is ``submitted`` until it is final (one inotify watch each, one
+thread for all: ``file_watch.py``), and its status file closed after writing
+(the wrappers keep it open from the START line and close it after the STOP
+line: the close is the job's end) asks for a poll of *that* job (with the others that changed within
+``[Monitoring]file_event_window``) through its backend's own driver: the
+native driver's :meth:`~GangaMonitoring.drivers.base.NativeDriver.files_changed`
+(for Slurm Ganga's status-file update alone, no ``squeue``), or the backend's
+own ``updateMonitoringInformation`` for those jobs.  It is never a poll of
+the backend: the periodic polls go on as before, as a safety net.
+
+Where events do not arrive (the output directory on NFS, AFS, EOS, CVMFS,
+Lustre, GPFS or another network or FUSE file system: ``fs_types.py``, unless
+``[Monitoring]file_events`` is ``on``), when watching is ``off``, beyond
+``max_file_watches`` or when the kernel has no watch left, the job is not
+watched and its backend's periodic polls find its end, as before; each such
+case is said once in the log.
+
+Contract: a watch is added when a job becomes ``submitted`` or ``running``
+and removed when it becomes final (or its directory goes), and every watch
+and the thread go at :meth:`FileEvents.stop`.  An event's poll never runs
+for a job whose top-level ``submit()`` still runs: it waits until that
+returns (:meth:`FileEvents.submission_ended`).  While monitoring is
+disabled, events ask for nothing.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any, cast
+
+from GangaCore.GPIDev.Base.Proxy import getName, stripProxy
+from GangaCore.Utility.logging import getLogger
+
+from .. import config, fs_types
+from .._core.changed import ChangedJobs, file_event_poll
+from .._core.clock import Clock
+from .._core.index import POLLED_STATES
+from .._core.runner import SchedulerRunner
+from .._core.work import JobKey, Operation
+from ..drivers.base import job_key
+from ..file_watch import DirectoryWatcher, WatchRefused, max_user_watches
+from . import patches, registry
+
+log = getLogger("GangaMonitoring.file_events")
+
+STATUS_FILE = "__jobstatus__"
+FINAL = frozenset({"completed", "failed", "killed", "removed", "new", "completing"})
+"""Statuses in which a job's status file says nothing new any more (``completing``: its end is owned)."""
+ENDED_KEPT = 10_000
+"""How many jobs that ended in an event's poll are remembered (the cause ``queues`` and tests read)."""
+
+
+def watched_backend(backend: Any) -> bool:
+    """Does this backend's monitoring read the status file its wrapper writes in the output directory?"""
+    from GangaCore.Lib.Batch.Batch import Batch
+    from GangaCore.Lib.Localhost.Localhost import Localhost
+
+    return isinstance(backend, (Batch, Localhost))
+
+
+def watch_limit() -> int:
+    """``[Monitoring]max_file_watches``, or half the kernel's per-user limit (at most 65536) for 0."""
+    configured = int(config.monitoring_option("max_file_watches"))
+    if configured > 0:
+        return configured
+    kernel = max_user_watches()
+    return min(65536, kernel // 2) if kernel else 8192
+
+
+class FileEvents:
+    """The watches of active jobs' output directories and the polls their events ask for."""
+
+    def __init__(self, registry_slice: Any, runner: SchedulerRunner, clock: Clock,
+                 poll: Callable[[Operation, str, list[Any]], None], enabled: Callable[[], bool]) -> None:
+        self.registry_slice = registry_slice
+        self.runner = runner
+        self.clock = clock
+        self.poll = poll
+        """``poll(op, backend, jobs)``: those jobs polled through their backend's driver (``Polling.poll_changed``)."""
+        self.enabled = enabled
+        self.changed = ChangedJobs()
+        self.watcher = DirectoryWatcher([STATUS_FILE], self._on_change, watch_limit())
+        self._fs_by_device: dict[int, str] = {}
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
+        self.ended_by_event: collections.OrderedDict[str, str] = collections.OrderedDict()
+        """FQID -> the status a job reached in a poll an event of its status file asked for (newest last)."""
+        self.requested = 0
+        """Polls asked for by events (before merging)."""
+        self.refused: collections.Counter[str] = collections.Counter()
+        """Why jobs were not watched (a file system type, a limit), how many each."""
+
+    # -- watches -------------------------------------------------------------------
+
+    def on_status(self, job: Any, status: str) -> None:
+        """Status listener (every job): watch a job of a watched backend while it is active."""
+        if status in POLLED_STATES:
+            self.watch(job)
+        elif status in FINAL:
+            self._unwatch(job)
+
+    def watch(self, job: Any) -> None:
+        raw = stripProxy(job)
+        mode = config.monitoring_option("file_events")
+        if mode == "off" or len(raw.subjobs) or not watched_backend(raw.backend):
+            return
+        token = (getName(raw.backend), job_key(raw))
+        if self.watcher.watching(token):
+            return
+        directory = raw.getOutputWorkspace().getPath()
+        if mode == "auto":
+            kind = self._fs_type(directory)
+            if not fs_types.events_arrive(kind):
+                self._refuse(f"its output directory is on {kind or 'an unknown file system'}, whose changes "
+                             f"made on other hosts raise no event here ({directory})")
+                return
+        self.watcher.limit = watch_limit()
+        try:
+            self.watcher.watch(token, directory)
+        except WatchRefused as err:
+            self._refuse(str(err))
+            return
+        if os.path.exists(os.path.join(directory, STATUS_FILE)):
+            self._on_change([token])  # written before the watch began: read it once
+
+    def _unwatch(self, job: Any) -> None:
+        raw = stripProxy(job)
+        try:
+            token = (getName(raw.backend), job_key(raw))
+        except Exception:  # noqa: BLE001 - a job being removed may have lost its backend: nothing was watched
+            return
+        self.watcher.unwatch(token)
+
+    def _fs_type(self, directory: str) -> str:
+        """The file system type of ``directory``, read once per device."""
+        try:
+            device = os.stat(directory).st_dev
+        except OSError:
+            return ""
+        kind = self._fs_by_device.get(device)
+        if kind is None:
+            kind = self._fs_by_device[device] = fs_types.fs_type(directory)
+        return kind
+
+    def _refuse(self, reason: str) -> None:
+        """A job is not watched: polled every interval as before; each reason said once."""
+        head = reason.split(" (")[0]
+        with self._lock:
+            self.refused[head] += 1
+            first = head not in self._said
+            self._said.add(head)
+        if first:
+            log.info("file events: a job is polled every interval instead of on its status file's change: %s",
+                     reason)
+
+    # -- events -> polls -------------------------------------------------------------
+
+    def _on_change(self, tokens: list[Hashable]) -> None:
+        """In the watcher's thread: the jobs' status files changed; a poll of them is asked for, per backend."""
+        if not self.enabled():
+            return
+        by_backend: dict[str, set[JobKey]] = {}
+        for token in tokens:
+            backend, key = cast(tuple[str, JobKey], token)
+            by_backend.setdefault(backend, set()).add(key)
+        window = float(config.monitoring_option("file_event_window"))
+        for backend, keys in by_backend.items():
+            self.changed.add(backend, keys)
+            with self._lock:
+                self.requested += 1
+            self.runner.submit(file_event_poll(backend, keys, self.clock.now(), window, self._action(backend)))
+
+    def _action(self, backend: str) -> Callable[[Operation], None]:
+        def action(op: Operation) -> None:
+            keys = self.changed.take(backend)
+            jobs, waiting = [], set()
+            for key in sorted(keys):
+                job = registry.find_job(self.registry_slice, key)
+                if job is None or registry.job_status(job) not in POLLED_STATES:
+                    continue
+                top = job if key.sub is None else registry.find_job(self.registry_slice, JobKey(key.top))
+                if top is not None and patches.in_submission(top):
+                    waiting.add(key)
+                    continue
+                jobs.append(job)
+            if waiting:
+                self.changed.defer(backend, waiting)
+            op.job_ids = {key.top for key in keys}
+            if not jobs:
+                return
+            try:
+                self.poll(op, backend, jobs)
+            except Exception:
+                self.changed.add(backend, {job_key(j) for j in jobs
+                                           if registry.job_status(j) in POLLED_STATES})  # for its retry
+                raise
+            finally:
+                self._note_ended(jobs)
+        return action
+
+    def _note_ended(self, jobs: list[Any]) -> None:
+        with self._lock:
+            for job in jobs:
+                status = registry.job_status(job)
+                if status not in POLLED_STATES:
+                    fqid = job.getFQID(".")
+                    self.ended_by_event[fqid] = status
+                    self.ended_by_event.move_to_end(fqid)
+            while len(self.ended_by_event) > ENDED_KEPT:
+                self.ended_by_event.popitem(last=False)
+
+    def submission_ended(self, job: Any) -> None:
+        """Submission listener: events of the job's subjobs that came during its ``submit()`` are polled now."""
+        raw = stripProxy(job)
+        if raw._getParent() is not None:
+            return
+        released = self.changed.release(raw.id)
+        if not released or not self.enabled():
+            return
+        for backend, keys in released.items():
+            self.runner.submit(file_event_poll(backend, keys, self.clock.now(), 0.0, self._action(backend)))
+
+    # -- the end --------------------------------------------------------------------
+
+    def watches(self) -> int:
+        return len(self.watcher)
+
+    def stop(self) -> None:
+        """Every watch removed and the thread ended (idempotent)."""
+        self.watcher.stop()
