@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from .conftest import ganga_running, wait_for
+from .test_flush_cost import KEEP
 from .test_slurm import SLURM_OPTIONS, slurm_is_up, slurm_job
 
 pytestmark = pytest.mark.ganga
@@ -87,3 +88,19 @@ def test_a_slurm_job_ends_by_its_status_file_without_a_query_of_slurm(gangadir: 
         events = component().file_events
         assert wait_for(lambda: job.status == "completed", timeout=240), (job.status, dict(events.refused))
         assert events.ended_by_event.get(str(job.id)) == "completed"
+
+
+def test_a_job_a_previous_session_left_running_is_watched_from_its_first_poll(gangadir: str) -> None:
+    """No status change announces it to this session: its backend's first poll does."""
+    with ganga_running(gangadir, [*NO_PERIODIC_LOCAL_POLL, *KEEP]) as gpi:
+        job = local_job(gpi, 12)
+        job.submit()
+        job_id = job.id
+    # Local polled once an hour, but a backend's first poll comes first_poll_delay after it has jobs
+    with ganga_running(gangadir, [("PollThread", "Local", 3600), ("Monitoring", "first_poll_delay", 1.0),
+                                  *KEEP]) as gpi:
+        job = gpi.jobs(job_id)
+        events = component().file_events
+        assert wait_for(lambda: events.watches() == 1, timeout=60), (job.status, dict(events.refused))
+        assert wait_for(lambda: job.status == "completed", timeout=60), job.status
+        assert events.ended_by_event.get(str(job_id)) == "completed"

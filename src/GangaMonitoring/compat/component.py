@@ -135,6 +135,7 @@ class MonitoringComponent(GangaThread):
         self.file_events = FileEvents(registry_slice, self.runner, self.clock, self.polling.poll_changed,
                                       lambda: self.enabled)
         """Watches of active Local and Batch jobs' output directories: a status file written, that job polled."""
+        self.polling.on_polled = self.file_events.adopt
         self.progress = SplitJobProgress(self.clock, self.index, self._top_level_job)
         self.prompt_notice = PromptNotice(self)
         self._state_lock = threading.RLock()

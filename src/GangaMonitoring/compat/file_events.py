@@ -22,7 +22,8 @@ watched and its backend's periodic polls find its end, as before; each such
 case is said once in the log.
 
 Contract: a watch is added when a job becomes ``submitted`` or ``running``
-and removed when it becomes final (or its directory goes), and every watch
+(or when a poll of its backend's native driver first looks at it: jobs a
+previous session left active) and removed when it becomes final (or its directory goes), and every watch
 and the thread go at :meth:`FileEvents.stop`.  An event's poll never runs
 for a job whose top-level ``submit()`` still runs: it waits until that
 returns (:meth:`FileEvents.submission_ended`).  While monitoring is
@@ -32,6 +33,7 @@ disabled, events ask for nothing.
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import threading
 from collections.abc import Callable, Hashable
@@ -72,8 +74,14 @@ def watch_limit() -> int:
     configured = int(config.monitoring_option("max_file_watches"))
     if configured > 0:
         return configured
-    kernel = max_user_watches()
+    kernel = _kernel_watches()
     return min(65536, kernel // 2) if kernel else 8192
+
+
+@functools.lru_cache(maxsize=1)
+def _kernel_watches() -> int | None:
+    """``fs.inotify.max_user_watches``, read once per process (an administrator's setting)."""
+    return max_user_watches()
 
 
 class FileEvents:
@@ -91,6 +99,8 @@ class FileEvents:
         self.watcher = DirectoryWatcher([STATUS_FILE], self._on_change, watch_limit())
         self._fs_by_device: dict[int, str] = {}
         self._said: set[str] = set()
+        self._never: set[tuple[str, JobKey]] = set()
+        """Active jobs whose output directory's file system raises no events: not looked at again until final."""
         self._lock = threading.Lock()
         self.ended_by_event: collections.OrderedDict[str, str] = collections.OrderedDict()
         """FQID -> the status a job reached in a poll an event of its status file asked for (newest last)."""
@@ -108,29 +118,60 @@ class FileEvents:
         elif status in FINAL:
             self._unwatch(job)
 
-    def watch(self, job: Any) -> None:
+    def watch(self, job: Any, look: bool = True) -> None:
+        """Watch ``job``'s output directory if its backend writes a status file there and events arrive.
+
+        ``look``: if the status file was written before the watch began, its job is polled once.
+        """
         raw = stripProxy(job)
         mode = config.monitoring_option("file_events")
-        if mode == "off" or len(raw.subjobs) or not watched_backend(raw.backend):
+        if mode == "off" or not watched_backend(raw.backend):
             return
+        self.watcher.limit = watch_limit()
+        self._watch(raw, mode, look)
+
+    def _watch(self, raw: Any, mode: str, look: bool) -> None:
+        if len(raw.subjobs):
+            return  # a master writes no status file
         token = (getName(raw.backend), job_key(raw))
-        if self.watcher.watching(token):
+        if self.watcher.watching(token) or token in self._never:
             return
         directory = raw.getOutputWorkspace().getPath()
         if mode == "auto":
             kind = self._fs_type(directory)
             if not fs_types.events_arrive(kind):
+                with self._lock:
+                    self._never.add(token)  # until it is final: its directory stays where it is
                 self._refuse(f"its output directory is on {kind or 'an unknown file system'}, whose changes "
                              f"made on other hosts raise no event here ({directory})")
                 return
-        self.watcher.limit = watch_limit()
         try:
             self.watcher.watch(token, directory)
         except WatchRefused as err:
             self._refuse(str(err))
             return
-        if os.path.exists(os.path.join(directory, STATUS_FILE)):
+        if registry.job_status(raw) not in POLLED_STATES:
+            self.watcher.unwatch(token)  # it ended while the watch was being added
+            return
+        if look and os.path.exists(os.path.join(directory, STATUS_FILE)):
             self._on_change([token])  # written before the watch began: read it once
+
+    def adopt(self, jobs: list[Any]) -> None:
+        """Jobs a poll looked at (active, none a master): those not watched yet are, from now on.
+
+        Jobs a previous session left active, or whose status changed before
+        this component listened, are watched from their first poll; the poll
+        itself has just read their status files.
+        """
+        mode = config.monitoring_option("file_events")
+        if not jobs or mode == "off" or not watched_backend(stripProxy(jobs[0]).backend):
+            return  # one backend per poll
+        self.watcher.limit = watch_limit()
+        for job in jobs:
+            try:
+                self._watch(stripProxy(job), mode, look=False)
+            except Exception as err:  # noqa: BLE001 - a watch is an optimisation: the job is polled anyway
+                log.debug("file events: job %s not watched: %s", getattr(job, "id", "?"), err)
 
     def _unwatch(self, job: Any) -> None:
         raw = stripProxy(job)
@@ -139,6 +180,8 @@ class FileEvents:
         except Exception:  # noqa: BLE001 - a job being removed may have lost its backend: nothing was watched
             return
         self.watcher.unwatch(token)
+        with self._lock:
+            self._never.discard(token)
 
     def _fs_type(self, directory: str) -> str:
         """The file system type of ``directory``, read once per device."""

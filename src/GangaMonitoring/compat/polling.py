@@ -103,6 +103,8 @@ class Polling:
         """backend -> the Ganga backend class whose update last succeeded for it (torn down when idle)."""
         self.records: dict[str, BackendPollRecord] = {}
         self._drivers_lock = threading.Lock()
+        self.on_polled: Callable[[list[Any]], None] = lambda jobs: None
+        """Called with the jobs (subjobs of masters) each native poll looked at (``FileEvents.adopt``)."""
 
     # -- what to poll ----------------------------------------------------------------
 
@@ -289,6 +291,7 @@ class Polling:
         jobs, masters = registry.expand_subjobs(top_jobs, POLLED_STATES)
         try:
             driver.poll(jobs, self.pipeline, scope)
+            self.on_polled([job for job in jobs if registry.job_status(job) in POLLED_STATES])
         finally:
             for master in masters:
                 self.pipeline.rollup(master.id, driver.backend)
