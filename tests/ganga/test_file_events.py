@@ -60,21 +60,26 @@ def test_with_file_events_off_nothing_is_watched_and_the_polls_see_the_end(ganga
     assert wait_for(lambda: job.status == "completed", timeout=60), job.status
     events = component().file_events
     assert events.watches() == 0 and not events.ended_by_event and not event_threads()
-    assert component().poll_records["Local"].polls > 0
 
 
 @pytest.mark.parametrize("ganga_session", [[("PollThread", "Local", 2), ("Monitoring", "max_file_watches", 1)]],
                          indirect=True)
 def test_beyond_the_watch_limit_a_job_is_polled_as_before(ganga_session: Any) -> None:
+    from GangaMonitoring.introspect import render
+
     gpi = ganga_session
-    watched, beyond = local_job(gpi, 30), local_job(gpi, 1)
+    watched, beyond = local_job(gpi, 30), local_job(gpi, 3)
     watched.submit()
     beyond.submit()
-    assert wait_for(lambda: beyond.status == "completed", timeout=60), beyond.status
     events = component().file_events
     assert events.watches() == 1
-    assert events.refused["1 directories are watched already"] >= 1, dict(events.refused)
+    assert events.refused == {"1 directories are watched already": 1}, dict(events.refused)
+    shown = render(component().statistics())
+    assert "file events: 1 job(s) watched" in shown
+    assert "not watched (1, polled every interval): 1 directories are watched already" in shown, shown
+    assert wait_for(lambda: beyond.status == "completed", timeout=60), beyond.status
     assert str(beyond.id) not in events.ended_by_event  # the periodic poll ended it
+    assert not events.refused  # final: forgotten
     watched.kill()
 
 
@@ -92,15 +97,17 @@ def test_a_slurm_job_ends_by_its_status_file_without_a_query_of_slurm(gangadir: 
 
 def test_a_job_a_previous_session_left_running_is_watched_from_its_first_poll(gangadir: str) -> None:
     """No status change announces it to this session: its backend's first poll does."""
-    with ganga_running(gangadir, [*NO_PERIODIC_LOCAL_POLL, *KEEP]) as gpi:
-        job = local_job(gpi, 12)
+    # Local polled once an hour, but a backend's first poll comes first_poll_delay after it has jobs
+    once = [("PollThread", "Local", 3600), ("Monitoring", "first_poll_delay", 1.0), *KEEP]
+    with ganga_running(gangadir, once) as gpi:
+        job = local_job(gpi, 30)
         job.submit()
         job_id = job.id
-    # Local polled once an hour, but a backend's first poll comes first_poll_delay after it has jobs
-    with ganga_running(gangadir, [("PollThread", "Local", 3600), ("Monitoring", "first_poll_delay", 1.0),
-                                  *KEEP]) as gpi:
+        assert wait_for(lambda: job.status == "running", timeout=60), job.status  # so no change comes next time
+    with ganga_running(gangadir, once) as gpi:
         job = gpi.jobs(job_id)
         events = component().file_events
         assert wait_for(lambda: events.watches() == 1, timeout=60), (job.status, dict(events.refused))
+        assert job.status == "running"  # watched before it ended
         assert wait_for(lambda: job.status == "completed", timeout=60), job.status
         assert events.ended_by_event.get(str(job_id)) == "completed"

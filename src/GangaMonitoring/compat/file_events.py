@@ -49,6 +49,7 @@ from .._core.index import POLLED_STATES
 from .._core.runner import SchedulerRunner
 from .._core.work import JobKey, Operation
 from ..drivers.base import job_key
+from ..introspect import FileEventsSnapshot
 from ..file_watch import DirectoryWatcher, WatchRefused, max_user_watches
 from . import patches, registry
 
@@ -106,8 +107,8 @@ class FileEvents:
         """FQID -> the status a job reached in a poll an event of its status file asked for (newest last)."""
         self.requested = 0
         """Polls asked for by events (before merging)."""
-        self.refused: collections.Counter[str] = collections.Counter()
-        """Why jobs were not watched (a file system type, a limit), how many each."""
+        self._not_watched: dict[tuple[str, JobKey], str] = {}
+        """Active jobs not watched -> why (a file system type, a limit); gone when they are final."""
 
     # -- watches -------------------------------------------------------------------
 
@@ -142,14 +143,16 @@ class FileEvents:
             if not fs_types.events_arrive(kind):
                 with self._lock:
                     self._never.add(token)  # until it is final: its directory stays where it is
-                self._refuse(f"its output directory is on {kind or 'an unknown file system'}, whose changes "
-                             f"made on other hosts raise no event here ({directory})")
+                self._refuse(token, f"its output directory is on {kind or 'an unknown file system'}, whose "
+                                    f"changes made on other hosts raise no event here ({directory})")
                 return
         try:
             self.watcher.watch(token, directory)
         except WatchRefused as err:
-            self._refuse(str(err))
+            self._refuse(token, str(err))
             return
+        with self._lock:
+            self._not_watched.pop(token, None)
         if registry.job_status(raw) not in POLLED_STATES:
             self.watcher.unwatch(token)  # it ended while the watch was being added
             return
@@ -182,6 +185,7 @@ class FileEvents:
         self.watcher.unwatch(token)
         with self._lock:
             self._never.discard(token)
+            self._not_watched.pop(token, None)
 
     def _fs_type(self, directory: str) -> str:
         """The file system type of ``directory``, read once per device."""
@@ -194,11 +198,17 @@ class FileEvents:
             kind = self._fs_by_device[device] = fs_types.fs_type(directory)
         return kind
 
-    def _refuse(self, reason: str) -> None:
+    @property
+    def refused(self) -> collections.Counter[str]:
+        """Why active jobs are not watched (polled every interval instead), how many jobs each."""
+        with self._lock:
+            return collections.Counter(self._not_watched.values())
+
+    def _refuse(self, token: tuple[str, JobKey], reason: str) -> None:
         """A job is not watched: polled every interval as before; each reason said once."""
         head = reason.split(" (")[0]
         with self._lock:
-            self.refused[head] += 1
+            self._not_watched[token] = head
             first = head not in self._said
             self._said.add(head)
         if first:
@@ -276,6 +286,11 @@ class FileEvents:
 
     def watches(self) -> int:
         return len(self.watcher)
+
+    def snapshot(self) -> FileEventsSnapshot:
+        with self._lock:
+            not_watched = dict(collections.Counter(self._not_watched.values()))
+            return FileEventsSnapshot(self.watches(), len(self.ended_by_event), not_watched)
 
     def stop(self) -> None:
         """Every watch removed and the thread ended (idempotent)."""
