@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -97,10 +98,12 @@ def test_a_slurm_job_ends_by_its_status_file_without_a_query_of_slurm(gangadir: 
 
 def test_a_job_a_previous_session_left_running_is_watched_from_its_first_poll(gangadir: str) -> None:
     """No status change announces it to this session: its backend's first poll does."""
+    go = os.path.join(os.path.dirname(gangadir), f"{os.path.basename(gangadir)}-go")
     # Local polled once an hour, but a backend's first poll comes first_poll_delay after it has jobs
     once = [("PollThread", "Local", 3600), ("Monitoring", "first_poll_delay", 1.0), *KEEP]
     with ganga_running(gangadir, once) as gpi:
-        job = local_job(gpi, 30)
+        waiting = f"while [ ! -e {go} ]; do sleep 0.2; done"
+        job = gpi.Job(application=gpi.Executable(exe="/bin/sh", args=["-c", waiting]), backend=gpi.Local())
         job.submit()
         job_id = job.id
         assert wait_for(lambda: job.status == "running", timeout=60), job.status  # so no change comes next time
@@ -108,6 +111,8 @@ def test_a_job_a_previous_session_left_running_is_watched_from_its_first_poll(ga
         job = gpi.jobs(job_id)
         events = component().file_events
         assert wait_for(lambda: events.watches() == 1, timeout=60), (job.status, dict(events.refused))
-        assert job.status == "running"  # watched before it ended
+        assert job.status == "running"
+        with open(go, "w"):
+            pass  # the job's program ends now
         assert wait_for(lambda: job.status == "completed", timeout=60), job.status
         assert events.ended_by_event.get(str(job_id)) == "completed"
