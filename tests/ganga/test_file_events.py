@@ -119,3 +119,29 @@ def test_a_job_a_previous_session_left_running_is_watched_from_its_first_poll(ga
             pass  # the job's program ends now
         assert wait_for(lambda: job.status == "completed", timeout=60), job.status
         assert events.ended_by_event.get(str(job_id)) == "completed"
+
+
+@pytest.mark.parametrize("ganga_session", [[("PollThread", "Local", 1)]], indirect=True)
+def test_on_a_network_file_system_jobs_are_polled_unless_file_events_is_on(ganga_session: Any, gangadir: str) -> None:
+    """The gangadir's device read as NFS (as /proc/self/mountinfo would say on a cluster): no watch, the polls
+    end the job; ``file_events = 'on'`` (a user whose jobs run on this host) watches it all the same."""
+    from GangaCore.Utility.Config import getConfig
+
+    gpi = ganga_session
+    events = component().file_events
+    events._fs_by_device[os.stat(gangadir).st_dev] = "nfs4"  # what fs_types.fs_type says of an NFS mount
+    polled = local_job(gpi, 2)
+    polled.submit()
+    assert events.watches() == 0
+    [(why, count)] = events.refused.items()
+    assert count == 1 and why.startswith("its output directory is on nfs4, whose changes made on other hosts"), why
+    assert wait_for(lambda: polled.status == "completed", timeout=60), polled.status
+    assert str(polled.id) not in events.ended_by_event and not events.refused
+    getConfig("Monitoring").setUserValue("file_events", "on")
+    try:
+        watched = local_job(gpi, 30)
+        watched.submit()
+        assert events.watches() == 1 and not events.refused
+        watched.kill()
+    finally:
+        getConfig("Monitoring").setUserValue("file_events", "auto")
