@@ -27,6 +27,17 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                              "(SimGrid, Dirac: status, retrieval and finalisation as separate operations; Local, "
                              "Slurm: Ganga's own update plus the driver's checks). False: every backend goes "
                              "through its stock updateMonitoringInformation."),
+    "file_events": ("auto", "Poll a Local or Batch (Slurm, LSF, PBS, SGE) job as soon as its wrapper closes its "
+                            "status file in its output directory (the job ended), from inotify events: 'auto' where "
+                            "the output directory's file system is a local one (ext4, xfs, tmpfs...; on NFS, AFS, "
+                            "EOS, CVMFS, Lustre, GPFS and other network or FUSE file systems the wrapper's writes "
+                            "raise no event here), 'on' wherever the directory can be watched, 'off' never. Jobs "
+                            "not watched are polled every [PollThread] interval, as before."),
+    "file_event_window": (0.1, "Seconds the status-file changes of several jobs are gathered into one poll of "
+                               "those jobs (the first change's poll is due this long after it)."),
+    "max_file_watches": (0, "Most output directories watched at once (one inotify watch each); jobs beyond are "
+                            "polled every interval. 0: half of the kernel's fs.inotify.max_user_watches, at most "
+                            "65536."),
     "poll_workers": (12, "Threads that run status polls and the updates of backends without a native driver "
                          "(each master job's update, in chunks). Stock Ganga runs those updates on "
                          "[PollThread]update_thread_pool_size (5) threads; these are shared by every backend, "
@@ -123,14 +134,15 @@ _BOOLEAN = ("True or False", lambda v: isinstance(v, bool))
 RULES: dict[str, tuple[str, Any]] = {
     **dict.fromkeys(("poll_workers", "io_workers", "cpu_workers", "default_backend_concurrency",
                      "poll_retry_attempts", "call_retry_attempts", "breaker_failures"), _AT_LEAST_1),
-    "compat_chunk_size": _AT_LEAST_0,
+    **dict.fromkeys(("compat_chunk_size", "max_file_watches"), _AT_LEAST_0),
+    "file_events": ("'auto', 'on' or 'off'", lambda v: v in ("auto", "on", "off")),
     **dict.fromkeys(("aging_seconds", "reconcile_interval", "call_timeout", "output_retry_for", "retry_max_wait",
                      "disk_check_interval", "rollup_check_interval", "breaker_first_probe", "breaker_max_probe",
                      "runmonitoring_timeout",
                      "notice_behind_after", "completing_timeout", "shutdown_timeout", "long_queued_after",
                      "adaptive_queue_tolerance", "failing_job_grace", "status_file_interval"), _POSITIVE),
     "queued_interval_factor": ("a number of at least 1", lambda v: _is_number(v) and v >= 1),
-    **dict.fromkeys(("first_poll_delay", "min_free_disk_mb"), _NOT_NEGATIVE),
+    **dict.fromkeys(("first_poll_delay", "min_free_disk_mb", "file_event_window"), _NOT_NEGATIVE),
     **dict.fromkeys(("use_stock_monitoring", "native_drivers", "adaptive_concurrency"), _BOOLEAN),
     "backend_concurrency": ("a dict of backend names to integers, such as {'Dirac': 4}",
                             lambda v: isinstance(v, dict) and all(isinstance(k, str) and _is_int(n)

@@ -161,9 +161,21 @@ class MonitoringSnapshot:
     """Calls declared hung that have not returned, as sentences ("a call to X's update has hung for ...")."""
     troubled: list[TroubledJobs] = field(default_factory=list)
     """Jobs whose updates fail on their own while their backend answers, by top-level job."""
+    file_events: FileEventsSnapshot | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class FileEventsSnapshot:
+    """Jobs whose status files are watched (``compat/file_events.py``), and why others are not."""
+
+    watched: int
+    ended: int
+    """Jobs whose end a poll asked for by their status file's event saw (the newest 10,000 at most)."""
+    not_watched: dict[str, int] = field(default_factory=dict)
+    """Why active jobs are not watched (polled every interval instead) -> how many jobs."""
 
 
 @dataclass(frozen=True)
@@ -363,6 +375,12 @@ def render(snapshot: MonitoringSnapshot, width: int | None = None) -> str:
             how = (f"adaptive, {limit.raises} up / {limit.cuts} down; {limit.reason}" if limit.adaptive
                    else "configured: [Monitoring]backend_concurrency")
             lines.append(cut(f"  {'':<14} {limit.pool} limit {limit.limit} ({how})", width))
+    events = snapshot.file_events
+    if events is not None and (events.watched or events.ended or events.not_watched):
+        lines.append(cut(f"  file events: {events.watched} job(s) watched, {events.ended} end(s) seen from their "
+                         f"status file", width))
+        lines.extend(cut(f"  {'':<14} not watched ({count}, polled every interval): {why}", width)
+                     for why, count in events.not_watched.items())
     if snapshot.troubled:
         lines += ["", "Jobs in trouble (theirs, not their backend's):"]
         lines.extend(cut(f"  {render_troubled(group)}", width) for group in snapshot.troubled[:FIRST_FEW])

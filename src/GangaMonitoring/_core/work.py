@@ -98,6 +98,8 @@ class JobKey(NamedTuple):
 
 UPDATE = "update"
 """What a fan-out child's key names (:meth:`OpKey.update`)."""
+FILE_EVENT_POLL = "file-event-poll"
+"""``OpKey.what`` of the poll of jobs whose status files changed (``_core/changed.py``)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,11 @@ class OpKey:
     def poll_jobs(cls, backend: str, job_ids: frozenset[int]) -> OpKey:
         """A poll a user asked for, of these top-level jobs of ``backend``."""
         return cls("poll-jobs", (backend, job_ids))
+
+    @classmethod
+    def file_event_poll(cls, backend: str) -> OpKey:
+        """The poll of ``backend``'s jobs whose status files changed (one pending per backend)."""
+        return cls(FILE_EVENT_POLL, backend)
 
     @classmethod
     def update(cls, backend: str | None, first: JobKey) -> OpKey:

@@ -61,13 +61,14 @@ from .._core.retry import RetryPolicy
 from .._core.runner import SchedulerRunner
 from .._core.scheduler import Scheduler
 from .._core.trouble import EndedReasons, TroubledJobs
-from .._core.work import UPDATE, Kind, Operation, OpKey, PriorityClass
+from .._core.work import FILE_EVENT_POLL, UPDATE, Kind, Operation, OpKey, PriorityClass
 from ..drivers.base import NativeDriver
 from ..drivers.stock import StockDriver
 from . import completing, job_rows, patches, registry, statistics
 from .checks import FreeDiskCheck, PeriodicCheck
 from .patches.subjob_statuses import check_counts
 from .credentials import CredentialCheck
+from .file_events import FileEvents
 from .kill_resubmit import KillResubmitChecks
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 from .pipeline import OutputPipeline
@@ -82,8 +83,8 @@ log = getLogger("GangaMonitoring.component")
 
 RECONCILE_KEY = OpKey.session("reconcile")
 FINISHING_STATES = frozenset({"completing", "completed", "failed", "killed"})
-PERIODIC_WORK = frozenset({POLL, POLL_QUEUED, POLL_NEW, RECONCILE_KEY.what, "disk-check", "credential-check",
-                           "completing-check", "status-file", "rollup-check", UPDATE})
+PERIODIC_WORK = frozenset({POLL, POLL_QUEUED, POLL_NEW, FILE_EVENT_POLL, RECONCILE_KEY.what, "disk-check",
+                           "credential-check", "completing-check", "status-file", "rollup-check", UPDATE})
 """What (``OpKey.what``) periodic monitoring schedules: withdrawn by ``disable()``, unless a user asked for it."""
 
 
@@ -131,6 +132,10 @@ class MonitoringComponent(GangaThread):
                                self.kill_resubmit, call)
         self.requests = UserRequests(registry_slice, self.index, self.runner, self.clock, self.polling,
                                      self.pipeline)
+        self.file_events = FileEvents(registry_slice, self.runner, self.clock, self.polling.poll_changed,
+                                      lambda: self.enabled)
+        """Watches of active Local and Batch jobs' output directories: a status file written, that job polled."""
+        self.polling.on_polled = self.file_events.adopt
         self.progress = SplitJobProgress(self.clock, self.index, self._top_level_job)
         self.prompt_notice = PromptNotice(self)
         self._state_lock = threading.RLock()
@@ -145,6 +150,7 @@ class MonitoringComponent(GangaThread):
         """backend -> (when, what) of the last error one of its clients retried (``service_events``)."""
         patches.add_status_listener(self._on_status_change)
         patches.add_status_listener(self._on_any_status_change, subjobs=True)
+        patches.add_status_listener(self.file_events.on_status, subjobs=True)
 
     # -- the parts, by the names other modules read --------------------------------
 
@@ -192,6 +198,7 @@ class MonitoringComponent(GangaThread):
         patches.hook_user_actions()
         patches.hook_submissions()
         patches.add_submission_listener(self._on_submission_end)
+        patches.add_submission_listener(self.file_events.submission_ended)
         patches.lock_free_reads()
         patches.cached_logger_names()
         patches.flush_costs_what_changed()
@@ -267,6 +274,9 @@ class MonitoringComponent(GangaThread):
             self.enabled = False
         patches.remove_status_listener(self._on_status_change)
         patches.remove_status_listener(self._on_any_status_change)
+        patches.remove_status_listener(self.file_events.on_status)
+        patches.remove_submission_listener(self.file_events.submission_ended)
+        self.file_events.stop()  # its watches and thread: no event asks for work from here on
         patches.remove_user_action_listener(self.requests.on_user_action)
         patches.remove_submission_listener(self._on_submission_end)
         service_events.unsubscribe(self._on_service_retry)

@@ -103,6 +103,8 @@ class Polling:
         """backend -> the Ganga backend class whose update last succeeded for it (torn down when idle)."""
         self.records: dict[str, BackendPollRecord] = {}
         self._drivers_lock = threading.Lock()
+        self.on_polled: Callable[[list[Any]], None] = lambda jobs: None
+        """Called with the jobs (subjobs of masters) each native poll looked at (``FileEvents.adopt``)."""
 
     # -- what to poll ----------------------------------------------------------------
 
@@ -142,6 +144,25 @@ class Polling:
         return action
 
     # -- polling -----------------------------------------------------------------------
+
+    def poll_changed(self, op: Operation, backend: str, jobs: list[Any]) -> None:
+        """Poll these jobs (subjobs or unsplit jobs, active) whose status files changed: the native
+        driver's ``files_changed``, or the backend's own update of them; their masters rolled up after.
+
+        Not a poll of the backend: its poll record and the planner's times are left alone.
+        """
+        native = self.native_driver(backend)
+        masters = {job.master.id for job in jobs if job.master is not None}
+        try:
+            if native is not None:
+                native.files_changed(jobs, self.pipeline)
+            else:
+                with self.fanout.inline(op):
+                    self.pipeline.run_stock_update(jobs)
+        finally:
+            self.kill_resubmit.after_poll(jobs)
+            for master_id in masters:
+                self.pipeline.rollup(master_id, backend)
 
     def poll_jobs(self, op: Operation, backend: str, ids: list[int], scope: str = "") -> None:
         # a job whose submit() still runs is Ganga's until it returns (patches item 7)
@@ -270,6 +291,7 @@ class Polling:
         jobs, masters = registry.expand_subjobs(top_jobs, POLLED_STATES)
         try:
             driver.poll(jobs, self.pipeline, scope)
+            self.on_polled([job for job in jobs if registry.job_status(job) in POLLED_STATES])
         finally:
             for master in masters:
                 self.pipeline.rollup(master.id, driver.backend)

@@ -19,8 +19,8 @@ from .._core.breaker import CREDENTIAL_SUFFIX, BreakerSnapshot, credential_break
 from .._core.trouble import Trouble
 from .._core.work import Kind, Operation
 from ..drivers.base import JobKey, fqid
-from ..introspect import (FIRST_FEW, JOBS_SHOWN, RECENT_NAMES, BackendSnapshot, FailedJobs, JobReasons,
-                          JobStatistics, LimitSnapshot, MonitoringSnapshot, PlannerSnapshot, PoolSnapshot,
+from ..introspect import (FIRST_FEW, JOBS_SHOWN, RECENT_NAMES, BackendSnapshot, FailedJobs, FileEventsSnapshot,
+                          JobReasons, JobStatistics, LimitSnapshot, MonitoringSnapshot, PlannerSnapshot, PoolSnapshot,
                           QueueGroup, TroubledJobs, WorkerSnapshot, WorkFor, explain_job)
 
 
@@ -66,7 +66,14 @@ def monitoring_statistics(component: Any, jobs: bool = True, work: bool = True) 
         breakers=breakers,
         planner=PlannerSnapshot(settings.long_queued_after, settings.queued_interval_factor,
                                 settings.first_poll_delay),
+        file_events=_file_events(component),
     )
+
+
+def _file_events(component: Any) -> FileEventsSnapshot | None:
+    """The component's file events (a component stand-in without them: None)."""
+    events = getattr(component, "file_events", None)
+    return None if events is None else events.snapshot()
 
 
 def troubled_jobs(troubles: Iterable[tuple[Any, Trouble]], now: float, grace: float) -> list[TroubledJobs]:

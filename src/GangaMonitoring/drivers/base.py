@@ -141,6 +141,15 @@ class NativeDriver(abc.ABC):
         driver that keeps incremental state (a cursor) keeps it per scope.
         """
 
+    def files_changed(self, jobs: Sequence[Any], ctx: DriverContext) -> None:
+        """``jobs`` (active, none a master) wrote their status files: look at them now.
+
+        The default is :meth:`poll` of those jobs; a driver whose poll also
+        asks a service (Slurm's ``squeue``) reads only what the files say, so
+        events never multiply a service's requests.
+        """
+        self.poll(jobs, ctx, scope="file-event")
+
     def retrieve(self, work: FinishedWork) -> str:
         """Download the job's output (I/O only: runs on the io pool); return its local path."""
         raise NotImplementedError(f"the {work.backend} driver does not hand jobs over")

@@ -87,6 +87,11 @@ class BatchDriver(NativeDriver):
             # one job's trouble (a state change Ganga refused), not the batch system's: no breaker counts it
             raise JobsFailed(f"{len(failures)} {self.system} job(s) could not be updated: " + "; ".join(failures[:5]))
 
+    def files_changed(self, jobs: Sequence[Any], ctx: DriverContext) -> None:
+        """Ganga's status-file update of ``jobs`` alone: what the batch system says waits for the next poll
+        (one query per poll interval, whatever the events)."""
+        ctx.run_stock_update([getattr(j, "_impl", j) for j in jobs])
+
     def _apply(self, job: Any, said: BatchState, ctx: DriverContext) -> None:
         self.pending_reasons.forget(job)
         if said.state in self.PENDING:
