@@ -478,10 +478,10 @@ MAIN: tuple[Step, ...] = (
                           "compat/kill_resubmit.py",
                            tests=("test_checks.py",))),
          imports=(f"{TARGET}.compat.polling", f"{TARGET}.compat.pipeline")),
-    Step("requests", "MonitoringComponent: users' requests, kill/resubmit, credentials, statistics",
-         "What users ask of monitoring (runMonitoring, a job's work first), kill and resubmit as\n"
-         "scheduled work, credential checks, progress, statistics, the rows of the job table and\n"
-         "post-processing file work in worker processes.",
+    Step("requests", "MonitoringComponent: users' requests, credentials, progress, statistics",
+         "What users ask of monitoring (runMonitoring, a job's work first), credential checks,\n"
+         "progress, statistics, the rows of the job table and post-processing file work in worker\n"
+         "processes.",
          placements=_ours("compat/requests.py", "compat/credentials.py",
                           "compat/progress.py", "compat/statistics.py", "compat/postprocess_files.py",
                           "compat/job_rows.py"),
