@@ -121,7 +121,7 @@ def test_monkeypatches_made_real_edits_are_no_longer_installed(series: dict[str,
     sjxml = (tree / "ganga/GangaCore/Core/GangaRepository/SubJobXMLList.py").read_text()
     assert "subjob_obj._setFlushed()" in sjxml and "replace(temp_index_file, index_file)" in sjxml
     tracer = (tree / "ganga/GangaCore/Utility/stacktracer.py").read_text()
-    assert "in _current_frames().items()" in tracer and "pygments" not in tracer
+    assert "in _current_frames().items()" in tracer and "from pygments" not in tracer
     assert "_unnamed_loggers" in (tree / "ganga/GangaCore/Utility/logging/__init__.py").read_text()
     patches_dir = tree / TARGET_DIR / "compat" / "patches"
     for gone in ("queue_monitor", "component_swap", "frames_guard", "logger_names", "stack_traces"):
