@@ -329,7 +329,7 @@ guard's (it tests the patch module; the independent series' test tests the edit)
 
 
 def _ours(*include: str, tests: tuple[str, ...] = ()) -> tuple[Placement, ...]:
-    placements = (Placement(PACKAGE_SOURCE, TARGET_DIR, include=include),)
+    placements: tuple[Placement, ...] = (Placement(PACKAGE_SOURCE, TARGET_DIR, include=include),)
     if tests:
         placements += (Placement("tests/core", UNIT_TESTS, include=tests),)
     return placements

@@ -12,8 +12,12 @@ def test_an_unnamed_logger_is_the_calling_file_s_and_found_once(monkeypatch):
     assert first.name == ganga_logging._getLogger(name=first.name).name
     guesses = []
     real_guess = ganga_logging._guess_module_logger_name
-    monkeypatch.setattr(ganga_logging, "_guess_module_logger_name",
-                        lambda *args, **kwargs: guesses.append(args) or real_guess(*args, **kwargs))
+
+    def counting_guess(*args, **kwargs):
+        guesses.append(args)
+        return real_guess(*args, **kwargs)
+
+    monkeypatch.setattr(ganga_logging, "_guess_module_logger_name", counting_guess)
     assert _from_here() is first
     assert guesses == []
 
