@@ -244,3 +244,19 @@ def test_imports_are_rewritten_to_the_in_tree_package() -> None:
     assert rewrite_python(script, None, names) == (
         "import os\n\nif True:\n    import ganga  # noqa: F401 - puts GangaCore on sys.path (Ganga's conftest does it "
         f"for tests)\n    from {TARGET}._core.clock import SystemClock\n")
+
+
+def test_a_script_in_a_string_of_a_test_imports_ganga_before_ours() -> None:
+    """A test's ``python -c`` script runs where an installed GangaCore needs ``import ganga`` first."""
+    names: frozenset[str] = frozenset()
+    source = ('import os\nfrom GangaMonitoring._core.clock import SystemClock\n'
+              'SCRIPT = """\nimport sys\nfrom GangaMonitoring._core.work import Kind\nprint(1)\n"""\n'
+              'ONE_LINE = "import sys\\nfrom GangaMonitoring._core.work import Kind\\n"\n'
+              'TEXT = "says nothing of GangaMonitoring"\n')
+    assert rewrite_python(source, None, names) == (
+        "import os\n" + "import ganga  # noqa: F401 - puts GangaCore on sys.path (Ganga's conftest does it for tests)\n"
+        f"from {TARGET}._core.clock import SystemClock\n"
+        f'SCRIPT = """\nimport sys\nimport ganga\nfrom {TARGET}._core.work import Kind\nprint(1)\n"""\n'
+        f'ONE_LINE = "import sys\\nimport ganga\\nfrom {TARGET}._core.work import Kind\\n"\n'
+        'TEXT = "says nothing of GangaMonitoring"\n')
+    assert rewrite_python(source, 0, names).count("import ganga") == 0  # inside the package: GangaCore's import
