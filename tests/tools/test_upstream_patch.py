@@ -1,14 +1,19 @@
 """tools/upstream_patch: the series it builds on a fetched Ganga snapshot, and its edits and rewrites.
 
 The series tests need a git repository of ganga-devs/ganga holding the base revision: ``GM_GANGA_CHECKOUT``,
-else the snapshot at ``/work/.mirror/ganga-devs+ganga/repo``; without one they skip, saying why.
+else the snapshot at ``/work/.mirror/ganga-devs+ganga/repo``; without one they skip, saying why.  With
+``GM_GANGA_SDIST`` (PyPI's ``ganga-8.7.12.tar.gz``) the series is built on that sdist's tree, as
+``docs/upstream-patch.md`` says; else on the snapshot's ``develop``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import subprocess
 import sys
+import tarfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -16,13 +21,13 @@ from typing import Any
 import pytest
 
 from tools.upstream_patch import checks
-from tools.upstream_patch.build import build
+from tools.upstream_patch.build import build, rebase_report, sdist_base
 from tools.upstream_patch.edits import AnchorNotFound, Edit, Where, apply_edit
-from tools.upstream_patch.manifest import SERIES
-from tools.upstream_patch.ours import ROOT_MODULE, TARGET, TARGET_DIR, files_under, rewrite_python
+from tools.upstream_patch.manifest import INDEPENDENT, LEFT_OUT, SERIES
+from tools.upstream_patch.ours import ROOT_MODULE, TARGET, TARGET_DIR, Placement, files_under, rewrite_python
 
 REPO = Path(__file__).resolve().parents[2]
-BASE = "8.7.4"
+BASE = "develop"
 SNAPSHOT = "/work/.mirror/ganga-devs+ganga/repo"
 
 
@@ -46,9 +51,10 @@ def series(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if checkout is None:
         pytest.skip(why)
     out = tmp_path_factory.mktemp("upstream-patch")
-    base_sha, records = build(REPO, checkout, out, BASE, wanted_checks=("import",), python=sys.executable,
-                              progress=lambda _line: None)
-    return {"out": out, "tree": out / "ganga", "base": base_sha, "records": records}
+    sdist = os.environ.get("GM_GANGA_SDIST")
+    result = build(REPO, checkout, out, BASE, wanted_checks=("import",), python=sys.executable,
+                   progress=lambda _line: None, sdist=Path(sdist) if sdist else None)
+    return {"out": out, "tree": out / "ganga", "base": result.base_sha, "records": result.records, "result": result}
 
 
 def _git(tree: Path, *args: str) -> str:
@@ -74,7 +80,8 @@ def test_each_commit_s_tree_imports(series: dict[str, Any]) -> None:
 @pytest.mark.upstream
 def test_no_file_of_ours_is_missing_from_the_tip(series: dict[str, Any]) -> None:
     at_tip = set(_git(series["tree"], "ls-tree", "-r", "--name-only", "HEAD").splitlines())
-    ours = files_under(REPO, "src/GangaMonitoring")
+    left_out = Placement("src/GangaMonitoring", "", include=LEFT_OUT)
+    ours = [f for f in files_under(REPO, "src/GangaMonitoring") if not left_out.matches(f)]
     expected = {f"{TARGET_DIR}/{ROOT_MODULE if f == '__init__.py' else f}" for f in ours}
     assert not expected - at_tip
     placed = [f for f in at_tip if f.startswith(TARGET_DIR)]
@@ -113,15 +120,98 @@ def test_monkeypatches_made_real_edits_are_no_longer_installed(series: dict[str,
     tree = series["tree"]
     sjxml = (tree / "ganga/GangaCore/Core/GangaRepository/SubJobXMLList.py").read_text()
     assert "subjob_obj._setFlushed()" in sjxml and "replace(temp_index_file, index_file)" in sjxml
+    tracer = (tree / "ganga/GangaCore/Utility/stacktracer.py").read_text()
+    assert "in _current_frames().items()" in tracer and "from pygments" not in tracer
+    assert "_unnamed_loggers" in (tree / "ganga/GangaCore/Utility/logging/__init__.py").read_text()
+    patches_dir = tree / TARGET_DIR / "compat" / "patches"
+    for gone in ("queue_monitor", "component_swap", "frames_guard", "logger_names", "stack_traces"):
+        assert not (patches_dir / f"{gone}.py").exists()
     patches = "".join(p.read_text() for p in (tree / TARGET_DIR / "compat").rglob("*.py"))
-    assert '(SubJobXMLList, "flush", _clearing_saved_flags)' not in patches
+    assert '(SubJobXMLList, "flush", _clearing_saved_flags),' not in patches
     assert '_wrap(subjob_list_module, "open"' not in patches
-    assert '_wrap(queues_module, "ThreadPoolQueueMonitor"' not in patches
     batch = (tree / "ganga/GangaCore/Lib/Batch/BatchScriptTemplate.py.template").read_text()
     assert "result = child.wait(timeout=###HEARTBEATFREQUENCE###)" in batch and "time.sleep(" not in batch
-    assert "        wrapper_ends_with_program()\n" not in patches
+    assert "wrapper_ends_with_program" not in patches
     pools = (tree / TARGET_DIR / "_core" / "pools.py").read_text()
     assert f'WORKER_PRELOAD = ["ganga", "{TARGET}._core.worker_boot"' in pools  # GangaCore importable in workers
+    inside = set(_git(tree, "ls-tree", "-r", "--name-only", "HEAD", "ganga/GangaCore").splitlines())
+    assert not [f for f in inside if "/simulator/" in f or "/backends/" in f or f.endswith(("/demo.py", "/cli.py"))]
+
+
+@pytest.mark.upstream
+def test_the_independent_fixes_are_a_branch_of_ganga_edits_and_commits_are_small(series: dict[str, Any]) -> None:
+    result = series["result"]
+    branch = _git(series["tree"], "rev-parse", result.independent_branch).strip()
+    assert branch == result.records[len(INDEPENDENT) - 1].sha
+    for record in result.records[:len(INDEPENDENT)]:
+        assert not [f for f in record.files if f.startswith(TARGET_DIR)], record.step.key
+    assert max(r.code_added for r in result.records) < 1500
+
+
+@pytest.mark.upstream
+def test_the_load_time_patches_left_are_listed_and_those_on_edited_files_flagged(series: dict[str, Any]) -> None:
+    leftovers = series["result"].leftovers
+    listing = leftovers.output.splitlines()
+    assert any("Job.Job.status " in line for line in listing), leftovers.output  # the status watch, still a patch
+    flagged = [line for line in listing if line.startswith("ON AN EDITED FILE ")]
+    edited = {f for r in series["records"] for f in r.files}
+    assert all(line.rsplit("(", 1)[1].rstrip(")") in edited for line in flagged)
+    assert leftovers.ok == (not flagged)
+
+
+def _tiny_repository(path: Path) -> None:
+    path.mkdir()
+    for args in (["init", "-q", "-b", "develop"], ["config", "user.email", "t@localhost"],
+                 ["config", "user.name", "t"]):
+        subprocess.run(["git", "-C", str(path), *args], check=True)
+    (path / "ganga").mkdir()
+    (path / "ganga" / "a.py").write_text("x = 1\n")
+    (path / "ganga" / "test.py").write_text("kept = True\n")
+    subprocess.run(["git", "-C", str(path), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(path), "commit", "-qm", "develop"], check=True)
+
+
+def _tarball(path: Path, files: dict[str, str]) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"ganga-9.9/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_an_sdist_base_is_its_tree_over_the_revision_and_says_so(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    _tiny_repository(clone)
+    sdist = _tarball(tmp_path / "ganga-9.9.tar.gz", {"ganga/a.py": "x = 2\n", "ganga/new.py": "y = 1\n",
+                                                      "PKG-INFO": "Name: ganga\n"})
+    sha = sdist_base(clone, sdist, "develop")
+    assert _git(clone, "rev-parse", "HEAD").strip() == sha
+    assert _git(clone, "show", f"{sha}:ganga/a.py") == "x = 2\n"
+    assert _git(clone, "show", f"{sha}:ganga/new.py") == "y = 1\n"
+    assert _git(clone, "show", f"{sha}:ganga/test.py") == "kept = True\n"  # not in the sdist: develop's
+    assert "PKG-INFO" not in _git(clone, "ls-tree", "--name-only", sha)
+    message = _git(clone, "log", "-1", "--format=%B", sha)
+    assert hashlib.sha256(sdist.read_bytes()).hexdigest() in message and "ganga-9.9.tar.gz" in message
+
+
+def test_the_rebase_report_names_the_commits_that_apply_and_those_that_conflict(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    _tiny_repository(clone)
+    base = _git(clone, "rev-parse", "HEAD").strip()
+    _git(clone, "checkout", "-q", "-b", "series")
+    for name, text in (("ganga/a.py", "x = 3\n"), ("ganga/b.py", "z = 1\n")):
+        (clone / name).write_text(text)
+        _git(clone, "add", name)
+        _git(clone, "commit", "-qm", f"edit {name}")
+    _git(clone, "checkout", "-q", "-b", "elsewhere", base)
+    (clone / "ganga" / "a.py").write_text("x = 4\n")
+    _git(clone, "commit", "-qam", "moved on")
+    _git(clone, "checkout", "-q", "series")
+    report = rebase_report(clone, base, "series", "elsewhere")
+    assert report == [("edit ganga/a.py", "conflicts: ganga/a.py"), ("edit ganga/b.py", "applies")]
+    assert _git(clone, "rev-parse", "--abbrev-ref", "HEAD").strip() == "series"
 
 
 def test_an_edit_whose_anchor_is_absent_or_ambiguous_fails_naming_it(tmp_path: Path) -> None:
@@ -157,3 +247,19 @@ def test_imports_are_rewritten_to_the_in_tree_package() -> None:
     assert rewrite_python(script, None, names) == (
         "import os\n\nif True:\n    import ganga  # noqa: F401 - puts GangaCore on sys.path (Ganga's conftest does it "
         f"for tests)\n    from {TARGET}._core.clock import SystemClock\n")
+
+
+def test_a_script_in_a_string_of_a_test_imports_ganga_before_ours() -> None:
+    """A test's ``python -c`` script runs where an installed GangaCore needs ``import ganga`` first."""
+    names: frozenset[str] = frozenset()
+    source = ('import os\nfrom GangaMonitoring._core.clock import SystemClock\n'
+              'SCRIPT = """\nimport sys\nfrom GangaMonitoring._core.work import Kind\nprint(1)\n"""\n'
+              'ONE_LINE = "import sys\\nfrom GangaMonitoring._core.work import Kind\\n"\n'
+              'TEXT = "says nothing of GangaMonitoring"\n')
+    assert rewrite_python(source, None, names) == (
+        "import os\n" + "import ganga  # noqa: F401 - puts GangaCore on sys.path (Ganga's conftest does it for tests)\n"
+        f"from {TARGET}._core.clock import SystemClock\n"
+        f'SCRIPT = """\nimport sys\nimport ganga\nfrom {TARGET}._core.work import Kind\nprint(1)\n"""\n'
+        f'ONE_LINE = "import sys\\nimport ganga\\nfrom {TARGET}._core.work import Kind\\n"\n'
+        'TEXT = "says nothing of GangaMonitoring"\n')
+    assert rewrite_python(source, 0, names).count("import ganga") == 0  # inside the package: GangaCore's import

@@ -17,7 +17,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkout", required=True, type=Path,
                         help="a git checkout or bare clone of ganga-devs/ganga")
     parser.add_argument("--out", required=True, type=Path, help="output directory: patches/, summary.md, the clone")
-    parser.add_argument("--base", default="8.7.4", help="the Ganga revision to build on (default: 8.7.4)")
+    parser.add_argument("--base", default="develop",
+                        help="the Ganga revision to build on, or to put --sdist's tree on (default: develop)")
+    parser.add_argument("--sdist", type=Path, help="Ganga's sdist (ganga-8.7.12.tar.gz): its tree is the base, "
+                                                   "committed over --base")
+    parser.add_argument("--rebase-onto", default="", help="also cherry-pick the series onto this revision and "
+                                                          "report which commits apply")
+    parser.add_argument("--unit-at", type=int, action="append",
+                        help="run the Unit check on these commits only (1-based; -1 the last); default all")
     parser.add_argument("--branch", default="monitoring-component", help="the branch made in the clone")
     parser.add_argument("--clone", type=Path, help="an existing clone to build the branch in (default: OUT/ganga)")
     parser.add_argument("--check", action="append", choices=("import", "unit"), default=[],
@@ -26,16 +33,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     try:
-        base_sha, records = build(REPO, args.checkout.resolve(), args.out.resolve(), args.base, args.branch,
-                                  args.clone.resolve() if args.clone else None, tuple(args.check), args.python)
+        result = build(REPO, args.checkout.resolve(), args.out.resolve(), args.base, args.branch,
+                       args.clone.resolve() if args.clone else None, tuple(args.check), args.python,
+                       sdist=args.sdist.resolve() if args.sdist else None, rebase_onto=args.rebase_onto,
+                       unit_at=tuple(args.unit_at) if args.unit_at else None)
     except (BuildError, AnchorNotFound) as err:
         print(f"upstream_patch: {err}", file=sys.stderr)
         return 1
-    summary = summary_markdown(args.base, base_sha, args.branch, records)
+    summary = summary_markdown(result, args.branch)
     (args.out / "summary.md").write_text(summary)
     print(summary.split("\n## ")[0])
     print(f"patches in {args.out / 'patches'}, summary in {args.out / 'summary.md'}")
-    return 0 if all(c.ok for r in records for c in r.checks) else 1
+    checked = [c for r in result.records for c in r.checks] + ([result.leftovers] if result.leftovers else [])
+    return 0 if all(c.ok for c in checked) else 1
 
 
 if __name__ == "__main__":

@@ -135,3 +135,45 @@ def check_unit(tree: Path, python: str = sys.executable, extra: tuple[str, ...] 
     found = _SUMMARY.findall(output)
     summary = found[-1][0] if found else (output.strip().splitlines() or ["no output"])[-1]
     return CheckResult("unit", done.returncode == 0, summary, time.monotonic() - started, output)
+
+
+_LEDGER_PROBE = """
+import inspect, os, sys, tempfile
+from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
+start_ganga(tempfile.mkdtemp(prefix="gangadir-"))
+from GangaCore.Core import monitoring_component
+from GangaCore.Core.MonitoringComponent.compat.patches import ledger
+print("COMPONENT", type(monitoring_component).__name__)
+for owner, name, _ in list(ledger._wrapped_actions):
+    where = inspect.getsourcefile(owner) if inspect.isclass(owner) else getattr(owner, "__file__", None)
+    label = owner.__name__ if inspect.ismodule(owner) else owner.__module__ + "." + owner.__qualname__
+    print("PATCH", label + "." + name, os.path.relpath(where, TREE) if where else "-")
+stop_ganga()
+"""
+
+
+def check_leftover_patches(tree: Path, edited: list[str], python: str = sys.executable) -> CheckResult:
+    """Start Ganga from the tree (its component on) and list the load-time patches installed.
+
+    Ok if none targets a class or module defined in a file of ``edited`` (Ganga files the series
+    edits): such a class would then be changed in two places.  The output lists every patch left,
+    flagged where it is on an edited file, for a maintainer to see.
+    """
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="upstream-patch-home-") as home:
+        code = f"TREE = {str(tree)!r}\n" + _LEDGER_PROBE
+        try:
+            done = subprocess.run([python, "-c", code], cwd=home, env=_environment(home), capture_output=True,
+                                  text=True, timeout=300, start_new_session=True)
+        finally:
+            reap_home(home)
+    patches = [line.split()[1:] for line in done.stdout.splitlines() if line.startswith("PATCH ")]
+    component = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("COMPONENT ")]
+    if done.returncode != 0 or not component:
+        return CheckResult("leftover", False, "Ganga did not start from the tree", time.monotonic() - started,
+                           done.stdout[-2000:] + done.stderr[-3000:])
+    on_edited = [(target, where) for target, where in patches if where in edited]
+    listing = [f"{'ON AN EDITED FILE ' if where in edited else ''}{target} ({where})" for target, where in patches]
+    summary = (f"{len(patches)} load-time patches left (component {component[0]}), "
+               f"{len(on_edited)} on files the series edits")
+    return CheckResult("leftover", not on_edited, summary, time.monotonic() - started, "\n".join(listing))

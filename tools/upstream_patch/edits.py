@@ -47,6 +47,8 @@ class Edit:
     why: str = ""
     count: int = 1
     glob: bool = False
+    optional: bool = False
+    """An anchor found nowhere is no error: the edit is for a revision that has it (e.g. only 8.7.4's)."""
 
     def describe(self) -> str:
         return f"{self.where.value} at {self.anchor.splitlines()[0][:60]!r} in {self.path}" + (
@@ -67,14 +69,16 @@ def _resolve(root: Path, edit: Edit) -> Path:
     return holders[0]
 
 
-def apply_edit(root: Path, edit: Edit) -> Path:
-    """Apply ``edit`` to the tree at ``root``; return the file edited.
+def apply_edit(root: Path, edit: Edit) -> Path | None:
+    """Apply ``edit`` to the tree at ``root``; return the file edited (None: an optional edit found nothing).
 
     Raises :class:`AnchorNotFound` unless the anchor occurs exactly ``edit.count`` times.
     """
     target = _resolve(root, edit)
     text = target.read_text()
     found = text.count(edit.anchor)
+    if found == 0 and edit.optional:
+        return None
     if found != edit.count:
         raise AnchorNotFound(f"{edit.describe()}: the anchor occurs {found} times in "
                              f"{target.relative_to(root)}, expected {edit.count}; has this Ganga revision "

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import io
 import re
+import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +112,39 @@ _ROOT_LOGGER = re.compile(r"""getLogger\((?P<q>["'])GangaMonitoring(?P=q)\)""")
 _SOURCE_PATH = re.compile(r'Path\(__file__\)\.parents\[\d+\] / "src" / "GangaMonitoring"')
 
 
+_IMPORT_IN_STRING = re.compile(r"(?P<newline>\A|\n|\\n)(?P<indent>[ \t]*)(from|import) GangaMonitoring\b")
+
+
+def _string_spans(text: str) -> list[tuple[int, int]]:
+    """Where the string literals of ``text`` are (offsets); none if it does not tokenize."""
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return []
+    return [(starts[t.start[0] - 1] + t.start[1], starts[t.end[0] - 1] + t.end[1])
+            for t in tokens if t.type == tokenize.STRING]
+
+
+def _path_hack_in_scripts(text: str) -> str:
+    """``import ganga`` before the first import of ours in each string literal (a script a test runs).
+
+    The script runs with ``python -c`` in a process of its own, where an installed Ganga's
+    GangaCore is importable only after ``import ganga``; the import goes in as the script writes
+    its lines (a real newline, or ``\\n`` in a one-line string).
+    """
+    for start, end in reversed(_string_spans(text)):
+        found = _IMPORT_IN_STRING.search(text, start, end)
+        if found is None:
+            continue
+        newline = found["newline"] or "\n"
+        at = found.end("newline")
+        text = text[:at] + found["indent"] + "import ganga" + (newline if newline == "\\n" else "\n") + text[at:]
+    return text
+
+
 def rewrite_python(text: str, depth: int | None, names_at_root: frozenset[str]) -> str:
     """``text`` with our package's imports made the in-tree package's.
 
@@ -122,7 +157,12 @@ def rewrite_python(text: str, depth: int | None, names_at_root: frozenset[str]) 
     :class:`RewriteError` for an import that mixes such names with submodules.
     """
     runtime = f"{TARGET}.{ROOT_MODULE.removesuffix('.py')}"
-    first = _FIRST_IMPORT.search(text)
+    first = None
+    if depth is None:
+        text = _path_hack_in_scripts(text)
+        strings = _string_spans(text)
+        first = next((m for m in _FIRST_IMPORT.finditer(text)
+                      if not any(start <= m.start() < end for start, end in strings)), None)
     if depth is None and first is not None:
         # outside the package (a test, or a script a test runs in a process of its own): an installed
         # Ganga's GangaCore is importable only once ``ganga`` has put it on sys.path
