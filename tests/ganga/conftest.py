@@ -77,6 +77,7 @@ def fresh_recording_submitter() -> None:
     """RecordingSubmitter's record, gate and error are module state: each test starts without them."""
     plugins.UPDATES.reset()
     plugins.SUBMIT_GATE.set()
+    plugins.SUBMIT_FAILS_AT.clear()
 
 
 @pytest.fixture
@@ -103,9 +104,9 @@ def options_not_taken(options: list[tuple[str, str, Any]]) -> list[str]:
     last = {(section, name): value for section, name, value in options}  # a later value overrides an earlier one
     for (section, name), value in last.items():
         taken = getConfig(section)[name]
-        if (section, name) == ("Configuration", "RUNTIME_PATH"):  # Ganga joins the paths it is given
-            if set(str(value).split(":")) <= set(str(taken).split(":")):
-                continue
+        if (section, name) == ("Configuration", "RUNTIME_PATH") and \
+                set(str(value).split(":")) <= set(str(taken).split(":")):  # Ganga joins the paths it is given
+            continue
         if taken != value:
             refused.append(f"[{section}]{name} = {value!r} ({type(value).__name__}) reads {taken!r}")
     return refused

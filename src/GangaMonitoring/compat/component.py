@@ -53,7 +53,7 @@ from .._core.breaker import LOCAL_DISK, BreakerBoard
 from .._core.clock import Clock, SystemClock
 from .._core.draining import drain
 from .._core.fanout import FanOut, JobKey
-from .._core.index import TRACKED_STATES, ActiveJobIndex
+from .._core.index import SUBMISSION_STATES, TRACKED_STATES, ActiveJobIndex
 from .._core.planner import POLL, POLL_NEW, POLL_QUEUED, PollPlanner
 from .._core.poll_record import BackendPollRecord
 from .._core.pools import Pools
@@ -437,6 +437,8 @@ class MonitoringComponent(GangaThread):
             backend = registry.job_backend_name(job)
         except Exception:  # noqa: BLE001 - a job being built or removed has no id or backend yet: not tracked
             return
+        if status in SUBMISSION_STATES and patches.in_submission(job) and self.index.get(job_id) is not None:
+            return  # a split job being submitted stays polled for its subjobs submitted (_on_any_status_change)
         if backend and self.index.update(job_id, backend, status, self.clock.now()):
             self.runner.wake()
         if backend and status == "failed" and not self.fanout.in_context():
@@ -454,6 +456,8 @@ class MonitoringComponent(GangaThread):
             return
         if backend:
             self.polling.planner.submission_ended(backend, self.clock.now())
+            # its roll-up waited for this (patches item 7); a submission that failed half-way left it final
+            self.pipeline.rollup(job.id, backend)
             self.runner.wake()
 
     def _on_service_retry(self, backend: str, error: str) -> None:
@@ -481,6 +485,8 @@ class MonitoringComponent(GangaThread):
                 if master is not None else None
             if ran is not None:  # what the split job's time left is estimated from (compat/progress.py)
                 self.progress.note_run_time(master.id, ran)
+        if status == "submitted":
+            self._poll_during_submission(job)
         if status == "running":
             master = job._getParent()
             if master is not None:
@@ -488,12 +494,28 @@ class MonitoringComponent(GangaThread):
                 if tracked is not None and tracked.status == "submitted":
                     self.index.update(master.id, tracked.backend, "running", self.clock.now())
 
+    def _poll_during_submission(self, subjob: Any) -> None:
+        """A subjob was submitted while its master's ``submit()`` still runs: the master is tracked as
+        ``submitted`` from now on, so its subjobs already submitted are polled, retrieved and finalised
+        while the others are still being submitted (its own status, ``submitting``, is not polled)."""
+        master = subjob._getParent()
+        if master is None or not patches.in_submission(master) or self.index.get(master.id) is not None:
+            return
+        if self.registry_slice is None or master._getRegistry() is not registry.registry_of(self.registry_slice):
+            return
+        try:
+            backend = registry.job_backend_name(master)
+        except Exception:  # noqa: BLE001 - a master being built has no backend yet: not tracked
+            return
+        if backend and self.index.update(master.id, backend, "submitted", self.clock.now()):
+            self.runner.wake()
+
     def _reconcile_now(self, recover: bool, check_credentials: bool = False) -> None:
         if self.registry_slice is None:
             return
         if recover:
             recover_interrupted_jobs(self.registry_slice)
-        changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice),
+        changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice, patches.in_submission),
                                          self.clock.now())
         self._forget_failures_of_removed_jobs()
         if check_credentials:

@@ -43,7 +43,7 @@ from .. import config
 from .._core.bugs import own_bug
 from .._core.clock import Clock
 from .._core.fanout import Child, FanOut, JobKey, Parent
-from .._core.index import POLLED_STATES, ActiveJobIndex
+from .._core.index import POLLED_STATES, SUBMISSION_STATES, ActiveJobIndex
 from .._core.isolate import CallBudget, Isolated, isolate
 from .._core.planner import POLL, POLL_NEW, POLL_QUEUED, PlannerSettings, PollPlanner
 from .._core.poll_record import BackendPollRecord
@@ -144,9 +144,7 @@ class Polling:
     # -- polling -----------------------------------------------------------------------
 
     def poll_jobs(self, op: Operation, backend: str, ids: list[int], scope: str = "") -> None:
-        # a job whose submit() still runs is Ganga's until it returns (patches item 7)
-        jobs = [j for j in registry.resolve_jobs(self.registry_slice, ids)
-                if registry.job_status(j) in POLLED_STATES and not patches.in_submission(j)]
+        jobs = [j for j in registry.resolve_jobs(self.registry_slice, ids) if polled_now(j)]
         record = self.records.setdefault(backend, BackendPollRecord(backend))
         started = self.clock.now()
         try:
@@ -286,6 +284,19 @@ class Polling:
     def known_backends(self) -> set[str]:
         """Backends that have monitoring state to tear down."""
         return set(self.backend_classes) | set(self.pipeline.drivers)
+
+
+def polled_now(job: Any) -> bool:
+    """Is the top-level ``job`` to be polled now?
+
+    A job whose ``submit()`` still runs is Ganga's until it returns (patches
+    item 7), except a split one: its subjobs submitted already are polled
+    (its roll-up waits for the end of the submission, item 7 too).
+    """
+    if patches.in_submission(job):
+        return registry.job_status(job) in SUBMISSION_STATES and len(stripProxy(job).subjobs) > 0
+    return registry.job_status(job) in POLLED_STATES
+
 
 
 def still_polled(job: Any, before: str) -> bool:
