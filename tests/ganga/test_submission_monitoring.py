@@ -26,6 +26,8 @@ from .test_simgrid import check_every_subjob_final_with_output, ganga_on, own_si
 pytestmark = pytest.mark.ganga
 
 FINAL = ("completed", "failed", "killed")
+SITE_ID_SPAN = 2 ** 58
+"""The simulated DIRAC's ids: site number * this + the grid's id (``fakedirac.DIRAC._grid``)."""
 
 
 class HoldAt:
@@ -165,3 +167,40 @@ def _rollup_planned(master_id: int) -> bool:
 
     runner = monitoring_component.runner
     return any(op.key == OpKey.rollup(master_id) for op in [*runner.pending(), *runner.running()])
+
+
+def test_a_dirac_subjob_failing_during_a_later_block_s_submission_does_not_fail_the_submission(
+        gangadir: str) -> None:
+    """GangaDirac submits a split job in blocks (``[Dirac]maxSubjobsPerProcess``) and returns 0, a failed
+    submission, if any subjob is ``failed`` at the end.  The split job goes to a site where every job fails:
+    held after the first block, its subjobs fail there while two Dirac polls pass (a job running at the
+    other site keeps Dirac polled); monitored then, they would be ``failed`` and the submission with them.
+    Dirac's split jobs are monitored once ``submit()`` returns."""
+    from GangaMonitoring._core.work import OpKey
+
+    from .test_dirac import dirac_session
+
+    failing_site = "LCG.Failing.sim"
+    quick = ("--queue-time", "0", "0.2", "--run-time", "0.2", "0.5")
+    with own_simgrid(*quick, "--failure-fraction", "1") as failing, \
+            dirac_session(gangadir, ("Dirac", "maxSubjobsPerProcess", 2), sites={failing_site: failing.url},
+                          grid_args=("--queue-time", "0", "0", "--run-time", "600", "600")) as (gpi, component, _):
+        keeper = gpi.Job(backend=gpi.Dirac())
+        keeper.submit()
+        job = gpi.Job(backend=gpi.Dirac(settings={"Destination": failing_site}), parallel_submit=False,
+                      splitter=gpi.ArgSplitter(args=[[str(n)] for n in range(4)]))
+        with held_at(1) as hold:
+            submission = Submission(job)
+            assert hold.reached.wait(120)
+            first_block = [job.subjobs[n].backend.id % SITE_ID_SPAN for n in range(2)]
+            assert wait_for(lambda: [v["state"] for v in failing.client().status(first_block)] == ["Failed"] * 2,
+                            timeout=60)
+            seen = len(component.runner.history())
+            poll = OpKey.poll("poll", "Dirac")
+            assert wait_for(lambda: sum(1 for e in component.runner.history()[seen:]
+                                        if e.key == poll and e.event == "done") >= 2, timeout=60)
+            hold.release()
+            assert submission.join() is True
+        assert wait_for(lambda: job.status == "failed", timeout=120), (job.status, statuses(job, range(4)))
+        assert statuses(job, range(4)) == ["failed"] * 4
+        keeper.kill()

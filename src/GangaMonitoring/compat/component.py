@@ -71,7 +71,7 @@ from .credentials import CredentialCheck
 from .kill_resubmit import KillResubmitChecks
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 from .pipeline import OutputPipeline
-from .polling import Polling, call_inline
+from .polling import Polling, call_inline, monitored_in_submission
 from .job_rows import run_time
 from .progress import SplitJobProgress
 from .prompt import PromptNotice, tell_user
@@ -499,7 +499,8 @@ class MonitoringComponent(GangaThread):
         ``submitted`` from now on, so its subjobs already submitted are polled, retrieved and finalised
         while the others are still being submitted (its own status, ``submitting``, is not polled)."""
         master = subjob._getParent()
-        if master is None or not patches.in_submission(master) or self.index.get(master.id) is not None:
+        if master is None or not patches.in_submission(master) or self.index.get(master.id) is not None \
+                or not monitored_in_submission(master):
             return
         if self.registry_slice is None or master._getRegistry() is not registry.registry_of(self.registry_slice):
             return
@@ -515,7 +516,7 @@ class MonitoringComponent(GangaThread):
             return
         if recover:
             recover_interrupted_jobs(self.registry_slice)
-        changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice, patches.in_submission),
+        changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice, _monitored_in_submission),
                                          self.clock.now())
         self._forget_failures_of_removed_jobs()
         if check_credentials:
@@ -604,3 +605,7 @@ class MonitoringComponent(GangaThread):
         state = "enabled" if self.enabled else ("disabled" if self.alive else "stopped")
         return f"<GangaMonitoring {state} {self.scheduler!r} {self.index!r}>"
 
+
+def _monitored_in_submission(job: Any) -> bool:
+    """Is ``job``'s ``submit()`` running, with its subjobs submitted so far monitored meanwhile?"""
+    return patches.in_submission(job) and monitored_in_submission(job)

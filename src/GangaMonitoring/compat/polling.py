@@ -294,8 +294,27 @@ def polled_now(job: Any) -> bool:
     (its roll-up waits for the end of the submission, item 7 too).
     """
     if patches.in_submission(job):
-        return registry.job_status(job) in SUBMISSION_STATES and len(stripProxy(job).subjobs) > 0
+        return monitored_in_submission(job) and registry.job_status(job) in SUBMISSION_STATES
     return registry.job_status(job) in POLLED_STATES
+
+
+SUBMISSION_JUDGED_BY_SUBJOBS = frozenset({"DiracBase"})
+"""Backend classes (and their subclasses) whose ``master_submit`` reads its subjobs' states when it ends:
+GangaDirac's returns 0, a failed submission, when a subjob is ``failed`` then, so a subjob failing on the
+grid while later blocks are submitted would fail the whole split job (Ganga then reverts it to ``new``)."""
+
+
+def monitored_in_submission(job: Any) -> bool:
+    """Are the subjobs of ``job`` (a top-level job whose ``submit()`` runs) monitored meanwhile?
+
+    Yes for a split job, unless its backend's submission judges itself by
+    its subjobs' states (:data:`SUBMISSION_JUDGED_BY_SUBJOBS`): those are
+    monitored once ``submit()`` returns, as before.
+    """
+    raw = stripProxy(job)
+    if not len(raw.subjobs):
+        return False
+    return not any(cls.__name__ in SUBMISSION_JUDGED_BY_SUBJOBS for cls in type(stripProxy(raw.backend)).__mro__)
 
 
 
