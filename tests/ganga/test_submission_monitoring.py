@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
 
@@ -204,3 +205,28 @@ def test_a_dirac_subjob_failing_during_a_later_block_s_submission_does_not_fail_
         assert wait_for(lambda: job.status == "failed", timeout=120), (job.status, statuses(job, range(4)))
         assert statuses(job, range(4)) == ["failed"] * 4
         keeper.kill()
+
+
+def test_slurm_subjobs_end_during_a_one_by_one_submission_which_ends_as_ganga_s(gangadir: str) -> None:
+    """Native path, Ganga's one-by-one ``master_submit`` on a real Slurm: held after subjob 2 is submitted,
+    subjobs 0-2 run and are finalised, 3-4 stay ``new``; then the submission ends and so does the job."""
+    from .test_slurm import SLURM_OPTIONS, slurm_is_up
+
+    if not slurm_is_up():
+        pytest.skip("no Slurm on this machine: run ci/slurm/start-slurm.sh (as root) to test against one")
+    with ganga_running(gangadir, SLURM_OPTIONS) as gpi:
+        job = gpi.Job(application=gpi.Executable(exe="/bin/bash"), backend=gpi.Slurm(), parallel_submit=False,
+                      splitter=gpi.ArgSplitter(args=[["-c", f"echo part-{n}"] for n in range(5)]))
+        with held_at(2) as hold:
+            submission = Submission(job)
+            assert hold.reached.wait(120)
+            # other sessions' Slurm jobs may queue ahead of these
+            assert wait_for(lambda: statuses(job, range(3)) == ["completed"] * 3, timeout=600), \
+                statuses(job, range(5))
+            assert in_submission(job) and job.status not in FINAL, job.status
+            assert statuses(job, range(3, 5)) == ["new"] * 2
+            hold.release()
+            assert submission.join() is True
+        assert wait_for(lambda: job.status == "completed", timeout=600), (job.status, statuses(job, range(5)))
+        for n, sub in enumerate(job.subjobs):
+            assert f"part-{n}" in Path(sub.outputdir, "stdout").read_text()
