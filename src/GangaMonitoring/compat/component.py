@@ -437,7 +437,7 @@ class MonitoringComponent(GangaThread):
             backend = registry.job_backend_name(job)
         except Exception:  # noqa: BLE001 - a job being built or removed has no id or backend yet: not tracked
             return
-        if status in SUBMISSION_STATES and patches.in_submission(job) and self.index.get(job_id) is not None:
+        if status in SUBMISSION_STATES and self.index.get(job_id) is not None and _monitored_in_submission(job):
             return  # a split job being submitted stays polled for its subjobs submitted (_on_any_status_change)
         if backend and self.index.update(job_id, backend, status, self.clock.now()):
             self.runner.wake()
@@ -456,8 +456,8 @@ class MonitoringComponent(GangaThread):
             return
         if backend:
             self.polling.planner.submission_ended(backend, self.clock.now())
-            # its roll-up waited for this (patches item 7); a submission that failed half-way left it final
-            self.pipeline.rollup(job.id, backend)
+            if patches.rollup_deferred(job):  # it waited for this (patches item 7)
+                self.pipeline.rollup(job.id, backend)
             self.runner.wake()
 
     def _on_service_retry(self, backend: str, error: str) -> None:

@@ -27,7 +27,9 @@ Contract: the calls run as stock's; a job is noted by ``id()`` with a count
 (calls on one job that overlap count each) and the thread of its first call,
 forgotten when the last call returns or raises; then each submission listener
 is called with the job (in the submitting thread; a listener that raises is
-logged, the submit's outcome stands).  Outside a submission
+logged, the submit's outcome stands), and :func:`rollup_deferred` tells it
+whether a roll-up that would have changed the master waited.  A roll-up that
+would change nothing returns as Ganga's does.  Outside a submission
 ``updateMasterJobStatus`` is stock's.
 
 Undone by: remove() restores the methods (the ledger).  Installed with item 9
@@ -47,6 +49,11 @@ _in_submission: dict[int, int] = {}
 """id() of a Job object whose submit() or resubmit() runs -> how many such calls run."""
 _submitting_thread: dict[int, int] = {}
 """id() of a Job object whose submit() or resubmit() runs -> the ident of the thread of its first such call."""
+
+_deferred: set[int] = set()
+"""id() of a Job being submitted whose roll-up, which would have changed it, waits for the end of the submission."""
+_deferred_after: set[int] = set()
+"""The same, while the submission listeners of its end run (:func:`rollup_deferred`)."""
 
 ACTIVE_SUBJOB_STATES = frozenset({"submitting", "submitted", "running", "completing"})
 """A master with a subjob in one of these is rolled up to an active state by Ganga (not a final one)."""
@@ -99,12 +106,18 @@ def _noting_submission(original: Any) -> Any:
                     _in_submission[key] = left
                 else:
                     _submitting_thread.pop(key, None)
+                    if key in _deferred:
+                        _deferred.discard(key)
+                        _deferred_after.add(key)
                 listeners = [] if left else list(_submission_listeners)
             for listener in listeners:
                 try:
                     listener(self)
                 except Exception:  # noqa: BLE001 - a listener's bug never changes the submit's outcome
                     log.exception("a listener of the end of job %s's submission failed", getattr(self, "id", "?"))
+            if not left:
+                with _lock:
+                    _deferred_after.discard(key)
 
     submit.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return submit
@@ -115,17 +128,37 @@ def in_submission(job: Any) -> bool:
     return id(job) in _in_submission
 
 
+def rollup_deferred(job: Any) -> bool:
+    """Did a roll-up that would have changed ``job`` wait for the end of its submission?  (Asked by the
+    submission listeners, in the submitting thread: forgotten once they return.)"""
+    return id(job) in _deferred_after
+
+
+ROLL_UP_ORDER = ("submitting", "submitted", "running", "completing", "failed", "killed", "completed")
+"""The first of these a master's subjobs are in is the state Ganga rolls it up to (``new`` is not counted)."""
+
+
+def rolled_up_state(subjob_states: set[str]) -> str | None:
+    """The state Ganga's roll-up gives a master whose subjobs are in ``subjob_states`` (None: none it counts)."""
+    return next((state for state in ROLL_UP_ORDER if state in subjob_states), None)
+
+
 def _rolled_up_after_submission(original: Any) -> Any:
     @functools.wraps(original)
     def updateMasterJobStatus(self: Any) -> Any:  # noqa: N802 - Ganga's name
-        thread = _submitting_thread.get(id(self))
+        key = id(self)
+        thread = _submitting_thread.get(key)
         if thread is not None:
-            if thread != threading.get_ident():
-                log.debug("job %s is being submitted: its roll-up waits for the end of its submission",
-                          getattr(self, "id", "?"))
+            target = rolled_up_state(set(self.getSubJobStatuses()))
+            if target is None or target == self.status:
+                return None  # no change: Ganga's own would make none either
+            if thread != threading.get_ident() or target not in ACTIVE_SUBJOB_STATES:
+                # another thread's (monitoring's), or final while the rest are still 'new'
+                log.debug("job %s is being submitted: its roll-up to %s waits for the end of its submission",
+                          getattr(self, "id", "?"), target)
+                with _lock:
+                    _deferred.add(key)
                 return None
-            if not ACTIVE_SUBJOB_STATES & set(self.getSubJobStatuses()):
-                return None  # the rest are still 'new': final only once they are all submitted
         return original(self)
 
     updateMasterJobStatus.__gm_wrapped__ = True  # type: ignore[attr-defined]
