@@ -74,6 +74,10 @@ def postBootstrapHook() -> None:  # noqa: N802 - Ganga's hook name
         getLogger("GangaMonitoring").error(
             "GangaMonitoring is in RUNTIME_PATH but Ganga built %r as its monitoring component",
             type(Core.monitoring_component).__name__)
+        return
+    from .compat.scripts import enable_for_script
+
+    enable_for_script(Core.monitoring_component)
 
 
 def shutdown() -> None:

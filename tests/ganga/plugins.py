@@ -6,7 +6,8 @@
   ``DiracProxy`` (the credential check's tests).
 - ``RecordingSubmitter`` is ``TestSubmitter`` whose updates are recorded
   (``UPDATES``: each call's jobs, how many ran at once, any job updated by
-  two calls at once) and can be held at a barrier (the fan-out's tests).
+  two calls at once) and can be held at a barrier (the fan-out's tests); the
+  submission of the subjobs numbered in ``SUBMIT_FAILS_AT`` fails.
 - ``ForgetfulSubmitter`` finalises as Dirac does — a finished job goes
   ``completing`` and the backend's own finalisation takes it on — but the
   first finalisation of every job is lost, as Dirac's is when its task fails
@@ -28,6 +29,7 @@ from GangaCore.GPIDev.Adapters.ApplicationRuntimeHandlers import allHandlers
 from GangaCore.GPIDev.Adapters.ICredentialInfo import ICredentialInfo
 from GangaCore.GPIDev.Adapters.ICredentialRequirement import ICredentialRequirement
 from GangaCore.GPIDev.Base.Proxy import stripProxy
+from GangaCore.GPIDev.Lib.Job.Job import JobError
 from GangaCore.GPIDev.Schema import ComponentItem, SimpleItem
 from GangaCore.Lib.Executable import RTHandler
 from GangaTest.Lib.TestSubmitter.TestSubmitter import TestSubmitter
@@ -153,6 +155,8 @@ class UpdateRecorder:
 
 
 UPDATES = UpdateRecorder()
+SUBMIT_FAILS_AT: list[int] = []
+"""Subjob numbers whose ``submit()`` raises under RecordingSubmitter (a submission that fails half-way)."""
 SUBMIT_GATE = threading.Event()
 """Set (open) unless a test holds RecordingSubmitter's submissions between Ganga's two 'submitted'."""
 SUBMIT_GATE.set()
@@ -167,6 +171,13 @@ class RecordingSubmitter(TestSubmitter):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__()
         set_attributes(self, kwargs)
+
+    def submit(self, jobconfig: Any, masterjobconfig: Any) -> Any:
+        """TestSubmitter's, but a subjob named in ``SUBMIT_FAILS_AT`` fails to submit."""
+        job = self.getJobObject()
+        if job.master is not None and job.id in SUBMIT_FAILS_AT:
+            raise JobError(f"test: the submission of subjob {job.getFQID('.')} fails")
+        return TestSubmitter.submit(self, jobconfig, masterjobconfig)
 
     def master_submit(self, *args: Any, **kwargs: Any) -> Any:
         """Ganga's, then wait at ``SUBMIT_GATE`` if a test closed it (the job is ``submitted`` by then)."""

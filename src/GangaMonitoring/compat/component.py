@@ -53,7 +53,7 @@ from .._core.breaker import LOCAL_DISK, BreakerBoard
 from .._core.clock import Clock, SystemClock
 from .._core.draining import drain
 from .._core.fanout import FanOut, JobKey
-from .._core.index import TRACKED_STATES, ActiveJobIndex
+from .._core.index import SUBMISSION_STATES, TRACKED_STATES, ActiveJobIndex
 from .._core.planner import POLL, POLL_NEW, POLL_QUEUED, PollPlanner
 from .._core.poll_record import BackendPollRecord
 from .._core.pools import Pools
@@ -72,7 +72,7 @@ from .file_events import FileEvents
 from .kill_resubmit import KillResubmitChecks
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 from .pipeline import OutputPipeline
-from .polling import Polling, call_inline
+from .polling import Polling, call_inline, monitored_in_submission
 from .job_rows import run_time
 from .progress import SplitJobProgress
 from .prompt import PromptNotice, tell_user
@@ -447,6 +447,8 @@ class MonitoringComponent(GangaThread):
             backend = registry.job_backend_name(job)
         except Exception:  # noqa: BLE001 - a job being built or removed has no id or backend yet: not tracked
             return
+        if status in SUBMISSION_STATES and self.index.get(job_id) is not None and _monitored_in_submission(job):
+            return  # a split job being submitted stays polled for its subjobs submitted (_on_any_status_change)
         if backend and self.index.update(job_id, backend, status, self.clock.now()):
             self.runner.wake()
         if backend and status == "failed" and not self.fanout.in_context():
@@ -464,6 +466,8 @@ class MonitoringComponent(GangaThread):
             return
         if backend:
             self.polling.planner.submission_ended(backend, self.clock.now())
+            if patches.rollup_deferred(job):  # it waited for this (patches item 7)
+                self.pipeline.rollup(job.id, backend)
             self.runner.wake()
 
     def _on_service_retry(self, backend: str, error: str) -> None:
@@ -491,6 +495,8 @@ class MonitoringComponent(GangaThread):
                 if master is not None else None
             if ran is not None:  # what the split job's time left is estimated from (compat/progress.py)
                 self.progress.note_run_time(master.id, ran)
+        if status == "submitted":
+            self._poll_during_submission(job)
         if status == "running":
             master = job._getParent()
             if master is not None:
@@ -498,12 +504,29 @@ class MonitoringComponent(GangaThread):
                 if tracked is not None and tracked.status == "submitted":
                     self.index.update(master.id, tracked.backend, "running", self.clock.now())
 
+    def _poll_during_submission(self, subjob: Any) -> None:
+        """A subjob was submitted while its master's ``submit()`` still runs: the master is tracked as
+        ``submitted`` from now on, so its subjobs already submitted are polled, retrieved and finalised
+        while the others are still being submitted (its own status, ``submitting``, is not polled)."""
+        master = subjob._getParent()
+        if master is None or not patches.in_submission(master) or self.index.get(master.id) is not None \
+                or not monitored_in_submission(master):
+            return
+        if self.registry_slice is None or master._getRegistry() is not registry.registry_of(self.registry_slice):
+            return
+        try:
+            backend = registry.job_backend_name(master)
+        except Exception:  # noqa: BLE001 - a master being built has no backend yet: not tracked
+            return
+        if backend and self.index.update(master.id, backend, "submitted", self.clock.now()):
+            self.runner.wake()
+
     def _reconcile_now(self, recover: bool, check_credentials: bool = False) -> None:
         if self.registry_slice is None:
             return
         if recover:
             recover_interrupted_jobs(self.registry_slice)
-        changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice),
+        changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice, _monitored_in_submission),
                                          self.clock.now())
         self._forget_failures_of_removed_jobs()
         if check_credentials:
@@ -592,3 +615,7 @@ class MonitoringComponent(GangaThread):
         state = "enabled" if self.enabled else ("disabled" if self.alive else "stopped")
         return f"<GangaMonitoring {state} {self.scheduler!r} {self.index!r}>"
 
+
+def _monitored_in_submission(job: Any) -> bool:
+    """Is ``job``'s ``submit()`` running, with its subjobs submitted so far monitored meanwhile?"""
+    return patches.in_submission(job) and monitored_in_submission(job)

@@ -36,8 +36,12 @@ from .._core.trouble import EndedReasons, TroubledJobs
 from .._core.work import Kind, Operation, OpKey, PriorityClass, State
 from ..drivers.base import FinishedWork, JobKey, NativeDriver, fqid, job_key
 from . import registry
+from .patches.submissions import ACTIVE_SUBJOB_STATES
 
 log = getLogger("GangaMonitoring.component")
+
+UNFINISHED_SUBJOB_STATES = ACTIVE_SUBJOB_STATES | {"new"}
+"""A master with a subjob in one of these, once final, was ended by Ganga or its user: not rolled up again."""
 
 GIVEN_UP_GATHER = 1.0
 """Seconds the jobs given up are gathered before one line per top-level job says so."""
@@ -112,11 +116,23 @@ class OutputPipeline:
             self.rollup(key.top, registry.job_backend_name(job.master))
 
     def rollup(self, master_id: int, backend: str | None) -> None:
-        """Update a master's status from its subjobs soon: one operation per master, so at most about twice a second."""
+        """Update a master's status from its subjobs soon: one operation per master, so at most about twice a second.
+
+        A master in a final state with subjobs not final (``new``, active)
+        stays as it is: Ganga ended it (a submission that failed half-way
+        leaves the subjobs submitted until then active, the rest ``new``; a
+        user's kill), and a roll-up would make it ``submitted`` again, or
+        ``completed`` once those submitted are.
+        """
         def action(_op: Operation) -> None:
             master = self._find_job(JobKey(master_id))
-            if master is not None:
-                master.updateMasterJobStatus()
+            if master is None:
+                return
+            if registry.job_status(master) in registry.FINAL_STATES and \
+                    UNFINISHED_SUBJOB_STATES & set(master.getSubJobStatuses()):
+                log.debug("job %d ended with subjobs not final: not rolled up", master_id)
+                return
+            master.updateMasterJobStatus()
 
         self.runner.submit(Operation(key=OpKey.rollup(master_id), kind=Kind.CALL, backend=backend,
                                      priority=PriorityClass.FINALISE, due=self.clock.now() + 0.5,

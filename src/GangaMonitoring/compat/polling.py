@@ -43,7 +43,7 @@ from .. import config
 from .._core.bugs import own_bug
 from .._core.clock import Clock
 from .._core.fanout import Child, FanOut, JobKey, Parent
-from .._core.index import POLLED_STATES, ActiveJobIndex
+from .._core.index import POLLED_STATES, SUBMISSION_STATES, ActiveJobIndex
 from .._core.isolate import CallBudget, Isolated, isolate
 from .._core.planner import POLL, POLL_NEW, POLL_QUEUED, PlannerSettings, PollPlanner
 from .._core.poll_record import BackendPollRecord
@@ -165,9 +165,7 @@ class Polling:
                 self.pipeline.rollup(master_id, backend)
 
     def poll_jobs(self, op: Operation, backend: str, ids: list[int], scope: str = "") -> None:
-        # a job whose submit() still runs is Ganga's until it returns (patches item 7)
-        jobs = [j for j in registry.resolve_jobs(self.registry_slice, ids)
-                if registry.job_status(j) in POLLED_STATES and not patches.in_submission(j)]
+        jobs = [j for j in registry.resolve_jobs(self.registry_slice, ids) if polled_now(j)]
         record = self.records.setdefault(backend, BackendPollRecord(backend))
         started = self.clock.now()
         try:
@@ -308,6 +306,38 @@ class Polling:
     def known_backends(self) -> set[str]:
         """Backends that have monitoring state to tear down."""
         return set(self.backend_classes) | set(self.pipeline.drivers)
+
+
+def polled_now(job: Any) -> bool:
+    """Is the top-level ``job`` to be polled now?
+
+    A job whose ``submit()`` still runs is Ganga's until it returns (patches
+    item 7), except a split one: its subjobs submitted already are polled
+    (its roll-up waits for the end of the submission, item 7 too).
+    """
+    if patches.in_submission(job):
+        return monitored_in_submission(job) and registry.job_status(job) in SUBMISSION_STATES
+    return registry.job_status(job) in POLLED_STATES
+
+
+SUBMISSION_JUDGED_BY_SUBJOBS = frozenset({"DiracBase"})
+"""Backend classes (and their subclasses) whose ``master_submit`` reads its subjobs' states when it ends:
+GangaDirac's returns 0, a failed submission, when a subjob is ``failed`` then, so a subjob failing on the
+grid while later blocks are submitted would fail the whole split job (Ganga then reverts it to ``new``)."""
+
+
+def monitored_in_submission(job: Any) -> bool:
+    """Are the subjobs of ``job`` (a top-level job whose ``submit()`` runs) monitored meanwhile?
+
+    Yes for a split job, unless its backend's submission judges itself by
+    its subjobs' states (:data:`SUBMISSION_JUDGED_BY_SUBJOBS`): those are
+    monitored once ``submit()`` returns, as before.
+    """
+    raw = stripProxy(job)
+    if not len(raw.subjobs):
+        return False
+    return not any(cls.__name__ in SUBMISSION_JUDGED_BY_SUBJOBS for cls in type(stripProxy(raw.backend)).__mro__)
+
 
 
 def still_polled(job: Any, before: str) -> bool:

@@ -12,7 +12,9 @@ swaps in :class:`MonitoringQueues`, which keeps every stock method
 - ``queues.watch()``: the monitoring display, refreshed in place until Ctrl-C;
 - ``queues.jobs(...)``: a row per job (id, name, status, backend, backend id, run time, and what
   monitoring waits for), filtered by status, backend, master or name (``job_table``, ``job_rows``);
-- ``queues.notify(jobs, command=None)``: a line, or a shell command, when every job of a set is final.
+- ``queues.notify(jobs, command=None)``: a line, or a shell command, when every job of a set is final;
+- ``queues.wait(jobs, until="final", timeout=None)``: wait until jobs reach a state, with their progress
+  (``waiting``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from GangaCore.Core.exceptions import GangaAttributeError
+from GangaCore.Core.exceptions import GangaAttributeError, GangaException
 from GangaCore.Core.GangaThread.WorkerThreads.ThreadPoolQueueMonitor import ThreadPoolQueueMonitor
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 
@@ -137,6 +139,21 @@ def _no_such_command(name: str, commands: list[str]) -> str:
     return f"queues has no '{name}': {hint}its commands are {', '.join(commands)}"
 
 
+class WaitError(GangaException, ValueError):
+    """``queues.wait`` was given what it cannot wait for (the message says what)."""
+
+
+def _job_items(jobs: Any) -> list[Any]:
+    """The items of ``jobs``: one job, subjob, id or "id.sub", or a list, tuple, set or registry slice of them."""
+    raw = stripProxy(jobs)
+    if isinstance(raw, (str, int)) or hasattr(raw, "getFQID"):
+        return [jobs]
+    try:
+        return list(jobs)
+    except TypeError:
+        return [jobs]  # not iterable: _resolve says what it is
+
+
 class MonitoringQueues(ThreadPoolQueueMonitor):
     """What Ganga and its monitoring are doing.  At the prompt:
 
@@ -147,6 +164,8 @@ class MonitoringQueues(ThreadPoolQueueMonitor):
     queues.why(j)          why job j (or "8.41") is, or is not, being worked on, and why it failed
     queues.retry(j)        try again to get the output of j's jobs that failed for want of it
     queues.notify(j, cmd)  run a shell command (or say a line) when every job of j is final
+    queues.wait(j)         wait (in a script, say) until every job of j is final, with a progress bar;
+                           until="running", timeout=600; returns what ended how
     queues.watch()         the monitoring part, full screen, refreshed, until q, Esc or Ctrl-C
     queues.snapshot()      the same as plain data, for scripts
     queues.add(f, ...)     Ganga's own: run f in its user thread pool
@@ -266,6 +285,52 @@ From a shell: ``ganga-monitoring status`` and ``ganga-monitoring jobs``.
             return Explanation(f"every one of the {len(statuses)} job(s) is final already: about to {how}")
         return Explanation(f"when the {len(statuses)} job(s) are final, monitoring will {how} "
                            f"({len(waiting)} not final yet: {', '.join(k.fqid for k in waiting[:10])})")
+
+    def wait(self, jobs: Any, until: Any = "final", timeout: float | None = None, stream: Any = None) -> Any:
+        """Wait until ``jobs`` reach ``until``, showing their progress; return what ended how.
+
+        ``jobs``: a job, a subjob, an id (``3``, ``"3.1"``), a list of them, or a slice (``jobs``,
+        ``jobs.select(status="running")``).  A split job counts as one job (its own status, rolled up
+        from its subjobs); its subjobs show in the progress.
+        ``until``: ``"final"`` (completed, failed or killed: the default), a state (``"running"``), or
+        several (``"running,completed"`` or a list).  A job that ends otherwise (failed while you wait
+        for ``"completed"``, removed) will not get there: the wait does not wait for it.
+        ``timeout``: seconds (None: no limit).  Ctrl-C ends the wait at once, as a timeout does.
+
+        At a terminal a progress bar is redrawn in place; elsewhere (``ganga script.py > log``) a
+        plain line is written per change.  ``stream``: where (default: standard output).
+
+        Returns a ``WaitResult``: true when every job got there; ``.reached``, ``.ended`` and
+        ``.waiting`` map each job ("3", "4.1") to its status; ``.timed_out``, ``.interrupted``,
+        ``.elapsed`` (seconds); ``.summary()`` says it in one line.  In a script::
+
+            j.submit()
+            result = queues.wait(j, timeout=3600)
+            if not result:
+                print(result.summary())
+
+        The wait wakes on monitoring's status changes: it does not poll Ganga's jobs meanwhile.
+        """
+        from . import registry
+        from .waiting import parse_until, wait_for_jobs
+
+        component = _our_component()
+        if component is None:
+            raise WaitError("queues.wait needs GangaMonitoring as the active monitoring component")
+        try:
+            states = parse_until(until)
+        except ValueError as err:
+            raise WaitError(f"queues.wait: {err}") from None
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or timeout < 0):
+            raise WaitError(f"queues.wait: timeout is seconds (a number >= 0) or None, got {timeout!r}")
+        raws = []
+        for item in _job_items(jobs):
+            try:
+                raws.append(_resolve(item, component.registry_slice))
+            except LookupError as err:
+                raise WaitError(f"queues.wait: {err}") from None
+        return wait_for_jobs(raws, states, timeout, stream or sys.stdout, registry.subjob_statuses)
 
     def _display(self) -> str:
         stock = super()._display()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from GangaCore.GPIDev.Base.Proxy import getName, stripProxy
 
@@ -103,18 +103,23 @@ def iter_top_level_jobs(registry: Any) -> Iterator[tuple[int, Any]]:
     yield from list(_objects_of(registry).items())
 
 
-def list_tracked_jobs(registry: Any) -> Iterator[tuple[int, str, str]]:
+def list_tracked_jobs(registry: Any, in_submission: Callable[[Any], bool] = lambda _job: False,
+                      ) -> Iterator[tuple[int, str, str]]:
     """(id, backend, status) of every job; the index keeps the tracked states.
 
     A ``submitted`` master whose cached subjob states include ``running`` is
     listed running, as the component tracks it (Ganga leaves such a master
-    ``submitted``).
+    ``submitted``).  A split master being submitted (``in_submission``) with
+    subjobs submitted already is listed ``submitted`` whatever its own status.
     """
-    from .._core.index import TRACKED_STATES
+    from .._core.index import POLLED_STATES, TRACKED_STATES
 
     for job_id, job in iter_top_level_jobs(registry):
         try:
             status = job_status(job)
+            if status == "submitting" and in_submission(stripProxy(job)) and \
+                    POLLED_STATES & set(stripProxy(job).getSubJobStatuses()):
+                status = "submitted"
             if status not in TRACKED_STATES:
                 continue
             if status == "submitted" and "running" in _cached_subjob_states(job):

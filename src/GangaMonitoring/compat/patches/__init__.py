@@ -66,7 +66,7 @@ from .status_watch import (StatusListener, add_status_listener, clear_status_lis
                            watch_statuses)
 from .subjob_statuses import SUBJOB_STATUSES, subjob_statuses_counted
 from .submissions import (SubmissionListener, add_submission_listener, clear_submission_listeners, in_submission,
-                          note_submissions, remove_submission_listener)
+                          note_submissions, remove_submission_listener, rollup_deferred)
 from .user_actions import (UserActionListener, add_user_action_listener, clear_user_action_listeners,
                            hook_user_actions, remove_user_action_listener)
 from .xml_saves import fast_xml_saves, forget_writers
@@ -78,7 +78,7 @@ __all__ = [
     "add_status_listener", "add_user_action_listener", "apply", "bounded_lock_holds", "cached_logger_names",
     "fast_xml_saves", "flush_costs_what_changed", "guard_current_frames", "hook_submissions", "hook_user_actions",
     "in_submission", "is_applied", "lock_free_reads", "master_work_once", "offload_postprocessing",
-    "plain_stack_traces", "remove", "remove_status_listener", "remove_user_action_listener",
+    "plain_stack_traces", "remove", "remove_status_listener", "remove_user_action_listener", "rollup_deferred",
     "slices_from_templates", "subjob_statuses_counted", "unguard_current_frames", "wrapper_ends_with_program",
 ]
 
