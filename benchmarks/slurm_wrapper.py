@@ -20,27 +20,42 @@ within 0.5 s of the true lag.  Printed per mode: lag p50,
 p95 and max, the slot-seconds each job held (End - Start) and what the
 wrapper's lag costs per 10,000 jobs; then the slot-seconds saved.
 
+With ``--until completed`` the session keeps running with monitoring enabled
+(each mode's own: Ganga's stock monitoring, or ours with its file events), the
+programs run ``--run-time MIN MAX`` seconds (seeded), and each lag is the time
+from the program's end stamp to Ganga's own record of the job turning final
+(``j.time.timestamps['final']``, written by Ganga's status setter in both modes):
+what a user waits for.  slurmctld's REQUEST_JOB_INFO count (``sdiag``, the
+queries ``squeue`` makes) is read before and after each mode: run it alone.
+
     PYTHONPATH=$PWD/src python benchmarks/slurm_wrapper.py              # 20 jobs each, stock then ours
     PYTHONPATH=$PWD/src python benchmarks/slurm_wrapper.py --rounds 2 --json out.json
+    PYTHONPATH=$PWD/src python benchmarks/slurm_wrapper.py --until completed --run-time 5 40
 """
 
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import os
+import random
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 MODES = ("stock", "ours")
 
 
-def submit_and_wait(mode: str, jobs: int, timeout: float) -> list[dict[str, float]]:
-    """In this process: submit ``jobs`` jobs through Ganga in ``mode``, wait for Slurm to end them all; per job
-    its program's end stamp and Slurm's start and end (epoch seconds)."""
+def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-end",
+                    run_time: tuple[float, float] = (1.0, 1.0)) -> list[dict[str, float]]:
+    """In this process: submit ``jobs`` jobs through Ganga in ``mode``; per job its program's end stamp and
+    either Slurm's start and end (``until='slurm-end'``: Ganga stopped once they are submitted) or Ganga's time
+    of the job turning final (``until='completed'``: monitoring on until every job is final), epoch seconds."""
     import ganga  # noqa: F401 - puts GangaCore on sys.path
 
     from GangaMonitoring import embedded, quiet_bare_name_warning
@@ -58,19 +73,51 @@ def submit_and_wait(mode: str, jobs: int, timeout: float) -> list[dict[str, floa
         try:
             from GangaCore.GPI import Executable, Job, Slurm
 
-            ids = []
+            if until == "completed":
+                from GangaCore.Core import monitoring_component
+
+                monitoring_component.enable()
+            ids, submitted, sleeps = [], [], random.Random(1)
             for n in range(jobs):
+                seconds = round(sleeps.uniform(*run_time), 1)
                 job = Job(application=Executable(exe="/bin/bash",
-                                                 args=["-c", f"sleep 1; echo $EPOCHREALTIME > {stamps}/{n}"]),
+                                                 args=["-c", f"sleep {seconds}; echo $EPOCHREALTIME > {stamps}/{n}"]),
                           backend=Slurm())
                 job.parallel_submit = False  # Ganga's parallel submit sleeps per job
                 job.submit()
                 ids.append(str(job.backend.id))
+                submitted.append(job)
+            if until == "completed":
+                finals = wait_for_ganga(submitted, timeout)
+                return [{"stamp": float(open(os.path.join(stamps, str(n))).read()), "final": finals[n]}
+                        for n in range(jobs)]
         finally:
             embedded.stop()
         ends = wait_for_slurm(ids, timeout)
         return [{"stamp": float(open(os.path.join(stamps, str(n))).read()), **ends[job_id]}
                 for n, job_id in enumerate(ids)]
+
+
+def wait_for_ganga(jobs: list[Any], timeout: float) -> list[float]:
+    """Ganga's own time (epoch seconds) of each job turning final, once all are final (an error if one is not
+    ``completed``)."""
+    deadline = time.monotonic() + timeout
+    while not all(job.status in ("completed", "failed", "killed") for job in jobs):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"jobs not final after {timeout} s: {[job.status for job in jobs]}")
+        time.sleep(1.0)
+    failed = {job.id: job.status for job in jobs if job.status != "completed"}
+    if failed:
+        raise RuntimeError(f"jobs that did not complete: {failed}")
+    return [calendar.timegm(job.time.timestamps["final"].timetuple()) + job.time.timestamps["final"].microsecond / 1e6
+            for job in jobs]
+
+
+def job_info_requests() -> int:
+    """slurmctld's count of REQUEST_JOB_INFO (each ``squeue``), from ``sdiag``."""
+    answer = subprocess.run(["sdiag"], capture_output=True, text=True, timeout=60, check=True).stdout
+    found = re.search(r"REQUEST_JOB_INFO\s+\(\s*\d+\)\s+count:(\d+)", answer)
+    return int(found.group(1)) if found else 0
 
 
 def wait_for_slurm(ids: list[str], timeout: float) -> dict[str, dict[str, float]]:
@@ -95,19 +142,40 @@ def _epoch(slurm_time: str) -> float:
     return time.mktime(time.strptime(slurm_time, "%Y-%m-%dT%H:%M:%S"))
 
 
-def run_mode(mode: str, jobs: int, timeout: float) -> list[dict[str, float]]:
-    """One mode in a fresh process (a Ganga start per process, as a user's session)."""
+def run_mode(mode: str, jobs: int, timeout: float, until: str = "slurm-end",
+             run_time: tuple[float, float] = (1.0, 1.0)) -> list[dict[str, float]]:
+    """One mode in a fresh process (a Ganga start per process, as a user's session); each row also holds its
+    share of the REQUEST_JOB_INFO count slurmctld served during the run (``job_info``: the rows sum to it)."""
+    before = job_info_requests()
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         subprocess.run([sys.executable, __file__, "--child", mode, "--jobs", str(jobs), "--timeout", str(timeout),
-                        "--json", out.name], check=True, stdout=subprocess.DEVNULL, timeout=timeout + 300)
+                        "--until", until, "--run-time", *map(str, run_time), "--json", out.name],
+                       check=True, stdout=subprocess.DEVNULL, timeout=timeout + 300)
         with open(out.name) as written:
             result: list[dict[str, float]] = json.load(written)
-        return result
+    requests = job_info_requests() - before
+    return [{**row, "job_info": requests / len(result)} for row in result]
 
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def completed_summary(rows: list[dict[str, float]]) -> dict[str, float]:
+    lags = [row["final"] - row["stamp"] for row in rows]
+    return {"jobs": len(rows), "lag_p50": statistics.median(lags), "lag_p95": percentile(lags, 0.95),
+            "lag_max": max(lags), "job_info": sum(row["job_info"] for row in rows)}
+
+
+def completed_table(results: dict[str, list[dict[str, float]]]) -> str:
+    lines = ["| monitoring | jobs | program end -> Ganga's completed p50 / p95 / max (s) | squeue requests "
+             "(slurmctld REQUEST_JOB_INFO) |", "|---|---|---|---|"]
+    for mode, rows in results.items():
+        f = completed_summary(rows)
+        lines.append(f"| {mode} | {f['jobs']} | {f['lag_p50']:.1f} / {f['lag_p95']:.1f} / {f['lag_max']:.1f} "
+                     f"| {f['job_info']:.0f} |")
+    return "\n".join(lines)
 
 
 def summary(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -141,18 +209,22 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="stock then ours, this many times (rows pooled)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for one mode's jobs")
     parser.add_argument("--json", help="write the per-job rows here")
+    parser.add_argument("--until", choices=("slurm-end", "completed"), default="slurm-end",
+                        help="measure to Slurm's end of each job (the wrapper alone) or to Ganga's completed")
+    parser.add_argument("--run-time", type=float, nargs=2, default=(1.0, 1.0), metavar=("MIN", "MAX"),
+                        help="each program sleeps a (seeded) time in this range")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        rows = submit_and_wait(args.child, args.jobs, args.timeout)
+        rows = submit_and_wait(args.child, args.jobs, args.timeout, args.until, tuple(args.run_time))
         with open(args.json, "w") as out:
             json.dump(rows, out)
         return 0
     results: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
     for _ in range(args.rounds):
         for mode in MODES:
-            results[mode] += run_mode(mode, args.jobs, args.timeout)
-    print(table(results))
+            results[mode] += run_mode(mode, args.jobs, args.timeout, args.until, tuple(args.run_time))
+    print(completed_table(results) if args.until == "completed" else table(results))
     if args.json:
         with open(args.json, "w") as out:
             json.dump(results, out, indent=1)
