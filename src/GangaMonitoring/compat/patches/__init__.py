@@ -22,6 +22,7 @@ undone:
 16. ``master_work``: a flush of a split master does the master's own O(N) work once.
 17. ``subjob_statuses``: a master's subjob statuses are answered from counts.
 18. ``exit_order``: the patches come off after Ganga's last flush, not before.
+19. ``job_tables``: job tables are read once per row, from what is in memory, never waiting for a job's lock.
 
 ``ledger`` is the one ledger of them all, and ``flush_state`` the flag
 items 11 and 16 share.
@@ -53,6 +54,7 @@ from .exit_order import left_to_ganga, unpatch_after_last_flush
 from .flush_costs import INDEX_MEMO, STAT_MEMO, flush_costs_what_changed
 from .force_status import force_subjobs_too
 from .frames_guard import guard_current_frames, unguard_current_frames
+from .job_tables import tables_read_once
 from .lock_free import lock_free_reads
 from .logger_names import cached_logger_names
 from .master_work import ROOT_ENTRIES, SUBJOB_COUNTS, master_work_once
@@ -77,7 +79,7 @@ __all__ = [
     "fast_xml_saves", "flush_costs_what_changed", "guard_current_frames", "hook_submissions", "hook_user_actions",
     "in_submission", "is_applied", "lock_free_reads", "master_work_once", "offload_postprocessing",
     "plain_stack_traces", "remove", "remove_status_listener", "remove_user_action_listener",
-    "slices_from_templates", "subjob_statuses_counted", "unguard_current_frames",
+    "slices_from_templates", "subjob_statuses_counted", "tables_read_once", "unguard_current_frames",
 ]
 
 
