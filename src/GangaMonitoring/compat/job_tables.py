@@ -34,6 +34,7 @@ another private display (Ganga's ``SubJobJsonList``) are left to Ganga
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +44,15 @@ DEFAULT_WIDTH = 10
 
 GANGAS_SUBJOB_STATUS = "lambda j: j.returnSubjobStatuses()"
 """``[Display]jobs_columns_functions['subjob status']`` as Ganga ships it: what :func:`subjob_status` stands for."""
+
+GANGAS_FUNCTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "subjobs": ("lambda j: len(j.subjobs)", lambda j: len(j.subjobs)),
+    "application": ("lambda j: j.application.__class__.__name__", lambda j: j.application.__class__.__name__),
+    "backend": ("lambda j:j.backend.__class__.__name__", lambda j: j.backend.__class__.__name__),
+    "comment": ("lambda j: j.comment", lambda j: j.comment),
+}
+"""Column -> (its ``[Display]jobs_columns_functions`` source as Ganga ships it, the same function compiled
+here): a column whose configured source is that one is computed without Ganga's per-cell overhead."""
 
 CountsOf = Callable[[Any], "Counter[str] | None"]
 """A split job -> how many of its subjobs have each status; None: not counted (the column function runs)."""
@@ -93,10 +103,15 @@ class _RowReader:
         self.table, self.columns, self.counts_of = table, columns, counts_of
         self.widths = table._display_columns_width
         self.job_class = Job
+        self.job_types: dict[type, bool] = {}
         self.values = JobRegistrySlice("jobs")  # the slice Ganga's index entry computes values with
         functions = self.values._display_columns_functions
         self.fast_fqid = "fqid" not in functions
         self.counted = function_sources.get("subjob status") == GANGAS_SUBJOB_STATUS
+        self.value_getters = _getters(self.values, columns, function_sources)
+        self.table_getters = _getters(table, columns, function_sources)
+        colour_of = getattr(type(table), "_getColour", None)
+        self.colours = table.status_colours if colour_of is JobRegistrySlice._getColour else None
 
     # -- rows -------------------------------------------------------------------------------------
 
@@ -157,9 +172,7 @@ class _RowReader:
             except Exception:  # noqa: BLE001 - Ganga's index entry leaves such a column out
                 value = missing if missing is not None else self._fallback(job, column)
             values.append(value if column == "fqid" else value[:self.widths.get(column, DEFAULT_WIDTH)])
-        status = job._data.get("status")
-        colour = self.table._getColour(status if isinstance(status, str) else job)
-        return values, colour
+        return values, self._colour(job._data.get("status"), job)
 
     def _value_now(self, job: Any, column: str) -> str:
         if column == "fqid" and self.fast_fqid:
@@ -170,7 +183,24 @@ class _RowReader:
             counts = self.counts_of(job)
             if counts is not None:
                 return subjob_status(counts)
-        return str(self.values._get_display_value(job, column))
+        getter = self.value_getters.get(column)
+        return getter(job) if getter is not None else str(self.values._get_display_value(job, column))
+
+    def _colour(self, status: Any, job: Any) -> Any:
+        """The table's ``_getColour`` of a job whose status is ``status`` (a str), or of ``job``."""
+        if not isinstance(status, str):
+            return self.table._getColour(job)
+        if self.colours is not None:
+            return self.colours.get(status, self.table.fx.normal)
+        return self.table._getColour(status)
+
+    def _is_job(self, kind: type) -> bool:
+        """``issubclass(kind, Job)``, remembered: ``isinstance`` against Ganga's abstract classes runs
+        ``ABCMeta``'s check in Python each time."""
+        known = self.job_types.get(kind)
+        if known is None:
+            known = self.job_types[kind] = issubclass(kind, self.job_class)
+        return known
 
     def _fqid(self, job: Any) -> str | None:
         """``job.fqid`` from ids in memory (no getter, so no lock); None if an id is not loaded."""
@@ -182,7 +212,7 @@ class _RowReader:
                 return None
             ids.append(data["id"])
             parent = current._getParent()
-            current = parent if isinstance(parent, self.job_class) else None
+            current = parent if parent is not None and self._is_job(type(parent)) else None
         return ".".join(str(i) for i in reversed(ids))
 
     def _from_entry(self, job: Any) -> tuple[list[str], Any]:
@@ -192,10 +222,9 @@ class _RowReader:
             entry = {}
         values = [self._entry_value(entry, column, None, job) for column in self.columns]
         if job._getParent() is not None:  # a subjob in memory: Ganga reads its status, lock-free
-            status = job._data.get("status")
-            colour = self.table._getColour(status if isinstance(status, str) else job)
+            colour = self._colour(job._data.get("status"), job)
         elif "display:status" in entry:
-            colour = self.table._getColour(entry["display:status"])
+            colour = self._colour(entry["display:status"], job)
         else:
             colour = self.table._getColour(job)
         return values, colour
@@ -216,7 +245,8 @@ class _RowReader:
             fqid = self._fqid(job)
             if fqid is not None:
                 return fqid
-        return str(self.table._get_display_value(job, column))
+        getter = self.table_getters.get(column)
+        return getter(job) if getter is not None else str(self.table._get_display_value(job, column))
 
 
 def _has_subjobs(job: Any) -> bool:
@@ -225,3 +255,42 @@ def _has_subjobs(job: Any) -> bool:
         return subjobs is not None and len(subjobs) > 0
     except Exception:  # noqa: BLE001 - a container that cannot say: the column function decides
         return False
+
+
+def _getters(table: Any, columns: tuple[str, ...], function_sources: dict[str, str]) -> dict[str, Callable[[Any], str]]:
+    """Column -> a getter giving what ``table._get_display_value(job, column)`` gives, for the columns
+    that are an attribute path or one of :data:`GANGAS_FUNCTIONS` in both ``table`` and the configuration."""
+    functions = table._display_columns_functions
+    show_empty = table._display_columns_show_empty
+    getters: dict[str, Callable[[Any], str]] = {}
+    for column in columns:
+        if column in ("fqid", "subjob status") or (column in functions) != (column in function_sources):
+            continue
+        if column in functions:
+            source, function = GANGAS_FUNCTIONS.get(column, (None, None))
+            if function is None or function_sources[column] != source:
+                continue
+            getters[column] = _shown(function, column in show_empty)
+        else:
+            getters[column] = _shown(functools.partial(_attribute_path, column.split(".")), column in show_empty)
+    return getters
+
+
+def _attribute_path(names: list[str], job: Any) -> str:
+    value = job
+    for name in names:
+        value = getattr(value, name)
+    return str(value)
+
+
+def _shown(read: Callable[[Any], Any], shown_empty: bool) -> Callable[[Any], str]:
+    """Ganga's display rule: a missing attribute shows empty, so does a false value unless the column is
+    one of ``[Display]jobs_columns_show_empty``."""
+    def value(job: Any) -> str:
+        try:
+            found = read(job)
+        except (AttributeError, KeyError):
+            return ""
+        return str(found) if found or shown_empty else ""
+
+    return value
