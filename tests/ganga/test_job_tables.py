@@ -73,36 +73,55 @@ def test_the_tables_of_jobs_loaded_from_disk_are_gangas_text(gangadir: str, monk
         assert "loaded" in ours["subjobs"]
 
 
-def test_a_table_does_not_wait_for_the_lock_a_flush_holds(ganga_session: Any) -> None:
+def shown_while_the_master_is_locked(job: Any, show: dict[str, Any]) -> tuple[bool, dict[str, str]]:
+    """Each of ``show`` (name -> what to show) run while another thread holds ``job``'s master's lock, as
+    Ganga's flusher does while it saves the master's subjobs; (all were shown before the lock was let go,
+    what they showed)."""
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
-    gpi = ganga_session
-    job = quiet_split_job(gpi)
-    expected = {"jobs": gpi.jobs._display(True), "subjobs": job.subjobs._display(True)}
     held, release = threading.Event(), threading.Event()
 
-    def flush_holding_the_master() -> None:  # as Ganga's flusher does while it saves the master's subjobs
+    def flush_holding_the_master() -> None:
         with stripProxy(job)._getRoot()._lock:
             held.set()
-            release.wait(WAIT)
+            release.wait(4 * WAIT)  # longer than a reader is waited for: a blocked reader fails the test
 
     holder = threading.Thread(target=flush_holding_the_master, daemon=True)
     holder.start()
     assert held.wait(WAIT)
     done, shown = threading.Event(), {}
 
-    def show_tables() -> None:
-        shown["jobs"] = gpi.jobs._display(True)
-        shown["subjobs"] = job.subjobs._display(True)
+    def show_all() -> None:
+        for name, make in show.items():
+            shown[name] = make()
         done.set()
 
-    threading.Thread(target=show_tables, daemon=True).start()
+    threading.Thread(target=show_all, daemon=True).start()
     try:
-        assert done.wait(WAIT), "a table waited for the master's lock"
-        assert shown == expected
+        return done.wait(WAIT), shown
     finally:
         release.set()
         holder.join(WAIT)
+
+
+def test_a_table_does_not_wait_for_the_lock_a_flush_holds(ganga_session: Any) -> None:
+    gpi = ganga_session
+    job = quiet_split_job(gpi)
+    show = {"jobs": lambda: gpi.jobs._display(True), "subjobs": lambda: job.subjobs._display(True)}
+    expected = {name: make() for name, make in show.items()}
+    done, shown = shown_while_the_master_is_locked(job, show)
+    assert done, "a table waited for the master's lock"
+    assert shown == expected
+
+
+def test_printing_a_job_does_not_wait_for_the_lock_a_flush_holds(ganga_session: Any) -> None:
+    gpi = ganga_session
+    job = quiet_split_job(gpi)
+    show = {"print(j)": lambda: str(job), "print(subjob)": lambda: str(job.subjobs(1))}
+    expected = {name: make() for name, make in show.items()}
+    done, shown = shown_while_the_master_is_locked(job, show)
+    assert done, "a print waited for the master's lock"
+    assert shown == expected and "subjobs" in shown["print(j)"]
 
 
 def test_a_masters_subjob_status_comes_from_the_counts_and_is_fresh(ganga_session: Any,
@@ -143,3 +162,13 @@ def test_the_patch_is_undone_at_stop(gangadir: str) -> None:
         assert getattr(vars(JobRegistrySlice).get("_display"), "__gm_wrapped__", False)
         assert getattr(vars(JobRegistrySlice).get("__str__"), "__gm_wrapped__", False)
     assert "_display" not in vars(JobRegistrySlice) and "__str__" not in vars(JobRegistrySlice)
+
+
+def test_printing_keeps_the_lock_for_other_visitors_and_is_undone_at_stop(gangadir: str) -> None:
+    from GangaCore.GPIDev.Base.Objects import GangaObject
+
+    gangas = vars(GangaObject)["accept"]
+    with ganga_running(gangadir):
+        ours = vars(GangaObject)["accept"]
+        assert ours is not gangas and ours.__wrapped__ is gangas  # a streamer (a save) goes through Ganga's
+    assert vars(GangaObject)["accept"] is gangas
