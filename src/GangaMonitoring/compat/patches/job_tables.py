@@ -13,6 +13,9 @@ columns (a 10-row ``jobs`` table read each subjob behind it 18 times), asked
 subjob row's ``fqid`` took its master's lock, which the registry flusher and
 monitoring's writers hold: a 1,000-row subjob table waited on them.
 
+While it computes, a table keeps the GIL up to 50 ms at a time (:data:`PROMPT_FIRST`): twenty
+monitoring threads asking for it otherwise made a table cost several times its own CPU time.
+
 Contract: the text is Ganga's for the same jobs (``job_tables``' contract);
 values are as fresh as the last status write.  Without item 17 installed, or
 for a master whose subjobs are a ``SubJobJsonList``, ``subjob status`` is
@@ -30,9 +33,14 @@ import functools
 from collections import Counter
 from typing import Any
 
+from ..._core.gil import SwitchInterval
 from .. import job_tables
 from .ledger import _lock, _wrap, log
 from .subjob_statuses import SUBJOB_STATUSES
+
+PROMPT_FIRST = SwitchInterval(0.05)
+"""A table (item 19) or a print (item 20) keeps the GIL up to 50 ms at a time while monitoring threads ask
+for it (``_core/gil.py``)."""
 
 _failed_once: list[bool] = []
 """Non-empty once a render failed (logged once; Ganga's own table is shown)."""
@@ -68,7 +76,8 @@ def _rendered_once(display: Any) -> Any:
     @functools.wraps(display)
     def _display(self: Any, interactive: Any = 0) -> Any:
         try:
-            text = job_tables.render(self, interactive, counts_of, config["jobs_columns_functions"])
+            with PROMPT_FIRST.longer():
+                text = job_tables.render(self, interactive, counts_of, config["jobs_columns_functions"])
         except Exception:  # noqa: BLE001 - a bug of ours must not cost the user the table: Ganga's own
             if not _failed_once:
                 _failed_once.append(True)
