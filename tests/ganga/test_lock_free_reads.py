@@ -21,7 +21,7 @@ def holding_the_lock_of(job: Any) -> tuple[threading.Event, threading.Event, thr
     def hold() -> None:
         with stripProxy(job)._getRoot()._lock:
             held.set()
-            release.wait(WAIT)
+            release.wait(4 * WAIT)  # longer than a reader is waited for: a blocked reader fails the test
 
     thread = threading.Thread(target=hold, daemon=True)
     thread.start()
@@ -53,6 +53,25 @@ def test_reads_of_a_split_job_do_not_wait_for_its_lock(ganga_session: Any) -> No
         done, result = read_in_thread(lambda: (raw.status, sub.status, raw.name, sub.backend.time))
         assert done.wait(WAIT), "a read waited for the lock a flush holds"
         assert result["value"] == ("submitted", "submitted", "", 100)
+    finally:
+        release.set()
+        holder.join(WAIT)
+
+
+def test_getters_do_not_wait_for_the_lock(ganga_session: Any) -> None:
+    gpi = ganga_session
+    job = gpi.Job(backend=gpi.TestSubmitter(time=100), splitter=gpi.ArgSplitter(args=[["a"], ["b"]]))
+    job.submit()
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    raw = stripProxy(job)
+    sub = raw.subjobs[1]
+    expected = (sub.fqid, sub.master, sub.outputdir, raw.inputdir)
+    _, release, holder = holding_the_lock_of(job)
+    try:
+        done, result = read_in_thread(lambda: (sub.fqid, sub.master, sub.outputdir, raw.inputdir))
+        assert done.wait(WAIT), "a getter waited for the lock a flush holds"
+        assert result["value"] == expected and expected[:2] == (f"{job.id}.1", raw)
     finally:
         release.set()
         holder.join(WAIT)

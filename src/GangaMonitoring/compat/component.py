@@ -207,6 +207,8 @@ class MonitoringComponent(GangaThread):
         patches.slices_from_templates()
         patches.master_work_once()
         patches.subjob_statuses_counted()
+        patches.tables_read_once()
+        patches.prints_without_lock()
         patches.plain_stack_traces()
         service_events.subscribe(self._on_service_retry)
         patches.offload_postprocessing(self.pools.run_in_process)

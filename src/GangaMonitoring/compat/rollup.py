@@ -92,6 +92,21 @@ class SubjobStatuses:
         with self._lock:
             return {status for status, count in record.counts.items() if count > 0}
 
+    def counts(self, master: Any) -> Counter[str]:
+        """How many of ``master``'s subjobs have each status (a copy; statuses no subjob has are left out).
+
+        As fresh as the last status write whose listener ran; a master not
+        counted yet (or given new subjobs) is scanned once, under its lock,
+        as :meth:`statuses` does.
+        """
+        subjobs = master.subjobs
+        size = len(subjobs)
+        record = self._records.get(master)
+        if record is None or record.container() is not subjobs or record.size != size:
+            record = self._scan(master)
+        with self._lock:
+            return +record.counts
+
     def _scan(self, master: Any) -> _Record:
         with master.const_lock:  # no subjob status is written meanwhile
             subjobs = master.subjobs

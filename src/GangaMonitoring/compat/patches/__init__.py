@@ -23,6 +23,8 @@ undone:
 17. ``subjob_statuses``: a master's subjob statuses are answered from counts.
 18. ``exit_order``: the patches come off after Ganga's last flush, not before.
 19. ``batch_wrapper``: the job wrapper the Batch backends submit ends with its program, not a heartbeat later.
+20. ``job_tables``: job tables are read once per row, from what is in memory, never waiting for a job's lock.
+21. ``printing``: printing a job takes no lock of the job.
 
 ``ledger`` is the one ledger of them all, and ``flush_state`` the flag
 items 11 and 16 share.
@@ -55,10 +57,12 @@ from .exit_order import left_to_ganga, unpatch_after_last_flush
 from .flush_costs import INDEX_MEMO, STAT_MEMO, flush_costs_what_changed
 from .force_status import force_subjobs_too
 from .frames_guard import guard_current_frames, unguard_current_frames
+from .job_tables import tables_read_once
 from .lock_free import lock_free_reads
 from .logger_names import cached_logger_names
 from .master_work import ROOT_ENTRIES, SUBJOB_COUNTS, master_work_once
 from .postprocessing import ProcessRunner, forget_runner, offload_postprocessing
+from .printing import prints_without_lock
 from .queue_monitor import swap_queues
 from .slices import slices_from_templates
 from .stack_traces import plain_stack_traces
@@ -78,8 +82,9 @@ __all__ = [
     "add_status_listener", "add_user_action_listener", "apply", "bounded_lock_holds", "cached_logger_names",
     "fast_xml_saves", "flush_costs_what_changed", "guard_current_frames", "hook_submissions", "hook_user_actions",
     "in_submission", "is_applied", "lock_free_reads", "master_work_once", "offload_postprocessing",
-    "plain_stack_traces", "remove", "remove_status_listener", "remove_user_action_listener", "rollup_deferred",
-    "slices_from_templates", "subjob_statuses_counted", "unguard_current_frames", "wrapper_ends_with_program",
+    "plain_stack_traces", "prints_without_lock", "remove", "remove_status_listener", "remove_user_action_listener",
+    "rollup_deferred", "slices_from_templates", "subjob_statuses_counted", "tables_read_once",
+    "unguard_current_frames", "wrapper_ends_with_program",
 ]
 
 

@@ -12,10 +12,13 @@ intends "no changes occur while flushing though reads can").
 
 Contract: a dict read is atomic, so the value read is one a writer stored
 whole.  A component object (a ``Node``) is returned lock-free only once its
-parent is set (a writer attaches it after storing it); anything else — a
-getter, a lazy load from disk, the index cache, a default — takes the stock,
-locked path.  Writes are unchanged.  :func:`lock_free_reads` installs it when
-the component starts.
+parent is set (a writer attaches it after storing it).  A getter (Ganga's
+five: a job's ``fqid``, ``master``, ``inputdir``, ``outputdir``, a file's
+``name``, each computed from ids and parents, the directories made if
+missing) runs without the lock too, its own reads being reads as here.
+Anything else — a lazy load from disk, the index cache, a default — takes
+the stock, locked path.  Writes are unchanged.  :func:`lock_free_reads`
+installs it when the component starts.
 
 Undone by: remove() restores Ganga's ``__get__`` (the ledger).
 """
@@ -48,7 +51,9 @@ def _reading_without_lock(locked_get: Any) -> Any:
 
     @functools.wraps(locked_get)
     def get(self: Any, obj: Any, cls: Any) -> Any:
-        if obj is not None and not self._getter_name:
+        if obj is not None and self._getter_name:
+            return getattr(obj, self._getter_name)()
+        if obj is not None:
             data = getattr(obj, "_data_dict", None)
             if data is not None:
                 value = data.get(self._name, _MISSING)
