@@ -520,6 +520,15 @@ MAIN: tuple[Step, ...] = (
                           "compat/progress.py", "compat/statistics.py", "compat/postprocess_files.py",
                           "compat/job_rows.py"),
          imports=(f"{TARGET}.compat.requests", f"{TARGET}.compat.job_rows")),
+    Step("job-tables", "JobRegistrySlice, Job: tables and prints that never wait for a job's lock",
+         "Job tables (jobs, a slice, j.subjobs) as Ganga's own text, each row read once from what is in\n"
+         "memory: a master's subjob status from the counted statuses, no registry walk per cell, no\n"
+         "master's lock per row; print(j) without the job's lock; a table or a print keeps the GIL up to\n"
+         "50 ms at a time while it computes. 3,000-subjob burst: the jobs table p50 152 -> 0.3 ms, a\n"
+         "1,000-row subjob table p50/max 499/1,513 -> 17/305 ms." + _STILL_A_PATCH,
+         placements=_ours("_core/gil.py", "compat/job_tables.py", *_patch("job_tables", "printing"),
+                          tests=("test_gil.py",)),
+         imports=(f"{TARGET}._core.gil",)),
     Step("file-events", "MonitoringComponent: a job's end seen from its status file, where the file system tells",
          "Local and Batch wrappers close the job's __jobstatus__ file when the job ends; an inotify watch\n"
          "(inotify_simple, one thread for every watch) turns that close into a poll of that job through\n"
