@@ -84,13 +84,7 @@ class SubjobStatuses:
 
     def statuses(self, master: Any) -> set[str]:
         """The set of the statuses of ``master``'s subjobs."""
-        subjobs = master.subjobs
-        size = len(subjobs)
-        record = self._records.get(master)
-        if record is None or record.container() is not subjobs or record.size != size:
-            record = self._scan(master)
-        with self._lock:
-            return {status for status, count in record.counts.items() if count > 0}
+        return set(self.counts(master))
 
     def counts(self, master: Any) -> Counter[str]:
         """How many of ``master``'s subjobs have each status (a copy; statuses no subjob has are left out).
