@@ -8,7 +8,9 @@ default ``[Slurm]heartbeat_frequency`` of 30 s):
 - ``stock``: ``[Monitoring]use_stock_monitoring`` True, so none of our patches,
   and the Batch backends submit Ganga's own wrapper (poll, then sleep a heartbeat);
 - ``ours``: GangaMonitoring's component, whose patches item 19 makes the wrapper
-  wait on its program.
+  wait on its program;
+- ``ours-polling`` (with ``--modes``): ours with ``[Monitoring]file_events = 'off'``,
+  as on a network file system: jobs' ends are found by the periodic poll alone.
 
 Ganga is stopped once the jobs are submitted (the wrapper does not depend on
 monitoring); the process then waits for Slurm to say every job ended, reading
@@ -48,7 +50,7 @@ import tempfile
 import time
 from typing import Any
 
-MODES = ("stock", "ours")
+MODES = ("stock", "ours", "ours-polling")
 
 
 def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-end",
@@ -69,6 +71,7 @@ def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-en
         embedded.start(os.path.join(workdir, "gangadir"), config_file, [
             ("Configuration", "RUNTIME_PATH", "GangaMonitoring"),
             ("Monitoring", "use_stock_monitoring", mode == "stock"),
+            *([("Monitoring", "file_events", "off")] if mode == "ours-polling" else []),
         ])
         try:
             from GangaCore.GPI import Executable, Job, Slurm
@@ -213,6 +216,8 @@ def main() -> int:
                         help="measure to Slurm's end of each job (the wrapper alone) or to Ganga's completed")
     parser.add_argument("--run-time", type=float, nargs=2, default=(1.0, 1.0), metavar=("MIN", "MAX"),
                         help="each program sleeps a (seeded) time in this range")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=["stock", "ours"],
+                        help="which monitorings to run, in this order, each round")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -220,9 +225,9 @@ def main() -> int:
         with open(args.json, "w") as out:
             json.dump(rows, out)
         return 0
-    results: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
+    results: dict[str, list[dict[str, float]]] = {mode: [] for mode in args.modes}
     for _ in range(args.rounds):
-        for mode in MODES:
+        for mode in args.modes:
             results[mode] += run_mode(mode, args.jobs, args.timeout, args.until, tuple(args.run_time))
     print(completed_table(results) if args.until == "completed" else table(results))
     if args.json:
