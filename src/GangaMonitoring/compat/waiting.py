@@ -30,6 +30,7 @@ from typing import Any, TextIO
 
 from .._core.work import JobKey
 from . import patches
+from .notify import key_of
 
 FINAL = frozenset({"completed", "failed", "killed"})
 ENDED = FINAL | {"removed", "new"}
@@ -151,7 +152,7 @@ class Waiter:
 
     def changed(self, job: Any, status: str) -> None:
         try:
-            key = _key(job)
+            key = key_of(job)
         except Exception:  # noqa: BLE001 - a job being built has no id yet: not one waited for
             return
         with self._lock:
@@ -267,7 +268,7 @@ class Display:
 def wait_for_jobs(raws: list[Any], until: frozenset[str], timeout: float | None, stream: TextIO,
                   subjob_statuses: Callable[[Any], Iterable[tuple[int, str]]]) -> WaitResult:
     """Wait for the raw jobs ``raws`` (top-level or subjobs) to reach ``until``; see :class:`Waiter`."""
-    keys = {_key(raw): raw for raw in raws}
+    keys = {key_of(raw): raw for raw in raws}
     masters = [key.top for key, raw in keys.items() if key.sub is None and len(raw.subjobs)]
     waiter = Waiter(keys, until, masters)
     patches.add_status_listener(waiter.changed, subjobs=True)
@@ -284,8 +285,3 @@ def wait_for_jobs(raws: list[Any], until: frozenset[str], timeout: float | None,
     waiting = {k.fqid: s for k, s in sorted(final.items()) if not waiter.done(s)}
     return WaitResult(reached, ended, waiting, tuple(sorted(until)), waiter.clock() - display.started,
                       timed_out=timed_out and bool(waiting), interrupted=interrupted and bool(waiting))
-
-
-def _key(raw: Any) -> JobKey:
-    parent = raw._getParent()
-    return JobKey(int(parent.id), int(raw.id)) if parent is not None else JobKey(int(raw.id))
