@@ -20,9 +20,9 @@ from collections.abc import Iterable
 JobId = int
 
 POLLED_STATES = frozenset({"submitted", "running"})
+"""States in which a job is polled (as stock: ``submitted`` and ``running``)."""
 SUBMISSION_STATES = frozenset({"submitting", "submitted"})
 """A split master's states while Ganga submits its subjobs (it flips between them on most backends)."""
-"""States in which a job is polled (as stock: ``submitted`` and ``running``)."""
 FINALISING_STATES = frozenset({"completing"})
 """States in which a job is done on the backend but not yet final in Ganga."""
 TRACKED_STATES = POLLED_STATES | FINALISING_STATES

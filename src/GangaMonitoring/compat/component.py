@@ -72,7 +72,7 @@ from .file_events import FileEvents
 from .kill_resubmit import KillResubmitChecks
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 from .pipeline import OutputPipeline
-from .polling import Polling, call_inline, monitored_in_submission
+from .polling import Polling, call_inline, monitored_while_submitted
 from .job_rows import run_time
 from .progress import SplitJobProgress
 from .prompt import PromptNotice, tell_user
@@ -449,7 +449,7 @@ class MonitoringComponent(GangaThread):
             backend = registry.job_backend_name(job)
         except Exception:  # noqa: BLE001 - a job being built or removed has no id or backend yet: not tracked
             return
-        if status in SUBMISSION_STATES and self.index.get(job_id) is not None and _monitored_in_submission(job):
+        if status in SUBMISSION_STATES and self.index.get(job_id) is not None and monitored_while_submitted(job):
             return  # a split job being submitted stays polled for its subjobs submitted (_on_any_status_change)
         if backend and self.index.update(job_id, backend, status, self.clock.now()):
             self.runner.wake()
@@ -511,8 +511,7 @@ class MonitoringComponent(GangaThread):
         ``submitted`` from now on, so its subjobs already submitted are polled, retrieved and finalised
         while the others are still being submitted (its own status, ``submitting``, is not polled)."""
         master = subjob._getParent()
-        if master is None or not patches.in_submission(master) or self.index.get(master.id) is not None \
-                or not monitored_in_submission(master):
+        if master is None or self.index.get(master.id) is not None or not monitored_while_submitted(master):
             return
         if self.registry_slice is None or master._getRegistry() is not registry.registry_of(self.registry_slice):
             return
@@ -528,7 +527,7 @@ class MonitoringComponent(GangaThread):
             return
         if recover:
             recover_interrupted_jobs(self.registry_slice)
-        changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice, _monitored_in_submission),
+        changed = self.index.replace_all(registry.list_tracked_jobs(self.registry_slice, monitored_while_submitted),
                                          self.clock.now())
         self._forget_failures_of_removed_jobs()
         if check_credentials:
@@ -616,8 +615,3 @@ class MonitoringComponent(GangaThread):
     def __repr__(self) -> str:
         state = "enabled" if self.enabled else ("disabled" if self.alive else "stopped")
         return f"<GangaMonitoring {state} {self.scheduler!r} {self.index!r}>"
-
-
-def _monitored_in_submission(job: Any) -> bool:
-    """Is ``job``'s ``submit()`` running, with its subjobs submitted so far monitored meanwhile?"""
-    return patches.in_submission(job) and monitored_in_submission(job)

@@ -320,6 +320,11 @@ def polled_now(job: Any) -> bool:
     return registry.job_status(job) in POLLED_STATES
 
 
+def monitored_while_submitted(job: Any) -> bool:
+    """Is ``job``'s ``submit()`` running, with its subjobs submitted so far monitored meanwhile?"""
+    return patches.in_submission(job) and monitored_in_submission(job)
+
+
 SUBMISSION_JUDGED_BY_SUBJOBS = frozenset({"DiracBase"})
 """Backend classes (and their subclasses) whose ``master_submit`` reads its subjobs' states when it ends:
 GangaDirac's returns 0, a failed submission, when a subjob is ``failed`` then, so a subjob failing on the
@@ -337,7 +342,6 @@ def monitored_in_submission(job: Any) -> bool:
     if not len(raw.subjobs):
         return False
     return not any(cls.__name__ in SUBMISSION_JUDGED_BY_SUBJOBS for cls in type(stripProxy(raw.backend)).__mro__)
-
 
 
 def still_polled(job: Any, before: str) -> bool:
