@@ -10,9 +10,10 @@ once a second for its clock).  Ctrl-C (``KeyboardInterrupt``) ends the wait
 with what is known then, as a timeout does.
 
 Output: at a terminal (``stream.isatty()``) one progress line redrawn in
-place; elsewhere (a log, a pipe) a plain line per change of a job waited
-for, and for split jobs one progress line at most every
-:data:`PLAIN_PROGRESS_EVERY` seconds.
+place; elsewhere (a log, a pipe) an opening line with what is waited for
+and the jobs' states then (a job already there is said there, never as a
+change), a plain line per later change of a job waited for, and for split
+jobs one progress line at most every :data:`PLAIN_PROGRESS_EVERY` seconds.
 
 The listener runs in the thread that changed a status, after Ganga's setter
 let the job's lock go: it reads only that job's ids, and writes this
@@ -227,7 +228,7 @@ class Display:
         self.clock = clock
         self.started = clock()
         self._last_plain_progress = self.started
-        self._drawn = False
+        self._opened = False
 
     @property
     def tick(self) -> float | None:
@@ -241,6 +242,9 @@ class Display:
         if self.terminal:
             self._bar(done, len(statuses), sub_final, subjobs, elapsed, Counter(statuses.values()), last)
             return
+        if not self._opened:
+            self._opened = True
+            self._line(opening(statuses, self.until, done))
         for key, status in changes:
             self._line(f"job {key.fqid} {status} ({done}/{len(statuses)} done, {elapsed:.0f} s)")
         if subjobs and (last or self.clock() - self._last_plain_progress >= PLAIN_PROGRESS_EVERY):
@@ -265,6 +269,26 @@ class Display:
         self.stream.flush()
 
 
+def by_job(item: tuple[JobKey, str]) -> tuple[int, int]:
+    """Sort key of ``(key, status)`` pairs: by job id, a job before its subjobs."""
+    key = item[0]
+    return key.top, -1 if key.sub is None else key.sub
+
+
+OPENING_LISTS_UP_TO = 10
+"""An opening line names each job's state up to this many jobs; beyond, it counts them by state."""
+
+
+def opening(statuses: dict[JobKey, str], until: frozenset[str], done: int) -> str:
+    """The plain output's first line: how many jobs, until what, and where they are (``0 completed, 1 running``)."""
+    target = "final" if until == FINAL else "|".join(sorted(until))
+    if len(statuses) <= OPENING_LISTS_UP_TO:
+        where = ", ".join(f"{key.fqid} {status}" for key, status in sorted(statuses.items(), key=by_job))
+    else:
+        where = ", ".join(f"{status} {n}" for status, n in sorted(Counter(statuses.values()).items()))
+    return f"waiting for {len(statuses)} job(s) to be {target}, {done} already: {where}"
+
+
 def wait_for_jobs(raws: list[Any], until: frozenset[str], timeout: float | None, stream: TextIO,
                   subjob_statuses: Callable[[Any], Iterable[tuple[int, str]]]) -> WaitResult:
     """Wait for the raw jobs ``raws`` (top-level or subjobs) to reach ``until``; see :class:`Waiter`."""
@@ -280,8 +304,8 @@ def wait_for_jobs(raws: list[Any], until: frozenset[str], timeout: float | None,
     finally:
         patches.remove_status_listener(waiter.changed)
     final = waiter.snapshot()
-    reached = {k.fqid: s for k, s in sorted(final.items()) if s in until}
-    ended = {k.fqid: s for k, s in sorted(final.items()) if s not in until and s in ENDED}
-    waiting = {k.fqid: s for k, s in sorted(final.items()) if not waiter.done(s)}
+    reached = {k.fqid: s for k, s in sorted(final.items(), key=by_job) if s in until}
+    ended = {k.fqid: s for k, s in sorted(final.items(), key=by_job) if s not in until and s in ENDED}
+    waiting = {k.fqid: s for k, s in sorted(final.items(), key=by_job) if not waiter.done(s)}
     return WaitResult(reached, ended, waiting, tuple(sorted(until)), waiter.clock() - display.started,
                       timed_out=timed_out and bool(waiting), interrupted=interrupted and bool(waiting))
