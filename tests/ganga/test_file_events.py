@@ -33,13 +33,33 @@ def local_job(gpi: Any, seconds: float) -> Any:
                    backend=gpi.Local())
 
 
+def gated(gate: str, then: str) -> list[str]:
+    """``sh -c`` arguments of a program that waits for the file ``gate``, then runs ``then``."""
+    return ["-c", f"while [ ! -e {gate} ]; do sleep 0.1; done; {then}"]
+
+
+def local_polls_settled() -> bool:
+    """No poll of Local runs, and none is due within the hour's polls (first or periodic): events' polls done."""
+    snapshot = component().statistics()
+    local = [b for b in snapshot.backends if b.backend == "Local"]
+    running = any("Local" in what for what in snapshot.running)
+    return not running and all(b.next_poll_in is None or b.next_poll_in > 600 for b in local)
+
+
 def test_local_jobs_end_by_their_status_files_and_their_watches_go(gangadir: str) -> None:
+    gate = os.path.join(os.path.dirname(gangadir), os.path.basename(gangadir) + ".gate")
     with ganga_running(gangadir, NO_PERIODIC_LOCAL_POLL) as gpi:
-        jobs = [local_job(gpi, 2) for _ in range(3)]
+        jobs = [gpi.Job(application=gpi.Executable(exe="/bin/sh", args=gated(gate, "sleep 1; echo done")),
+                        backend=gpi.Local()) for _ in range(3)]
         split = gpi.Job(application=gpi.Executable(exe="/bin/sh"), backend=gpi.Local(),
-                        splitter=gpi.ArgSplitter(args=[["-c", f"sleep 4; echo part-{n}"] for n in range(3)]))
-        for job in [split, *jobs]:  # the split's end of submission polls Local: before any job here ends
+                        splitter=gpi.ArgSplitter(args=[gated(gate, f"echo part-{n}") for n in range(3)]))
+        for job in [split, *jobs]:
             job.submit()
+        # no job ends before the polls that submission asks for (the split's, during and at the end of its
+        # submission) have run, however slow the machine: then only a status file's event can see an end
+        assert wait_for(local_polls_settled, timeout=120), component().statistics()
+        with open(gate, "w"):
+            pass
         events = component().file_events
         assert wait_for(lambda: all(j.status == "completed" for j in [*jobs, split]), timeout=120), (
             [j.status for j in [*jobs, split]], dict(events.refused))

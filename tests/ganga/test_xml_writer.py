@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from .conftest import wait_for
 from .test_flush_cost import flush
 
 pytestmark = pytest.mark.ganga
@@ -49,6 +50,9 @@ def objects_of_every_kind(gpi: Any) -> list[tuple[Any, str]]:
     split = gpi.Job(backend=gpi.TestSubmitter(time=100),
                     splitter=gpi.ArgSplitter(args=[[AWKWARD], ["2"], []]))
     split.submit()
+    # running for 100 s from here: monitoring changes nothing of them while both writers write them
+    assert wait_for(lambda: submitted.status == "running" and all(j.status == "running" for j in split.subjobs),
+                    timeout=120), (submitted.status, [j.status for j in split.subjobs])
     simgrid = gpi.Job(backend=gpi.SimGrid())
     dirac = gpi.Job(backend=gpi.Dirac(settings={"Destination": AWKWARD}),
                     outputfiles=[gpi.DiracFile("x.root"), gpi.LocalFile("y")])
