@@ -93,7 +93,7 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                                     "repaired)."),
     "status_file_interval": (5.0, "Seconds between two writes of the monitoring snapshot to "
                                   "<gangadir>/monitoring/status.json, which 'ganga-monitoring status' prints "
-                                  "from a shell."),
+                                  "from a shell (longer when a write would take more than 2 % of the time)."),
     "breaker_failures": (5, "Consecutive failures of a backend's service (outage, 5xx, timeout) after which its "
                             "polls and downloads are held and the backend is only probed."),
     "breaker_first_probe": (10.0, "Seconds after a backend's breaker opens before the first probe; each failed "

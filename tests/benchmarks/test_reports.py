@@ -28,6 +28,7 @@ def _load(name: str) -> ModuleType:
 compare = _load("compare")
 plot_compare = _load("plot_compare")
 flush_cost = _load("flush_cost")
+lag_floor = _load("lag_floor")
 
 
 def summary(**changes: Any) -> dict[str, Any]:
@@ -208,3 +209,16 @@ def test_repeated_runs_in_one_file_are_one_point_at_their_median(tmp_path: Path)
     path.write_text(json.dumps({"runs": [{"size": 1000, **runs}]}))
     (point,) = plot_compare.load([str(path)])[("SimGrid, plain jobs", "ours")]
     assert point["lag_s"]["p95"] == 2.0
+
+
+def test_the_lag_floor_model_serves_outputs_at_the_grids_rate_after_the_poll_that_sees_them() -> None:
+    # one job every 0.5 s, polls every 2 s, outputs served at 1 a second: the queue grows by one a poll
+    found, last = lag_floor.lags(4, 1.0, (0.0, 0.0), (0.0, 2.0), 2.0, seed=3)
+    assert len(found) == 4 and found == sorted(found)
+    assert all(lag > 0 for lag in found)
+    # a grid fast enough: every job is served at the first poll after its end, within one interval
+    quick, _ = lag_floor.lags(1000, 1e9, (0.0, 10.0), (5.0, 30.0), 2.0, seed=1)
+    assert quick[-1] <= 2.0 + 1e-6
+    # a slower grid can only be later, never sooner
+    slow, slow_last = lag_floor.lags(1000, 50.0, (0.0, 10.0), (5.0, 30.0), 2.0, seed=1)
+    assert slow[-1] > quick[-1] and slow_last >= 1000 / 50.0

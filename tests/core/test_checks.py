@@ -1,5 +1,6 @@
 """The component's periodic checks (``compat/checks.py``): each runs again after its interval, also after it
-failed, never once monitoring is disabled; the free-disk check holds work before the disk is full."""
+failed, never once monitoring is disabled, and later when a run's cost would exceed its share of the time;
+the free-disk check holds work before the disk is full."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from collections.abc import Iterator
 import pytest
 from tenacity import stop_after_attempt, wait_fixed
 
-from GangaMonitoring._core.clock import SystemClock
+from GangaMonitoring._core.clock import FakeClock, SystemClock
 from GangaMonitoring._core.pools import Pools
 from GangaMonitoring._core.retry import RetryPolicy
 from GangaMonitoring._core.runner import SchedulerRunner
 from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring.compat.checks import FreeDiskCheck, PeriodicCheck
+from GangaMonitoring._core.work import OpKey, State
+from GangaMonitoring.compat.checks import FreeDiskCheck, PeriodicCheck, next_due
 
 WAIT = 10.0
 
@@ -74,3 +76,44 @@ def test_the_free_disk_check_holds_work_while_space_is_short_and_releases_it_onc
     count = len(said)
     nothing()  # no gangadir yet: nothing to check
     assert len(said) == count
+
+
+def test_next_due_keeps_a_costly_check_within_its_share_of_the_time() -> None:
+    assert next_due(100.0, 100.01, 5.0, None) == 100.01 + 5.0  # no share: the interval after the run
+    assert next_due(100.0, 100.01, 5.0, 0.02) == 100.01 + 5.0  # a cheap run: the interval rules
+    assert next_due(100.0, 100.4, 5.0, 0.02) == pytest.approx(120.0)  # 0.4 s is 2 % of 20 s
+    assert next_due(100.0, 102.0, 5.0, 0.02) == pytest.approx(200.0)  # slower still (a loaded machine): later
+    assert next_due(100.0, 100.4, 5.0, 0.0) == 100.4 + 5.0  # no share set (0): the interval
+
+
+def test_a_check_with_a_share_is_scheduled_after_its_run_by_its_cost() -> None:
+    """The runner measures the run on its own clock: a run that took 1 s with a 5 % share runs again 20 s
+    after it began, not 0.5 s after it ended."""
+    clock = FakeClock()
+    pools = Pools({"poll": 1, "io": 1, "cpu": 1, "processes": 1}, clock)
+    policy = RetryPolicy("test", wait=wait_fixed(0), stop=stop_after_attempt(1))
+    runner = SchedulerRunner(Scheduler({"poll": 1, "io": 1, "cpu": 1}), pools, clock, lambda kind: policy,
+                             max_sleep=0.05)
+    ran = threading.Event()
+    began = clock.now()
+
+    def run() -> None:
+        clock.jump(1.0)  # the run's cost, as the runner's clock sees it
+        ran.set()
+
+    runner.start()
+    try:
+        PeriodicCheck("costly", "a costly check", run, lambda: 0.5, max_share=0.05).schedule(
+            runner, began, lambda: True)
+        assert ran.wait(WAIT)
+        for _ in range(int(WAIT / 0.01)):  # the next run is scheduled once this one's action returns
+            pending = [op for op, _ in runner.explain(lambda op: op.key == OpKey.session("costly"))
+                       if op.state is not State.RUNNING]
+            if pending:
+                break
+            ran.wait(0.01)
+        assert [op.due for op in pending] == [pytest.approx(began + 20.0)]
+    finally:
+        runner.stop()
+        runner.join(WAIT)
+        pools.shutdown(wait=True)

@@ -65,6 +65,20 @@ def test_one_client_shared_by_threads_gives_each_thread_its_own_session(simgrid:
     assert client.status([ids[0]])[0]["id"] == ids[0]  # and the client still works afterwards
 
 
+def test_the_client_ignores_proxy_settings_of_the_environment(simgrid: SimGridProcess,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simulator is on the loopback: a proxy named in the environment (here one nothing listens on) is
+    not asked, nor is a ``.netrc`` read."""
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NETRC", "/nonexistent/netrc")
+    client = simgrid.client()
+    ids = client.submit(1)
+    assert client.status(ids)[0]["id"] == ids[0]
+
+
 def test_bad_requests_are_clear_4xx(simgrid: SimGridProcess) -> None:
     client = simgrid.client(max_batch=1000)
     with pytest.raises(SimGridRejected, match="at most 50 ids"):

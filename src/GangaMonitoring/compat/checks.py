@@ -5,7 +5,10 @@ schedules its next run ``interval()`` seconds later (the interval is read each
 time: a user may change it at the prompt).  The next run is scheduled even
 when this one failed: a failed check must not end the checks for good (nor
 leave a hold it placed for ever).  Nothing is scheduled once ``enabled()`` is
-false.  Ganga-free.
+false.  A check whose cost grows with the session (the status file's rows and
+queued work at 10,000 subjobs) may be given ``max_share``: its next run then
+waits long enough that its runs take at most that share of the time
+(:func:`next_due`).  Ganga-free.
 """
 
 from __future__ import annotations
@@ -27,18 +30,34 @@ class PeriodicCheck:
     run: Callable[[], object]
     """The check itself (what it returns is not used)."""
     interval: Callable[[], float]
+    max_share: float | None = None
+    """At most this share of the session's time goes to the check's runs (None: every ``interval()``)."""
 
     def schedule(self, runner: SchedulerRunner, due: float, enabled: Callable[[], bool]) -> None:
-        """Run at ``due``, then every ``interval()`` seconds while ``enabled()``."""
+        """Run at ``due``, then every ``interval()`` seconds (or longer: ``max_share``) while ``enabled()``."""
         def action(_op: Operation) -> None:
+            started = runner.clock.now()
             try:
                 self.run()
             finally:
                 if enabled():
-                    self.schedule(runner, runner.clock.now() + self.interval(), enabled)
+                    self.schedule(runner, next_due(started, runner.clock.now(), self.interval(), self.max_share),
+                                  enabled)
 
         runner.submit(Operation(key=OpKey.session(self.name), kind=Kind.CALL, backend=None,
                                 priority=PriorityClass.QUEUED, due=due, action=action, description=self.description))
+
+
+def next_due(started: float, ended: float, interval: float, max_share: float | None) -> float:
+    """When a check that ran from ``started`` to ``ended`` runs next: ``interval`` after its end, or later, so
+    that a run of ``ended - started`` seconds is at most ``max_share`` of the time from its start to the next.
+
+    A run's time is the clock's: on a loaded machine or with a busy GIL it is longer than its CPU time, and
+    the check backs off the more (e.g. a 0.4 s run with ``max_share`` 0.02 runs again 20 s after it began).
+    """
+    if max_share is None or max_share <= 0:
+        return ended + interval
+    return max(ended + interval, started + (ended - started) / max_share)
 
 
 class FreeDiskCheck:

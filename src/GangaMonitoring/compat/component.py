@@ -82,6 +82,10 @@ from .requests import UserRequests
 log = getLogger("GangaMonitoring.component")
 
 RECONCILE_KEY = OpKey.session("reconcile")
+STATUS_FILE_SHARE = 0.02
+"""At most this share of the time goes to writing the status file (``checks.next_due``): at thousands of
+subjobs a write reads every queued operation and thousands of rows, while holding the GIL the retrievals
+and finalisations it describes need."""
 FINISHING_STATES = frozenset({"completing", "completed", "failed", "killed"})
 PERIODIC_WORK = frozenset({POLL, POLL_QUEUED, POLL_NEW, FILE_EVENT_POLL, RECONCILE_KEY.what, "disk-check",
                            "credential-check", "completing-check", "status-file", "rollup-check", UPDATE})
@@ -430,7 +434,7 @@ class MonitoringComponent(GangaThread):
                            self._hand_back_stuck_jobs, config.completing_check_interval),
              now + config.completing_check_interval()),
             (PeriodicCheck("status-file", "write the snapshot 'ganga-monitoring status' prints",
-                           self.write_status_file, config.status_file_interval), now),
+                           self.write_status_file, config.status_file_interval, STATUS_FILE_SHARE), now),
             (PeriodicCheck("rollup-check", "check split jobs' counted subjob statuses against a recount",
                            check_counts, config.rollup_check_interval), now + config.rollup_check_interval()),
         ]
