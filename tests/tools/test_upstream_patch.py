@@ -131,8 +131,9 @@ def test_monkeypatches_made_real_edits_are_no_longer_installed(series: dict[str,
     assert '(SubJobXMLList, "flush", _clearing_saved_flags),' not in patches
     assert '_wrap(subjob_list_module, "open"' not in patches
     assert "self._subjob_count = subjob_count" in sjxml and "self.load_subJobIndex()\n" in sjxml
+    assert "self._index_entries[sj_id] = (subjob_obj, this_cache)" in sjxml
     for wrapper in ("_counting_once", "_forgetting_count", "_reading_index_when_used", "_noting_unread_index",
-                    ):
+                    "_writing_index", "_remembering_stats", "_saving_noted", "_noting_changes"):
         assert f"def {wrapper}(" not in patches and f", {wrapper}" not in patches, wrapper
     batch = (tree / "ganga/GangaCore/Lib/Batch/BatchScriptTemplate.py.template").read_text()
     assert "result = child.wait(timeout=###HEARTBEATFREQUENCE###)" in batch and "time.sleep(" not in batch
@@ -162,6 +163,7 @@ def test_the_load_time_patches_left_are_listed_and_those_on_edited_files_flagged
     edited = {f for r in series["records"] for f in r.files}
     assert all(line.rsplit("(", 1)[1].rstrip(")") in edited for line in flagged)
     assert leftovers.ok == (not flagged)
+    assert not [line for line in listing if "SubJobXMLList" in line], leftovers.output  # all edits now
 
 
 def _tiny_repository(path: Path) -> None:
