@@ -210,14 +210,9 @@ _ENTRY_WRITTEN = ("            if sj_id in self._cachedJobs:\n"
                   "                disk_location = self.__get_dataFile(sj_id)\n"
                   "                all_caches[sj_id]['modified'] = stat(disk_location).st_ctime\n")
 FLUSH_COST_EDITS = (
-    Edit(_SJXML, '        self._subjob_master_index_name = "subjobs.idx"\n',
-         "        # subjob id -> (the subjob, its entry of subjobs.idx as last written); flush forgets a\n"
-         "        # subjob's entry when it saves it (see __really_writeIndex)\n"
-         "        self._index_entries = {}\n",
-         Where.AFTER, why="the index entries written last, per subjob in memory"),
     Edit(_SJXML, "                safe_save(subjob_data, subjob_obj, to_file)\n",
-         "                self._index_entries.pop(index, None)\n", Where.BEFORE,
-         why="a subjob saved has its entry computed again"),
+         "                subjob_obj._index_entry_written = None  # saved: its entry is computed again\n",
+         Where.BEFORE, why="a subjob saved has its entry computed again"),
     Edit(_SJXML, "        self.write_subJobIndex(ignore_disk)\n",
          "        # subjobs changed since their save (a flush that lets the master's lock go between saves,\n"
          "        # e.g. the monitoring component's) are saved again until none is dirty: the index is then\n"
@@ -225,27 +220,30 @@ FLUSH_COST_EDITS = (
          "        changed = [(i, sj) for i, sj in list(self._cachedJobs.items()) if sj._dirty]\n"
          "        while changed:\n"
          "            for index, subjob_obj in changed:\n"
-         "                self._index_entries.pop(index, None)\n"
+         "                subjob_obj._index_entry_written = None\n"
          "                safe_save(self.__get_dataFile(str(index)), subjob_obj, to_file)\n"
          "                subjob_obj._setFlushed()\n"
          "            changed = [(i, sj) for i, sj in list(self._cachedJobs.items()) if sj._dirty]\n\n",
          Where.BEFORE, why="SubJobXMLList.flush saves again the subjobs changed meanwhile, before the index"),
     Edit(_SJXML, _ENTRY_WRITTEN,
          "            if sj_id in self._cachedJobs:\n"
-         "                # the entry written last time, unless flush saved the subjob since: a changed subjob is\n"
-         "                # dirty, and flush saves every dirty one before it writes the index. Computing every\n"
-         "                # entry and stat-ing its file anew (~0.3 ms each) made each flush cost every subjob\n"
-         "                # in memory, though a few had changed\n"
+         "                # the entry written last time for this subjob, while its data file is the one it was\n"
+         "                # then: a changed subjob is dirty and saved before the index is written, and a save\n"
+         "                # writes a new file renamed over the old (another inode, or at least another ctime),\n"
+         "                # also when GangaRepositoryLocal saves the subjobs of a master made in this session.\n"
+         "                # Computing every entry anew (~0.3 ms each) made a flush cost every subjob in memory\n"
          "                subjob_obj = self.__getitem__(sj_id)\n"
-         "                written = self._index_entries.get(sj_id)\n"
-         "                if written is not None and written[0] is subjob_obj:\n"
+         "                on_disk = stat(self.__get_dataFile(sj_id))\n"
+         "                disk_key = (on_disk.st_dev, on_disk.st_ino, on_disk.st_ctime_ns, on_disk.st_size)\n"
+         "                written = getattr(subjob_obj, '_index_entry_written', None)\n"
+         "                if written is not None and written[0] == disk_key:\n"
          "                    this_cache = written[1]\n"
          "                else:\n"
          "                    this_cache = self._registry.getIndexCache(subjob_obj)\n"
-         "                    this_cache['modified'] = stat(self.__get_dataFile(sj_id)).st_ctime\n"
-         "                    self._index_entries[sj_id] = (subjob_obj, this_cache)\n"
+         "                    this_cache['modified'] = on_disk.st_ctime\n"
+         "                    subjob_obj._index_entry_written = (disk_key, this_cache)\n"
          "                all_caches[sj_id] = this_cache\n",
-         why="subjobs.idx: the entries of subjobs not saved since are the ones written last"),
+         why="subjobs.idx: a subjob's entry is the one written last while its data file is unchanged"),
     Edit(PATCHES_GLOB, "    subjob_list_module = sys.modules[SubJobXMLList.__module__]\n", "", glob=True,
          why="flush_costs no longer patches SubJobXMLList's module"),
 )
@@ -673,12 +671,15 @@ MAIN: tuple[Step, ...] = (
          edits=CONFIG_EDITS),
     Step("queues", "queues: Ganga's queues plus what monitoring does",
          "startUpQueues builds MonitoringQueues (compat/queues.py), a ThreadPoolQueueMonitor that also\n"
-         "shows monitoring's work per backend and has why(job), snapshot(), retry(job) and watch(),\n"
-         "unless [Monitoring]use_stock_monitoring. A real edit: the runtime package's load-time swap of\n"
+         "shows monitoring's work per backend and has why(job), snapshot(), retry(job), watch(), and\n"
+         "wait(jobs, until) and notify(jobs) (compat/waiting.py, compat/notify.py), unless\n"
+         "[Monitoring]use_stock_monitoring. A real edit: the runtime package's load-time swap of\n"
          "ThreadPoolQueueMonitor is not part of the series.",
-         placements=(Placement(PACKAGE_SOURCE, TARGET_DIR, include=("compat/queues.py",)),
+         placements=(Placement(PACKAGE_SOURCE, TARGET_DIR, include=("compat/queues.py", "compat/waiting.py",
+                                                                 "compat/notify.py")),
                      Placement(f"{TEMPLATES}/GPI", GPI_TESTS)),
-         edits=QUEUES_EDITS, imports=("GangaCore.Core.GangaThread.WorkerThreads", f"{TARGET}.compat.queues")),
+         edits=QUEUES_EDITS, imports=("GangaCore.Core.GangaThread.WorkerThreads", f"{TARGET}.compat.queues",
+                                      f"{TARGET}.compat.waiting")),
     Step("docs", "doc: the scheduled monitoring component",
          "doc/UserGuide/Monitoring.rst: what the monitoring component does, its switch and options,\n"
          "queues; the design notes (architecture, configuration, drivers) under doc/Monitoring/.",

@@ -40,9 +40,10 @@ def saves(monkeypatch):
     saved = []
     during = {}
 
-    def safe_save(data_file, subjob, to_file, ignore_subs=""):
-        with open(data_file, "w") as f:
+    def safe_save(data_file, subjob, to_file, ignore_subs=""):  # a new file renamed over the old, as Ganga's
+        with open(data_file + ".new", "w") as f:
             f.write(subjob.status)
+        os.replace(data_file + ".new", data_file)
         saved.append(subjob.id)
         if len(saved) in during:
             during.pop(len(saved))()
@@ -61,6 +62,13 @@ def _split_job(root, subjobs):
     subjob_list = SubJobXMLList(str(root), registry=registry)
     subjob_list._reset_cachedJobs({number: _Subjob(master, number) for number in range(subjobs)})
     return subjob_list, registry
+
+
+def _temporary_list(root, registry, cached):
+    """The list through which Ganga flushes a master made in this session, made anew at each flush."""
+    subjob_list = SubJobXMLList(str(root), registry=registry)
+    subjob_list._reset_cachedJobs(cached)
+    return subjob_list
 
 
 def _index(root):
@@ -98,3 +106,16 @@ def test_a_subjob_changed_after_its_save_is_saved_again_before_the_index(tmp_pat
     with open(os.path.join(str(tmp_path), "0", "data")) as f:
         assert f.read() == "killed"
     assert _index(tmp_path)[0]["status"] == "killed"
+
+
+def test_the_next_temporary_list_of_a_master_made_in_this_session_reuses_the_entries(tmp_path, saves):
+    saved, _ = saves
+    first, registry = _split_job(tmp_path, 3)
+    first.flush(ignore_disk=True)
+    changed = first._cachedJobs[2]
+    changed.status = "completed"  # saved by the repository itself, before it makes the temporary list
+    repository_xml.safe_save(os.path.join(str(tmp_path), "2", "data"), changed, None)
+    del saved[:], registry.computed[:]
+    _temporary_list(tmp_path, registry, dict(first._cachedJobs)).flush(ignore_disk=True)
+    assert saved == [] and registry.computed == [2]
+    assert [_index(tmp_path)[n]["status"] for n in range(3)] == ["new", "new", "completed"]
