@@ -9,11 +9,15 @@ subjobs is submitted and flushed, then for each ``k`` the comments of ``k``
 subjobs are changed and the master is flushed (``Registry._flush``), timed,
 ``--repeat`` times (the median is kept).  Stock is Ganga 8.7.12 alone; ours is
 the same session with GangaMonitoring, whose component installs the
-repository patches (items 11, 13, 14, 15 of ``compat/patches/``).
+repository patches (items 11, 13, 14, 15 of ``compat/patches/``).  ``--tree
+NAME=DIR`` also times, as a column of its own, the Ganga of a source tree
+(e.g. a commit of ``tools/upstream_patch``'s series, whose edits act without
+the package) in the stock mode's session.
 
     python benchmarks/flush_cost.py                          # 2,000 subjobs, k = 0 .. 2,000
     python benchmarks/flush_cost.py --subjobs 10000 --plot   # and docs/img/flush-cost.png
     python benchmarks/flush_cost.py --load results/flush-cost.json --plot docs/img/flush-cost.png
+    python benchmarks/flush_cost.py --tree edits=/tmp/series/ganga    # that tree's Ganga too
 
 Prints a table (milliseconds per flush, CPU of that thread, ratio) and writes JSON with ``--json``.
 No figure is asserted anywhere: it is a measurement.
@@ -83,18 +87,25 @@ def child(mode: str, subjobs: int, repeat: int) -> dict[str, Any]:
                      "cpu_ms": 1000 * statistics.median(cpu)})
     from GangaCore.GPIDev.Lib.Registry.JobRegistry import JobRegistry
 
+    import GangaCore
+
     patched = bool(getattr(vars(JobRegistry)["getIndexCache"], "__gm_wrapped__", False))
     return {"mode": mode, "component": type(monitoring_component).__name__, "patched": patched,
-            "subjobs": subjobs, "rows": rows, "temp_dirs": [home, gangadir]}
+            "ganga": os.path.dirname(GangaCore.__file__), "subjobs": subjobs, "rows": rows,
+            "temp_dirs": [home, gangadir]}
 
 
-def run_mode(mode: str, subjobs: int, repeat: int, timeout: float) -> dict[str, Any]:
+def run_mode(mode: str, subjobs: int, repeat: int, timeout: float, tree: str | None = None) -> dict[str, Any]:
+    """One mode in a fresh process; ``tree``: with the Ganga of that source tree first on ``sys.path``."""
+    env = dict(os.environ)
+    if tree:
+        env["PYTHONPATH"] = os.pathsep.join([tree, os.path.join(tree, "ganga"), env.get("PYTHONPATH", "")])
     with tempfile.TemporaryDirectory(prefix="gangamon-flush-out-") as out:
         path = os.path.join(out, "result.json")
         command = [sys.executable, __file__, "--child", mode, "--subjobs", str(subjobs), "--repeat", str(repeat),
                    "--json", path]
         subprocess.run(command, check=True, timeout=timeout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       start_new_session=True)
+                       start_new_session=True, env=env)
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
 
@@ -102,13 +113,19 @@ def run_mode(mode: str, subjobs: int, repeat: int, timeout: float) -> dict[str, 
 def table(results: dict[str, dict[str, Any]]) -> str:
     stock = {r["changed"]: r for r in results["stock"]["rows"]}
     ours = {r["changed"]: r for r in results["ours"]["rows"]}
+    trees = [name for name in results if name not in MODES]
+    by_tree = {name: {r["changed"]: r for r in results[name]["rows"]} for name in trees}
     lines = [f"flush of one master of {results['ours']['subjobs']} subjobs (median ms; CPU of the flushing thread)",
-             f"{'changed':>8} {'stock ms':>10} {'ours ms':>10} {'ratio':>6} {'stock cpu':>10} {'ours cpu':>10}"]
+             f"{'changed':>8} {'stock ms':>10} {'ours ms':>10} {'ratio':>6} {'stock cpu':>10} {'ours cpu':>10}"
+             + "".join(f" {name + ' ms':>12} {'ratio':>6}" for name in trees)]
     for k in sorted(stock):
         s, o = stock[k], ours[k]
         ratio = o["flush_ms"] / s["flush_ms"] if s["flush_ms"] else float("nan")
         lines.append(f"{k:>8} {s['flush_ms']:>10.1f} {o['flush_ms']:>10.1f} {ratio:>6.2f} "
-                     f"{s['cpu_ms']:>10.1f} {o['cpu_ms']:>10.1f}")
+                     f"{s['cpu_ms']:>10.1f} {o['cpu_ms']:>10.1f}"
+                     + "".join(f" {by_tree[n][k]['flush_ms']:>12.1f} "
+                               f"{by_tree[n][k]['flush_ms'] / s['flush_ms'] if s['flush_ms'] else float('nan'):>6.2f}"
+                               for n in trees))
     return "\n".join(lines)
 
 
@@ -142,6 +159,8 @@ def main() -> int:
     parser.add_argument("--json", default=None)
     parser.add_argument("--plot", nargs="?", const="docs/img/flush-cost.png", default=None)
     parser.add_argument("--load", default=None, help="print and plot the results of an earlier run (its --json)")
+    parser.add_argument("--tree", action="append", default=[], metavar="NAME=DIR",
+                        help="also time the Ganga of this source tree (without the package), as column NAME")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -156,6 +175,11 @@ def main() -> int:
             results = json.load(handle)
     else:
         results = {mode: run_mode(mode, args.subjobs, args.repeat, args.timeout) for mode in MODES}
+        for named in args.tree:
+            name, tree = named.split("=", 1)
+            results[name] = run_mode("stock", args.subjobs, args.repeat, args.timeout, tree=os.path.abspath(tree))
+            if not results[name]["ganga"].startswith(os.path.abspath(tree)):
+                raise SystemExit(f"the {name} run did not use the Ganga of {tree}: {results[name]['ganga']}")
     if results["ours"]["component"] != "MonitoringComponent" or not results["ours"]["patched"]:
         raise SystemExit(f"the package was not active in the 'ours' run: {results['ours']}")
     if results["stock"]["patched"]:

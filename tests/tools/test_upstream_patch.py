@@ -8,6 +8,7 @@ else the snapshot at ``/work/.mirror/ganga-devs+ganga/repo``; without one they s
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import os
@@ -23,6 +24,7 @@ import pytest
 from tools.upstream_patch import checks
 from tools.upstream_patch.build import build, rebase_report, sdist_base
 from tools.upstream_patch.edits import AnchorNotFound, Edit, Where, apply_edit
+from tools.upstream_patch.made_edits import drop_wrappers
 from tools.upstream_patch.manifest import INDEPENDENT, LEFT_OUT, SERIES
 from tools.upstream_patch.ours import ROOT_MODULE, TARGET, TARGET_DIR, Placement, files_under, rewrite_python
 
@@ -129,6 +131,14 @@ def test_monkeypatches_made_real_edits_are_no_longer_installed(series: dict[str,
     patches = "".join(p.read_text() for p in (tree / TARGET_DIR / "compat").rglob("*.py"))
     assert '(SubJobXMLList, "flush", _clearing_saved_flags),' not in patches
     assert '_wrap(subjob_list_module, "open"' not in patches
+    assert "self._subjob_count = subjob_count" in sjxml and "self.load_subJobIndex()\n" in sjxml
+    assert "subjob_obj._index_entry_written = (disk_key, this_cache)" in sjxml
+    in_code = {node.id if isinstance(node, ast.Name) else node.name
+               for module in (tree / TARGET_DIR / "compat").rglob("*.py")
+               for node in ast.walk(ast.parse(module.read_text())) if isinstance(node, ast.Name | ast.FunctionDef)}
+    made_edits = {"_counting_once", "_forgetting_count", "_reading_index_when_used", "_noting_unread_index",
+                  "_writing_index", "_remembering_stats", "_saving_noted", "_noting_changes"}
+    assert not made_edits & in_code  # neither defined nor installed in the series' copies
     batch = (tree / "ganga/GangaCore/Lib/Batch/BatchScriptTemplate.py.template").read_text()
     assert "result = child.wait(timeout=###HEARTBEATFREQUENCE###)" in batch and "time.sleep(" not in batch
     assert "wrapper_ends_with_program" not in patches
@@ -157,6 +167,7 @@ def test_the_load_time_patches_left_are_listed_and_those_on_edited_files_flagged
     edited = {f for r in series["records"] for f in r.files}
     assert all(line.rsplit("(", 1)[1].rstrip(")") in edited for line in flagged)
     assert leftovers.ok == (not flagged)
+    assert not [line for line in listing if "SubJobXMLList" in line], leftovers.output  # all edits now
 
 
 def _tiny_repository(path: Path) -> None:
@@ -263,3 +274,40 @@ def test_a_script_in_a_string_of_a_test_imports_ganga_before_ours() -> None:
         f'ONE_LINE = "import sys\\nimport ganga\\nfrom {TARGET}._core.work import Kind\\n"\n'
         'TEXT = "says nothing of GangaMonitoring"\n')
     assert rewrite_python(source, 0, names).count("import ganga") == 0  # inside the package: GangaCore's import
+
+
+def test_a_wrapper_made_an_edit_is_dropped_from_its_module_with_its_install_line_and_unused_imports(
+        tmp_path: Path) -> None:
+    module = tmp_path / "patch.py"
+    module.write_text(textwrap.dedent('''\
+        """Wraps two methods (_gone's docstring mention stays)."""
+
+        from __future__ import annotations
+
+        import functools
+        import os
+        from .ledger import _lock, _wrap, kept_name
+
+
+        def install() -> None:
+            import thing
+            with _lock:
+                _wrap(thing.Thing, "a", _kept)
+                _wrap(thing.Thing, "b", _gone)
+
+
+        def _kept(method):
+            return functools.wraps(method)(lambda *a: kept_name(method(*a)))
+
+
+        def _gone(method):
+            return os.path.join(method)
+        '''))
+    assert "_gone" in drop_wrappers(module, ("_gone",), "the-commit")
+    text = module.read_text()
+    compile(text, str(module), "exec")
+    assert "def _gone" not in text and '"b", _gone' not in text and "import os" not in text
+    assert "from .ledger import _lock, _wrap, kept_name\n" in text and "import functools\n" in text
+    assert "(_gone's docstring mention stays)" in text and "'the-commit'" in text
+    with pytest.raises(AnchorNotFound):
+        drop_wrappers(module, ("_absent",), "the-commit")

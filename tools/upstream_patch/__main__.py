@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from .build import BuildError, build, summary_markdown
+from .build import BuildError, build, summary_data, summary_markdown
 from .edits import AnchorNotFound
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     summary = summary_markdown(result, args.branch)
     (args.out / "summary.md").write_text(summary)
+    (args.out / "summary.json").write_text(json.dumps(summary_data(result, args.branch), indent=1) + "\n")
     print(summary.split("\n## ")[0])
-    print(f"patches in {args.out / 'patches'}, summary in {args.out / 'summary.md'}")
+    print(f"patches in {args.out / 'patches'}, summary in {args.out / 'summary.md'} and summary.json")
     checked = [c for r in result.records for c in r.checks] + ([result.leftovers] if result.leftovers else [])
     return 0 if all(c.ok for c in checked) else 1
 

@@ -281,6 +281,23 @@ def _report(out: Path, number: int, record: CommitRecord, progress: Callable[[st
             progress(f"    output in {log}")
 
 
+def summary_data(result: BuildResult, branch: str) -> dict[str, object]:
+    """The series as data (``OUT/summary.json``): the same figures as :func:`summary_markdown`'s table."""
+    def check(found: checks.CheckResult) -> dict[str, object]:
+        return {"name": found.name, "ok": found.ok, "summary": found.summary, "seconds": round(found.seconds, 1)}
+
+    return {
+        "base": result.base, "base_sha": result.base_sha, "branch": branch,
+        "commits": [{"number": number, "key": r.step.key, "sha": r.sha, "subject": r.step.subject,
+                     "files": len(r.files), "added": r.added, "removed": r.removed, "added_non_test": r.code_added,
+                     "checks": [check(c) for c in r.checks]} for number, r in enumerate(result.records, 1)],
+        "leftovers": None if result.leftovers is None else {**check(result.leftovers),
+                                                            "listing": result.leftovers.output.splitlines()},
+        "rebase_onto": result.rebase_onto,
+        "rebase": [{"subject": subject, "fate": fate} for subject, fate in result.rebase],
+    }
+
+
 def summary_markdown(result: BuildResult, branch: str) -> str:
     """The series as markdown: a table of commits (files, lines, checks), what is left out, leftovers, rebase."""
     lines = [f"# Upstream patch series on Ganga {result.base} ({result.base_sha[:10]}), branch `{branch}`", "",
