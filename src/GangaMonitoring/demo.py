@@ -289,7 +289,9 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
         outage.start()
 
     prompt_latencies: list[float] = []
-    typed = PromptOperations(GPI, job)
+    collector = CollectorTime()
+    collector.start()
+    typed = PromptOperations(GPI, job, collector)
     stalls = StallWatch(threshold=args.stall_report_after)
     stalls.start()
     deadline = time.monotonic() + args.timeout
@@ -311,6 +313,7 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
                 break
         time.sleep(0.1)
     stalls.stop()
+    collector.stop()
     counts = _status_counts(work)
     _report_progress(counts, mc)
     lags, drain = _lags(work, _grid_end_times(work, grid))
@@ -341,6 +344,7 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
             "mean": 1000 * statistics.fmean(prompt_latencies) if prompt_latencies else 0.0,
         },
         "prompt_ops_ms": typed.summary(),
+        "collections": collector.summary(),
         "threads": args.threads,
         "poll_interval_s": args.poll_interval,
         "grid_latency_s": args.latency,
@@ -371,8 +375,8 @@ class PromptOperations:
     the ``jobs`` table, a master's subjob table (``j.subjobs``), ``print(j)`` of a master, and a write
     (``j.comment = ...``).  Displayed as Ganga's prompt displays them (``_display(True)``)."""
 
-    def __init__(self, gpi: Any, master: Any) -> None:
-        self.gpi, self.master = gpi, master
+    def __init__(self, gpi: Any, master: Any, collector: CollectorTime | None = None) -> None:
+        self.gpi, self.master, self.collector = gpi, master, collector
         kinds = [("jobs table", self._jobs_table)]
         if master is not None:
             kinds += [("subjob table", self._subjob_table), ("print(j)", self._print_master),
@@ -380,13 +384,23 @@ class PromptOperations:
         self._kinds = kinds
         self._turn = 0
         self.times: dict[str, list[float]] = {name: [] for name, _ in kinds}
+        self.collecting: dict[str, list[float]] = {name: [] for name, _ in kinds}
+        """Per kind, per operation: seconds the garbage collector ran (any thread) while it was timed."""
+        self.computing: dict[str, list[float]] = {name: [] for name, _ in kinds}
+        """Per kind, per operation: CPU seconds of the prompt's own thread (the rest of its time it waited:
+        for the GIL, a lock, or a core)."""
 
     def next(self) -> None:
         name, operation = self._kinds[self._turn % len(self._kinds)]
         self._turn += 1
+        collected = self.collector.seconds if self.collector is not None else 0.0
+        computed = time.thread_time()
         started = time.perf_counter()
         operation()
         self.times[name].append(time.perf_counter() - started)
+        self.computing[name].append(time.thread_time() - computed)
+        if self.collector is not None:
+            self.collecting[name].append(self.collector.seconds - collected)
 
     def _jobs_table(self) -> None:
         self.gpi.jobs._display(True)
@@ -402,8 +416,55 @@ class PromptOperations:
 
     def summary(self) -> dict[str, dict[str, float]]:
         return {name: {"p50": 1000 * percentile(times, .5), "p95": 1000 * percentile(times, .95),
-                       "max": 1000 * max(times, default=0.0), "n": len(times)}
+                       "max": 1000 * max(times, default=0.0), "n": len(times),
+                       "collector_max": 1000 * max(self.collecting[name], default=0.0),
+                       **self._slowest(name)}
                 for name, times in self.times.items()}
+
+    def _slowest(self, name: str) -> dict[str, float]:
+        """The slowest operation of a kind: its own CPU time and the collector's time within it (ms)."""
+        times = self.times[name]
+        if not times:
+            return {}
+        slowest = times.index(max(times))
+        collecting = self.collecting[name]
+        return {"slowest_cpu": 1000 * self.computing[name][slowest],
+                "slowest_collector": 1000 * collecting[slowest] if collecting else 0.0,
+                "cpu_p50": 1000 * percentile(self.computing[name], .5)}
+
+
+class CollectorTime:
+    """How long the garbage collector ran, per generation, from ``gc.callbacks`` (a collection holds
+    the GIL: every thread waits for it, the prompt's included)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        """Collector time so far, all generations (read by :class:`PromptOperations` around each operation)."""
+        self.durations: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+
+    def start(self) -> None:
+        import gc
+
+        gc.callbacks.append(self._callback)
+
+    def stop(self) -> None:
+        import gc
+
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        took = time.perf_counter() - self._started
+        self.seconds += took
+        self.durations[info["generation"]].append(took)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {f"gen{gen}": {"n": len(times), "total_ms": 1000 * sum(times), "max_ms": 1000 * max(times, default=0.0)}
+                for gen, times in self.durations.items()}
 
 
 class StallWatch:
