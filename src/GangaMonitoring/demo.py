@@ -421,14 +421,17 @@ class PromptOperations:
                        **self._slowest(name)}
                 for name, times in self.times.items()}
 
-    def _slowest(self, name: str) -> dict[str, float]:
-        """The slowest operation of a kind: its own CPU time and the collector's time within it (ms)."""
+    def _slowest(self, name: str) -> dict[str, Any]:
+        """The slowest operation of a kind: its own CPU time and the collector's time within it (ms); and every
+        operation's [wall, CPU, collector] in ms (``samples``)."""
         times = self.times[name]
         if not times:
             return {}
         slowest = times.index(max(times))
         collecting = self.collecting[name]
-        return {"slowest_cpu": 1000 * self.computing[name][slowest],
+        return {"samples": [[round(1000 * t, 2), round(1000 * c, 2), round(1000 * g, 2)] for t, c, g
+                            in zip(times, self.computing[name], collecting or [0.0] * len(times), strict=True)],
+                "slowest_cpu": 1000 * self.computing[name][slowest],
                 "slowest_collector": 1000 * collecting[slowest] if collecting else 0.0,
                 "cpu_p50": 1000 * percentile(self.computing[name], .5)}
 
