@@ -389,16 +389,21 @@ class PromptOperations:
         self.computing: dict[str, list[float]] = {name: [] for name, _ in kinds}
         """Per kind, per operation: CPU seconds of the prompt's own thread (the rest of its time it waited:
         for the GIL, a lock, or a core)."""
+        self.others: dict[str, list[float]] = {name: [] for name, _ in kinds}
+        """Per kind, per operation: CPU seconds of the process's other threads meanwhile (what ran while the
+        prompt waited for the GIL; little of it while the prompt waited for a core)."""
 
     def next(self) -> None:
         name, operation = self._kinds[self._turn % len(self._kinds)]
         self._turn += 1
         collected = self.collector.seconds if self.collector is not None else 0.0
-        computed = time.thread_time()
+        computed, process = time.thread_time(), time.process_time()
         started = time.perf_counter()
         operation()
         self.times[name].append(time.perf_counter() - started)
-        self.computing[name].append(time.thread_time() - computed)
+        own = time.thread_time() - computed
+        self.computing[name].append(own)
+        self.others[name].append(max(0.0, time.process_time() - process - own))
         if self.collector is not None:
             self.collecting[name].append(self.collector.seconds - collected)
 
@@ -423,14 +428,15 @@ class PromptOperations:
 
     def _slowest(self, name: str) -> dict[str, Any]:
         """The slowest operation of a kind: its own CPU time and the collector's time within it (ms); and every
-        operation's [wall, CPU, collector] in ms (``samples``)."""
+        operation's [wall, CPU, collector, other threads' CPU] in ms (``samples``)."""
         times = self.times[name]
         if not times:
             return {}
         slowest = times.index(max(times))
         collecting = self.collecting[name]
-        return {"samples": [[round(1000 * t, 2), round(1000 * c, 2), round(1000 * g, 2)] for t, c, g
-                            in zip(times, self.computing[name], collecting or [0.0] * len(times), strict=True)],
+        return {"samples": [[round(1000 * t, 2), round(1000 * c, 2), round(1000 * g, 2), round(1000 * o, 2)]
+                            for t, c, g, o in zip(times, self.computing[name], collecting or [0.0] * len(times),
+                                                  self.others[name], strict=True)],
                 "slowest_cpu": 1000 * self.computing[name][slowest],
                 "slowest_collector": 1000 * collecting[slowest] if collecting else 0.0,
                 "cpu_p50": 1000 * percentile(self.computing[name], .5)}
