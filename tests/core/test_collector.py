@@ -69,7 +69,7 @@ def test_holders_share_one_hold_across_threads(collections: Collections) -> None
     other_may_leave.set()
     other_left.wait()
     thread.join()
-    assert gc.isenabled() and hold.held_count == 2
+    assert gc.isenabled() and hold.entered == 2
     kept.append([0])
     assert collections.started
 

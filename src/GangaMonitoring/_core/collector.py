@@ -32,36 +32,30 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
+from .shared_hold import SharedHold
 
-class CollectorOff:
+
+class CollectorOff(SharedHold):
     """A reference-counted ``gc.disable()`` (see the module's docstring)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._holders = 0
+        super().__init__()
         self._was_enabled = False
-        self.held_count = 0
-        """How many times :meth:`held` was entered (all threads)."""
 
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self) -> AbstractContextManager[None]:
         """No collection starts while this is held (by this thread or any); one due starts right after."""
-        with self._lock:
-            if self._holders == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._holders += 1
-            self.held_count += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._holders -= 1
-                if self._holders == 0 and self._was_enabled:
-                    gc.enable()
+        return self._held()
+
+    def _first(self) -> None:
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+
+    def _last(self) -> None:
+        if self._was_enabled:
+            gc.enable()
 
 
 COLLECTOR_OFF = CollectorOff()
