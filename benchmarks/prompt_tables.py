@@ -42,8 +42,9 @@ from compare import _keep_output, _run_until_summary  # noqa: E402 - the benchma
 KINDS = ("jobs table", "subjob table", "print(j)", "write j.comment", "status read")
 WHY = ("cpu_p50", "slowest_cpu", "slowest_collector", "collector_max", "samples")
 """Per kind (ms): the prompt thread's CPU time, median and in the slowest operation; the collector's time in the
-slowest, and its most in any one; every operation's [wall, CPU, collector, the other threads' CPU].  A slow
-operation's wall time beyond its CPU and collector time was a wait: for the GIL, a lock or a core."""
+slowest, and its most in any one; every operation's [wall, CPU, collector, the other threads' CPU] and its
+[voluntary, involuntary] context switches.  A slow operation's wall time beyond its CPU and collector time was
+a wait: for the GIL or a lock (voluntary switches, other threads' CPU), or a core (involuntary switches)."""
 
 
 def run_one(size: int, stock: bool, args: argparse.Namespace) -> dict[str, Any]:

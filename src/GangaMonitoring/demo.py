@@ -392,18 +392,23 @@ class PromptOperations:
         self.others: dict[str, list[float]] = {name: [] for name, _ in kinds}
         """Per kind, per operation: CPU seconds of the process's other threads meanwhile (what ran while the
         prompt waited for the GIL; little of it while the prompt waited for a core)."""
+        self.switches: dict[str, list[tuple[int, int]]] = {name: [] for name, _ in kinds}
+        """Per kind, per operation: the prompt thread's context switches, (voluntary, involuntary): it blocked
+        (on the GIL or a lock), or the kernel gave its core to another process's thread."""
 
     def next(self) -> None:
         name, operation = self._kinds[self._turn % len(self._kinds)]
         self._turn += 1
         collected = self.collector.seconds if self.collector is not None else 0.0
-        computed, process = time.thread_time(), time.process_time()
+        computed, process, switched = time.thread_time(), time.process_time(), _switches()
         started = time.perf_counter()
         operation()
         self.times[name].append(time.perf_counter() - started)
         own = time.thread_time() - computed
         self.computing[name].append(own)
         self.others[name].append(max(0.0, time.process_time() - process - own))
+        voluntary, involuntary = _switches()
+        self.switches[name].append((voluntary - switched[0], involuntary - switched[1]))
         if self.collector is not None:
             self.collecting[name].append(self.collector.seconds - collected)
 
@@ -428,18 +433,30 @@ class PromptOperations:
 
     def _slowest(self, name: str) -> dict[str, Any]:
         """The slowest operation of a kind: its own CPU time and the collector's time within it (ms); and every
-        operation's [wall, CPU, collector, other threads' CPU] in ms (``samples``)."""
+        operation's [wall, CPU, collector, other threads' CPU] in ms and its [voluntary, involuntary] context
+        switches (``samples``)."""
         times = self.times[name]
         if not times:
             return {}
         slowest = times.index(max(times))
         collecting = self.collecting[name]
-        return {"samples": [[round(1000 * t, 2), round(1000 * c, 2), round(1000 * g, 2), round(1000 * o, 2)]
-                            for t, c, g, o in zip(times, self.computing[name], collecting or [0.0] * len(times),
-                                                  self.others[name], strict=True)],
+        return {"samples": [[round(1000 * t, 2), round(1000 * c, 2), round(1000 * g, 2), round(1000 * o, 2), *w]
+                            for t, c, g, o, w in zip(times, self.computing[name], collecting or [0.0] * len(times),
+                                                     self.others[name], self.switches[name], strict=True)],
                 "slowest_cpu": 1000 * self.computing[name][slowest],
                 "slowest_collector": 1000 * collecting[slowest] if collecting else 0.0,
                 "cpu_p50": 1000 * percentile(self.computing[name], .5)}
+
+
+def _switches() -> tuple[int, int]:
+    """This thread's (voluntary, involuntary) context switches so far; (0, 0) where the OS cannot say."""
+    import resource
+
+    thread = getattr(resource, "RUSAGE_THREAD", None)
+    if thread is None:
+        return 0, 0
+    usage = resource.getrusage(thread)
+    return usage.ru_nvcsw, usage.ru_nivcsw
 
 
 class CollectorTime:
