@@ -22,6 +22,9 @@ from typing import Any
 MODES = ("stock", "ours")
 KINDS = ("jobs table", "subjob table", "print(j)", "write j.comment", "status read")
 COLOURS = {"stock": "tab:red", "ours": "tab:blue"}
+TARGETS_MS = {"jobs table": 30.0, "write j.comment": 20.0, "status read": 10.0}
+"""Issue 32's absolute targets (ours), drawn dotted: the jobs table's p50, a write's and a read's max (the two tables'
+other target is max <= 1.5x p50)."""
 Runs = dict[str, dict[str, dict[int, list[dict[str, Any]]]]]
 """workload -> mode -> subjobs -> the runs' ``ops`` (kind -> {p50, max, ...} in ms)."""
 
@@ -50,11 +53,12 @@ def median_of(ops: list[dict[str, Any]], kind: str, stat: str) -> float | None:
     return statistics.median(values) if values else None
 
 
-def plot(name: str, by_mode: dict[str, dict[int, list[dict[str, Any]]]], out_dir: str) -> str:
+def plot(name: str, by_mode: dict[str, dict[int, list[dict[str, Any]]]], out_dir: str, note: str = "") -> str:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     fig, axes = plt.subplots(1, len(KINDS), figsize=(3.2 * len(KINDS), 3.4), sharex=True)
     for axis, kind in zip(axes, KINDS, strict=True):
@@ -65,10 +69,13 @@ def plot(name: str, by_mode: dict[str, dict[int, list[dict[str, Any]]]], out_dir
                 if points:
                     axis.plot([n for n, _ in points], [max(v, 0.01) for _, v in points], style,
                               color=COLOURS[mode], label=f"{mode} {stat}")
+        if kind in TARGETS_MS:
+            axis.axhline(TARGETS_MS[kind], color="grey", linestyle=":", label="target")
         axis.set_title(kind, fontsize=10)
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xticks([3000, 10000], ["3k", "10k"])
+        axis.xaxis.set_minor_formatter(NullFormatter())
         axis.set_xlim(2000, 15000)
         axis.set_xlabel("subjobs (masters of 1,000)")
         axis.grid(True, which="both", alpha=0.3)
@@ -76,7 +83,7 @@ def plot(name: str, by_mode: dict[str, dict[int, list[dict[str, Any]]]], out_dir
     axes[-1].legend(fontsize=8)
     path_name, pattern = name.split("-")
     fig.suptitle(f"the prompt while monitoring works: {path_name} path, {pattern} (medians of the runs; "
-                 "p50 solid, max dashed)", fontsize=11)
+                 f"p50 solid, max dashed){note}", fontsize=11)
     fig.tight_layout()
     out = os.path.join(out_dir, f"prompt-tables-{name}.png")
     fig.savefig(out, dpi=110)
@@ -88,10 +95,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", help="prompt_tables.py JSON files, oldest first")
     parser.add_argument("--out", default="docs/img")
+    parser.add_argument("--note", default="", help="appended to each title (the machine's load, say)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     for name, by_mode in sorted(load(args.files).items()):
-        print(plot(name, by_mode, args.out))
+        print(plot(name, by_mode, args.out, f"; {args.note}" if args.note else ""))
     return 0
 
 
