@@ -138,7 +138,8 @@ def main() -> int:
         print(report[-1], flush=True)
         results.append({"size": size, **{m: [{"ops": r["ops"], "final": r["final"], "lag_s": r["lag_s"],
                                                "stalls": r.get("stalls", []), "wall_s": r["wall_s"],
-                                               "collections": r.get("collections")} for r in rs]
+                                               "collections": r.get("collections"),
+                                               "slow_reads": r.get("slow_reads")} for r in rs]
                                           for m, rs in runs.items()}})
         with open(args.json, "w") as handle:
             json.dump({"per_master": args.per_master, "burst": args.burst, "compat": args.compat,

@@ -289,6 +289,7 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
         outage.start()
 
     prompt_latencies: list[float] = []
+    slow_reads: list[list[float]] = []
     collector = CollectorTime()
     collector.start()
     typed = PromptOperations(GPI, job, collector)
@@ -297,10 +298,14 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
     deadline = time.monotonic() + args.timeout
     next_report = next_typed = 0.0
     while time.monotonic() < deadline:
-        tick = time.perf_counter()
+        tick, computed, switched = time.perf_counter(), time.thread_time(), _switches()
         with stalls.timing():
             _ = watched.status  # a trivial GPI operation, timed as the prompt would feel it
         prompt_latencies.append(time.perf_counter() - tick)
+        if prompt_latencies[-1] > SLOW_READ_S and len(slow_reads) < 100:
+            voluntary, involuntary = _switches()
+            slow_reads.append([round(1000 * prompt_latencies[-1], 2), round(1000 * (time.thread_time() - computed), 2),
+                               voluntary - switched[0], involuntary - switched[1]])
         if time.monotonic() >= next_typed:  # what a user types, one kind a second, each timed apart
             with stalls.timing():
                 typed.next()
@@ -344,6 +349,7 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
             "mean": 1000 * statistics.fmean(prompt_latencies) if prompt_latencies else 0.0,
         },
         "prompt_ops_ms": typed.summary(),
+        "slow_reads": slow_reads,
         "collections": collector.summary(),
         "threads": args.threads,
         "poll_interval_s": args.poll_interval,
@@ -446,6 +452,11 @@ class PromptOperations:
                 "slowest_cpu": 1000 * self.computing[name][slowest],
                 "slowest_collector": 1000 * collecting[slowest] if collecting else 0.0,
                 "cpu_p50": 1000 * percentile(self.computing[name], .5)}
+
+
+SLOW_READ_S = 0.005
+"""A status read slower than this is kept in the summary's ``slow_reads``: [wall ms, the thread's CPU ms,
+voluntary, involuntary context switches] (the first 100)."""
 
 
 def _switches() -> tuple[int, int]:
