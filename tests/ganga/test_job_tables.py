@@ -174,54 +174,6 @@ def test_printing_keeps_the_lock_for_other_visitors_and_is_undone_at_stop(gangad
     assert vars(GangaObject)["accept"] is gangas
 
 
-def test_no_collection_starts_while_a_table_or_a_print_computes_and_one_due_starts_after(
-        ganga_session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A collection holds the GIL for its whole length (0.9 s at 10,000 subjobs in memory): it must not
-    fall inside what the user typed; one that came due meanwhile starts right after."""
-    import gc
-
-    from GangaCore.GPIDev.Base.VPrinter import VPrinter
-
-    from GangaMonitoring.compat import job_tables
-
-    gpi = ganga_session
-    job = quiet_split_job(gpi)
-    plain = gpi.Job(name="plain")
-    started: list[int] = []
-    during: list[list[int]] = []
-    kept: list[Any] = []
-
-    def record(phase: str, info: dict[str, Any]) -> None:
-        if phase == "start":
-            started.append(info["generation"])
-
-    def come_due_inside(compute: Any) -> Any:
-        def computing(*args: Any, **kwargs: Any) -> Any:
-            before = len(started)
-            kept.extend([n] for n in range(5 * gc.get_threshold()[0]))  # several collections' worth
-            try:
-                return compute(*args, **kwargs)
-            finally:
-                during.append(started[before:])  # what started from here to the end of the computation
-                ends.append(len(started))
-        return computing
-
-    ends: list[int] = []
-    monkeypatch.setattr(job_tables, "render", come_due_inside(job_tables.render))
-    monkeypatch.setattr(VPrinter, "nodeBegin", come_due_inside(VPrinter.nodeBegin))
-    gc.callbacks.append(record)
-    try:
-        for show in (lambda: gpi.jobs._display(True), lambda: job.subjobs._display(True), lambda: str(plain)):
-            during.clear()
-            show()
-            assert during and all(not seen for seen in during), f"collections started inside: {during}"
-            kept.append([0])  # an allocation after it, at the latest
-            assert len(started) > ends[-1], "the collection that came due did not start after it"
-            kept.clear()
-    finally:
-        gc.callbacks.remove(record)
-
-
 def test_survivors_of_full_collections_are_frozen_while_monitoring_runs(gangadir: str) -> None:
     """Full collections walk only what is new while the component runs; everything goes back at its stop."""
     import gc

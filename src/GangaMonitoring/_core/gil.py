@@ -18,30 +18,38 @@ Thread-safe.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from contextlib import AbstractContextManager
+import threading
+from collections.abc import Iterator
 
-from .shared_hold import SharedHold
 
-
-class SwitchInterval(SharedHold):
+class SwitchInterval:
     """A reference-counted longer ``sys.setswitchinterval`` (see the module's docstring)."""
 
     def __init__(self, seconds: float) -> None:
-        super().__init__()
         self.seconds = seconds
+        self._lock = threading.Lock()
+        self._holders = 0
         self._before = 0.0
         self._ours = 0.0
+        self.entered = 0
+        """How many times :meth:`longer` was entered (all threads)."""
 
-    def longer(self) -> AbstractContextManager[None]:
-        return self._held()
-
-    def _first(self) -> None:
-        self._before = sys.getswitchinterval()
-        if self.seconds > self._before:
-            sys.setswitchinterval(self.seconds)
-        self._ours = sys.getswitchinterval()  # as CPython stores it
-
-    def _last(self) -> None:
-        if sys.getswitchinterval() == self._ours:
-            sys.setswitchinterval(self._before)
+    @contextlib.contextmanager
+    def longer(self) -> Iterator[None]:
+        with self._lock:
+            if self._holders == 0:
+                self._before = sys.getswitchinterval()
+                if self.seconds > self._before:
+                    sys.setswitchinterval(self.seconds)
+                self._ours = sys.getswitchinterval()  # as CPython stores it
+            self._holders += 1
+            self.entered += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0 and sys.getswitchinterval() == self._ours:
+                    sys.setswitchinterval(self._before)

@@ -12,11 +12,10 @@ need it, or let a thread that needs it take the GIL).  Seen twice in a
 inside ``gc_collect_main`` under ``_PyThread_CurrentFrames``, the session
 frozen for good.  CPython 3.12 fixed it the same way.
 
-Contract: the frames returned are the call's own; the collector is off
-through :data:`_core.collector.COLLECTOR_OFF`, the hold every holder of the
-process shares (the tables of items 20 and 21 too), so that one holder
-switching it back on cannot fall inside another's call; it is switched back
-on only if it was on.  Nothing is installed on 3.12 and later.
+Contract: the frames returned are the call's own; the collector is switched
+back on only if it was on, and callers are serialised so that one caller
+switching it back on cannot fall inside another's call.  Nothing is
+installed on 3.12 and later.
 
 Undone by: its own entry of the ledger: it is also installed under
 ``use_stock_monitoring`` (the freeze is nobody's monitoring), so
@@ -26,11 +25,14 @@ Undone by: its own entry of the ledger: it is also installed under
 from __future__ import annotations
 
 import functools
+import gc
 import sys
+import threading
 from typing import Any
 
-from ..._core.collector import COLLECTOR_OFF
 from .ledger import _lock, _unwrap, _wrap
+
+_frames_lock = threading.Lock()
 
 
 def guard_current_frames() -> None:
@@ -46,8 +48,16 @@ def guard_current_frames() -> None:
 def _without_gc(original: Any) -> Any:
     @functools.wraps(original)
     def current_frames_without_gc() -> dict[int, Any]:
-        with COLLECTOR_OFF.held():
-            return original()
+        # one caller at a time, so that one caller switching the collector
+        # back on cannot fall inside another's call
+        with _frames_lock:
+            was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                return original()
+            finally:
+                if was_enabled:
+                    gc.enable()
 
     current_frames_without_gc.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return current_frames_without_gc

@@ -14,8 +14,7 @@ subjob row's ``fqid`` took its master's lock, which the registry flusher and
 monitoring's writers hold: a 1,000-row subjob table waited on them.
 
 While it computes, a table keeps the GIL up to 50 ms at a time (:data:`PROMPT_FIRST`): twenty
-monitoring threads asking for it otherwise made a table cost several times its own CPU time; and no
-garbage collection starts (:func:`typed_first`): one due meanwhile runs right after the table.
+monitoring threads asking for it otherwise made a table cost several times its own CPU time.
 
 Contract: the text is Ganga's for the same jobs (``job_tables``' contract);
 values are as fresh as the last status write.  Without item 17 installed, or
@@ -30,13 +29,10 @@ Undone by: remove() deletes the two names from ``JobRegistrySlice`` again
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
-from ..._core.collector import COLLECTOR_OFF
 from ..._core.gil import SwitchInterval
 from .. import job_tables
 from .ledger import _lock, _wrap, log
@@ -45,17 +41,6 @@ from .subjob_statuses import SUBJOB_STATUSES
 PROMPT_FIRST = SwitchInterval(0.05)
 """A table (item 20) or a print (item 21) keeps the GIL up to 50 ms at a time while monitoring threads ask
 for it (``_core/gil.py``)."""
-
-
-
-@contextlib.contextmanager
-def typed_first() -> Iterator[None]:
-    """While a table (item 20) or a print (item 21) computes: the GIL up to 50 ms at a time
-    (:data:`PROMPT_FIRST`), and no garbage collection starts (``_core/collector.py``: one that came due
-    meanwhile starts right after)."""
-    with PROMPT_FIRST.longer(), COLLECTOR_OFF.held():
-        yield
-
 
 _failed_once: list[bool] = []
 """Non-empty once a render failed (logged once; Ganga's own table is shown)."""
@@ -91,7 +76,7 @@ def _rendered_once(display: Any) -> Any:
     @functools.wraps(display)
     def _display(self: Any, interactive: Any = 0) -> Any:
         try:
-            with typed_first():
+            with PROMPT_FIRST.longer():
                 text = job_tables.render(self, interactive, counts_of, config["jobs_columns_functions"])
         except Exception:  # noqa: BLE001 - a bug of ours must not cost the user the table: Ganga's own
             if not _failed_once:

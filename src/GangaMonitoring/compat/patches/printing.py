@@ -12,8 +12,8 @@ then held it for the whole print while they waited.
 
 Contract: a printed value is one a writer stored whole (item 8's reads: a
 loaded value read without a lock, anything else the locked path), as fresh
-as the last write; the text is Ganga's.  While it prints it keeps the GIL up to 50 ms at a time and no garbage
-collection starts, as item 20's tables do (``typed_first``).  A print does not see one write's
+as the last write; the text is Ganga's.  While it prints it keeps the GIL up to 50 ms at a time, as item
+19's tables do.  A print does not see one write's
 changes of several attributes together, as a flush does.
 :func:`prints_without_lock` installs it when the component starts.
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .job_tables import typed_first
+from .job_tables import PROMPT_FIRST
 from .ledger import _lock, _wrap
 
 
@@ -45,7 +45,7 @@ def _printing_unlocked(accept: Any) -> Any:
     @functools.wraps(accept)
     def printed_or_locked(self: Any, visitor: Any) -> Any:
         if isinstance(visitor, VPrinter):
-            with typed_first():
+            with PROMPT_FIRST.longer():
                 return unlocked(self, visitor)
         return accept(self, visitor)
 
