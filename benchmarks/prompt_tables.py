@@ -40,6 +40,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import _keep_output, _run_until_summary  # noqa: E402 - the benchmark beside this one
 
 KINDS = ("jobs table", "subjob table", "print(j)", "write j.comment", "status read")
+WHY = ("cpu_p50", "slowest_cpu", "slowest_collector", "collector_max", "samples")
+"""Per kind (ms): the prompt thread's CPU time, median and in the slowest operation; the collector's time in the
+slowest, and its most in any one; every operation's [wall, CPU, collector, the other threads' CPU] and its
+[voluntary, involuntary] context switches.  A slow operation's wall time beyond its CPU and collector time was
+a wait: for the GIL or a lock (voluntary switches, other threads' CPU), or a core (involuntary switches)."""
 
 
 def run_one(size: int, stock: bool, args: argparse.Namespace) -> dict[str, Any]:
@@ -61,7 +66,8 @@ def run_one(size: int, stock: bool, args: argparse.Namespace) -> dict[str, Any]:
         with open(out) as handle:
             summary: dict[str, Any] = json.load(handle)
     summary["wall_s"] = time.monotonic() - started
-    ops = {kind: {"p50": v["p50"], "max": v["max"], "n": v["n"]} for kind, v in summary["prompt_ops_ms"].items()}
+    ops = {kind: {"p50": v["p50"], "max": v["max"], "n": v["n"], **{k: v.get(k) for k in WHY}}
+           for kind, v in summary["prompt_ops_ms"].items()}
     read = summary["prompt_latency_ms"]
     ops["status read"] = {"p50": read["p50"], "max": read["max"], "n": None}
     summary["ops"] = ops
@@ -131,7 +137,9 @@ def main() -> int:
         report.append(table(title, runs) + ("\n targets (ours):\n" + targets(runs["ours"]) if runs.get("ours") else ""))
         print(report[-1], flush=True)
         results.append({"size": size, **{m: [{"ops": r["ops"], "final": r["final"], "lag_s": r["lag_s"],
-                                               "stalls": r.get("stalls", []), "wall_s": r["wall_s"]} for r in rs]
+                                               "stalls": r.get("stalls", []), "wall_s": r["wall_s"],
+                                               "collections": r.get("collections"),
+                                               "slow_reads": r.get("slow_reads")} for r in rs]
                                           for m, rs in runs.items()}})
         with open(args.json, "w") as handle:
             json.dump({"per_master": args.per_master, "burst": args.burst, "compat": args.compat,

@@ -289,16 +289,23 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
         outage.start()
 
     prompt_latencies: list[float] = []
-    typed = PromptOperations(GPI, job)
+    slow_reads: list[list[float]] = []
+    collector = CollectorTime()
+    collector.start()
+    typed = PromptOperations(GPI, job, collector)
     stalls = StallWatch(threshold=args.stall_report_after)
     stalls.start()
     deadline = time.monotonic() + args.timeout
     next_report = next_typed = 0.0
     while time.monotonic() < deadline:
-        tick = time.perf_counter()
+        tick, computed, switched = time.perf_counter(), time.thread_time(), _switches()
         with stalls.timing():
             _ = watched.status  # a trivial GPI operation, timed as the prompt would feel it
         prompt_latencies.append(time.perf_counter() - tick)
+        if prompt_latencies[-1] > SLOW_READ_S and len(slow_reads) < 100:
+            voluntary, involuntary = _switches()
+            slow_reads.append([round(1000 * prompt_latencies[-1], 2), round(1000 * (time.thread_time() - computed), 2),
+                               voluntary - switched[0], involuntary - switched[1]])
         if time.monotonic() >= next_typed:  # what a user types, one kind a second, each timed apart
             with stalls.timing():
                 typed.next()
@@ -311,6 +318,7 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
                 break
         time.sleep(0.1)
     stalls.stop()
+    collector.stop()
     counts = _status_counts(work)
     _report_progress(counts, mc)
     lags, drain = _lags(work, _grid_end_times(work, grid))
@@ -341,6 +349,8 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
             "mean": 1000 * statistics.fmean(prompt_latencies) if prompt_latencies else 0.0,
         },
         "prompt_ops_ms": typed.summary(),
+        "slow_reads": slow_reads,
+        "collections": collector.summary(),
         "threads": args.threads,
         "poll_interval_s": args.poll_interval,
         "grid_latency_s": args.latency,
@@ -371,8 +381,8 @@ class PromptOperations:
     the ``jobs`` table, a master's subjob table (``j.subjobs``), ``print(j)`` of a master, and a write
     (``j.comment = ...``).  Displayed as Ganga's prompt displays them (``_display(True)``)."""
 
-    def __init__(self, gpi: Any, master: Any) -> None:
-        self.gpi, self.master = gpi, master
+    def __init__(self, gpi: Any, master: Any, collector: CollectorTime | None = None) -> None:
+        self.gpi, self.master, self.collector = gpi, master, collector
         kinds = [("jobs table", self._jobs_table)]
         if master is not None:
             kinds += [("subjob table", self._subjob_table), ("print(j)", self._print_master),
@@ -380,13 +390,33 @@ class PromptOperations:
         self._kinds = kinds
         self._turn = 0
         self.times: dict[str, list[float]] = {name: [] for name, _ in kinds}
+        self.collecting: dict[str, list[float]] = {name: [] for name, _ in kinds}
+        """Per kind, per operation: seconds the garbage collector ran (any thread) while it was timed."""
+        self.computing: dict[str, list[float]] = {name: [] for name, _ in kinds}
+        """Per kind, per operation: CPU seconds of the prompt's own thread (the rest of its time it waited:
+        for the GIL, a lock, or a core)."""
+        self.others: dict[str, list[float]] = {name: [] for name, _ in kinds}
+        """Per kind, per operation: CPU seconds of the process's other threads meanwhile (what ran while the
+        prompt waited for the GIL; little of it while the prompt waited for a core)."""
+        self.switches: dict[str, list[tuple[int, int]]] = {name: [] for name, _ in kinds}
+        """Per kind, per operation: the prompt thread's context switches, (voluntary, involuntary): it blocked
+        (on the GIL or a lock), or the kernel gave its core to another process's thread."""
 
     def next(self) -> None:
         name, operation = self._kinds[self._turn % len(self._kinds)]
         self._turn += 1
+        collected = self.collector.seconds if self.collector is not None else 0.0
+        computed, process, switched = time.thread_time(), time.process_time(), _switches()
         started = time.perf_counter()
         operation()
         self.times[name].append(time.perf_counter() - started)
+        own = time.thread_time() - computed
+        self.computing[name].append(own)
+        self.others[name].append(max(0.0, time.process_time() - process - own))
+        voluntary, involuntary = _switches()
+        self.switches[name].append((voluntary - switched[0], involuntary - switched[1]))
+        if self.collector is not None:
+            self.collecting[name].append(self.collector.seconds - collected)
 
     def _jobs_table(self) -> None:
         self.gpi.jobs._display(True)
@@ -402,8 +432,76 @@ class PromptOperations:
 
     def summary(self) -> dict[str, dict[str, float]]:
         return {name: {"p50": 1000 * percentile(times, .5), "p95": 1000 * percentile(times, .95),
-                       "max": 1000 * max(times, default=0.0), "n": len(times)}
+                       "max": 1000 * max(times, default=0.0), "n": len(times),
+                       "collector_max": 1000 * max(self.collecting[name], default=0.0),
+                       **self._slowest(name)}
                 for name, times in self.times.items()}
+
+    def _slowest(self, name: str) -> dict[str, Any]:
+        """The slowest operation of a kind: its own CPU time and the collector's time within it (ms); and every
+        operation's [wall, CPU, collector, other threads' CPU] in ms and its [voluntary, involuntary] context
+        switches (``samples``)."""
+        times = self.times[name]
+        if not times:
+            return {}
+        slowest = times.index(max(times))
+        collecting = self.collecting[name]
+        return {"samples": [[round(1000 * t, 2), round(1000 * c, 2), round(1000 * g, 2), round(1000 * o, 2), *w]
+                            for t, c, g, o, w in zip(times, self.computing[name], collecting or [0.0] * len(times),
+                                                     self.others[name], self.switches[name], strict=True)],
+                "slowest_cpu": 1000 * self.computing[name][slowest],
+                "slowest_collector": 1000 * collecting[slowest] if collecting else 0.0,
+                "cpu_p50": 1000 * percentile(self.computing[name], .5)}
+
+
+SLOW_READ_S = 0.005
+"""A status read slower than this is kept in the summary's ``slow_reads``: [wall ms, the thread's CPU ms,
+voluntary, involuntary context switches] (the first 100)."""
+
+
+def _switches() -> tuple[int, int]:
+    """This thread's (voluntary, involuntary) context switches so far; (0, 0) where the OS cannot say."""
+    import resource
+
+    thread = getattr(resource, "RUSAGE_THREAD", None)
+    if thread is None:
+        return 0, 0
+    usage = resource.getrusage(thread)
+    return usage.ru_nvcsw, usage.ru_nivcsw
+
+
+class CollectorTime:
+    """How long the garbage collector ran, per generation, from ``gc.callbacks`` (a collection holds
+    the GIL: every thread waits for it, the prompt's included)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        """Collector time so far, all generations (read by :class:`PromptOperations` around each operation)."""
+        self.durations: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+
+    def start(self) -> None:
+        import gc
+
+        gc.callbacks.append(self._callback)
+
+    def stop(self) -> None:
+        import gc
+
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        took = time.perf_counter() - self._started
+        self.seconds += took
+        self.durations[info["generation"]].append(took)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {f"gen{gen}": {"n": len(times), "total_ms": 1000 * sum(times), "max_ms": 1000 * max(times, default=0.0)}
+                for gen, times in self.durations.items()}
 
 
 class StallWatch:

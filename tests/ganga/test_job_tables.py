@@ -172,3 +172,14 @@ def test_printing_keeps_the_lock_for_other_visitors_and_is_undone_at_stop(gangad
         ours = vars(GangaObject)["accept"]
         assert ours is not gangas and ours.__wrapped__ is gangas  # a streamer (a save) goes through Ganga's
     assert vars(GangaObject)["accept"] is gangas
+
+
+def test_survivors_of_full_collections_are_frozen_while_monitoring_runs(gangadir: str) -> None:
+    """Full collections walk only what is new while the component runs; everything goes back at its stop."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    with ganga_running(gangadir):
+        gc.collect()
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0

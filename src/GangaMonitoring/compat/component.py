@@ -51,6 +51,7 @@ from .. import config, introspect, job_table, service_events, status_file
 from .._core.adaptive import AdaptiveSettings, ConcurrencyLimits
 from .._core.breaker import LOCAL_DISK, BreakerBoard
 from .._core.clock import Clock, SystemClock
+from .._core.collector import SURVIVORS_FROZEN
 from .._core.draining import drain
 from .._core.fanout import FanOut, JobKey
 from .._core.index import SUBMISSION_STATES, TRACKED_STATES, ActiveJobIndex
@@ -217,6 +218,7 @@ class MonitoringComponent(GangaThread):
         service_events.subscribe(self._on_service_retry)
         patches.offload_postprocessing(self.pools.run_in_process)
         patches.add_user_action_listener(self.requests.on_user_action)
+        SURVIVORS_FROZEN.start()  # full collections walk only what is new: the prompt waits less for them
 
     def run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -290,6 +292,7 @@ class MonitoringComponent(GangaThread):
         drain(self.runner.running, self.runner.wait_for_finish, time.monotonic, tell_user,
               float(config.monitoring_option("shutdown_timeout")))
         self._write_status_file_safely("stopped")
+        SURVIVORS_FROZEN.stop()
         self.prompt_notice.detach()
         self.pools.shutdown(wait=False)
         for name in self.polling.known_backends():
