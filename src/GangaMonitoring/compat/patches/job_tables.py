@@ -1,4 +1,4 @@
-"""Item 19: job tables are read once per row, from what is in memory, and never wait for a job's lock.
+"""Item 20: job tables are read once per row, from what is in memory, and never wait for a job's lock.
 
 What: ``JobRegistrySlice._display`` and ``__str__`` (the ``jobs`` table, a
 slice of it, ``j.subjobs``, the subjob table of ``print(j)``) make their text

@@ -1,4 +1,4 @@
-"""Item 20: printing a job (``print(j)``, ``j`` at the prompt) takes no lock of the job.
+"""Item 21: printing a job (``print(j)``, ``j`` at the prompt) takes no lock of the job.
 
 What: ``GangaObject.accept`` with a printing visitor (Ganga's ``VPrinter``
 and its ``VSummaryPrinter``) runs Ganga's own ``accept`` without the
