@@ -332,6 +332,7 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
         "burst": bool(args.burst),
         "compat": bool(args.compat),
         "concurrency_limits": _limits(mc),
+        "update_calls": _update_calls(mc),
         "submit_s": submit_s,
         "final": counts.get("completed", 0) + counts.get("failed", 0),
         "not_final": args.jobs - counts.get("completed", 0) - counts.get("failed", 0),
@@ -374,6 +375,14 @@ def _limits(mc: Any) -> list[dict[str, Any]]:
 
     scheduler = getattr(mc, "scheduler", None)
     return [dataclasses.asdict(entry) for entry in scheduler.limits.statistics()] if scheduler is not None else []
+
+
+def _update_calls(mc: Any) -> list[dict[str, Any]]:
+    """Ours: the backend update calls made (the compatibility path's status requests), by cause."""
+    import dataclasses
+
+    calls = getattr(mc, "update_calls", None)
+    return [dataclasses.asdict(entry) for entry in calls.statistics()] if calls is not None else []
 
 
 class PromptOperations:

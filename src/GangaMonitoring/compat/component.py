@@ -62,6 +62,7 @@ from .._core.retry import RetryPolicy
 from .._core.runner import SchedulerRunner
 from .._core.scheduler import Scheduler
 from .._core.trouble import EndedReasons, TroubledJobs
+from .._core.update_calls import UpdateCalls
 from .._core.work import FILE_EVENT_POLL, UPDATE, Kind, Operation, OpKey, PriorityClass
 from ..drivers.base import NativeDriver
 from ..drivers.stock import StockDriver
@@ -73,7 +74,7 @@ from .file_events import FileEvents
 from .kill_resubmit import KillResubmitChecks
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
 from .pipeline import OutputPipeline
-from .polling import Polling, call_inline, monitored_while_submitted
+from .polling import Polling, call_inline, counted_call, monitored_while_submitted
 from .job_rows import run_time
 from .progress import SplitJobProgress
 from .prompt import PromptNotice, tell_user
@@ -128,7 +129,10 @@ class MonitoringComponent(GangaThread):
                                       plan=self._plan, retry_allowed=lambda op: self.enabled or not periodic(op))
         self.kill_resubmit = KillResubmitChecks(self.clock, self.runner,
                                           lambda ids: registry.resolve_jobs(self.registry_slice, ids))
-        call = functools.partial(call_inline, self.loop)
+        self.update_calls = UpdateCalls()
+        """Each call of a backend's own update, by its cause (``queues``, the demo's figures)."""
+        call = functools.partial(counted_call, functools.partial(call_inline, self.loop), self.update_calls,
+                                 self._current_update)
         self.pipeline = OutputPipeline(self.runner, self.pools.run_in_process,
                                        lambda key: registry.find_job(self.registry_slice, key),
                                        failed_subjob=self.kill_resubmit.soon, call_inline=call)
@@ -369,6 +373,10 @@ class MonitoringComponent(GangaThread):
         if self.registry_slice is None:
             return [], 0
         return self.progress.look(limit)
+
+    def _current_update(self) -> Operation | None:
+        """The update operation running in this thread, if any (what a backend update call is counted under)."""
+        return self.polling.fanout.current_operation()
 
     def statistics(self, jobs: bool = True, work: bool = True) -> introspect.MonitoringSnapshot:
         """What monitoring is doing now, as frozen data (``compat/statistics.py``): what ``queues`` shows."""

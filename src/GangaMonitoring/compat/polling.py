@@ -49,6 +49,7 @@ from .._core.planner import POLL, POLL_NEW, POLL_QUEUED, PlannerSettings, PollPl
 from .._core.poll_record import BackendPollRecord
 from .._core.retry import BackendPollFailed, JobsFailed, PollFailed, TransientError, is_backend_fault
 from .._core.runner import SchedulerRunner
+from .._core.update_calls import OTHER, UpdateCalls
 from .._core.work import Operation
 from ..drivers import make_native_driver
 from ..drivers.base import NativeDriver, job_key
@@ -75,6 +76,17 @@ def call_inline(loop: asyncio.AbstractEventLoop, task: Any, jobs: Any) -> None:
             raise TransientError(f"{getattr(task, '__qualname__', task)} took over {timeout:.0f}s") from err
     else:
         task(jobs=jobs)
+
+
+def counted_call(call: Callable[[Any, Any], None], counts: UpdateCalls,
+                 current_operation: Callable[[], Operation | None], task: Any, jobs: Any) -> None:
+    """``call(task, jobs)``, counted in ``counts`` under the work it is made for (``current_operation``:
+    the update operation running in this thread, whose parent, if any, is that work)."""
+    if jobs:
+        op = current_operation()
+        key = None if op is None else op.parent or op.key
+        counts.note(type(stripProxy(jobs[0]).backend).__name__, key.what if key is not None else OTHER, len(jobs))
+    call(task, jobs)
 
 
 class Polling:
