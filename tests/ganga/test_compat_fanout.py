@@ -14,7 +14,7 @@ import pytest
 
 from GangaMonitoring._core.work import JobKey
 
-from GangaMonitoring._core.planner import POLL, POLL_QUEUED
+from GangaMonitoring._core.planner import POLL, POLL_NEW, POLL_QUEUED
 from GangaMonitoring._core.work import OpKey
 
 from . import plugins
@@ -209,3 +209,25 @@ def test_a_poll_failing_after_disable_is_not_retried(ganga_session: Any) -> None
     assert wait_for(lambda: bool(ended()), timeout=WAIT)
     assert ended() == ["failed"]  # not "retry": nothing periodic is scheduled while disabled
     assert not [op for op in mon.runner.pending() if op.key == poll.key]
+
+
+@pytest.mark.parametrize("ganga_session", [FAST], indirect=True)
+def test_each_update_call_is_counted_once_under_the_work_it_was_made_for(ganga_session: Any) -> None:
+    """``component().update_calls``: what the backend's own update saw, call for call, job for job, each
+    call under its cause (the compatibility path's status requests, by why they were made)."""
+    gpi = ganga_session
+    component().disable()
+    plugins.UPDATES.reset()
+    jobs = [split_job(gpi, 3, time=1), gpi.Job(backend=plugins.RecordingSubmitter(time=1))]
+    for job in jobs:
+        job.submit()
+    component().enable()
+    assert wait_for(lambda: all(j.status == "completed" for j in jobs), timeout=WAIT), [j.status for j in jobs]
+    component().disable()  # no call between the two reads below
+    counts = [c for c in component().update_calls.statistics() if c.backend == "RecordingSubmitter"]
+    seen = list(plugins.UPDATES.calls)
+    assert sum(c.calls for c in counts) == len(seen) > 0, (counts, seen)
+    assert sum(c.jobs for c in counts) == sum(len(call) for call in seen), (counts, seen)
+    causes = {c.cause for c in counts}
+    assert causes <= {POLL, POLL_QUEUED, POLL_NEW, "file-event-poll", "poll-jobs", "call"}, causes
+    assert causes & {POLL, POLL_NEW}, causes  # periodic or early polls saw these jobs end
