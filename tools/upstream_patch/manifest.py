@@ -615,11 +615,12 @@ MAIN: tuple[Step, ...] = (
          imports=(f"{TARGET}.introspect",)),
     Step("polling", "MonitoringComponent: the registry view, polling and the output pipeline",
          "The parts that read Ganga's registry and poll backends: the registry view, polling through\n"
-         "the drivers, the pipeline of finished jobs' outputs, completing and recovery of jobs left\n"
-         "completing, the periodic checks; with their tests.",
+         "the drivers (each call of a backend's own update counted by its cause), the pipeline of\n"
+         "finished jobs' outputs, completing and recovery of jobs left completing, the periodic checks;\n"
+         "with their tests.",
          placements=(_ours("compat/registry.py", "compat/polling.py", "compat/pipeline.py", "compat/current.py",
                            "compat/loop.py", "compat/completing.py", "compat/recovery.py", "compat/checks.py",
-                          "compat/kill_resubmit.py",
+                          "compat/kill_resubmit.py", "_core/update_calls.py",
                            tests=("test_checks.py",))),
          imports=(f"{TARGET}.compat.polling", f"{TARGET}.compat.pipeline")),
     Step("requests", "MonitoringComponent: users' requests, credentials, progress, statistics",
