@@ -80,6 +80,23 @@ def held_at(number: int) -> Iterator[HoldAt]:
         patches.remove_status_listener(hold)
 
 
+def submit_ending_the_first_while_held(job: Any, held: int, timeout: float, held_within: float = 60) -> Any:
+    """``job.submit()`` one subjob at a time, held once subjob ``held`` is ``submitted`` (within
+    ``held_within`` s): meanwhile subjobs ``0..held`` are finalised (within ``timeout`` s), the master stays in
+    submission and not final, the rest stay ``new``; then the submission goes on.  Returns its outcome
+    (:meth:`Submission.join`)."""
+    total = len(job.subjobs) or len(job.splitter.args)
+    with held_at(held) as hold:
+        submission = Submission(job)
+        assert hold.reached.wait(held_within)
+        assert wait_for(lambda: statuses(job, range(held + 1)) == ["completed"] * (held + 1), timeout=timeout), \
+            statuses(job, range(total))
+        assert in_submission(job) and job.status not in FINAL, job.status
+        assert statuses(job, range(held + 1, total)) == ["new"] * (total - held - 1)
+        hold.release()
+        return submission.join()
+
+
 def statuses(job: Any, numbers: range) -> list[str]:
     return [job.subjobs[n].status for n in numbers]
 
@@ -123,15 +140,7 @@ def test_a_subjob_ending_during_a_one_by_one_submission_lets_it_end_as_ganga_s(g
         made = gpi.Local() if backend == "Local" else gpi.RecordingSubmitter(time=0)
         job = gpi.Job(backend=made, application=gpi.Executable(exe="/bin/true"), parallel_submit=False,
                       splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(6)]))
-        with held_at(3) as hold:
-            submission = Submission(job)
-            assert hold.reached.wait(60)
-            assert wait_for(lambda: statuses(job, range(4)) == ["completed"] * 4, timeout=60), \
-                statuses(job, range(6))
-            assert in_submission(job) and job.status not in FINAL, job.status
-            assert statuses(job, range(4, 6)) == ["new"] * 2
-            hold.release()
-            assert submission.join() is True
+        assert submit_ending_the_first_while_held(job, 3, timeout=60) is True
         assert wait_for(lambda: job.status == "completed", timeout=60), (job.status, statuses(job, range(6)))
         assert statuses(job, range(6)) == ["completed"] * 6
 
@@ -145,13 +154,7 @@ def test_a_submission_failing_half_way_leaves_the_master_failed(gangadir: str) -
     with ganga_running(gangadir) as gpi:
         job = gpi.Job(backend=gpi.RecordingSubmitter(time=0), application=gpi.Executable(exe="/bin/true"),
                       parallel_submit=False, splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(6)]))
-        with held_at(2) as hold:
-            submission = Submission(job)
-            assert hold.reached.wait(60)
-            assert wait_for(lambda: statuses(job, range(3)) == ["completed"] * 3, timeout=60), \
-                statuses(job, range(6))
-            hold.release()
-            outcome = submission.join()
+        outcome = submit_ending_the_first_while_held(job, 2, timeout=60)
         assert isinstance(outcome, Exception), outcome
         assert job.status == "failed"
         assert statuses(job, range(6)) == ["completed"] * 3 + ["new"] * 3
@@ -217,16 +220,8 @@ def test_slurm_subjobs_end_during_a_one_by_one_submission_which_ends_as_ganga_s(
     with ganga_running(gangadir, SLURM_OPTIONS) as gpi:
         job = gpi.Job(application=gpi.Executable(exe="/bin/bash"), backend=gpi.Slurm(), parallel_submit=False,
                       splitter=gpi.ArgSplitter(args=[["-c", f"echo part-{n}"] for n in range(5)]))
-        with held_at(2) as hold:
-            submission = Submission(job)
-            assert hold.reached.wait(120)
-            # other sessions' Slurm jobs may queue ahead of these
-            assert wait_for(lambda: statuses(job, range(3)) == ["completed"] * 3, timeout=600), \
-                statuses(job, range(5))
-            assert in_submission(job) and job.status not in FINAL, job.status
-            assert statuses(job, range(3, 5)) == ["new"] * 2
-            hold.release()
-            assert submission.join() is True
+        # other sessions' Slurm jobs may queue ahead of these
+        assert submit_ending_the_first_while_held(job, 2, timeout=600, held_within=120) is True
         assert wait_for(lambda: job.status == "completed", timeout=600), (job.status, statuses(job, range(5)))
         for n, sub in enumerate(job.subjobs):
             assert f"part-{n}" in Path(sub.outputdir, "stdout").read_text()
