@@ -53,7 +53,8 @@ def job_status(job: Any) -> str:
     return stripProxy(job).status
 
 
-FINAL_STATES = frozenset({"completed", "failed", "killed", "removed"})
+FINAL_STATES = frozenset({"completed", "failed", "killed"})
+"""States a job does not leave by itself."""
 
 
 def load_if_unfinished(job: Any) -> None:
@@ -160,10 +161,6 @@ def expand_subjobs(top_jobs: Iterable[Any], states: frozenset[str]) -> tuple[lis
         masters.append(raw)
         jobs.extend(stripProxy(subjobs[number]) for number, status in subjob_statuses(raw) if status in states)
     return jobs, masters
-
-
-FINAL_STATES = frozenset({"completed", "failed", "killed"})
-"""States a job does not leave by itself."""
 
 
 def subjob_statuses(master: Any) -> Iterator[tuple[int, str]]:
