@@ -36,6 +36,14 @@ def key_of(raw: Any) -> JobKey:
     return JobKey(int(raw.id))
 
 
+def listened_key(raw: Any) -> JobKey | None:
+    """A status listener's job key: None for a job being built, which has no id yet (never one waited for)."""
+    try:
+        return key_of(raw)
+    except Exception:  # noqa: BLE001 - no id yet: any error of reading it says so
+        return None
+
+
 class FinalWatch:
     """Waits for every job of ``statuses`` (key -> its status now) to be final, then notifies once."""
 
@@ -59,10 +67,7 @@ class FinalWatch:
 
     def changed(self, job: Any, status: str) -> None:
         """A status listener: quick, reads only ``job``."""
-        try:
-            key = key_of(job)
-        except Exception:  # noqa: BLE001 - a job being built has no id yet: not one of ours
-            return
+        key = listened_key(job)
         with self._lock:
             if key not in self._statuses:
                 return

@@ -31,9 +31,8 @@ from typing import Any, TextIO
 
 from .._core.work import JobKey
 from . import patches
-from .notify import key_of
+from .notify import FINAL, key_of, listened_key
 
-FINAL = frozenset({"completed", "failed", "killed"})
 ENDED = FINAL | {"removed", "new"}
 """A job in one of these will not reach a state it is waited for by itself (``new``: its submission failed)."""
 KNOWN_STATES = frozenset({"new", "submitting", "submitted", "running", "completing", "completed", "failed",
@@ -152,9 +151,8 @@ class Waiter:
     # -- the listener (any thread) ------------------------------------------------------
 
     def changed(self, job: Any, status: str) -> None:
-        try:
-            key = key_of(job)
-        except Exception:  # noqa: BLE001 - a job being built has no id yet: not one waited for
+        key = listened_key(job)
+        if key is None:
             return
         with self._lock:
             if key in self._statuses and self._statuses[key] != status:
