@@ -125,11 +125,17 @@ class FileEvents:
         ``look``: if the status file was written before the watch began, its job is polled once.
         """
         raw = stripProxy(job)
+        mode = self._watch_mode(raw.backend)
+        if mode is not None:
+            self._watch(raw, mode, look)
+
+    def _watch_mode(self, backend: Any) -> str | None:
+        """``[Monitoring]file_events`` for jobs of ``backend`` (the watch limit read again), None: not watched."""
         mode = config.monitoring_option("file_events")
-        if mode == "off" or not watched_backend(raw.backend):
-            return
+        if mode == "off" or not watched_backend(backend):
+            return None
         self.watcher.limit = watch_limit()
-        self._watch(raw, mode, look)
+        return str(mode)
 
     def _watch(self, raw: Any, mode: str, look: bool) -> None:
         if len(raw.subjobs):
@@ -166,10 +172,9 @@ class FileEvents:
         this component listened, are watched from their first poll; the poll
         itself has just read their status files.
         """
-        mode = config.monitoring_option("file_events")
-        if not jobs or mode == "off" or not watched_backend(stripProxy(jobs[0]).backend):
-            return  # one backend per poll
-        self.watcher.limit = watch_limit()
+        mode = self._watch_mode(stripProxy(jobs[0]).backend) if jobs else None  # one backend per poll
+        if mode is None:
+            return
         for job in jobs:
             try:
                 self._watch(stripProxy(job), mode, look=False)
