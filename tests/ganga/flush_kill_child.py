@@ -75,7 +75,10 @@ def numbering_writes(gangadir: str, kill_at: int | None) -> Any:
         count += 1
         if count == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
+        # flushed at once: the SIGKILL before a later write loses what a pipe's buffer holds (unless the
+        # environment happens to set PYTHONUNBUFFERED)
         sys.stdout.write(f"WRITE {count} {found[1]} {os.path.relpath(found[0], gangadir)}\n")
+        sys.stdout.flush()
 
     return hook
 
