@@ -264,3 +264,48 @@ def test_the_session_runs_the_check_and_repairs_a_lost_count(ganga_session: Any)
         sub._data["status"] = "running"  # past the setter: no listener hears it
     assert wait_for(lambda: SUBJOB_STATUSES.statuses(raw) == {"submitted", "running"}, timeout=30)
     assert SUBJOB_STATUSES.repairs == repairs + 1
+
+
+@pytest.mark.ganga
+def test_a_first_count_never_loads_subjobs_under_the_master_s_lock(gangadir: str) -> None:
+    """Ganga's loader of a subjob holds its list's load lock, then takes the master's lock; a first count
+    (a scan) while another thread loads the same list must not hold the master's lock while it waits for the
+    load lock.  Forced: a thread holds the load lock until this thread waits in the loader, then takes the
+    master's lock as Ganga's loader would (before the fix it could not: a deadlock)."""
+    import sys
+
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    from GangaMonitoring.compat import patches
+
+    with ganga_running(gangadir, KEEP) as gpi:
+        job = gpi.Job(splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(5)]))
+        job.submit()
+        job_id = job.id
+    with ganga_running(gangadir, KEEP) as gpi:
+        raw = stripProxy(gpi.jobs(job_id))  # its subjobs on disk, none loaded
+        subjobs = raw.subjobs
+        main = threading.get_ident()
+        took_master_lock: list[bool] = []
+
+        def loader_in_another_thread() -> None:
+            with subjobs._load_lock:
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:  # until the main thread waits in Ganga's loader
+                    frame = sys._current_frames().get(main)
+                    if frame is not None and frame.f_code.co_name == "_getItem":
+                        break
+                    time.sleep(0.01)
+                acquired = raw._lock.acquire(timeout=5)
+                took_master_lock.append(acquired)
+                if acquired:
+                    raw._lock.release()
+
+        other = threading.Thread(target=loader_in_another_thread)
+        other.start()
+        while not subjobs._load_lock.locked():
+            time.sleep(0.01)
+        counted = patches.SUBJOB_STATUSES.statuses(raw)
+        other.join(60)
+        assert took_master_lock == [True]
+        assert counted == stock_statuses(raw)

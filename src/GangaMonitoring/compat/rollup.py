@@ -102,6 +102,12 @@ class SubjobStatuses:
             return +record.counts
 
     def _scan(self, master: Any) -> _Record:
+        # every subjob loaded first, without the master's lock: Ganga's loader holds its list's load lock,
+        # then takes the master's lock (to mark the loaded subjob saved); loading under the master's lock
+        # would take them the other way round (a deadlock with a monitoring thread loading the same list).
+        # A loaded subjob stays loaded (the list never forgets one), so the scan below loads none.
+        for _ in master.subjobs:
+            pass
         with master.const_lock:  # no subjob status is written meanwhile
             subjobs = master.subjobs
             of_subjob = {id(subjob): subjob.status for subjob in subjobs}
