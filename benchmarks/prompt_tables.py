@@ -57,6 +57,7 @@ def run_one(size: int, stock: bool, args: argparse.Namespace) -> dict[str, Any]:
                    "--io-limit", "0", "--threads", str(args.threads)]
         command += (["--compat"] if args.compat else []) + (["--burst"] if args.burst else [])
         command += ["--stock"] if stock else []
+        command += ["--stall-report-after", str(args.stall_report_after)]
         print(f"$ {' '.join(command[1:])}", flush=True)
         started = time.monotonic()
         returncode, stdout, stderr, _cut = _run_until_summary(command, workdir, out, args.timeout + 0.5 * size + 900)
@@ -121,6 +122,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--json", default="results/prompt_tables.json")
+    parser.add_argument("--stall-report-after", type=float, default=0.5, metavar="S",
+                        help="record every thread's stack when one operation takes longer (3 per kind, in the "
+                             "JSON's stalls; default 0.5)")
     args = parser.parse_args()
     if args.poll_interval is None:
         args.poll_interval = 10.0 if args.compat else 2.0

@@ -45,6 +45,8 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
     "io_workers": (8, "Threads that retrieve job output (downloads)."),
     "cpu_workers": (2, "Threads coordinating finalisation, and worker processes for its CPU-heavy "
                        "steps (unpacking, checksums, merges)."),
+    "worker_niceness": (10, "Added to the niceness of the worker processes of finalisation (0-19), so their "
+                            "unpacking never takes a core the prompt waits for; 0: the session's own."),
     "aging_seconds": (30.0, "Seconds a waiting operation needs to climb one priority class "
                             "(user > finalise > poll > long-queued poll), so nothing starves."),
     "default_backend_concurrency": (4, "Operations of one backend that may run at once in each pool "
@@ -119,7 +121,7 @@ SIMGRID_OPTIONS: dict[str, tuple[Any, str]] = {
     "max_batch": (1000, "Job ids per status request (the simulator's --max-batch)."),
 }
 
-AT_START = frozenset({"poll_workers", "io_workers", "cpu_workers", "aging_seconds"})
+AT_START = frozenset({"poll_workers", "io_workers", "cpu_workers", "worker_niceness", "aging_seconds"})
 """Options read when the component is built: a change applies at the next Ganga start."""
 
 _in_use: dict[str, Any] = {}
@@ -135,6 +137,7 @@ RULES: dict[str, tuple[str, Any]] = {
     **dict.fromkeys(("poll_workers", "io_workers", "cpu_workers", "default_backend_concurrency",
                      "poll_retry_attempts", "call_retry_attempts", "breaker_failures"), _AT_LEAST_1),
     **dict.fromkeys(("compat_chunk_size", "max_file_watches"), _AT_LEAST_0),
+    "worker_niceness": ("an integer from 0 to 19", lambda v: _is_int(v) and 0 <= v <= 19),
     "file_events": ("'auto', 'on' or 'off'", lambda v: v in ("auto", "on", "off")),
     **dict.fromkeys(("aging_seconds", "reconcile_interval", "call_timeout", "output_retry_for", "retry_max_wait",
                      "disk_check_interval", "rollup_check_interval", "breaker_first_probe", "breaker_max_probe",

@@ -299,7 +299,7 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
     next_report = next_typed = 0.0
     while time.monotonic() < deadline:
         tick, computed, switched = time.perf_counter(), time.thread_time(), _switches()
-        with stalls.timing():
+        with stalls.timing("status read"):
             _ = watched.status  # a trivial GPI operation, timed as the prompt would feel it
         prompt_latencies.append(time.perf_counter() - tick)
         if prompt_latencies[-1] > SLOW_READ_S and len(slow_reads) < 100:
@@ -307,7 +307,7 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
             slow_reads.append([round(1000 * prompt_latencies[-1], 2), round(1000 * (time.thread_time() - computed), 2),
                                voluntary - switched[0], involuntary - switched[1]])
         if time.monotonic() >= next_typed:  # what a user types, one kind a second, each timed apart
-            with stalls.timing():
+            with stalls.timing(typed.upcoming):
                 typed.next()
             next_typed = time.monotonic() + 1.0
         if time.monotonic() >= next_report:
@@ -410,6 +410,11 @@ class PromptOperations:
         self.switches: dict[str, list[tuple[int, int]]] = {name: [] for name, _ in kinds}
         """Per kind, per operation: the prompt thread's context switches, (voluntary, involuntary): it blocked
         (on the GIL or a lock), or the kernel gave its core to another process's thread."""
+
+    @property
+    def upcoming(self) -> str:
+        """The kind :meth:`next` times next."""
+        return self._kinds[self._turn % len(self._kinds)][0]
 
     def next(self) -> None:
         name, operation = self._kinds[self._turn % len(self._kinds)]
@@ -515,13 +520,16 @@ class CollectorTime:
 
 class StallWatch:
     """Catches prompt stalls in the act: when the timed GPI operation runs longer than
-    ``threshold``, a watcher thread records where every thread is (at most ``keep`` times), so a
-    multi-second stall names its cause (the lock the main thread waits for, and who holds it)."""
+    ``threshold``, a watcher thread records where every thread is (at most ``keep`` times per kind of
+    operation), so a stall names its cause (the lock the main thread waits for, and who holds it).
+    The watcher looks every ``threshold / 4`` (at most every 50 ms), so a stall is caught within
+    1.25 x ``threshold`` of its start."""
 
     def __init__(self, threshold: float, keep: int = 3) -> None:
         self.threshold, self.keep = threshold, keep
         self.reports: list[dict[str, Any]] = []
         self._started: float | None = None
+        self._kind = ""
         self._reported = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="demo-stall-watch", daemon=True)
@@ -534,8 +542,9 @@ class StallWatch:
         self._thread.join()
 
     @contextlib.contextmanager
-    def timing(self) -> Any:
-        self._started, self._reported = time.perf_counter(), False
+    def timing(self, kind: str = "") -> Any:
+        self._kind, self._reported = kind, False
+        self._started = time.perf_counter()
         try:
             yield
         finally:
@@ -544,9 +553,10 @@ class StallWatch:
     def _watch(self) -> None:
         import traceback
 
-        while not self._stop.wait(0.05):
-            started = self._started
-            if started is None or self._reported or len(self.reports) >= self.keep:
+        interval = min(0.05, self.threshold / 4)
+        while not self._stop.wait(interval):
+            started, kind = self._started, self._kind
+            if started is None or self._reported or sum(r["kind"] == kind for r in self.reports) >= self.keep:
                 continue
             waited = time.perf_counter() - started
             if waited < self.threshold:
@@ -555,7 +565,7 @@ class StallWatch:
             names = {t.ident: t.name for t in threading.enumerate()}
             stacks = {names.get(ident, str(ident)): "".join(traceback.format_stack(frame)[-12:])
                       for ident, frame in sys._current_frames().items() if ident != threading.get_ident()}
-            self.reports.append({"after_s": round(waited, 2), "threads": stacks})
+            self.reports.append({"kind": kind, "after_s": round(waited, 3), "threads": stacks})
 
 
 def _status_counts(work: list[Any]) -> dict[str, int]:

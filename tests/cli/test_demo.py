@@ -70,7 +70,7 @@ def test_stall_watch_records_where_every_thread_is_during_a_stall() -> None:
     other = threading.Thread(target=holder, name="lock-holder")
     other.start()
     holder_ready.wait(10)
-    with watch.timing():  # the "GPI operation" stalls until the watch has caught it
+    with watch.timing("write"):  # the "GPI operation" stalls until the watch has caught it
         deadline = time.monotonic() + 10
         while not watch.reports and time.monotonic() < deadline:
             release.wait(0.01)
@@ -78,6 +78,7 @@ def test_stall_watch_records_where_every_thread_is_during_a_stall() -> None:
     other.join()
     watch.stop()
     [report] = watch.reports
+    assert report["kind"] == "write"
     assert report["after_s"] >= 0.05
     assert "test_stall_watch_records" in report["threads"]["MainThread"]
     assert "holder" in report["threads"]["lock-holder"]

@@ -156,6 +156,19 @@ def test_worker_processes_log_into_the_ganga_log_file(tmp_path) -> None:  # type
     assert f"worker process {os.getpid()})" not in worker_line
 
 
+def test_worker_processes_run_nicer_than_the_session_by_the_configured_steps() -> None:
+    """The prompt's thread gets a core before a finalisation's unpacking ([Monitoring]worker_niceness)."""
+    session = os.nice(0)
+    nicer = Pools({"processes": 1}, SystemClock(), niceness=7)
+    same = Pools({"processes": 1}, SystemClock())
+    try:
+        assert nicer.run_in_process(os.nice, 0) == min(19, session + 7)
+        assert same.run_in_process(os.nice, 0) == session
+    finally:
+        nicer.shutdown(wait=True)
+        same.shutdown(wait=True)
+
+
 def test_work_for_the_process_pool_once_the_pools_are_shut_down_is_refused_as_pools_closed() -> None:
     """Ganga's TextMerger then merges in the prompt's process instead (patches' ``_NoWorkers``):
     the executor's own refusal ("cannot schedule new futures after shutdown"), raised when the

@@ -25,13 +25,16 @@ threads, lazily: one per slot, one per slot for work its holder lent it
 while it waits (``Scheduler.take``), and the replacements of threads stuck
 in hung calls (``Scheduler.declare_hung``, :meth:`Pools.mark_hung`).  Worker processes log into
 Ganga's log file through concurrent-log-handler, which locks the file around
-each write, so their lines never tear the parent's.
+each write, so their lines never tear the parent's; they run ``niceness`` steps
+nicer than the session, so the kernel gives a core to the prompt first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
 import multiprocessing.context
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -81,8 +84,8 @@ class Pools:
     """Three thread pools and a lazily started process pool, sized from config."""
 
     def __init__(self, sizes: Mapping[str, int], clock: Clock, prefix: str = "GangaMon",
-                 log_file: str | None = None, log_level: int = logging.WARNING) -> None:
-        self._log = (log_file, log_level)
+                 log_file: str | None = None, log_level: int = logging.WARNING, niceness: int = 0) -> None:
+        self._worker_setup = (log_file, log_level, niceness)
         self._sizes = {name: max(1, int(sizes.get(name, 1))) for name in (*THREAD_POOLS, "processes")}
         self._clock = clock
         self._prefix = prefix
@@ -166,7 +169,7 @@ class Pools:
                 raise PoolsClosed("pools are shut down")
             if self._processes is None:
                 self._processes = ProcessPoolExecutor(self._sizes["processes"], mp_context=_worker_context(),
-                                                      initializer=log_to_file, initargs=self._log)
+                                                      initializer=start_worker, initargs=self._worker_setup)
             return self._processes
 
     def _replace_broken(self, broken: ProcessPoolExecutor) -> None:
@@ -229,6 +232,14 @@ def _worker_context() -> multiprocessing.context.BaseContext:
 
 
 WORKER_LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s (worker process %(process)d): %(message)s"
+
+
+def start_worker(log_file: str | None, level: int, niceness: int) -> None:
+    """A worker process's start: ``niceness`` steps nicer than its parent, logging into ``log_file``."""
+    if niceness:
+        with contextlib.suppress(OSError):  # a platform without nice: the worker runs as the session
+            os.nice(niceness)
+    log_to_file(log_file, level)
 
 
 def log_to_file(path: str | None, level: int) -> None:

@@ -118,7 +118,8 @@ class MonitoringComponent(GangaThread):
             "processes": config.monitoring_option("cpu_workers"),
         }
         self.pools = Pools(sizes, self.clock, log_file=config.ganga_log_file(),
-                           log_level=logging.getLogger("GangaMonitoring").getEffectiveLevel())
+                           log_level=logging.getLogger("GangaMonitoring").getEffectiveLevel(),
+                           niceness=config.monitoring_option("worker_niceness"))
         self.scheduler = Scheduler(
             {name: self.pools.sizes[name] for name in ("poll", "io", "cpu")},
             aging_seconds=config.monitoring_option("aging_seconds"),
