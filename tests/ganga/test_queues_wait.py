@@ -78,8 +78,10 @@ def test_wait_until_a_state_and_a_timeout_that_says_which_jobs_are_still_on_thei
     assert not ended and ended.ended == {"0": "killed"} and not ended.timed_out
 
 
-def test_ctrl_c_ends_the_wait_cleanly_and_a_terminal_gets_a_bar(ganga_session: Any) -> None:
+def test_ctrl_c_ends_the_wait_cleanly_and_a_terminal_gets_a_bar(ganga_session: Any,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     gpi = ganga_session
+    monkeypatch.setenv("TERM", "xterm")  # whatever the terminal running the tests
     job = gpi.Job(backend=gpi.RecordingSubmitter(time=3600))
     job.submit()
     # a real SIGINT to this (the main) thread, sent at the bar's first draw, inside the wait; Python's own
@@ -96,6 +98,16 @@ def test_ctrl_c_ends_the_wait_cleanly_and_a_terminal_gets_a_bar(ganga_session: A
     text = terminal.getvalue()
     assert text.startswith("\r[") and "0/1 jobs" in text and text.endswith("\n"), repr(text)
     job.kill()
+
+
+def test_a_dumb_terminal_gets_plain_lines_not_escapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from GangaMonitoring.compat.waiting import redraws
+
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert redraws(Terminal()) and not redraws(io.StringIO())
+    for dumb in ("dumb", "unknown"):  # Emacs' M-x shell says it is a terminal but prints ESC [ K as text
+        monkeypatch.setenv("TERM", dumb)
+        assert not redraws(Terminal())
 
 
 def test_what_cannot_be_waited_for_is_said(ganga_session: Any) -> None:

@@ -9,8 +9,9 @@ it waits (a status change wakes it; a terminal's progress bar is redrawn
 once a second for its clock).  Ctrl-C (``KeyboardInterrupt``) ends the wait
 with what is known then, as a timeout does.
 
-Output: at a terminal (``stream.isatty()``) one progress line redrawn in
-place; elsewhere (a log, a pipe) an opening line with what is waited for
+Output: at a terminal (``stream.isatty()``, ``TERM`` neither ``dumb`` nor
+``unknown``) one progress line redrawn in place; elsewhere (a log, a pipe,
+Emacs' shell, whose ``TERM=dumb`` draws no escapes) an opening line with what is waited for
 and the jobs' states then (a job already there is said there, never as a
 change), a plain line per later change of a job waited for, and for split
 jobs one progress line at most every :data:`PLAIN_PROGRESS_EVERY` seconds.
@@ -22,6 +23,7 @@ waiter's own table under its own lock.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -221,7 +223,7 @@ class Display:
 
     def __init__(self, stream: TextIO, until: frozenset[str], clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream
-        self.terminal = bool(getattr(stream, "isatty", lambda: False)())
+        self.terminal = redraws(stream)
         self.until = until
         self.clock = clock
         self.started = clock()
@@ -265,6 +267,17 @@ class Display:
     def _line(self, text: str) -> None:
         self.stream.write(f"queues.wait: {text}\n")
         self.stream.flush()
+
+
+def redraws(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal that can redraw a line in place (a carriage return, an erase to its end)."""
+    if not getattr(stream, "isatty", lambda: False)():
+        return False
+    return os.environ.get("TERM", "").lower() not in DUMB_TERMINALS
+
+
+DUMB_TERMINALS = frozenset({"dumb", "unknown"})
+"""``TERM`` values of terminals that print escape sequences as text (Emacs' shell, some CI consoles)."""
 
 
 def by_job(item: tuple[JobKey, str]) -> tuple[int, int]:
