@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import GangaMonitoring
-from GangaMonitoring.compat.queues import WaitError
+from GangaMonitoring.compat.queues import UsageError, WaitError
 
 pytestmark = pytest.mark.ganga
 
@@ -121,6 +121,10 @@ def test_what_cannot_be_waited_for_is_said(ganga_session: Any) -> None:
         gpi.queues.wait(["x"])
     with pytest.raises(WaitError, match="timeout is seconds"):
         gpi.queues.wait(job, timeout=-1)
+    with pytest.raises(UsageError, match=r"queues.wait takes no 'timout' \(did you mean timeout\?\): it takes jobs, "):
+        gpi.queues.wait(job, timout=30)
+    with pytest.raises(UsageError, match=r"queues.jobs takes no 'colour', 'stat' \(did you mean status\?\)"):
+        gpi.queues.jobs(colour=1, stat="running")
     assert "queues.wait(j)" in gpi.queues.__doc__
     assert "Returns a ``WaitResult``" in type(gpi.queues).wait.__doc__
 

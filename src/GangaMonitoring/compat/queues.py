@@ -20,12 +20,15 @@ swaps in :class:`MonitoringQueues`, which keeps every stock method
 from __future__ import annotations
 
 import difflib
+import functools
+import inspect
 import os
 import re
 import sys
 import time
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from GangaCore.Core.exceptions import GangaAttributeError, GangaException
 from GangaCore.Core.GangaThread.WorkerThreads.ThreadPoolQueueMonitor import ThreadPoolQueueMonitor
@@ -139,6 +142,36 @@ def _no_such_command(name: str, commands: list[str]) -> str:
     return f"queues has no '{name}': {hint}its commands are {', '.join(commands)}"
 
 
+class UsageError(GangaException, TypeError):
+    """A ``queues`` command was called with a keyword it does not take (the message names the close ones)."""
+
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def keywords_checked(command: Command) -> Command:
+    """``command`` called with a keyword it does not take says which of its own was meant (``timout=`` ->
+    ``timeout``), as Ganga's error a prompt prints as one sentence, instead of Python's bare TypeError."""
+    taken = [name for name in inspect.signature(command).parameters if name != "self"]
+
+    @functools.wraps(command)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        unknown = [name for name in kwargs if name not in taken]
+        if unknown:
+            raise UsageError(_unknown_keywords(command.__name__, unknown, taken))
+        return command(*args, **kwargs)
+
+    return checked  # type: ignore[return-value]
+
+
+def _unknown_keywords(command: str, unknown: list[str], taken: list[str]) -> str:
+    said = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, taken, n=1, cutoff=0.6)
+        said.append(f"'{name}'" + (f" (did you mean {close[0]}?)" if close else ""))
+    return f"queues.{command} takes no {', '.join(said)}: it takes {', '.join(taken)}"
+
+
 class WaitError(GangaException, ValueError):
     """``queues.wait`` was given what it cannot wait for (the message says what)."""
 
@@ -178,6 +211,7 @@ From a shell: ``ganga-monitoring status`` and ``ganga-monitoring jobs``.
         component = _our_component()
         return component.statistics().as_dict() if component is not None else {}
 
+    @keywords_checked
     def why(self, job: Any) -> Explanation:
         """Why ``job`` is or is not being monitored, and what waits for it.
 
@@ -205,6 +239,7 @@ From a shell: ``ganga-monitoring status`` and ``ganga-monitoring jobs``.
                  f"its master, {introspect.explain_job(stats, master.status, failed)}"]
         return Explanation("\n".join(lines))
 
+    @keywords_checked
     def retry(self, job: Any = None) -> list[str]:
         """Try again to get the output of ``job`` (or of every job) that failed for want of it."""
         component = _our_component()
@@ -214,6 +249,7 @@ From a shell: ``ganga-monitoring status`` and ``ganga-monitoring jobs``.
         print(f"retrying the output of {len(retried)} job(s)" + (f": {', '.join(retried[:10])}" if retried else ""))
         return retried
 
+    @keywords_checked
     def watch(self, interval: float = 2.0, count: int | None = None, stream: Any = None,
               width: int | None = None) -> None:
         """Show the monitoring display, refreshed in place every ``interval`` s, until Ctrl-C.
@@ -228,6 +264,7 @@ From a shell: ``ganga-monitoring status`` and ``ganga-monitoring jobs``.
         introspect.watch(component.statistics, interval, count, stream or sys.stdout, width=width,
                          retry=lambda: component.retry_output(None))
 
+    @keywords_checked
     def jobs(self, status: Any = None, backend: str | None = None, master: Any = None, name: str | None = None,
              width: int | None = None) -> JobTable:
         """A row per job: id, name, status, backend, backend id, run time, and REASON (what monitoring waits for,
@@ -256,6 +293,7 @@ From a shell: ``ganga-monitoring status`` and ``ganga-monitoring jobs``.
         shown = width if width is not None else introspect.terminal_width(sys.stdout)
         return JobTable(job_table.render(rows, shown), rows)
 
+    @keywords_checked
     def notify(self, jobs: Any, command: str | None = None) -> Explanation:
         """When every job of ``jobs`` (a job, an id, "3.1", or a list of them) is final, run ``command``
         through the shell (``GANGA_JOBS="3 4"``, ``GANGA_STATUSES="completed failed"`` in its environment),
@@ -286,6 +324,7 @@ From a shell: ``ganga-monitoring status`` and ``ganga-monitoring jobs``.
         return Explanation(f"when the {len(statuses)} job(s) are final, monitoring will {how} "
                            f"({len(waiting)} not final yet: {', '.join(k.fqid for k in waiting[:10])})")
 
+    @keywords_checked
     def wait(self, jobs: Any, until: Any = "final", timeout: float | None = None, stream: Any = None) -> Any:
         """Wait until ``jobs`` reach ``until``, showing their progress; return what ended how.
 
