@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -293,7 +294,8 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
     collector = CollectorTime()
     collector.start()
     typed = PromptOperations(GPI, job, collector)
-    stalls = StallWatch(threshold=args.stall_report_after)
+    stalls = StallWatch(threshold=args.stall_report_after,
+                        locks={"the first master's lock": _raw(job)._lock} if job is not None else None)
     stalls.start()
     deadline = time.monotonic() + args.timeout
     next_report = next_typed = 0.0
@@ -525,8 +527,10 @@ class StallWatch:
     The watcher looks every ``threshold / 4`` (at most every 50 ms), so a stall is caught within
     1.25 x ``threshold`` of its start."""
 
-    def __init__(self, threshold: float, keep: int = 3) -> None:
+    def __init__(self, threshold: float, keep: int = 3, locks: dict[str, Any] | None = None) -> None:
         self.threshold, self.keep = threshold, keep
+        self.locks = dict(locks or {})
+        """RLocks whose owner a report names (``holders``), with the owner's deeper stack."""
         self.reports: list[dict[str, Any]] = []
         self._started: float | None = None
         self._kind = ""
@@ -563,9 +567,26 @@ class StallWatch:
                 continue
             self._reported = True
             names = {t.ident: t.name for t in threading.enumerate()}
-            stacks = {names.get(ident, str(ident)): "".join(traceback.format_stack(frame)[-12:])
-                      for ident, frame in sys._current_frames().items() if ident != threading.get_ident()}
-            self.reports.append({"kind": kind, "after_s": round(waited, 3), "threads": stacks})
+            frames = sys._current_frames()
+            owners = {name: _owner(lock) for name, lock in self.locks.items()}
+            stacks = {names.get(ident, str(ident)): "".join(traceback.format_stack(frame)[-40 if ident in
+                                                                                          owners.values() else -12:])
+                      for ident, frame in frames.items() if ident != threading.get_ident()}
+            holders = {name: names.get(ident, str(ident)) for name, ident in owners.items() if ident is not None}
+            self.reports.append({"kind": kind, "after_s": round(waited, 3), "holders": holders, "threads": stacks})
+
+
+def _raw(job: Any) -> Any:
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    return stripProxy(job)
+
+
+def _owner(lock: Any) -> int | None:
+    """The thread ident holding the RLock ``lock``, or None: read from its repr (``owner=<ident>``), which is
+    all CPython says of it; for this diagnosis only, never for a decision."""
+    match = re.search(r"owner=(\d+)", repr(lock))
+    return int(match.group(1)) if match and match.group(1) != "0" else None
 
 
 def _status_counts(work: list[Any]) -> dict[str, int]:

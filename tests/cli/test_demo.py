@@ -59,13 +59,15 @@ def test_stall_watch_records_where_every_thread_is_during_a_stall() -> None:
 
     from GangaMonitoring.demo import StallWatch
 
-    watch = StallWatch(threshold=0.05)
+    held = threading.RLock()
+    watch = StallWatch(threshold=0.05, locks={"a master's lock": held, "a free lock": threading.RLock()})
     watch.start()
     holder_ready, release = threading.Event(), threading.Event()
 
     def holder() -> None:
-        holder_ready.set()
-        release.wait(10)
+        with held:
+            holder_ready.set()
+            release.wait(10)
 
     other = threading.Thread(target=holder, name="lock-holder")
     other.start()
@@ -79,6 +81,7 @@ def test_stall_watch_records_where_every_thread_is_during_a_stall() -> None:
     watch.stop()
     [report] = watch.reports
     assert report["kind"] == "write"
+    assert report["holders"] == {"a master's lock": "lock-holder"}
     assert report["after_s"] >= 0.05
     assert "test_stall_watch_records" in report["threads"]["MainThread"]
     assert "holder" in report["threads"]["lock-holder"]
