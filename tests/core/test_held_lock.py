@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from GangaMonitoring.compat.flush import HeldLock, hold_count
 
@@ -79,3 +80,38 @@ def test_a_subjob_saved_after_its_change_is_not_saved_again_and_a_failed_flush_s
     # the flush ended without writing its index (it failed): the changes stay dirty, noting stops
     assert not held.noting
     assert held.take_noted(root) == []
+
+
+def test_a_write_at_the_prompt_is_handed_the_lock_at_the_flush_s_next_save() -> None:
+    """No budget ends and a let-go lasts no time (a loaded machine: the waiting thread gets no core in it):
+    a plain writer would wait for the whole flush; the prompt's write gets the lock at the next save."""
+    lock, root = threading.RLock(), object()
+    held = HeldLock(budget=3600.0, window=0.0, handoff=60.0)
+    order: list[str] = []
+
+    def prompt() -> None:
+        with held.prompt_first(root, lock):
+            order.append("write")
+
+    with held.bounded(), lock:
+        thread = threading.Thread(target=prompt)
+        thread.start()
+        while not held.prompt_waiting(root):  # the write waits for the lock
+            time.sleep(0.001)
+        assert held.yield_to_writers(root, lock)  # let go, taken back once the write is done
+        order.append("save 1")
+        assert not held.yield_to_writers(root, lock)  # nobody waits, the budget runs: held on
+        order.append("save 2")
+    thread.join()
+    assert order == ["write", "save 1", "save 2"]
+    assert held.handoffs == 1 and not held.prompt_waiting(root)
+
+
+def test_a_write_at_the_prompt_with_no_flush_running_takes_the_lock_as_any_writer() -> None:
+    lock, root = threading.RLock(), object()
+    held = HeldLock()
+    with held.prompt_first(root, lock):
+        assert lock._is_owned() and not held.prompt_waiting(root)
+    with lock, held.prompt_first(root, lock):  # already its own: taken again, nothing asked of a flush
+        assert hold_count(lock) == 2
+    assert held.handoffs == 0 and not lock._is_owned()

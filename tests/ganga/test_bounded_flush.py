@@ -7,6 +7,7 @@ master's lock, which stock Ganga's flusher held for the whole flush of the maste
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -135,3 +136,51 @@ def test_a_lock_its_caller_holds_is_not_let_go(ganga_session: Any, budget_zero: 
         found = flush_with_a_writer(job, patching, hold_outside=True)
     assert not found["done_at_flush_end"]
     assert "written during the flush" not in data_file(job, 0)
+
+
+@pytest.fixture
+def no_budget_no_window() -> Iterator[Any]:
+    """The flusher never lets the lock go by its budget, and a bare let-go lasts no time (a loaded machine:
+    a waiting thread gets no core in it): only a handoff lets a writer in (item 22)."""
+    from GangaMonitoring.compat import patches
+
+    held = patches.HELD_LOCK
+    before = held.budget, held.window, held.handoff
+    held.budget, held.window, held.handoff = 3600.0, 0.0, 60.0
+    try:
+        yield held
+    finally:
+        held.budget, held.window, held.handoff = before
+
+
+def test_a_write_typed_at_the_prompt_is_handed_the_master_s_lock_at_the_next_subjob_save(
+        ganga_session: Any, no_budget_no_window: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    job = still_split_job(ganga_session)
+    raw = stripProxy(job)
+    for subjob in raw.subjobs:
+        stripProxy(subjob).comment = "changed"
+    saved = counting_saves(monkeypatch)
+    repository_xml = __import__("GangaCore.Core.GangaRepository.GangaRepositoryXML", fromlist=["x"])
+    current, flushing, handoffs = repository_xml.safe_save, threading.Event(), no_budget_no_window.handoffs
+
+    def save(fn: str, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if subjob_files([fn], job.id) == [str(WRITE_AT)]:
+            flushing.set()  # the flusher holds the master's lock: the prompt's write now waits for it
+            asked = time.monotonic() + 10  # (without item 22 the write never asks: go on after a while)
+            while not no_budget_no_window.prompt_waiting(raw) and time.monotonic() < asked:
+                threading.Event().wait(0.001)
+        return current(fn, obj, *args, **kwargs)
+
+    save.lock = current.lock  # type: ignore[attr-defined]
+    monkeypatch.setattr(repository_xml, "safe_save", save)
+    flusher = threading.Thread(target=raw._getRegistry().flush_all, name="flusher")
+    flusher.start()
+    assert flushing.wait(30)
+    raw.comment = "typed at the prompt"  # this test runs in the main thread, as the prompt does
+    done_after = len(subjob_files(saved, job.id))
+    flusher.join(60)
+    assert done_after <= WRITE_AT + 2, f"the write waited for {done_after} of {SUBJOBS} subjob saves"
+    assert no_budget_no_window.handoffs == handoffs + 1
+    assert len(subjob_files(saved, job.id)) >= SUBJOBS and raw.comment == "typed at the prompt"

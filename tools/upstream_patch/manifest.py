@@ -636,8 +636,10 @@ MAIN: tuple[Step, ...] = (
          "memory: a master's subjob status from the counted statuses, no registry walk per cell, no\n"
          "master's lock per row; print(j) without the job's lock; a table or a print keeps the GIL up to\n"
          "50 ms at a time while it computes. 3,000-subjob burst: the jobs table p50 152 -> 0.3 ms, a\n"
-         "1,000-row subjob table p50/max 499/1,513 -> 17/305 ms." + _STILL_A_PATCH,
-         placements=_ours("_core/gil.py", "compat/job_tables.py", *_patch("job_tables", "printing"),
+         "1,000-row subjob table p50/max 499/1,513 -> 17/305 ms. A write typed at the prompt is handed\n"
+         "its job's lock at the flusher's next subjob save (10,000-subjob burst: it waited up to 34 ms)."
+         + _STILL_A_PATCH,
+         placements=_ours("_core/gil.py", "compat/job_tables.py", *_patch("job_tables", "printing", "prompt_writes"),
                           tests=("test_gil.py",)),
          imports=(f"{TARGET}._core.gil",)),
     Step("file-events", "MonitoringComponent: a job's end seen from its status file, where the file system tells",

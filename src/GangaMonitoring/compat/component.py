@@ -213,6 +213,7 @@ class MonitoringComponent(GangaThread):
         patches.cached_logger_names()
         patches.flush_costs_what_changed()
         patches.bounded_lock_holds()
+        patches.writes_handed_the_lock()
         patches.fast_xml_saves()
         patches.slices_from_templates()
         patches.master_work_once()

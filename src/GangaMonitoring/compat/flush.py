@@ -225,14 +225,30 @@ class HeldLock:
     this thread holds once is let go: an outer caller holding it too (a
     submit that flushes) relies on it, and keeps it.
 
-    Per thread (``active``, the hold's start); the noted subjobs are shared
-    (writers note from their own threads).  Ganga-free: locks are
-    ``threading.RLock``; jobs are opaque.
+    A write typed at the prompt is handed the lock (:meth:`prompt_first`):
+    while it waits for a root's lock, the flush holding that lock lets it go
+    at its next subjob save, budget or not, and waits until the prompt has
+    it (at most ``handoff`` seconds) before taking it back.  A bare let-go
+    lasts ``window``: a thread that gets no core within it (a loaded
+    machine) finds the lock taken again, save after save.
+
+    Per thread (``active``, the hold's start); the noted subjobs and the
+    prompt's waits are shared (writers note from their own threads).
+    Ganga-free: locks are ``threading.RLock``; jobs are opaque.
     """
 
-    def __init__(self, budget: float = 0.005, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, budget: float = 0.005, clock: Callable[[], float] = time.monotonic,
+                 window: float = 0.0002, handoff: float = 0.05) -> None:
         self.budget = budget
+        self.window = window
+        self.handoff = handoff
         self._clock = clock
+        self._prompt_waits: dict[int, threading.Event] = {}
+        """id(root) -> set once the prompt's write has the root's lock (:meth:`prompt_first`)."""
+        self.flushing = 0
+        """Bounded flushes running (all threads): a prompt's write asks for a handoff only meanwhile."""
+        self.handoffs = 0
+        """How many times a lock was let go to a waiting prompt (all threads)."""
         self._local = threading.local()
         self._lock = threading.Lock()
         self._noted: dict[int, dict[int, Any]] = {}
@@ -258,9 +274,13 @@ class HeldLock:
             return
         self._local.active = True
         self._local.held_since = {}
+        with self._lock:
+            self.flushing += 1
         try:
             yield
         finally:
+            with self._lock:
+                self.flushing -= 1
             self._local.active = False
             with self._lock:
                 for root_id in self._local.held_since:
@@ -284,7 +304,8 @@ class HeldLock:
         held_since: dict[int, float] = self._local.held_since
         now = self._clock()
         started = held_since.setdefault(id(root), now)
-        if now - started < self.budget:
+        prompt = self._prompt_waits.get(id(root))
+        if prompt is None and now - started < self.budget:
             return False
         if hold_count(lock) != 1:  # an outer caller holds it too (or it is not ours): it stays held
             held_since[id(root)] = now
@@ -292,13 +313,45 @@ class HeldLock:
         with self._lock:  # noted *before* the lock is let go: a writer that gets in is always noted
             self._noted.setdefault(id(root), {})
             self.yields += 1
+            self.handoffs += prompt is not None
         state = self._let_go(lock)
         try:
-            time.sleep(0.0002)  # a waiting writer takes the lock now (a bare GIL switch may not wake it)
+            if prompt is not None:
+                prompt.wait(self.handoff)  # the prompt takes the lock (taking it back waits for its write)
+            else:
+                time.sleep(self.window)  # a waiting writer takes the lock now (a bare GIL switch may not wake it)
         finally:
             lock._acquire_restore(state)
         held_since[id(root)] = self._clock()
         return True
+
+    @contextlib.contextmanager
+    def prompt_first(self, root: Any, lock: Any) -> Iterator[None]:
+        """Within: the prompt's thread holds ``lock`` (``root``'s), taken at a running flush's next subjob
+        save rather than at the end of its budget or the flush.  Cheap when no bounded flush runs."""
+        if not self.flushing or lock._is_owned():
+            with lock:
+                yield
+            return
+        taken = threading.Event()
+        with self._lock:
+            self._prompt_waits[id(root)] = taken
+        try:
+            with lock:
+                taken.set()
+                self._forget_prompt(root, taken)
+                yield
+        finally:
+            self._forget_prompt(root, taken)
+
+    def prompt_waiting(self, root: Any) -> bool:
+        """The prompt's write waits for ``root``'s lock (:meth:`prompt_first`)."""
+        return id(root) in self._prompt_waits
+
+    def _forget_prompt(self, root: Any, taken: threading.Event) -> None:
+        with self._lock:
+            if self._prompt_waits.get(id(root)) is taken:
+                del self._prompt_waits[id(root)]
 
     @staticmethod
     def _let_go(lock: Any) -> Any:
@@ -334,7 +387,8 @@ class HeldLock:
         return list(found.values())
 
     def __repr__(self) -> str:
-        return f"<HeldLock budget={self.budget}s yields={self.yields} noting={len(self._noted)} roots>"
+        return (f"<HeldLock budget={self.budget}s yields={self.yields} handoffs={self.handoffs} "
+                f"noting={len(self._noted)} roots>")
 
 
 class AtomicFile:

@@ -25,6 +25,7 @@ undone:
 19. ``batch_wrapper``: the job wrapper the Batch backends submit ends with its program, not a heartbeat later.
 20. ``job_tables``: job tables are read once per row, from what is in memory, never waiting for a job's lock.
 21. ``printing``: printing a job takes no lock of the job.
+22. ``prompt_writes``: a write typed at the prompt is handed its job's lock at the flusher's next subjob save.
 
 ``ledger`` is the one ledger of them all, and ``flush_state`` the flag
 items 11 and 16 share.
@@ -63,6 +64,7 @@ from .logger_names import cached_logger_names
 from .master_work import ROOT_ENTRIES, SUBJOB_COUNTS, master_work_once
 from .postprocessing import ProcessRunner, forget_runner, offload_postprocessing
 from .printing import prints_without_lock
+from .prompt_writes import writes_handed_the_lock
 from .queue_monitor import swap_queues
 from .slices import slices_from_templates
 from .stack_traces import plain_stack_traces
@@ -84,7 +86,7 @@ __all__ = [
     "in_submission", "is_applied", "lock_free_reads", "master_work_once", "offload_postprocessing",
     "plain_stack_traces", "prints_without_lock", "remove", "remove_status_listener", "remove_user_action_listener",
     "rollup_deferred", "slices_from_templates", "subjob_statuses_counted", "tables_read_once",
-    "unguard_current_frames", "wrapper_ends_with_program",
+    "unguard_current_frames", "wrapper_ends_with_program", "writes_handed_the_lock",
 ]
 
 
