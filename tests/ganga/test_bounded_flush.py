@@ -178,7 +178,7 @@ def test_a_write_typed_at_the_prompt_is_handed_the_master_s_lock_at_the_next_sub
     flusher = threading.Thread(target=raw._getRegistry().flush_all, name="flusher")
     flusher.start()
     assert flushing.wait(30)
-    raw.comment = "typed at the prompt"  # this test runs in the main thread, as the prompt does
+    job.comment = "typed at the prompt"  # through the GPI, in the main thread, as at the prompt
     done_after = len(subjob_files(saved, job.id))
     flusher.join(60)
     assert done_after <= WRITE_AT + 2, f"the write waited for {done_after} of {SUBJOBS} subjob saves"

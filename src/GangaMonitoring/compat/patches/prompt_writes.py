@@ -1,8 +1,9 @@
 """Item 22: a write typed at the prompt is handed its job's lock at the flusher's next subjob save.
 
-What: ``Descriptor.__set__`` (every attribute write of every Ganga object), in
-the main thread (the prompt's, a script's) while a bounded flush runs
-(item 13), takes the root object's lock through ``HELD_LOCK.prompt_first``:
+What: ``ProxyDataDescriptor.__set__`` (an attribute write through the GPI: what
+a user or a script types, ``j.comment = ...``), in the main thread while a
+bounded flush runs (item 13), takes the root object's lock through
+``HELD_LOCK.prompt_first`` before Ganga's write takes it again:
 the flush holding that lock lets it go at its next subjob save and waits
 until the write has it.
 
@@ -16,10 +17,11 @@ stall report named the holder).
 Contract: the write is Ganga's, under the same lock; only when it gets the
 lock changes (within one subjob save of the request, or at most
 ``HELD_LOCK.handoff`` later, whoever else waits).  Other threads' writes,
-and the main thread's outside a bounded flush, are Ganga's own.
+the main thread's outside a bounded flush, and Ganga's own writes of its
+objects (not through the GPI), are Ganga's own.
 :func:`writes_handed_the_lock` installs it when the component starts.
 
-Undone by: remove() restores Ganga's ``__set__`` (the ledger).
+Undone by: remove() restores Ganga's ``ProxyDataDescriptor.__set__`` (the ledger).
 """
 
 from __future__ import annotations
@@ -34,22 +36,24 @@ from .ledger import _lock, _wrap
 
 def writes_handed_the_lock() -> None:
     """Install item 22 (idempotent; undone by remove)."""
-    from GangaCore.GPIDev.Base.Objects import Descriptor
+    from GangaCore.GPIDev.Base.Proxy import ProxyDataDescriptor
 
     with _lock:
-        _wrap(Descriptor, "__set__", _handed_the_lock)
+        _wrap(ProxyDataDescriptor, "__set__", _handed_the_lock)
 
 
-def _handed_the_lock(locked_set: Any) -> Any:
+def _handed_the_lock(gpi_set: Any) -> Any:
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
     main = threading.main_thread()
 
-    @functools.wraps(locked_set)
+    @functools.wraps(gpi_set)
     def __set__(self: Any, obj: Any, value: Any) -> None:  # noqa: N807 - Ganga's name
         if obj is None or not HELD_LOCK.flushing or threading.current_thread() is not main:
-            return locked_set(self, obj, value)  # type: ignore[no-any-return]
-        root = obj._getRoot()
+            return gpi_set(self, obj, value)  # type: ignore[no-any-return]
+        root = stripProxy(obj)._getRoot()
         with HELD_LOCK.prompt_first(root, root._lock):
-            return locked_set(self, obj, value)  # type: ignore[no-any-return]
+            return gpi_set(self, obj, value)  # type: ignore[no-any-return]
 
     __set__.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return __set__
