@@ -74,24 +74,17 @@ class CondorEvent:
     @property
     def return_value(self) -> int | None:
         """A terminated job's exit code (``Normal termination (return value N)``), else None."""
-        if self.code != TERMINATED:
-            return None
-        for line in self.body:
-            found = _RETURN_VALUE.search(line)
-            if found:
-                return int(found.group(1))
-        return None
+        return self._termination(_RETURN_VALUE)
 
     @property
     def signal(self) -> int | None:
         """The signal that ended a terminated job abnormally (``Abnormal termination (signal N)``), else None."""
-        if self.code != TERMINATED:
-            return None
-        for line in self.body:
-            found = _SIGNAL.search(line)
-            if found:
-                return int(found.group(1))
-        return None
+        return self._termination(_SIGNAL)
+
+    def _termination(self, pattern: re.Pattern[str]) -> int | None:
+        """The number ``pattern`` finds first in a terminated event's body, else None."""
+        found = next((f for f in map(pattern.search, self.body) if f), None) if self.code == TERMINATED else None
+        return int(found.group(1)) if found else None
 
     @property
     def host(self) -> str:
