@@ -27,7 +27,6 @@ run's and all runs'), and with ``--json`` the rows and per-run figures.
 from __future__ import annotations
 
 import argparse
-import calendar
 import json
 import os
 import random
@@ -35,8 +34,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from typing import Any
+
+from slurm_wrapper import embedded_ganga, percentile, wait_for_ganga  # a sibling script: benchmarks/ is on sys.path
 
 MODES = ("stock", "ours", "ours-polling")
 
@@ -44,23 +44,11 @@ MODES = ("stock", "ours", "ours-polling")
 def submit_and_wait(mode: str, jobs: int, timeout: float, run_time: tuple[float, float]) -> dict[str, Any]:
     """In this process: ``jobs`` Condor jobs through Ganga in ``mode``; each job's program end stamp and Ganga's
     time of it turning final (epoch seconds), and the schedd queries made."""
-    import ganga  # noqa: F401 - puts GangaCore on sys.path
-
-    from GangaMonitoring import embedded, quiet_bare_name_warning
+    from GangaMonitoring import embedded
     from GangaMonitoring.testing import fakecondor
 
     engine = fakecondor.install()  # before Ganga imports its Condor backend
-    with tempfile.TemporaryDirectory(prefix=f"gm-condor-{mode}-") as workdir:
-        os.environ["HOME"] = workdir  # Ganga truncates ~/.ganga.log: keep the user's own untouched
-        config_file, stamps = os.path.join(workdir, "gangarc"), os.path.join(workdir, "stamps")
-        os.mkdir(stamps)
-        quiet_bare_name_warning()
-        embedded.write_config_file(config_file)
-        embedded.start(os.path.join(workdir, "gangadir"), config_file, [
-            ("Configuration", "RUNTIME_PATH", "GangaMonitoring"),
-            ("Monitoring", "use_stock_monitoring", mode == "stock"),
-            *([("Monitoring", "file_events", "off")] if mode == "ours-polling" else []),
-        ])
+    with embedded_ganga(mode, "gm-condor") as stamps:
         try:
             from GangaCore.Core import monitoring_component
             from GangaCore.GPI import Condor, Executable, Job
@@ -85,20 +73,6 @@ def submit_and_wait(mode: str, jobs: int, timeout: float, run_time: tuple[float,
             embedded.stop()
 
 
-def wait_for_ganga(jobs: list[Any], timeout: float) -> list[float]:
-    """Ganga's own time (epoch seconds) of each job turning final, once all are (an error if one did not complete)."""
-    deadline = time.monotonic() + timeout
-    while not all(job.status in ("completed", "failed", "killed") for job in jobs):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"jobs not final after {timeout} s: {[job.status for job in jobs]}")
-        time.sleep(0.5)
-    failed = {job.id: job.status for job in jobs if job.status != "completed"}
-    if failed:
-        raise RuntimeError(f"jobs that did not complete: {failed}")
-    return [calendar.timegm(job.time.timestamps["final"].timetuple()) + job.time.timestamps["final"].microsecond / 1e6
-            for job in jobs]
-
-
 def run_mode(mode: str, jobs: int, timeout: float, run_time: tuple[float, float]) -> dict[str, Any]:
     """One mode in a fresh process (a Ganga start per process, as a user's session)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
@@ -108,11 +82,6 @@ def run_mode(mode: str, jobs: int, timeout: float, run_time: tuple[float, float]
         with open(out.name) as written:
             result: dict[str, Any] = json.load(written)
     return result
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
