@@ -64,7 +64,8 @@ def embedded_ganga(mode: str, prefix: str) -> Iterator[str]:
 
     from GangaMonitoring import embedded, quiet_bare_name_warning
 
-    with tempfile.TemporaryDirectory(prefix=f"{prefix}-{mode}-") as workdir:
+    # a thread of Ganga's may still write in the gangadir after its stop: the directory goes as far as it can
+    with tempfile.TemporaryDirectory(prefix=f"{prefix}-{mode}-", ignore_cleanup_errors=True) as workdir:
         os.environ["HOME"] = workdir  # Ganga truncates ~/.ganga.log: keep the user's own untouched
         config_file, stamps = os.path.join(workdir, "gangarc"), os.path.join(workdir, "stamps")
         os.mkdir(stamps)
