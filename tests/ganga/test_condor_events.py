@@ -72,9 +72,13 @@ def test_condor_jobs_end_by_their_event_logs_without_a_query_of_the_schedd(ganga
         assert wait_for(lambda: all(j.status in ("completed", "failed") for j in [ok, bad, split]), timeout=120), (
             [j.status for j in [ok, bad, split]])
         assert (ok.status, bad.status, split.status) == ("completed", "failed", "completed")
-        ended = dict(events.ended_by_event)
         wanted = {str(ok.id): "completed", str(bad.id): "failed", **{f"{split.id}.{n}": "completed" for n in range(3)}}
-        assert {fqid: ended.get(fqid) for fqid in wanted} == wanted
+
+        def ended() -> dict[str, str | None]:
+            return {fqid: events.ended_by_event.get(fqid) for fqid in wanted}
+
+        # noted by the event's poll after its update returned (the job is final before that, seen from here)
+        assert wait_for(lambda: ended() == wanted, timeout=30), ended()
         assert "hello" in text(os.path.join(ok.outputdir, "stdout"))
         assert last_line(os.path.join(split.subjobs[2].outputdir, "stdout")) == "Exit code: 0"
         # the schedd was asked by polls of the backend only (the split master's, when its submission ended),
