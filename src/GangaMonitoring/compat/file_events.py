@@ -167,7 +167,7 @@ class FileEvents:
                                     f"changes made on other hosts raise no event here ({directory})")
                 return
         try:
-            self.watcher.watch(token, directory)
+            self.watcher.watch(token, directory, writes=token[0] == CONDOR)  # its log: written, not closed
         except WatchRefused as err:
             self._refuse(token, str(err))
             return

@@ -25,7 +25,9 @@ this process (it must run before Ganga imports ``GangaCore.Lib.Condor``):
 - ``act(Remove)`` kills its process group, writes ``009`` (``Job was aborted``)
   and takes it off the queue; :meth:`FakeCondor.hold` writes ``012`` and holds it.
 
-Each event is appended whole and the file closed after it.  Counted:
+Each event is appended whole, by one write: the schedd's (``000``) closing the
+file after it, the job's "shadow" (``001`` to its end) keeping it open from
+the job's start to its end, as HTCondor's shadow does.  Counted:
 ``queries`` (each ``Schedd.query``: what ``condor_q`` calls would be), ``submits``,
 ``removes``.  The queue lives as long as this process: a session that ends
 leaves its jobs running, as HTCondor does, but a new process has a new queue.
@@ -95,6 +97,8 @@ class _Job:
         self.process: subprocess.Popen[bytes] | None = None
         self.ended = False
         self.directory = ad.get("initialdir") or os.getcwd()
+        self.shadow: Any = None
+        """The log as the job's shadow holds it open, from its start to its end (None: not started or ended)."""
 
     @property
     def log(self) -> str | None:
@@ -164,6 +168,7 @@ class FakeCondor:
             job.status = HELD
         self._kill(job)
         self._event(job, 12, "Job was held.", (reason, "Code 1 Subcode 0"))
+        self._close_shadow(job)  # its shadow exits
 
     # -- the engine ------------------------------------------------------------------
 
@@ -201,6 +206,7 @@ class FakeCondor:
                 job.process = subprocess.Popen(command, cwd=scratch, stdout=out, stderr=err,
                                                env=self._environment(ad, scratch), start_new_session=True)
             job.status = RUNNING
+            job.shadow = open(job.log, "a", encoding="utf-8") if job.log else None  # noqa: SIM115 - to its end
         self._event(job, 1, f"Job executing on host: <{HOST}>")
         code = job.process.wait()
         with self._lock:
@@ -249,10 +255,17 @@ class FakeCondor:
             job.ended = True
         self._kill(job)
         self._event(job, code, text, body)
+        self._close_shadow(job)
         if linger:
             time.sleep(linger)
         with self._lock:
             self.jobs.pop((job.cluster, job.proc), None)
+
+    def _close_shadow(self, job: _Job) -> None:
+        with self._lock:
+            shadow, job.shadow = job.shadow, None
+        if shadow is not None:
+            shadow.close()
 
     @staticmethod
     def _kill(job: _Job) -> None:
@@ -262,17 +275,23 @@ class FakeCondor:
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
-    @staticmethod
-    def _event(job: _Job, code: int, text: str, body: tuple[str, ...] = ()) -> None:
-        """Append one whole event to the job's log and close it (HTCondor's ``NNN (c.ppp.sss) date time``)."""
+    def _event(self, job: _Job, code: int, text: str, body: tuple[str, ...] = ()) -> None:
+        """Append one whole event to the job's log (HTCondor's ``NNN (c.ppp.sss) date time``) in one write:
+        through its shadow's open file while it runs, else opened and closed for it."""
         path = job.log
         if path is None:
             return
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
         lines = [f"{code:03d} ({job.cluster:03d}.{job.proc:03d}.000) {stamp} {text}", *(f"\t{b}" for b in body),
                  "..."]
+        event = "\n".join(lines) + "\n"
+        with self._lock:
+            if job.shadow is not None:
+                job.shadow.write(event)
+                job.shadow.flush()
+                return
         with open(path, "a", encoding="utf-8") as log:
-            log.write("\n".join(lines) + "\n")
+            log.write(event)
 
 
 _CURRENT: FakeCondor | None = None
