@@ -16,8 +16,9 @@ own ``updateMonitoringInformation`` for those jobs.  It is never a poll of
 the backend: the periodic polls go on as before, as a safety net.
 
 Condor jobs' output directories are watched the same way for their event
-log (``condorLog``, which HTCondor appends an event to and closes): each
-change is read from where the last one stopped, and an event that moves the
+log (``condorLog``, to which HTCondor's shadow writes one event at a time,
+keeping it open while the job runs: its writes are watched, not only its
+close): each change is read from where the last one stopped, and an event that moves the
 job (it runs, ends, is aborted or held) asks for a poll of that job through
 Ganga's own Condor update, whose schedd query its log answers
 (``compat/condor_events.py``, patches item 22): no query of the schedd is
