@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import contextlib
 import json
 import os
 import random
@@ -48,21 +49,23 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 MODES = ("stock", "ours", "ours-polling")
 
 
-def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-end",
-                    run_time: tuple[float, float] = (1.0, 1.0)) -> list[dict[str, float]]:
-    """In this process: submit ``jobs`` jobs through Ganga in ``mode``; per job its program's end stamp and
-    either Slurm's start and end (``until='slurm-end'``: Ganga stopped once they are submitted) or Ganga's time
-    of the job turning final (``until='completed'``: monitoring on until every job is final), epoch seconds."""
+@contextlib.contextmanager
+def embedded_ganga(mode: str, prefix: str) -> Iterator[str]:
+    """Ganga started in this process in ``mode`` (temp HOME and gangadir, Ganga's defaults, our runtime package;
+    ``stock``: its stock monitoring, ``ours-polling``: ours with file events off); yields a directory for the
+    programs' end stamps.  The caller stops Ganga (``embedded.stop()``) while the directory still exists."""
     import ganga  # noqa: F401 - puts GangaCore on sys.path
 
     from GangaMonitoring import embedded, quiet_bare_name_warning
 
-    with tempfile.TemporaryDirectory(prefix=f"gm-wrapper-{mode}-") as workdir:
+    # a thread of Ganga's may still write in the gangadir after its stop: the directory goes as far as it can
+    with tempfile.TemporaryDirectory(prefix=f"{prefix}-{mode}-", ignore_cleanup_errors=True) as workdir:
         os.environ["HOME"] = workdir  # Ganga truncates ~/.ganga.log: keep the user's own untouched
         config_file, stamps = os.path.join(workdir, "gangarc"), os.path.join(workdir, "stamps")
         os.mkdir(stamps)
@@ -73,6 +76,17 @@ def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-en
             ("Monitoring", "use_stock_monitoring", mode == "stock"),
             *([("Monitoring", "file_events", "off")] if mode == "ours-polling" else []),
         ])
+        yield stamps
+
+
+def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-end",
+                    run_time: tuple[float, float] = (1.0, 1.0)) -> list[dict[str, float]]:
+    """In this process: submit ``jobs`` jobs through Ganga in ``mode``; per job its program's end stamp and
+    either Slurm's start and end (``until='slurm-end'``: Ganga stopped once they are submitted) or Ganga's time
+    of the job turning final (``until='completed'``: monitoring on until every job is final), epoch seconds."""
+    from GangaMonitoring import embedded
+
+    with embedded_ganga(mode, "gm-wrapper") as stamps:
         try:
             from GangaCore.GPI import Executable, Job, Slurm
 

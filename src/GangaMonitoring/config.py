@@ -32,7 +32,9 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                             "the output directory's file system is a local one (ext4, xfs, tmpfs...; on NFS, AFS, "
                             "EOS, CVMFS, Lustre, GPFS and other network or FUSE file systems the wrapper's writes "
                             "raise no event here), 'on' wherever the directory can be watched, 'off' never. Jobs "
-                            "not watched are polled every [PollThread] interval, as before."),
+                            "not watched are polled every [PollThread] interval, as before. A Condor job is "
+                            "polled when its event log (condorLog, there too) says it ran, ended, was aborted or "
+                            "held, its schedd query answered from that log."),
     "file_event_window": (0.1, "Seconds the status-file changes of several jobs are gathered into one poll of "
                                "those jobs (the first change's poll is due this long after it)."),
     "max_file_watches": (0, "Most output directories watched at once (one inotify watch each); jobs beyond are "

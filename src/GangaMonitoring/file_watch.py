@@ -35,15 +35,18 @@ try:
 except ImportError:  # not Linux: nothing is watched, every job is polled
     INotify = None  # type: ignore[assignment,misc]
     IN_CLOSE_WRITE, IN_MOVED_TO, IN_ONLYDIR, IN_IGNORED, IN_Q_OVERFLOW = 0x8, 0x80, 0x1000000, 0x8000, 0x4000
+    IN_MODIFY = 0x2
 else:
-    IN_CLOSE_WRITE, IN_MOVED_TO, IN_ONLYDIR = flags.CLOSE_WRITE, flags.MOVED_TO, flags.ONLYDIR
+    IN_CLOSE_WRITE, IN_MOVED_TO, IN_ONLYDIR, IN_MODIFY = flags.CLOSE_WRITE, flags.MOVED_TO, flags.ONLYDIR, flags.MODIFY
     IN_IGNORED, IN_Q_OVERFLOW = flags.IGNORED, flags.Q_OVERFLOW
 
 MASK = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR
 """What is watched: a file written and closed, or moved in.  Ganga's Local and Batch wrappers keep
 ``__jobstatus__`` open from the job's start and close it after its STOP line: its close is the job's
 end.  Never plain writes (``IN_MODIFY``): a Batch job's stdout, in the same directory, would wake the
-thread on every line, and its heartbeat file every ``heartbeat_frequency``."""
+thread on every line, and its heartbeat file every ``heartbeat_frequency`` - unless a watch asks for them
+(``watch(..., writes=True)``: a Condor job's directory, whose event log HTCondor's shadow keeps open while
+it writes an event at a time, and whose stdout comes back whole at the end)."""
 
 
 def max_user_watches(path: str = "/proc/sys/fs/inotify/max_user_watches") -> int | None:
@@ -87,8 +90,11 @@ class DirectoryWatcher:
         with self._lock:
             return token in self._by_token
 
-    def watch(self, token: Hashable, directory: str) -> None:
-        """Watch ``directory`` for ``token`` (again: nothing more); raise :class:`WatchRefused` when it cannot."""
+    def watch(self, token: Hashable, directory: str, writes: bool = False) -> None:
+        """Watch ``directory`` for ``token`` (again: nothing more); raise :class:`WatchRefused` when it cannot.
+
+        ``writes``: each write of a watched name counts too (``IN_MODIFY``), not only its close.
+        """
         with self._lock:
             if self._stopped:
                 raise WatchRefused("file events are stopped")
@@ -98,7 +104,7 @@ class DirectoryWatcher:
                 raise WatchRefused(f"{self.limit} directories are watched already ([Monitoring]max_file_watches)")
             inotify = self._started()
             try:
-                wd = inotify.add_watch(directory, MASK)
+                wd = inotify.add_watch(directory, MASK | (IN_MODIFY if writes else 0))
             except OSError as err:
                 if err.errno == errno.ENOSPC:
                     raise WatchRefused("the kernel's inotify watches are used up (fs.inotify.max_user_watches)") \

@@ -97,6 +97,33 @@ def test_a_status_file_written_is_reported_for_its_token_and_other_files_are_not
     assert not watcher_threads() and len(watcher) == 0
 
 
+def test_a_watch_of_writes_reports_each_write_of_a_file_kept_open(tmp_path: Path) -> None:
+    """A Condor job's event log: HTCondor's shadow writes one event at a time to a file it keeps open."""
+    seen = Seen()
+    watcher = DirectoryWatcher(["condorLog"], seen, limit=10, name="test-file-events")
+    for n in (1, 2):
+        (tmp_path / str(n)).mkdir()
+    watcher.watch(("Condor", 1), str(tmp_path / "1"), writes=True)
+    watcher.watch(("Local", 2), str(tmp_path / "2"))
+    try:
+        closes_only = open(tmp_path / "2" / "condorLog", "w")  # noqa: SIM115 - closed below, in order
+        log = open(tmp_path / "1" / "condorLog", "w")  # noqa: SIM115
+        closes_only.write("a write\n")
+        closes_only.flush()  # a directory watched for closes only: nothing yet
+        log.write("001 (1.000.000) 2026-12-07 14:00:00 Job executing on host: <h>\n...\n")
+        log.flush()
+        assert seen.next() == [("Condor", 1)]  # while the file stays open
+        log.write("005 (1.000.000) 2026-12-07 14:00:05 Job terminated.\n...\n")
+        log.flush()
+        assert seen.next() == [("Condor", 1)]
+        log.close()
+        assert seen.next() == [("Condor", 1)]  # its close too
+        closes_only.close()
+        assert seen.next() == [("Local", 2)] and seen.changes.empty()
+    finally:
+        watcher.stop()
+
+
 def test_beyond_the_limit_and_on_a_missing_directory_a_watch_is_refused_saying_why(tmp_path: Path) -> None:
     watcher = DirectoryWatcher(["__jobstatus__"], Seen(), limit=1, name="test-file-events")
     try:

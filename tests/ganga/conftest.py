@@ -6,6 +6,7 @@ sections only before its first bootstrap), so every start here does, and
 names GangaDirac too, with a simulated DIRAC installation made once per
 test process (``FAKE_DIRAC``; no simulator answers it until a test points
 it at one) and a valid proxy.  Child processes a test starts inherit it.
+HTCondor's bindings are a fake HTCondor's in this process (``testing/fakecondor.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga  # noqa: E40
 
 from GangaMonitoring import quiet_bare_name_warning  # noqa: E402
 from GangaMonitoring.simulator import fakedirac  # noqa: E402
+from GangaMonitoring.testing import fakecondor  # noqa: E402
 
 from ..waiting import wait_for  # noqa: E402,F401 - the tests here import it from this module
 
@@ -58,6 +60,8 @@ def _fake_dirac() -> fakedirac.FakeDirac:
 
 
 FAKE_DIRAC = _fake_dirac()
+
+fakecondor.install()  # HTCondor's bindings for Ganga's Condor backend, before Ganga imports it (tests reset it)
 
 
 def ganga_options(extra: list[tuple[str, str, Any]] | None = None) -> list[tuple[str, str, Any]]:

@@ -63,9 +63,11 @@ def test_local_jobs_end_by_their_status_files_and_their_watches_go(gangadir: str
         events = component().file_events
         assert wait_for(lambda: all(j.status == "completed" for j in [*jobs, split]), timeout=120), (
             [j.status for j in [*jobs, split]], dict(events.refused))
-        ended = dict(events.ended_by_event)  # each job reached 'completed' in a poll its status file asked for
+        # each job reached 'completed' in a poll its status file asked for, noted when that poll returned
+        # (after the job turned final, which this thread may see first)
         wanted = [str(j.id) for j in jobs] + [f"{split.id}.{n}" for n in range(3)]
-        assert {fqid: ended.get(fqid) for fqid in wanted} == dict.fromkeys(wanted, "completed")
+        assert wait_for(lambda: {fqid: events.ended_by_event.get(fqid) for fqid in wanted}
+                        == dict.fromkeys(wanted, "completed"), timeout=30), dict(events.ended_by_event)
         assert wait_for(lambda: events.watches() == 0, timeout=30), events.watches()  # final: unwatched
         running = local_job(gpi, 300)
         running.submit()
@@ -116,7 +118,7 @@ def test_a_slurm_job_ends_by_its_status_file_without_a_query_of_slurm(gangadir: 
         job.submit()
         events = component().file_events
         assert wait_for(lambda: job.status == "completed", timeout=240), (job.status, dict(events.refused))
-        assert events.ended_by_event.get(str(job.id)) == "completed"
+        assert wait_for(lambda: events.ended_by_event.get(str(job.id)) == "completed", timeout=30)  # noted after
 
 
 def test_a_job_a_previous_session_left_running_is_watched_from_its_first_poll(gangadir: str) -> None:
@@ -138,7 +140,7 @@ def test_a_job_a_previous_session_left_running_is_watched_from_its_first_poll(ga
         with open(go, "w"):
             pass  # the job's program ends now
         assert wait_for(lambda: job.status == "completed", timeout=60), job.status
-        assert events.ended_by_event.get(str(job_id)) == "completed"
+        assert wait_for(lambda: events.ended_by_event.get(str(job_id)) == "completed", timeout=30)  # noted after
 
 
 @pytest.mark.parametrize("ganga_session", [[("PollThread", "Local", 1)]], indirect=True)

@@ -220,6 +220,7 @@ class MonitoringComponent(GangaThread):
         patches.subjob_statuses_counted()
         patches.tables_read_once()
         patches.prints_without_lock()
+        patches.answer_condor_from_logs()
         patches.plain_stack_traces()
         service_events.subscribe(self._on_service_retry)
         patches.offload_postprocessing(self.pools.run_in_process)

@@ -1,4 +1,5 @@
-"""File events: a Local or Batch job polled as soon as its wrapper writes its status file.
+"""File events: a Local or Batch job polled as soon as its wrapper writes its status file, a Condor job as soon
+as its event log says it moved.
 
 Ganga's Local and Batch backends (Slurm, LSF, PBS, SGE) learn a job's start
 and end only from the ``__jobstatus__`` file its wrapper writes in the job's
@@ -13,6 +14,15 @@ native driver's :meth:`~GangaMonitoring.drivers.base.NativeDriver.files_changed`
 (for Slurm Ganga's status-file update alone, no ``squeue``), or the backend's
 own ``updateMonitoringInformation`` for those jobs.  It is never a poll of
 the backend: the periodic polls go on as before, as a safety net.
+
+Condor jobs' output directories are watched the same way for their event
+log (``condorLog``, to which HTCondor's shadow writes one event at a time,
+keeping it open while the job runs: its writes are watched, not only its
+close): each change is read from where the last one stopped, and an event that moves the
+job (it runs, ends, is aborted or held) asks for a poll of that job through
+Ganga's own Condor update, whose schedd query its log answers
+(``compat/condor_events.py``, patches item 23): no query of the schedd is
+added by events.
 
 Where events do not arrive (the output directory on NFS, AFS, EOS, CVMFS,
 Lustre, GPFS or another network or FUSE file system: ``fs_types.py``, unless
@@ -52,6 +62,8 @@ from ..drivers.base import job_key
 from ..introspect import FileEventsSnapshot
 from ..file_watch import DirectoryWatcher, WatchRefused, max_user_watches
 from . import patches, registry
+from .condor_events import BACKEND as CONDOR, CONDOR_LOG, CondorLogs
+from .patches.condor_answers import answering
 
 log = getLogger("GangaMonitoring.file_events")
 
@@ -63,11 +75,12 @@ ENDED_KEPT = 10_000
 
 
 def watched_backend(backend: Any) -> bool:
-    """Does this backend's monitoring read the status file its wrapper writes in the output directory?"""
+    """Does this backend's monitoring read a file written in the output directory (a status file, Condor's log)?"""
     from GangaCore.Lib.Batch.Batch import Batch
+    from GangaCore.Lib.Condor.Condor import Condor
     from GangaCore.Lib.Localhost.Localhost import Localhost
 
-    return isinstance(backend, (Batch, Localhost))
+    return isinstance(backend, (Batch, Condor, Localhost))
 
 
 def watch_limit() -> int:
@@ -97,7 +110,9 @@ class FileEvents:
         """``poll(op, backend, jobs)``: those jobs polled through their backend's driver (``Polling.poll_changed``)."""
         self.enabled = enabled
         self.changed = ChangedJobs()
-        self.watcher = DirectoryWatcher([STATUS_FILE], self._on_change, watch_limit())
+        self.watcher = DirectoryWatcher([STATUS_FILE, CONDOR_LOG], self._on_change, watch_limit())
+        self.condor = CondorLogs()
+        """The event logs of the Condor jobs watched (``compat/condor_events.py``)."""
         self._fs_by_device: dict[int, str] = {}
         self._said: set[str] = set()
         self._never: set[tuple[str, JobKey]] = set()
@@ -153,16 +168,18 @@ class FileEvents:
                                     f"changes made on other hosts raise no event here ({directory})")
                 return
         try:
-            self.watcher.watch(token, directory)
+            self.watcher.watch(token, directory, writes=token[0] == CONDOR)  # its log: written, not closed
         except WatchRefused as err:
             self._refuse(token, str(err))
             return
         with self._lock:
             self._not_watched.pop(token, None)
+        if token[0] == CONDOR:
+            self.condor.track(token, directory)
         if registry.job_status(raw) not in POLLED_STATES:
-            self.watcher.unwatch(token)  # it ended while the watch was being added
+            self._forget(token)  # it ended while the watch was being added
             return
-        if look and os.path.exists(os.path.join(directory, STATUS_FILE)):
+        if look and (token[0] == CONDOR or os.path.exists(os.path.join(directory, STATUS_FILE))):
             self._on_change([token])  # written before the watch began: read it once
 
     def adopt(self, jobs: list[Any]) -> None:
@@ -187,10 +204,14 @@ class FileEvents:
             token = (getName(raw.backend), job_key(raw))
         except Exception:  # noqa: BLE001 - a job being removed may have lost its backend: nothing was watched
             return
-        self.watcher.unwatch(token)
+        self._forget(token)
         with self._lock:
             self._never.discard(token)
             self._not_watched.pop(token, None)
+
+    def _forget(self, token: tuple[str, JobKey]) -> None:
+        self.watcher.unwatch(token)
+        self.condor.forget(token)
 
     def _fs_type(self, directory: str) -> str:
         """The file system type of ``directory``, read once per device."""
@@ -229,6 +250,8 @@ class FileEvents:
         by_backend: dict[str, set[JobKey]] = {}
         for token in tokens:
             backend, key = cast(tuple[str, JobKey], token)
+            if backend == CONDOR and not self.condor.news(token):
+                continue  # nothing in its log that moves it (submitted, an image size, a file transfer)
             by_backend.setdefault(backend, set()).add(key)
         window = float(config.monitoring_option("file_event_window"))
         for backend, keys in by_backend.items():
@@ -253,10 +276,17 @@ class FileEvents:
             if waiting:
                 self.changed.defer(backend, waiting)
             op.job_ids = {key.top for key in keys}
+            rows = None
+            if backend == CONDOR:
+                jobs, rows = self.condor.answers([((backend, job_key(job)), job) for job in jobs])
             if not jobs:
                 return
             try:
-                self.poll(op, backend, jobs)
+                if rows is None:
+                    self.poll(op, backend, jobs)
+                else:
+                    with answering(rows):  # Ganga's Condor update asks its logs, not the schedd (patches item 23)
+                        self.poll(op, backend, jobs)
             except Exception:
                 self.changed.add(backend, {job_key(j) for j in jobs
                                            if registry.job_status(j) in POLLED_STATES})  # for its retry

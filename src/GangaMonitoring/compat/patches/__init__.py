@@ -26,6 +26,7 @@ undone:
 20. ``job_tables``: job tables are read once per row, from what is in memory, never waiting for a job's lock.
 21. ``printing``: printing a job takes no lock of the job.
 22. ``prompt_writes``: a write typed at the prompt is handed its job's lock at the flusher's next subjob save.
+23. ``condor_answers``: Ganga's Condor update can be answered from the jobs' event logs, not the schedd.
 
 ``ledger`` is the one ledger of them all, and ``flush_state`` the flag
 items 11 and 16 share.
@@ -53,6 +54,7 @@ import atexit
 from . import ledger
 from .batch_wrapper import wrapper_ends_with_program
 from .bounded_holds import HELD_LOCK, bounded_lock_holds
+from .condor_answers import answer_condor_from_logs
 from .component_swap import is_swapped, swap_component
 from .exit_order import left_to_ganga, unpatch_after_last_flush
 from .flush_costs import INDEX_MEMO, STAT_MEMO, flush_costs_what_changed
@@ -81,7 +83,8 @@ __all__ = [
     "HELD_LOCK", "INDEX_MEMO", "ROOT_ENTRIES", "STAT_MEMO", "SUBJOB_COUNTS", "SUBJOB_STATUSES",
     "ProcessRunner", "StatusListener", "SubmissionListener", "UserActionListener", "add_submission_listener",
     "remove_submission_listener",
-    "add_status_listener", "add_user_action_listener", "apply", "bounded_lock_holds", "cached_logger_names",
+    "add_status_listener", "add_user_action_listener", "answer_condor_from_logs", "apply", "bounded_lock_holds",
+    "cached_logger_names",
     "fast_xml_saves", "flush_costs_what_changed", "guard_current_frames", "hook_submissions", "hook_user_actions",
     "in_submission", "is_applied", "lock_free_reads", "master_work_once", "offload_postprocessing",
     "plain_stack_traces", "prints_without_lock", "remove", "remove_status_listener", "remove_user_action_listener",
