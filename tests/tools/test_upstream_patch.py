@@ -23,6 +23,7 @@ import pytest
 
 from tools.upstream_patch import checks
 from tools.upstream_patch.build import build, rebase_report, sdist_base
+from tools.upstream_patch.derived import VSTREAMER, xml_writer_edits
 from tools.upstream_patch.edits import AnchorNotFound, Edit, Where, apply_edit
 from tools.upstream_patch.made_edits import drop_wrappers
 from tools.upstream_patch.manifest import INDEPENDENT, LEFT_OUT, SERIES
@@ -167,7 +168,8 @@ def test_the_load_time_patches_left_are_listed_and_those_on_edited_files_flagged
     edited = {f for r in series["records"] for f in r.files}
     assert all(line.rsplit("(", 1)[1].rstrip(")") in edited for line in flagged)
     assert leftovers.ok == (not flagged)
-    assert not [line for line in listing if "SubJobXMLList" in line], leftovers.output  # all edits now
+    for edited_file in ("SubJobXMLList", "GangaRepositoryXML", "VStreamer"):  # all edits now
+        assert not [line for line in listing if edited_file in line], leftovers.output
 
 
 def _tiny_repository(path: Path) -> None:
@@ -311,3 +313,19 @@ def test_a_wrapper_made_an_edit_is_dropped_from_its_module_with_its_install_line
     assert "(_gone's docstring mention stays)" in text and "'the-commit'" in text
     with pytest.raises(AnchorNotFound):
         drop_wrappers(module, ("_absent",), "the-commit")
+
+
+def test_the_xml_writer_edit_is_our_module_s_code_in_ganga_s_vstreamer(tmp_path: Path) -> None:
+    ganga = pytest.importorskip("ganga")  # the installed Ganga's VStreamer.py, as the base's
+    target = tmp_path / VSTREAMER
+    target.parent.mkdir(parents=True)
+    target.write_text((Path(ganga.__file__).parent / "GangaCore/Core/GangaRepository/VStreamer.py").read_text())
+    for edit in xml_writer_edits(REPO):
+        apply_edit(tmp_path, edit)
+    text = target.read_text()
+    compile(text, str(target), "exec")
+    ours = (REPO / "src/GangaMonitoring/compat/xml_writer.py").read_text()
+    method = ours[ours.index("    def simpleAttribute"):ours.index("    def acceptOptional")]
+    assert method in text  # the code itself, not a rewrite of it
+    assert "class JoinedStreamer(VStreamer):" in text and "GangaMonitoring" not in text
+    assert "        _joined_to_file(j, fobj, _ignore_subs)\n" in text and "def _raw_to_file(" in text
