@@ -23,7 +23,7 @@ import pytest
 
 from tools.upstream_patch import checks
 from tools.upstream_patch.build import build, rebase_report, sdist_base
-from tools.upstream_patch.derived import VSTREAMER, xml_writer_edits
+from tools.upstream_patch.derived import OBJECTS, VSTREAMER, lock_free_edits, xml_writer_edits
 from tools.upstream_patch.edits import AnchorNotFound, Edit, Where, apply_edit
 from tools.upstream_patch.made_edits import drop_wrappers
 from tools.upstream_patch.manifest import INDEPENDENT, LEFT_OUT, SERIES
@@ -168,7 +168,7 @@ def test_the_load_time_patches_left_are_listed_and_those_on_edited_files_flagged
     edited = {f for r in series["records"] for f in r.files}
     assert all(line.rsplit("(", 1)[1].rstrip(")") in edited for line in flagged)
     assert leftovers.ok == (not flagged)
-    for edited_file in ("SubJobXMLList", "GangaRepositoryXML", "VStreamer"):  # all edits now
+    for edited_file in ("SubJobXMLList", "GangaRepositoryXML", "VStreamer", "Objects.py"):  # all edits now
         assert not [line for line in listing if edited_file in line], leftovers.output
 
 
@@ -329,3 +329,19 @@ def test_the_xml_writer_edit_is_our_module_s_code_in_ganga_s_vstreamer(tmp_path:
     assert method in text  # the code itself, not a rewrite of it
     assert "class JoinedStreamer(VStreamer):" in text and "GangaMonitoring" not in text
     assert "        _joined_to_file(j, fobj, _ignore_subs)\n" in text and "def _raw_to_file(" in text
+
+
+def test_the_lock_free_edit_is_our_module_s_read_in_ganga_s_descriptor(tmp_path: Path) -> None:
+    ganga = pytest.importorskip("ganga")
+    target = tmp_path / OBJECTS
+    target.parent.mkdir(parents=True)
+    target.write_text((Path(ganga.__file__).parent / "GangaCore/GPIDev/Base/Objects.py").read_text())
+    for edit in lock_free_edits(REPO):
+        apply_edit(tmp_path, edit)
+    text = target.read_text()
+    compile(text, str(target), "exec")
+    decorator = text[text.index("def synchronised_get_descriptor"):text.index("def synchronised_set_descriptor")]
+    fast = decorator.index("value = data.get(self._name, _MISSING)")
+    assert fast < decorator.index("with obj._getRoot()._lock")
+    assert "_IS_NODE[kind] = issubclass(kind, Node)" in decorator
+    assert "is_node" not in decorator and "GangaMonitoring" not in text

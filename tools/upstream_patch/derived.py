@@ -74,3 +74,53 @@ def xml_writer_edits(repo: Path) -> tuple[Edit, ...]:
 def joined_xml_writer(repo: Path, tree: Path) -> list[str]:
     """A step's fixup: apply :func:`xml_writer_edits` to the tree; one line per edit."""
     return [edit.why for edit in xml_writer_edits(repo) if apply_edit(tree, edit) is not None]
+
+
+LOCK_FREE = "src/GangaMonitoring/compat/patches/lock_free.py"
+OBJECTS = "ganga/GangaCore/GPIDev/Base/Objects.py"
+
+
+def _lock_free_path(source: str) -> str:
+    """The body of ``lock_free``'s ``get`` less its last line (the locked read), dedented."""
+    tree = ast.parse(source)
+    gets = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == "get"]
+    if len(gets) != 1 or not isinstance(gets[0].body[-1], ast.Return):
+        raise AnchorNotFound(f"{LOCK_FREE}: expected one get ending with the locked read")
+    lines = source.splitlines(keepends=True)
+    body = gets[0].body
+    return textwrap.dedent("".join(lines[body[0].lineno - 1:body[-2].end_lineno]))
+
+
+def lock_free_edits(repo: Path) -> tuple[Edit, ...]:
+    """The edits of ``Objects.py`` that read loaded values without the root's lock, from our ``lock_free``."""
+    path = _lock_free_path((repo / LOCK_FREE).read_text())
+    if not all(re.search(rf"\b{name}\b", path) for name in ("is_node", "_MISSING", "obj", "self")):
+        raise AnchorNotFound(f"{LOCK_FREE}: get no longer reads is_node, _MISSING, obj and self")
+    path = re.sub(r"\bis_node\b", "_IS_NODE", path)
+    constants = (
+        "_MISSING = object()\n"
+        "_IS_NODE = {}\n"
+        "# type -> is it a Node: isinstance against the abstract Node runs ABCMeta's Python-level check on\n"
+        "# every read; no virtual subclass of Node is registered, so a type's answer never changes\n\n\n")
+    comment = ("        # A value already loaded is read without the root's lock, which the registry flusher holds\n"
+               "        # while it saves a whole split job: a dict read is atomic, so the value is one a writer\n"
+               "        # stored whole; a Node only once its parent is set (a writer attaches it after storing it);\n"
+               "        # a getter computes from such reads. A lazy load, the index cache, a default: locked\n")
+    return (
+        Edit(OBJECTS, "def synchronised_get_descriptor(get_function):\n", constants, Where.BEFORE,
+             why="the lock-free read's constants"),
+        Edit(OBJECTS, "        if obj is None:\n            return get_function(self, obj, type_or_value)\n\n"
+                      "        with obj._getRoot()._lock:\n",
+             "        if obj is None:\n            return get_function(self, obj, type_or_value)\n\n"
+             + comment + textwrap.indent(path, "        ") + "\n"
+             "        with obj._getRoot()._lock:\n",
+             why="Descriptor.__get__ reads a loaded value without the root's lock (lock_free's get)"),
+        Edit(OBJECTS, "        get_function (function): Function we intend to wrap with the soft/read lock\n",
+             "        get_function (function): Function we intend to wrap with the soft/read lock, taken unless\n"
+             "            the value is already loaded\n", why="the decorator's docstring"),
+    )
+
+
+def lock_free_reads(repo: Path, tree: Path) -> list[str]:
+    """A step's fixup: apply :func:`lock_free_edits` to the tree; one line per edit."""
+    return [edit.why for edit in lock_free_edits(repo) if apply_edit(tree, edit) is not None]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .edits import AnchorNotFound, Edit, Where
-from .derived import joined_xml_writer
+from .derived import joined_xml_writer, lock_free_reads
 from .made_edits import dropping
 from .ours import PACKAGE, ROOT_MODULE, TARGET, TARGET_DIR, Placement
 
@@ -349,6 +349,62 @@ ROOT_ENTRY_EDITS = (
 )
 
 
+# --- Objects.py: patches items 8 (Descriptor.__get__, derived.lock_free_edits) and 21 (GangaObject.accept) ----
+
+_OBJECTS = "ganga/GangaCore/GPIDev/Base/Objects.py"
+LOCK_FREE_COPY_EDITS = (
+    Edit(PATCHES_GLOB, "        _wrap(Descriptor, \"__get__\", _reading_without_lock)\n",
+         "        pass  # Ganga's Descriptor.__get__ reads loaded values without the lock itself\n", glob=True,
+         why="lock_free installs nothing"),
+    Edit(PATCHES_GLOB, "Undone by: remove() restores Ganga's ``__get__`` (the ledger).\n",
+         "Undone by: remove() restores Ganga's ``__get__`` (the ledger).\n\n"
+         "In this series Ganga's ``Descriptor.__get__`` reads a loaded value without the lock itself\n"
+         "(``synchronised_get_descriptor``, this module's ``get`` made an edit).\n",
+         glob=True, why="lock_free's docstring"),
+)
+_ACCEPT = ("    @synchronised\n"
+           "    def accept(self, visitor):\n")
+_ACCEPT_BODY = ("            visitor (VPrinter, VStreamer): An instance which will produce a display of this "
+                "contents of this object\n        \"\"\"\n\n")
+PRINTING_EDITS = (
+    Edit(_OBJECTS, _ACCEPT,
+         "    _around_print = []\n"
+         "    # Factories of the context managers a print of any GangaObject runs within (accept with a\n"
+         "    # VPrinter); e.g. the monitoring component keeps the GIL longer there\n\n"
+         "    def accept(self, visitor):\n",
+         why="GangaObject.accept takes its lock itself, and _around_print"),
+    Edit(_OBJECTS, _ACCEPT_BODY,
+         _ACCEPT_BODY.rstrip("\n") + "\n"
+         "        from GangaCore.GPIDev.Base.VPrinter import VPrinter\n"
+         "        if isinstance(visitor, VPrinter):\n"
+         "            # a print reads each value as any read does (a loaded value without the lock, see\n"
+         "            # Descriptor.__get__): holding the root's lock for the whole print made the registry\n"
+         "            # flusher and every writer of the job wait for it, and the print wait for them\n"
+         "            from contextlib import ExitStack\n"
+         "            with ExitStack() as around:\n"
+         "                for context in list(GangaObject._around_print):\n"
+         "                    around.enter_context(context())\n"
+         "                return self._accept(visitor)\n"
+         "        with self.const_lock:\n"
+         "            return self._accept(visitor)\n\n"
+         "    def _accept(self, visitor):\n"
+         "        \"\"\"accept, under the lock of its caller's choosing\"\"\"\n\n",
+         why="a print without the root's lock; any other visitor (the XML writer) with it"),
+    Edit(PATCHES_GLOB, "from .job_tables import PROMPT_FIRST\nfrom .ledger import _lock, _wrap\n",
+         "from .job_tables import PROMPT_FIRST\nfrom .ledger import _join, _lock, _wrap\n", glob=True,
+         why="printing joins Ganga's hook"),
+    Edit(PATCHES_GLOB, "        _wrap(GangaObject, \"accept\", _printing_unlocked)\n",
+         "        # Ganga's accept prints without the lock itself, within GangaObject._around_print: a hook\n"
+         "        _join(GangaObject._around_print, PROMPT_FIRST.longer)\n", glob=True,
+         why="a print keeps the GIL up to 50 ms at a time from Ganga's hook"),
+    Edit(PATCHES_GLOB, "Undone by: remove() restores Ganga's ``accept`` (the ledger).\n",
+         "Undone by: remove() restores Ganga's ``accept`` (the ledger).\n\n"
+         "In this series Ganga's ``GangaObject.accept`` prints without the lock itself, within the\n"
+         "contexts of ``GangaObject._around_print`` (``PROMPT_FIRST.longer`` joined there, taken off by remove()).\n",
+         glob=True, why="printing's docstring"),
+)
+
+
 # --- the Batch job wrapper ends with its program ------------------------------------------------------------
 
 _BATCH_TEMPLATE = "ganga/GangaCore/Lib/Batch/BatchScriptTemplate.py.template"
@@ -560,8 +616,14 @@ MAIN: tuple[Step, ...] = (
     Step("lock-free", "Descriptor: reads of loaded values without the flusher's lock",
          "A read of a loaded attribute of a job no longer waits for the lock the registry flusher holds\n"
          "while it writes that job (seen: `jobs` and monitoring waiting seconds behind a flush of a\n"
-         "3,000-subjob master)." + _STILL_A_PATCH,
-         placements=_ours(*_patch("lock_free")), imports=(f"{TARGET}.compat.patches.lock_free",)),
+         "3,000-subjob master). A real edit of synchronised_get_descriptor: its fast path is\n"
+         "GangaMonitoring's compat/patches/lock_free.py's, read by ast (Unit/TestLockFreeReads).",
+         placements=_ours(*_patch("lock_free")) + (
+             Placement(f"{TEMPLATES}/Unit/Base", "ganga/GangaCore/test/Unit", rewrite=False,
+                       include=("TestLockFreeReads.py",)),),
+         edits=LOCK_FREE_COPY_EDITS,
+         fixups=(lock_free_reads, dropping("compat/patches/lock_free.py", ("_reading_without_lock",), "lock-free")),
+         imports=(f"{TARGET}.compat.patches.lock_free", "GangaCore.GPIDev.Base.Objects")),
     Step("bounded-holds", "Registry.flush_all: a master's lock let go between subjob saves",
          "The registry flusher holds a master's lock only while it saves one subjob, not for the whole\n"
          "split job, so monitoring and the prompt get the job between saves.\n\n"
@@ -725,10 +787,20 @@ MAIN: tuple[Step, ...] = (
          "memory: a master's subjob status from the counted statuses, no registry walk per cell, no\n"
          "master's lock per row; print(j) without the job's lock; a table or a print keeps the GIL up to\n"
          "50 ms at a time while it computes. 3,000-subjob burst: the jobs table p50 152 -> 0.3 ms, a\n"
-         "1,000-row subjob table p50/max 499/1,513 -> 17/305 ms." + _STILL_A_PATCH,
+         "1,000-row subjob table p50/max 499/1,513 -> 17/305 ms.\n\n"
+         "GangaObject.accept, a real edit: a print (a VPrinter visitor) runs without the root's lock,\n"
+         "within the contexts of GangaObject._around_print (the component joins its GIL interval there;\n"
+         "Unit/TestPrintWithoutLock); any other visitor keeps the lock.\n\n"
+         "Not yet an edit of Ganga: the tables (JobRegistrySlice._display, __str__), a load-time patch\n"
+         "carried as a module of the component (compat/patches/job_tables.py, installed when the\n"
+         "component starts, undone when it stops).",
          placements=_ours("_core/gil.py", "compat/job_tables.py", *_patch("job_tables", "printing"),
-                          tests=("test_gil.py",)),
-         imports=(f"{TARGET}._core.gil",)),
+                          tests=("test_gil.py",)) + (
+             Placement(f"{TEMPLATES}/Unit/Base", "ganga/GangaCore/test/Unit", rewrite=False,
+                       include=("TestPrintWithoutLock.py",)),),
+         edits=PRINTING_EDITS,
+         fixups=(dropping("compat/patches/printing.py", ("_printing_unlocked",), "job-tables"),),
+         imports=(f"{TARGET}._core.gil", f"{TARGET}.compat.patches.printing")),
     Step("file-events", "MonitoringComponent: a job's end seen from its status file, where the file system tells",
          "Local and Batch wrappers close the job's __jobstatus__ file when the job ends; an inotify watch\n"
          "(inotify_simple, one thread for every watch) turns that close into a poll of that job through\n"
