@@ -315,15 +315,21 @@ def test_a_wrapper_made_an_edit_is_dropped_from_its_module_with_its_install_line
         drop_wrappers(module, ("_absent",), "the-commit")
 
 
-def test_the_xml_writer_edit_is_our_module_s_code_in_ganga_s_vstreamer(tmp_path: Path) -> None:
-    ganga = pytest.importorskip("ganga")  # the installed Ganga's VStreamer.py, as the base's
-    target = tmp_path / VSTREAMER
+def _edited_installed_file(tmp_path: Path, path: str, edits: tuple[Edit, ...]) -> str:
+    """The installed Ganga's file at ``path`` (as in the 8.7.12 base) with ``edits`` applied; it compiles."""
+    ganga = pytest.importorskip("ganga")
+    target = tmp_path / path
     target.parent.mkdir(parents=True)
-    target.write_text((Path(ganga.__file__).parent / "GangaCore/Core/GangaRepository/VStreamer.py").read_text())
-    for edit in xml_writer_edits(REPO):
+    target.write_text((Path(ganga.__file__).parent / path.removeprefix("ganga/")).read_text())
+    for edit in edits:
         apply_edit(tmp_path, edit)
     text = target.read_text()
     compile(text, str(target), "exec")
+    return text
+
+
+def test_the_xml_writer_edit_is_our_module_s_code_in_ganga_s_vstreamer(tmp_path: Path) -> None:
+    text = _edited_installed_file(tmp_path, VSTREAMER, xml_writer_edits(REPO))
     ours = (REPO / "src/GangaMonitoring/compat/xml_writer.py").read_text()
     method = ours[ours.index("    def simpleAttribute"):ours.index("    def acceptOptional")]
     assert method in text  # the code itself, not a rewrite of it
@@ -332,14 +338,7 @@ def test_the_xml_writer_edit_is_our_module_s_code_in_ganga_s_vstreamer(tmp_path:
 
 
 def test_the_lock_free_edit_is_our_module_s_read_in_ganga_s_descriptor(tmp_path: Path) -> None:
-    ganga = pytest.importorskip("ganga")
-    target = tmp_path / OBJECTS
-    target.parent.mkdir(parents=True)
-    target.write_text((Path(ganga.__file__).parent / "GangaCore/GPIDev/Base/Objects.py").read_text())
-    for edit in lock_free_edits(REPO):
-        apply_edit(tmp_path, edit)
-    text = target.read_text()
-    compile(text, str(target), "exec")
+    text = _edited_installed_file(tmp_path, OBJECTS, lock_free_edits(REPO))
     decorator = text[text.index("def synchronised_get_descriptor"):text.index("def synchronised_set_descriptor")]
     fast = decorator.index("value = data.get(self._name, _MISSING)")
     assert fast < decorator.index("with obj._getRoot()._lock")

@@ -286,6 +286,11 @@ MASTER_WORK_EDITS = (
          why="appendJobs forgets the subjob count"),
 )
 
+def _docstring_note(undone: str, note: str, why: str) -> Edit:
+    """An edit of one of our copied patch modules: ``note`` after its docstring's "Undone by" line ``undone``."""
+    return Edit(PATCHES_GLOB, undone, undone + "\n" + note, glob=True, why=why)
+
+
 # --- GangaRepositoryXML: its parts of patches items 13 (safe_save) and 16 (GangaRepositoryLocal.flush) ------
 
 _REPOSITORY_XML = "ganga/GangaCore/Core/GangaRepository/GangaRepositoryXML.py"
@@ -314,11 +319,10 @@ SAFE_SAVE_HOOK_EDITS = (
     Edit(PATCHES_GLOB, "    from GangaCore.Core.GangaRepository.Registry import Registry\n",
          "    import GangaCore.Core.GangaRepository.GangaRepositoryXML as repository_xml\n",
          Where.BEFORE, glob=True, why="bounded holds: Ganga's safe_save"),
-    Edit(PATCHES_GLOB, "Undone by: remove() restores ``flush_all`` and ``_setDirty`` (the ledger).\n",
-         "Undone by: remove() restores ``flush_all`` and ``_setDirty`` (the ledger).\n\n"
-         "In this series Ganga's ``safe_save`` calls :func:`before_subjob_save` itself, a hook of its\n"
-         "``before_subjob_save`` list (joined by :func:`bounded_lock_holds`, taken off by remove()).\n",
-         glob=True, why="bounded holds' docstring: the hook"),
+    _docstring_note("Undone by: remove() restores ``flush_all`` and ``_setDirty`` (the ledger).\n",
+                    "In this series Ganga's ``safe_save`` calls :func:`before_subjob_save` itself, a hook of its\n"
+                    "``before_subjob_save`` list (joined by :func:`bounded_lock_holds`, taken off by remove()).\n",
+                    "bounded holds' docstring: the hook"),
 )
 
 _FLUSHED = "                self._safe_flush_xml(this_id)\n"
@@ -356,11 +360,10 @@ LOCK_FREE_COPY_EDITS = (
     Edit(PATCHES_GLOB, "        _wrap(Descriptor, \"__get__\", _reading_without_lock)\n",
          "        pass  # Ganga's Descriptor.__get__ reads loaded values without the lock itself\n", glob=True,
          why="lock_free installs nothing"),
-    Edit(PATCHES_GLOB, "Undone by: remove() restores Ganga's ``__get__`` (the ledger).\n",
-         "Undone by: remove() restores Ganga's ``__get__`` (the ledger).\n\n"
-         "In this series Ganga's ``Descriptor.__get__`` reads a loaded value without the lock itself\n"
-         "(``synchronised_get_descriptor``, this module's ``get`` made an edit).\n",
-         glob=True, why="lock_free's docstring"),
+    _docstring_note("Undone by: remove() restores Ganga's ``__get__`` (the ledger).\n",
+                    "In this series Ganga's ``Descriptor.__get__`` reads a loaded value without the lock itself\n"
+                    "(``synchronised_get_descriptor``, this module's ``get`` made an edit).\n",
+                    "lock_free's docstring"),
 )
 _ACCEPT = ("    @synchronised\n"
            "    def accept(self, visitor):\n")
@@ -397,11 +400,11 @@ PRINTING_EDITS = (
          "        # Ganga's accept prints without the lock itself, within GangaObject._around_print: a hook\n"
          "        _join(GangaObject._around_print, PROMPT_FIRST.longer)\n", glob=True,
          why="a print keeps the GIL up to 50 ms at a time from Ganga's hook"),
-    Edit(PATCHES_GLOB, "Undone by: remove() restores Ganga's ``accept`` (the ledger).\n",
-         "Undone by: remove() restores Ganga's ``accept`` (the ledger).\n\n"
-         "In this series Ganga's ``GangaObject.accept`` prints without the lock itself, within the\n"
-         "contexts of ``GangaObject._around_print`` (``PROMPT_FIRST.longer`` joined there, taken off by remove()).\n",
-         glob=True, why="printing's docstring"),
+    _docstring_note("Undone by: remove() restores Ganga's ``accept`` (the ledger).\n",
+                    "In this series Ganga's ``GangaObject.accept`` prints without the lock itself, within the\n"
+                    "contexts of ``GangaObject._around_print`` (``PROMPT_FIRST.longer`` joined there, taken off "
+                    "by remove()).\n",
+                    "printing's docstring"),
 )
 
 
