@@ -23,6 +23,7 @@ import pytest
 
 from tools.upstream_patch import checks
 from tools.upstream_patch.build import build, rebase_report, sdist_base
+from tools.upstream_patch.derived import OBJECTS, VSTREAMER, lock_free_edits, xml_writer_edits
 from tools.upstream_patch.edits import AnchorNotFound, Edit, Where, apply_edit
 from tools.upstream_patch.made_edits import drop_wrappers
 from tools.upstream_patch.manifest import INDEPENDENT, LEFT_OUT, SERIES
@@ -167,7 +168,8 @@ def test_the_load_time_patches_left_are_listed_and_those_on_edited_files_flagged
     edited = {f for r in series["records"] for f in r.files}
     assert all(line.rsplit("(", 1)[1].rstrip(")") in edited for line in flagged)
     assert leftovers.ok == (not flagged)
-    assert not [line for line in listing if "SubJobXMLList" in line], leftovers.output  # all edits now
+    for edited_file in ("SubJobXMLList", "GangaRepositoryXML", "VStreamer", "Objects.py"):  # all edits now
+        assert not [line for line in listing if edited_file in line], leftovers.output
 
 
 def _tiny_repository(path: Path) -> None:
@@ -311,3 +313,34 @@ def test_a_wrapper_made_an_edit_is_dropped_from_its_module_with_its_install_line
     assert "(_gone's docstring mention stays)" in text and "'the-commit'" in text
     with pytest.raises(AnchorNotFound):
         drop_wrappers(module, ("_absent",), "the-commit")
+
+
+def _edited_installed_file(tmp_path: Path, path: str, edits: tuple[Edit, ...]) -> str:
+    """The installed Ganga's file at ``path`` (as in the 8.7.12 base) with ``edits`` applied; it compiles."""
+    ganga = pytest.importorskip("ganga")
+    target = tmp_path / path
+    target.parent.mkdir(parents=True)
+    target.write_text((Path(ganga.__file__).parent / path.removeprefix("ganga/")).read_text())
+    for edit in edits:
+        apply_edit(tmp_path, edit)
+    text = target.read_text()
+    compile(text, str(target), "exec")
+    return text
+
+
+def test_the_xml_writer_edit_is_our_module_s_code_in_ganga_s_vstreamer(tmp_path: Path) -> None:
+    text = _edited_installed_file(tmp_path, VSTREAMER, xml_writer_edits(REPO))
+    ours = (REPO / "src/GangaMonitoring/compat/xml_writer.py").read_text()
+    method = ours[ours.index("    def simpleAttribute"):ours.index("    def acceptOptional")]
+    assert method in text  # the code itself, not a rewrite of it
+    assert "class JoinedStreamer(VStreamer):" in text and "GangaMonitoring" not in text
+    assert "        _joined_to_file(j, fobj, _ignore_subs)\n" in text and "def _raw_to_file(" in text
+
+
+def test_the_lock_free_edit_is_our_module_s_read_in_ganga_s_descriptor(tmp_path: Path) -> None:
+    text = _edited_installed_file(tmp_path, OBJECTS, lock_free_edits(REPO))
+    decorator = text[text.index("def synchronised_get_descriptor"):text.index("def synchronised_set_descriptor")]
+    fast = decorator.index("value = data.get(self._name, _MISSING)")
+    assert fast < decorator.index("with obj._getRoot()._lock")
+    assert "_IS_NODE[kind] = issubclass(kind, Node)" in decorator
+    assert "is_node" not in decorator and "GangaMonitoring" not in text

@@ -43,6 +43,17 @@ def _pruned_imports(source: str) -> str:
     return "".join(lines)
 
 
+def _single_blank_lines_among_imports(source: str) -> str:
+    """``source`` with one blank line at most between its top-level imports (where pruned groups left two)."""
+    imports = [node for node in ast.parse(source).body if isinstance(node, ast.Import | ast.ImportFrom)]
+    if not imports:
+        return source
+    lines = source.splitlines(keepends=True)
+    first, last = imports[0].lineno - 1, imports[-1].end_lineno or imports[-1].lineno
+    header = re.sub(r"\n{3,}", "\n\n", "".join(lines[first:last]))
+    return "".join(lines[:first]) + header + "".join(lines[last:])
+
+
 def _docstring_lines(tree: ast.Module) -> set[int]:
     first = tree.body[0] if tree.body else None
     if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
@@ -68,7 +79,7 @@ def drop_wrappers(module: Path, functions: tuple[str, ...], made_edit_by: str) -
     dropped = {n for start, end in spans for n in range(start, end + 1)}
     dropped |= {n for n, line in enumerate(lines, 1) if n not in docstring_lines and naming.search(line)}
     kept = "".join(line for n, line in enumerate(lines, 1) if n not in dropped)
-    kept = _pruned_imports(re.sub(r"\n{4,}", "\n\n\n", kept).rstrip("\n") + "\n")
+    kept = _single_blank_lines_among_imports(_pruned_imports(re.sub(r"\n{4,}", "\n\n\n", kept).rstrip("\n") + "\n"))
     kept_tree = ast.parse(kept)
     code = "".join(line for n, line in enumerate(kept.splitlines(keepends=True), 1)
                    if n not in _docstring_lines(kept_tree))

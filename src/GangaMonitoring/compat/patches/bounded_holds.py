@@ -46,6 +46,15 @@ def bounded_lock_holds() -> None:
         _wrap(Node, "_setDirty", functools.partial(_noting_changes, Job))
 
 
+def before_subjob_save(subjob: Any) -> None:
+    """A subjob is about to be saved (``safe_save``: item 11's wrapper calls this): in a bounded flush, its
+    master's lock is let go for a moment if held ``HELD_LOCK.budget``, and the subjob is saved as it is now."""
+    if HELD_LOCK.active or HELD_LOCK.noting:
+        root = subjob._getRoot()
+        HELD_LOCK.yield_to_writers(root, root._lock)
+        HELD_LOCK.saving(root, subjob)
+
+
 def _saving_noted(subjobs: Any) -> None:
     """Save again the subjobs changed while a bounded flush let their master's lock go (item 13)."""
     master = subjobs._getParent()

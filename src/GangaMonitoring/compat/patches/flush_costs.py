@@ -45,7 +45,7 @@ import sys
 from typing import Any
 
 from .. import flush
-from .bounded_holds import HELD_LOCK, _saving_noted
+from .bounded_holds import _saving_noted, before_subjob_save
 from .flush_state import INDEX_WRITING
 from .ledger import _lock, _wrap
 from .master_work import ROOT_ENTRIES
@@ -71,12 +71,11 @@ def flush_costs_what_changed() -> None:
         if not getattr(vars(JobRegistry)["getIndexCache"], "__gm_wrapped__", False):
             INDEX_MEMO.clear()  # entries of a session before, saved while nothing forgot them
             STAT_MEMO.clear()
-        for owner, name, wrap in ((repository_xml, "safe_save", _forgetting_saved),
-                                  (subjob_list_module, "stat", _remembering_stats),
-                                  (SubJobXMLList, "write_subJobIndex", _writing_index),
-                                  (SubJobXMLList, "flush", _clearing_saved_flags),
-                                  (JobRegistry, "getIndexCache", _remembering_entries)):
-            _wrap(owner, name, wrap)
+        _wrap(repository_xml, "safe_save", _forgetting_saved)
+        _wrap(subjob_list_module, "stat", _remembering_stats)
+        _wrap(SubJobXMLList, "write_subJobIndex", _writing_index)
+        _wrap(SubJobXMLList, "flush", _clearing_saved_flags)
+        _wrap(JobRegistry, "getIndexCache", _remembering_entries)
         _wrap(subjob_list_module, "open", _index_written_whole, shadowed=builtins.open)
 
 
@@ -84,10 +83,8 @@ def _forgetting_saved(safe_save: Any) -> Any:
     @functools.wraps(safe_save)
     def save(fn: Any, _obj: Any, *args: Any, **kwargs: Any) -> Any:
         obj = getattr(_obj, "_impl", _obj)
-        if obj._getParent() is not None and (HELD_LOCK.active or HELD_LOCK.noting):  # a subjob (item 13)
-            root = obj._getRoot()
-            HELD_LOCK.yield_to_writers(root, root._lock)
-            HELD_LOCK.saving(root, obj)
+        if obj._getParent() is not None:  # a subjob (item 13)
+            before_subjob_save(obj)
         INDEX_MEMO.forget(obj)
         STAT_MEMO.forget(str(fn))
         if args and args[0] in _faster_writers:  # item 14: Ganga's XML writer, as the repository bound it

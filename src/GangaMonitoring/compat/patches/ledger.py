@@ -70,10 +70,31 @@ def _restore(owner: Any, name: str, original: Any) -> None:
         setattr(owner, name, original)
 
 
+_joined: list[tuple[list[Any], Any]] = []
+"""(a hook list of Ganga's, the callable joined to it), for every hook joined; taken off by undo_all."""
+
+
+def _join(hooks: list[Any], hook: Any) -> None:
+    """Add ``hook`` to ``hooks``, a list of callables that a Ganga edit declares, taken off by undo_all.
+
+    Not a patch: no name of Ganga's is replaced, so it is not an entry of the ledger (the upstream
+    series' edits declare such lists, e.g. ``safe_save.before_subjob_save``; stock 8.7.12 has none).
+    Idempotent.  Call with ``_lock`` held.
+    """
+    if hook not in hooks:
+        hooks.append(hook)
+        _joined.append((hooks, hook))
+
+
 def undo_all() -> None:
-    """Undo every entry of the ledger, newest first.  Call with ``_lock`` held."""
+    """Undo every entry of the ledger, newest first, and take off every hook joined.  Call with ``_lock``
+    held."""
     while _wrapped_actions:
         _restore(*_wrapped_actions.pop())
+    while _joined:
+        hooks, hook = _joined.pop()
+        if hook in hooks:
+            hooks.remove(hook)
 
 
 def has_entry(name: str) -> bool:
