@@ -1,38 +1,50 @@
-"""An adaptive poll cadence for a split job whose subjobs' ends give no file events.
+"""An adaptive poll cadence for a backend whose jobs' ends give no file events.
 
 Where events do not arrive (network file systems, ``[Monitoring]file_events=off``)
 a backend is polled at its interval, as stock Ganga polls it.  The subjobs of
 one split job usually run alike: once some have finished, their runtimes
-predict when the running ones end.  :func:`next_poll` polls sooner when such a
-predicted end falls before the next periodic poll, and later (backing off up
-to ``max_backoff`` intervals) when nothing is predicted to end and nothing
-ended lately (as Snakemake's Slurm executor does).
+predict when the running ones end (:class:`Siblings`).  :class:`PollCadence`
+times a backend's periodic poll: sooner when such a predicted end falls
+before the next periodic poll, and later (backing off up to ``max_backoff``
+intervals) after ``quiet_polls`` polls in a row that saw nothing end, when
+nothing is predicted to end before then (as Snakemake's Slurm executor does).
 
-Invariant (the budget): the polls never outnumber stock's over any stretch
-that starts with the first poll: :class:`PollBudget` earns one poll per
+Invariant (the budget): counted from the first poll, the polls never outnumber
+fixed-interval polling's at any moment: :class:`PollBudget` earns one poll per
 interval of elapsed time from the first poll on, holds at most ``capacity``,
 and every poll spends one, so a poll made early was saved by a poll skipped
-while backing off.  A poll is never due sooner than ``min_gap`` after the last.
+while backing off.  :meth:`PollCadence.next_poll` never names a time at which
+the poll is not paid for, and never one sooner than ``min_gap`` after the last.
+A poll something else asked for (a new job's first look) is spent all the
+same, into debt if need be, which the cadence's next polls then wait for: over
+any stretch the cadence adds no poll to those.  Over a window that does not
+start with the first poll, the polls can exceed fixed-interval polling's by one
+(two saved polls spent close together; ``capacity`` 2).
 
-Pure: times are passed in (``now``); Ganga-free; not thread-safe (one per
-split job, owned by its poll planner).
+Pure: times are passed in (``now``); Ganga-free; not thread-safe (the caller
+holds one lock around every use).
 """
 
 from __future__ import annotations
 
+import bisect
 import statistics
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+RUNTIMES_KEPT = 50
+"""Runtimes kept per split job: the newest, so a change of pace (a slower node) shows."""
 
 
 @dataclass
 class PollBudget:
-    """Polls a split job may still make now: one earned per ``interval`` since the first poll, spent by each poll."""
+    """Polls a backend may still make now: one earned per ``interval`` since the first poll, spent by each poll."""
 
     interval: float
     capacity: float = 2.0
     tokens: float = 1.0
-    """Starts with one: the first poll, which stock makes too."""
+    """Starts with one: the first poll, which fixed-interval polling makes too."""
     earned_until: float | None = None
 
     def refill(self, now: float) -> None:
@@ -44,13 +56,11 @@ class PollBudget:
     def available_at(self, now: float) -> float:
         """The earliest time from ``now`` at which one poll is paid for."""
         self.refill(now)
-        return now if self.tokens >= 1.0 else now + (1.0 - self.tokens) * self.interval
+        return now if self.tokens >= 1.0 - 1e-9 else now + (1.0 - self.tokens) * self.interval
 
     def spend(self, now: float) -> None:
-        """A poll was made at ``now`` (it must have been paid: ``available_at(now) == now``)."""
+        """A poll was made at ``now``: one spent, into debt if it was not paid for (a poll asked for apart)."""
         self.refill(now)
-        if self.tokens < 1.0 - 1e-9:
-            raise ValueError(f"a poll at {now} was not paid for ({self.tokens:.2f} polls left)")
         self.tokens -= 1.0
 
 
@@ -67,46 +77,85 @@ class CadenceSettings:
 
 
 @dataclass
-class SplitJobCadence:
-    """What one split job's polls saw: its finished subjobs' runtimes, and polls in a row without an end."""
+class Siblings:
+    """One split job's subjobs: when each unfinished one started running, and how long finished ones ran."""
+
+    runtimes: deque[float] = field(default_factory=lambda: deque(maxlen=RUNTIMES_KEPT))
+    started: dict[int, float] = field(default_factory=dict)
+    """subjob id -> when it started running (clock time)."""
+    _starts: list[float] = field(default_factory=list)
+    """``started``'s values, sorted."""
+
+    def running(self, subjob: int, since: float) -> None:
+        if subjob in self.started:
+            return
+        self.started[subjob] = since
+        bisect.insort(self._starts, since)
+
+    def ended(self, subjob: int, runtime: float | None) -> None:
+        """Subjob ended (``runtime``: how long it ran, None when not known or not a fair sample)."""
+        since = self.started.pop(subjob, None)
+        if since is not None:
+            del self._starts[bisect.bisect_left(self._starts, since)]
+        if runtime is not None:
+            self.runtimes.append(runtime)
+
+    def typical_runtime(self) -> float | None:
+        return statistics.median(self.runtimes) if self.runtimes else None
+
+    def next_end(self, after: float) -> float | None:
+        """The earliest predicted end (start + the finished siblings' median runtime) at or after ``after``."""
+        typical = self.typical_runtime()
+        if typical is None:
+            return None
+        at = bisect.bisect_left(self._starts, after - typical)
+        return self._starts[at] + typical if at < len(self._starts) else None
+
+
+def next_end(siblings: Iterable[Siblings], after: float) -> float | None:
+    """The earliest end any of these split jobs' siblings predict at or after ``after``."""
+    return min((end for s in siblings if (end := s.next_end(after)) is not None), default=None)
+
+
+@dataclass
+class PollCadence:
+    """A backend's periodic polls: the budget, and how many polls in a row saw nothing end."""
 
     settings: CadenceSettings
     budget: PollBudget = field(init=False)
-    runtimes: list[float] = field(default_factory=list)
     quiet: int = 0
 
     def __post_init__(self) -> None:
         self.budget = PollBudget(self.settings.interval)
 
-    def polled(self, now: float, ended_runtimes: Sequence[float]) -> None:
-        """A poll at ``now`` found these subjobs ended, each after the runtime given (end less start)."""
+    def polled(self, now: float, ended: int) -> None:
+        """A poll that began at ``now`` saw ``ended`` jobs end."""
         self.budget.spend(now)
-        self.runtimes.extend(ended_runtimes)
-        self.quiet = 0 if ended_runtimes else self.quiet + 1
+        self.quiet = 0 if ended else self.quiet + 1
 
-    def next_poll(self, now: float, last_poll: float, running_since: Sequence[float]) -> float:
-        """When to poll next, given when each unfinished subjob started running (``now`` >= ``last_poll``)."""
+    def backoff(self) -> float:
+        """How many intervals the next poll waits when nothing is predicted to end (1: none)."""
         s = self.settings
-        periodic = last_poll + s.interval
-        if self.quiet >= s.quiet_polls and not self._end_before(running_since, periodic + s.interval):
-            periodic = last_poll + min(s.max_backoff, 2.0 ** (self.quiet - s.quiet_polls + 1)) * s.interval
-        due = periodic
-        predicted = self._next_end(running_since, after=last_poll + s.min_gap)
+        if self.quiet < s.quiet_polls:
+            return 1.0
+        return min(s.max_backoff, 2.0 ** (self.quiet - s.quiet_polls + 1))
+
+    def next_poll(self, now: float, last_poll: float, predicted: float | None, earliest: float | None = None,
+                  may_back_off: bool = True) -> float:
+        """When to poll next (``now`` >= ``last_poll``).
+
+        ``predicted``: the earliest end predicted at or after ``last_poll +
+        min_gap`` (:func:`next_end`); ``earliest``: the earliest predicted at
+        all (a subjob running longer than its siblings did may end any time:
+        no backing off then); ``may_back_off``: no job of the backend needs
+        its interval kept (one no sibling predicts).
+        """
+        s = self.settings
+        due = last_poll + s.interval
+        soonest = min((t for t in (predicted, earliest) if t is not None), default=None)
+        if may_back_off and (soonest is None or soonest > due + s.interval):
+            due = last_poll + self.backoff() * s.interval
         if predicted is not None and predicted < due:
             due = predicted
         due = max(due, last_poll + s.min_gap, now)
         return max(due, self.budget.available_at(now))
-
-    def _next_end(self, running_since: Sequence[float], after: float) -> float | None:
-        """The earliest predicted end (start + the finished siblings' median runtime) at or after ``after``."""
-        if not self.runtimes or not running_since:
-            return None
-        typical = statistics.median(self.runtimes)
-        ends = [start + typical for start in running_since if start + typical >= after]
-        return min(ends, default=None)
-
-    def _end_before(self, running_since: Sequence[float], until: float) -> bool:
-        if not self.runtimes:
-            return False
-        typical = statistics.median(self.runtimes)
-        return any(start + typical <= until for start in running_since)
