@@ -33,6 +33,11 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                             "EOS, CVMFS, Lustre, GPFS and other network or FUSE file systems the wrapper's writes "
                             "raise no event here), 'on' wherever the directory can be watched, 'off' never. Jobs "
                             "not watched are polled every [PollThread] interval, as before."),
+    "poll_cadence": ("adaptive", "How a Local or Batch backend whose jobs are not watched for file events (see "
+                                 "file_events) is polled: 'adaptive' sooner when the runtimes of a split job's "
+                                 "finished subjobs predict an end before the next poll, and up to 4 intervals "
+                                 "apart when polls see nothing end and nothing is predicted to, never more polls "
+                                 "than 'fixed' (every [PollThread] interval, as stock) since the first."),
     "file_event_window": (0.1, "Seconds the status-file changes of several jobs are gathered into one poll of "
                                "those jobs (the first change's poll is due this long after it)."),
     "max_file_watches": (0, "Most output directories watched at once (one inotify watch each); jobs beyond are "
@@ -136,6 +141,7 @@ RULES: dict[str, tuple[str, Any]] = {
                      "poll_retry_attempts", "call_retry_attempts", "breaker_failures"), _AT_LEAST_1),
     **dict.fromkeys(("compat_chunk_size", "max_file_watches"), _AT_LEAST_0),
     "file_events": ("'auto', 'on' or 'off'", lambda v: v in ("auto", "on", "off")),
+    "poll_cadence": ("'adaptive' or 'fixed'", lambda v: v in ("adaptive", "fixed")),
     **dict.fromkeys(("aging_seconds", "reconcile_interval", "call_timeout", "output_retry_for", "retry_max_wait",
                      "disk_check_interval", "rollup_check_interval", "breaker_first_probe", "breaker_max_probe",
                      "runmonitoring_timeout",

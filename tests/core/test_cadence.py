@@ -26,7 +26,8 @@ def simulate(runs: dict[int, tuple[float, float]], settings: CadenceSettings, un
         cadence.polled(now, len(ended))
         seen.update(ended)
         polls.append(now)
-        now = cadence.next_poll(now, now, siblings.next_end(now + settings.min_gap), siblings.next_end(float("-inf")))
+        now = cadence.next_poll(now, now, siblings.next_end(now + settings.min_gap),
+                                siblings.next_end(float("-inf"))).at
     return polls
 
 
@@ -38,7 +39,7 @@ def stock_polls(first: float, at: float, interval: float) -> int:
 def test_without_finished_siblings_it_polls_at_the_interval_as_stock_does() -> None:
     cadence = PollCadence(CadenceSettings(interval=10))
     cadence.polled(0, 0)
-    assert cadence.next_poll(0, 0, predicted=None) == 10
+    assert cadence.next_poll(0, 0, predicted=None).at == 10
 
 
 def test_a_predicted_end_is_polled_when_the_siblings_runtimes_say() -> None:
@@ -54,7 +55,7 @@ def test_nothing_ending_backs_off_up_to_max_backoff_intervals() -> None:
     gaps, now = [], 0.0
     for _ in range(6):
         cadence.polled(now, 0)
-        later = cadence.next_poll(now, now, predicted=None)  # no finished sibling: nothing predicted
+        later = cadence.next_poll(now, now, predicted=None).at  # no finished sibling: nothing predicted
         gaps.append(later - now)
         now = later
     assert gaps == [10, 20, 40, 40, 40, 40]
@@ -64,15 +65,15 @@ def test_jobs_that_need_their_interval_keep_it() -> None:
     cadence = PollCadence(CadenceSettings(interval=10))
     for now in (0, 10, 20, 30):
         cadence.polled(now, 0)
-    assert cadence.next_poll(30, 30, predicted=None, may_back_off=False) == 40
+    assert cadence.next_poll(30, 30, predicted=None, may_back_off=False).at == 40
 
 
 def test_a_subjob_running_longer_than_its_siblings_did_stops_the_back_off() -> None:
     cadence = PollCadence(CadenceSettings(interval=10))
     for now in (0, 10):
         cadence.polled(now, 0)
-    assert cadence.next_poll(10, 10, predicted=None, earliest=None) == 30
-    assert cadence.next_poll(10, 10, predicted=None, earliest=5) == 20  # overdue: it may end any time
+    assert cadence.next_poll(10, 10, predicted=None, earliest=None).at == 30
+    assert cadence.next_poll(10, 10, predicted=None, earliest=5).at == 20  # overdue: it may end any time
 
 
 def test_an_end_resets_the_back_off() -> None:
@@ -80,7 +81,7 @@ def test_an_end_resets_the_back_off() -> None:
     for now in (0, 10, 30):
         cadence.polled(now, 0)
     cadence.polled(70, 1)
-    assert cadence.next_poll(70, 70, predicted=None) == 80
+    assert cadence.next_poll(70, 70, predicted=None).at == 80
 
 
 def test_siblings_predict_from_the_median_runtime_and_forget_the_ended() -> None:
@@ -123,4 +124,4 @@ def test_a_poll_asked_for_apart_is_spent_into_debt_and_waited_for() -> None:
     cadence = PollCadence(CadenceSettings(interval=10))
     cadence.polled(0, 0)
     cadence.polled(3, 0)
-    assert cadence.next_poll(3, 3, predicted=5) == 20  # predicted at 5, but the early poll at 3 was not paid
+    assert cadence.next_poll(3, 3, predicted=5).at == 20  # predicted at 5, but the early poll at 3 was not paid

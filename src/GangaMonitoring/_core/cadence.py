@@ -33,6 +33,9 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+PREDICTION_MARGIN = 1.5
+"""Seconds a predicted end is polled after start + median runtime: the status files' stamps are whole
+seconds, and a poll just before an end costs that end a whole interval, one just after it a second."""
 RUNTIMES_KEPT = 50
 """Runtimes kept per split job: the newest, so a change of pace (a slower node) shows."""
 
@@ -85,36 +88,44 @@ class Siblings:
     """subjob id -> when it started running (clock time)."""
     _starts: list[float] = field(default_factory=list)
     """``started``'s values, sorted."""
+    _ended: set[int] = field(default_factory=set)
 
     def running(self, subjob: int, since: float) -> None:
-        if subjob in self.started:
+        """Subjob started running at ``since`` (told again, or after its end: nothing changes)."""
+        if subjob in self.started or subjob in self._ended:
             return
         self.started[subjob] = since
         bisect.insort(self._starts, since)
 
-    def ended(self, subjob: int, runtime: float | None) -> None:
-        """Subjob ended (``runtime``: how long it ran, None when not known or not a fair sample)."""
+    def ended(self, subjob: int, runtime: float | None) -> bool:
+        """Subjob ended (``runtime``: how long it ran, None when not known or not a fair sample);
+        False when it was told already."""
+        if subjob in self._ended:
+            return False
+        self._ended.add(subjob)
         since = self.started.pop(subjob, None)
         if since is not None:
             del self._starts[bisect.bisect_left(self._starts, since)]
         if runtime is not None:
             self.runtimes.append(runtime)
+        return True
 
     def typical_runtime(self) -> float | None:
         return statistics.median(self.runtimes) if self.runtimes else None
 
-    def next_end(self, after: float) -> float | None:
-        """The earliest predicted end (start + the finished siblings' median runtime) at or after ``after``."""
+    def next_end(self, after: float, margin: float = 0.0) -> float | None:
+        """The earliest predicted end (start + the finished siblings' median runtime + ``margin``) at or after
+        ``after``."""
         typical = self.typical_runtime()
         if typical is None:
             return None
-        at = bisect.bisect_left(self._starts, after - typical)
-        return self._starts[at] + typical if at < len(self._starts) else None
+        at = bisect.bisect_left(self._starts, after - typical - margin)
+        return self._starts[at] + typical + margin if at < len(self._starts) else None
 
 
-def next_end(siblings: Iterable[Siblings], after: float) -> float | None:
-    """The earliest end any of these split jobs' siblings predict at or after ``after``."""
-    return min((end for s in siblings if (end := s.next_end(after)) is not None), default=None)
+def next_end(siblings: Iterable[Siblings], after: float, margin: float = 0.0) -> float | None:
+    """The earliest end any of these split jobs' siblings predict at or after ``after`` (``margin`` later)."""
+    return min((end for s in siblings if (end := s.next_end(after, margin)) is not None), default=None)
 
 
 @dataclass
@@ -141,8 +152,8 @@ class PollCadence:
         return min(s.max_backoff, 2.0 ** (self.quiet - s.quiet_polls + 1))
 
     def next_poll(self, now: float, last_poll: float, predicted: float | None, earliest: float | None = None,
-                  may_back_off: bool = True) -> float:
-        """When to poll next (``now`` >= ``last_poll``).
+                  may_back_off: bool = True) -> NextPoll:
+        """When to poll next, and why (``now`` >= ``last_poll``).
 
         ``predicted``: the earliest end predicted at or after ``last_poll +
         min_gap`` (:func:`next_end`); ``earliest``: the earliest predicted at
@@ -151,11 +162,27 @@ class PollCadence:
         its interval kept (one no sibling predicts).
         """
         s = self.settings
-        due = last_poll + s.interval
+        due, why = last_poll + s.interval, INTERVAL
         soonest = min((t for t in (predicted, earliest) if t is not None), default=None)
-        if may_back_off and (soonest is None or soonest > due + s.interval):
-            due = last_poll + self.backoff() * s.interval
+        if may_back_off and (soonest is None or soonest > due + s.interval) and self.backoff() > 1.0:
+            due, why = last_poll + self.backoff() * s.interval, f"nothing ended in {self.quiet} polls: backing off"
         if predicted is not None and predicted < due:
-            due = predicted
+            due, why = predicted, PREDICTED
         due = max(due, last_poll + s.min_gap, now)
-        return max(due, self.budget.available_at(now))
+        paid = self.budget.available_at(now)
+        if paid > due:
+            due, why = paid, BUDGET if why == PREDICTED else why
+        return NextPoll(due, why)
+
+
+INTERVAL = "the interval"
+PREDICTED = "a predicted end"
+BUDGET = "a predicted end, when the poll budget allows"
+
+
+@dataclass(frozen=True)
+class NextPoll:
+    """When a backend's next periodic poll is due, and why (one of the sentences above, or a back-off's)."""
+
+    at: float
+    why: str

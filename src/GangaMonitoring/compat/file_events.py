@@ -109,6 +109,8 @@ class FileEvents:
         """Polls asked for by events (before merging)."""
         self._not_watched: dict[tuple[str, JobKey], str] = {}
         """Active jobs not watched -> why (a file system type, a limit); gone when they are final."""
+        self._watched: collections.Counter[str] = collections.Counter()
+        """backend -> its jobs watched now."""
 
     # -- watches -------------------------------------------------------------------
 
@@ -159,8 +161,9 @@ class FileEvents:
             return
         with self._lock:
             self._not_watched.pop(token, None)
+            self._watched[token[0]] += 1
         if registry.job_status(raw) not in POLLED_STATES:
-            self.watcher.unwatch(token)  # it ended while the watch was being added
+            self._unwatch_token(token)  # it ended while the watch was being added
             return
         if look and os.path.exists(os.path.join(directory, STATUS_FILE)):
             self._on_change([token])  # written before the watch began: read it once
@@ -187,10 +190,25 @@ class FileEvents:
             token = (getName(raw.backend), job_key(raw))
         except Exception:  # noqa: BLE001 - a job being removed may have lost its backend: nothing was watched
             return
-        self.watcher.unwatch(token)
+        self._unwatch_token(token)
         with self._lock:
             self._never.discard(token)
             self._not_watched.pop(token, None)
+
+    def _unwatch_token(self, token: tuple[str, JobKey]) -> None:
+        """The watch goes, and its backend's count (under our lock: the watcher's own is taken inside it,
+        and the watcher calls back with its lock let go)."""
+        with self._lock:
+            if self.watcher.watching(token):
+                self._watched[token[0]] -= 1
+                if self._watched[token[0]] <= 0:
+                    del self._watched[token[0]]
+            self.watcher.unwatch(token)
+
+    def watched_count(self, backend: str) -> int:
+        """How many of ``backend``'s jobs are watched now (0: its jobs' ends come from its polls alone)."""
+        with self._lock:
+            return self._watched[backend]
 
     def _fs_type(self, directory: str) -> str:
         """The file system type of ``directory``, read once per device."""
