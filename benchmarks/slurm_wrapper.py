@@ -10,7 +10,12 @@ default ``[Slurm]heartbeat_frequency`` of 30 s):
 - ``ours``: GangaMonitoring's component, whose patches item 19 makes the wrapper
   wait on its program;
 - ``ours-polling`` (with ``--modes``): ours with ``[Monitoring]file_events = 'off'``,
-  as on a network file system: jobs' ends are found by the periodic poll alone.
+  as on a network file system: jobs' ends are found by the periodic poll alone,
+  timed by the adaptive cadence (``[Monitoring]poll_cadence``, its default);
+- ``ours-polling-fixed``: the same with ``poll_cadence = 'fixed'`` (every interval).
+
+``--split`` makes the jobs the subjobs of one split job (an ``ArgSplitter``),
+each with its own seeded run time, instead of plain jobs.
 
 Ganga is stopped once the jobs are submitted (the wrapper does not depend on
 monitoring); the process then waits for Slurm to say every job ended, reading
@@ -33,6 +38,8 @@ queries ``squeue`` makes) is read before and after each mode: run it alone.
     PYTHONPATH=$PWD/src python benchmarks/slurm_wrapper.py              # 20 jobs each, stock then ours
     PYTHONPATH=$PWD/src python benchmarks/slurm_wrapper.py --rounds 2 --json out.json
     PYTHONPATH=$PWD/src python benchmarks/slurm_wrapper.py --until completed --run-time 5 40
+    PYTHONPATH=$PWD/src python benchmarks/slurm_wrapper.py --until completed --run-time 5 40 --jobs 40 --split \
+        --modes stock ours-polling ours-polling-fixed
 """
 
 from __future__ import annotations
@@ -50,11 +57,11 @@ import tempfile
 import time
 from typing import Any
 
-MODES = ("stock", "ours", "ours-polling")
+MODES = ("stock", "ours", "ours-polling", "ours-polling-fixed")
 
 
 def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-end",
-                    run_time: tuple[float, float] = (1.0, 1.0)) -> list[dict[str, float]]:
+                    run_time: tuple[float, float] = (1.0, 1.0), split: bool = False) -> list[dict[str, float]]:
     """In this process: submit ``jobs`` jobs through Ganga in ``mode``; per job its program's end stamp and
     either Slurm's start and end (``until='slurm-end'``: Ganga stopped once they are submitted) or Ganga's time
     of the job turning final (``until='completed'``: monitoring on until every job is final), epoch seconds."""
@@ -71,7 +78,8 @@ def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-en
         embedded.start(os.path.join(workdir, "gangadir"), config_file, [
             ("Configuration", "RUNTIME_PATH", "GangaMonitoring"),
             ("Monitoring", "use_stock_monitoring", mode == "stock"),
-            *([("Monitoring", "file_events", "off")] if mode == "ours-polling" else []),
+            *([("Monitoring", "file_events", "off")] if mode.startswith("ours-polling") else []),
+            *([("Monitoring", "poll_cadence", "fixed")] if mode == "ours-polling-fixed" else []),
         ])
         try:
             from GangaCore.GPI import Executable, Job, Slurm
@@ -81,11 +89,19 @@ def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-en
 
                 monitoring_component.enable()
             ids, submitted, sleeps = [], [], random.Random(1)
-            for n in range(jobs):
-                seconds = round(sleeps.uniform(*run_time), 1)
-                job = Job(application=Executable(exe="/bin/bash",
-                                                 args=["-c", f"sleep {seconds}; echo $EPOCHREALTIME > {stamps}/{n}"]),
-                          backend=Slurm())
+            programs = [f"sleep {round(sleeps.uniform(*run_time), 1)}; echo $EPOCHREALTIME > {stamps}/{n}"
+                        for n in range(jobs)]
+            if split:
+                from GangaCore.GPI import ArgSplitter
+
+                master = Job(application=Executable(exe="/bin/bash"), backend=Slurm(),
+                             splitter=ArgSplitter(args=[["-c", program] for program in programs]))
+                master.parallel_submit = False
+                master.submit()
+                submitted = list(master.subjobs)
+                ids = [str(sj.backend.id) for sj in submitted]
+            for program in [] if split else programs:
+                job = Job(application=Executable(exe="/bin/bash", args=["-c", program]), backend=Slurm())
                 job.parallel_submit = False  # Ganga's parallel submit sleeps per job
                 job.submit()
                 ids.append(str(job.backend.id))
@@ -146,13 +162,14 @@ def _epoch(slurm_time: str) -> float:
 
 
 def run_mode(mode: str, jobs: int, timeout: float, until: str = "slurm-end",
-             run_time: tuple[float, float] = (1.0, 1.0)) -> list[dict[str, float]]:
+             run_time: tuple[float, float] = (1.0, 1.0), split: bool = False) -> list[dict[str, float]]:
     """One mode in a fresh process (a Ganga start per process, as a user's session); each row also holds its
     share of the REQUEST_JOB_INFO count slurmctld served during the run (``job_info``: the rows sum to it)."""
     before = job_info_requests()
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         subprocess.run([sys.executable, __file__, "--child", mode, "--jobs", str(jobs), "--timeout", str(timeout),
-                        "--until", until, "--run-time", *map(str, run_time), "--json", out.name],
+                        "--until", until, "--run-time", *map(str, run_time), "--json", out.name,
+                        *(["--split"] if split else [])],
                        check=True, stdout=subprocess.DEVNULL, timeout=timeout + 300)
         with open(out.name) as written:
             result: list[dict[str, float]] = json.load(written)
@@ -218,17 +235,18 @@ def main() -> int:
                         help="each program sleeps a (seeded) time in this range")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=["stock", "ours"],
                         help="which monitorings to run, in this order, each round")
+    parser.add_argument("--split", action="store_true", help="the jobs are the subjobs of one split job")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        rows = submit_and_wait(args.child, args.jobs, args.timeout, args.until, tuple(args.run_time))
+        rows = submit_and_wait(args.child, args.jobs, args.timeout, args.until, tuple(args.run_time), args.split)
         with open(args.json, "w") as out:
             json.dump(rows, out)
         return 0
     results: dict[str, list[dict[str, float]]] = {mode: [] for mode in args.modes}
     for _ in range(args.rounds):
         for mode in args.modes:
-            results[mode] += run_mode(mode, args.jobs, args.timeout, args.until, tuple(args.run_time))
+            results[mode] += run_mode(mode, args.jobs, args.timeout, args.until, tuple(args.run_time), args.split)
     print(completed_table(results) if args.until == "completed" else table(results))
     if args.json:
         with open(args.json, "w") as out:
