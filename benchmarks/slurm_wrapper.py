@@ -61,10 +61,13 @@ MODES = ("stock", "ours", "ours-polling", "ours-polling-fixed")
 
 
 def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-end",
-                    run_time: tuple[float, float] = (1.0, 1.0), split: bool = False) -> list[dict[str, float]]:
+                    run_time: tuple[float, float] = (1.0, 1.0), split: bool = False,
+                    polls: list[dict[str, Any]] | None = None) -> list[dict[str, float]]:
     """In this process: submit ``jobs`` jobs through Ganga in ``mode``; per job its program's end stamp and
     either Slurm's start and end (``until='slurm-end'``: Ganga stopped once they are submitted) or Ganga's time
-    of the job turning final (``until='completed'``: monitoring on until every job is final), epoch seconds."""
+    of the job turning final (``until='completed'``: monitoring on until every job is final), epoch seconds.
+    ``polls``: each periodic poll of Slurm ours made is appended to it (:func:`record_polls`)."""
+    polls = [] if polls is None else polls
     import ganga  # noqa: F401 - puts GangaCore on sys.path
 
     from GangaMonitoring import embedded, quiet_bare_name_warning
@@ -88,6 +91,8 @@ def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-en
                 from GangaCore.Core import monitoring_component
 
                 monitoring_component.enable()
+                if mode != "stock":
+                    record_polls(monitoring_component, polls)
             ids, submitted, sleeps = [], [], random.Random(1)
             programs = [f"sleep {round(sleeps.uniform(*run_time), 1)}; echo $EPOCHREALTIME > {stamps}/{n}"
                         for n in range(jobs)]
@@ -115,6 +120,27 @@ def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-en
         ends = wait_for_slurm(ids, timeout)
         return [{"stamp": float(open(os.path.join(stamps, str(n))).read()), **ends[job_id]}
                 for n, job_id in enumerate(ids)]
+
+
+def record_polls(component: Any, polls: list[dict[str, Any]]) -> None:
+    """Append each periodic poll of Slurm to ``polls``: when it began (epoch seconds) and why it was due then
+    (the adaptive cadence's reason, or "the interval")."""
+    planned: dict[float, str] = {}
+    due, ended = component.polling.periodic_due, component.polling.on_periodic_poll
+
+    def record_due(backend: str, now: float, last: float, interval: float) -> float:
+        at = due(backend, now, last, interval)
+        plan = component.cadence._planned.get(backend)
+        planned[last] = plan.why if plan is not None and abs(plan.at - at) < 1e-6 else "the interval"
+        return at
+
+    def record_poll(backend: str, started: float) -> None:
+        ended(backend, started)
+        if backend == "Slurm":
+            why = planned.get(polls[-1]["clock"], "the interval") if polls else "the first look"
+            polls.append({"clock": started, "at": time.time() - (component.clock.now() - started), "why": why})
+
+    component.polling.periodic_due, component.polling.on_periodic_poll = record_due, record_poll
 
 
 def wait_for_ganga(jobs: list[Any], timeout: float) -> list[float]:
@@ -162,9 +188,10 @@ def _epoch(slurm_time: str) -> float:
 
 
 def run_mode(mode: str, jobs: int, timeout: float, until: str = "slurm-end",
-             run_time: tuple[float, float] = (1.0, 1.0), split: bool = False) -> list[dict[str, float]]:
+             run_time: tuple[float, float] = (1.0, 1.0), split: bool = False, run: int = 0) -> list[dict[str, Any]]:
     """One mode in a fresh process (a Ganga start per process, as a user's session); each row also holds its
-    share of the REQUEST_JOB_INFO count slurmctld served during the run (``job_info``: the rows sum to it)."""
+    share of the REQUEST_JOB_INFO count slurmctld served during the run (``job_info``: the rows sum to it) and
+    the run's number; the first row of an ours run also its periodic polls of Slurm (``record_polls``)."""
     before = job_info_requests()
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         subprocess.run([sys.executable, __file__, "--child", mode, "--jobs", str(jobs), "--timeout", str(timeout),
@@ -172,9 +199,12 @@ def run_mode(mode: str, jobs: int, timeout: float, until: str = "slurm-end",
                         *(["--split"] if split else [])],
                        check=True, stdout=subprocess.DEVNULL, timeout=timeout + 300)
         with open(out.name) as written:
-            result: list[dict[str, float]] = json.load(written)
+            child = json.load(written)
+    result: list[dict[str, Any]] = child["rows"]
     requests = job_info_requests() - before
-    return [{**row, "job_info": requests / len(result)} for row in result]
+    polls = child["polls"]
+    return [{**row, "job_info": requests / len(result), "run": run,
+             **({"polls": polls} if n == 0 and polls else {})} for n, row in enumerate(result)]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -195,6 +225,12 @@ def completed_table(results: dict[str, list[dict[str, float]]]) -> str:
         f = completed_summary(rows)
         lines.append(f"| {mode} | {f['jobs']} | {f['lag_p50']:.1f} / {f['lag_p95']:.1f} / {f['lag_max']:.1f} "
                      f"| {f['job_info']:.0f} |")
+    for mode, rows in results.items():
+        for row in rows:
+            if row.get("polls"):
+                first = row["polls"][0]["at"]
+                lines.append(f"{mode} run {row['run']}: periodic polls of Slurm at " + ", ".join(
+                    f"+{p['at'] - first:.1f} s ({p['why']})" for p in row["polls"]))
     return "\n".join(lines)
 
 
@@ -239,14 +275,17 @@ def main() -> int:
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        rows = submit_and_wait(args.child, args.jobs, args.timeout, args.until, tuple(args.run_time), args.split)
+        polls: list[dict[str, Any]] = []
+        rows = submit_and_wait(args.child, args.jobs, args.timeout, args.until, tuple(args.run_time), args.split,
+                               polls)
         with open(args.json, "w") as out:
-            json.dump(rows, out)
+            json.dump({"rows": rows, "polls": polls}, out)
         return 0
     results: dict[str, list[dict[str, float]]] = {mode: [] for mode in args.modes}
-    for _ in range(args.rounds):
+    for run in range(args.rounds):
         for mode in args.modes:
-            results[mode] += run_mode(mode, args.jobs, args.timeout, args.until, tuple(args.run_time), args.split)
+            results[mode] += run_mode(mode, args.jobs, args.timeout, args.until, tuple(args.run_time), args.split,
+                                      run)
     print(completed_table(results) if args.until == "completed" else table(results))
     if args.json:
         with open(args.json, "w") as out:

@@ -106,8 +106,8 @@ class CadencePolls:
         master = raw._getParent()
         top = master if master is not None else raw
         backend = registry.job_backend_name(top)
-        if not backend or not reads_status_files(backend):
-            return
+        if not backend or not self.applies(backend):
+            return  # its jobs are watched (their ends are events), or not a Local or Batch backend
         if master is None:
             if status in ENDED:
                 with self._lock:
