@@ -76,6 +76,16 @@ def test_a_subjob_running_longer_than_its_siblings_did_stops_the_back_off() -> N
     assert cadence.next_poll(10, 10, predicted=None, earliest=5).at == 20  # overdue: it may end any time
 
 
+def test_polls_seconds_apart_are_not_quiet_intervals() -> None:
+    # a new job's first look, then the end of its submission 3 s later: one interval looked at, not two
+    cadence = PollCadence(CadenceSettings(interval=30))
+    cadence.polled(0, 0)
+    cadence.polled(3, 0, asked_apart=True)
+    assert cadence.next_poll(3, 3, predicted=None).at == 33
+    cadence.polled(33, 0)  # now 33 + 30 s looked at: two intervals without an end
+    assert cadence.next_poll(33, 33, predicted=None).at == 93
+
+
 def test_an_end_resets_the_back_off() -> None:
     cadence = PollCadence(CadenceSettings(interval=10))
     for now in (0, 10, 30):
@@ -115,13 +125,13 @@ def test_polls_never_outnumber_stocks_in_any_stretch_from_the_first(seed: int) -
         assert j - i + 1 <= int((polls[j] - polls[i]) // settings.interval) + 2
 
 
-def test_a_poll_asked_for_apart_is_spent_into_debt_and_waited_for() -> None:
+def test_a_poll_not_paid_for_is_spent_into_debt_and_one_asked_apart_is_not_counted() -> None:
     budget = PollBudget(interval=10)
     budget.spend(0)
     assert budget.available_at(5) == 10
-    budget.spend(5)  # a new job's first look: not the cadence's, counted all the same
+    budget.spend(5)  # not paid: later polls wait for it
     assert budget.available_at(5) == 20
     cadence = PollCadence(CadenceSettings(interval=10))
     cadence.polled(0, 0)
-    cadence.polled(3, 0)
-    assert cadence.next_poll(3, 3, predicted=5).at == 20  # predicted at 5, but the early poll at 3 was not paid
+    cadence.polled(3, 0, asked_apart=True)  # a new job's first look: fixed-interval polling makes it too
+    assert cadence.next_poll(3, 3, predicted=5).at == 10  # predicted at 5, but only the next interval is paid

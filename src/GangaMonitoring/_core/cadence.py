@@ -6,7 +6,7 @@ one split job usually run alike: once some have finished, their runtimes
 predict when the running ones end (:class:`Siblings`).  :class:`PollCadence`
 times a backend's periodic poll: sooner when such a predicted end falls
 before the next periodic poll, and later (backing off up to ``max_backoff``
-intervals) after ``quiet_polls`` polls in a row that saw nothing end, when
+intervals) after polls over ``quiet_polls`` intervals saw nothing end, when
 nothing is predicted to end before then (as Snakemake's Slurm executor does).
 
 Invariant (the budget): counted from the first poll, the polls never outnumber
@@ -15,11 +15,11 @@ interval of elapsed time from the first poll on, holds at most ``capacity``,
 and every poll spends one, so a poll made early was saved by a poll skipped
 while backing off.  :meth:`PollCadence.next_poll` never names a time at which
 the poll is not paid for, and never one sooner than ``min_gap`` after the last.
-A poll something else asked for (a new job's first look) is spent all the
-same, into debt if need be, which the cadence's next polls then wait for: over
-any stretch the cadence adds no poll to those.  Over a window that does not
-start with the first poll, the polls can exceed fixed-interval polling's by one
-(two saved polls spent close together; ``capacity`` 2).
+A poll the planner pulls forward (a new job's first look, the end of a split
+job's submission) is made by fixed-interval polling too and is not counted.
+Over a window that does not start with the first poll, the polls can exceed
+fixed-interval polling's by one (two saved polls spent close together;
+``capacity`` 2).
 
 Pure: times are passed in (``now``); Ganga-free; not thread-safe (the caller
 holds one lock around every use).
@@ -62,7 +62,7 @@ class PollBudget:
         return now if self.tokens >= 1.0 - 1e-9 else now + (1.0 - self.tokens) * self.interval
 
     def spend(self, now: float) -> None:
-        """A poll was made at ``now``: one spent, into debt if it was not paid for (a poll asked for apart)."""
+        """A poll was made at ``now``: one spent (into debt if it was not paid for: later polls wait for it)."""
         self.refill(now)
         self.tokens -= 1.0
 
@@ -135,21 +135,38 @@ class PollCadence:
     settings: CadenceSettings
     budget: PollBudget = field(init=False)
     quiet: int = 0
+    """Polls in a row that saw nothing end."""
+    quiet_first: float | None = None
+    """When the first of them began."""
 
     def __post_init__(self) -> None:
         self.budget = PollBudget(self.settings.interval)
 
-    def polled(self, now: float, ended: int) -> None:
-        """A poll that began at ``now`` saw ``ended`` jobs end."""
-        self.budget.spend(now)
-        self.quiet = 0 if ended else self.quiet + 1
+    def polled(self, now: float, ended: int, asked_apart: bool = False) -> None:
+        """A poll that began at ``now`` saw ``ended`` jobs end; ``asked_apart``: the planner pulled it forward
+        (a new job's first look, a submission's end), as fixed-interval polling does too: not spent."""
+        if not asked_apart:
+            self.budget.spend(now)
+        if ended:
+            self.quiet, self.quiet_first = 0, None
+        else:
+            self.quiet += 1
+            self.quiet_first = now if self.quiet_first is None else self.quiet_first
 
-    def backoff(self) -> float:
-        """How many intervals the next poll waits when nothing is predicted to end (1: none)."""
+    def backoff(self, last_poll: float) -> float:
+        """How many intervals the next poll waits when nothing is predicted to end (1: none).
+
+        Counted in intervals the quiet polls looked at (each one's interval
+        before it), not in polls: two polls seconds apart (a new job's first
+        look, then the end of its submission) are not two quiet intervals.
+        """
         s = self.settings
-        if self.quiet < s.quiet_polls:
+        if self.quiet < s.quiet_polls or self.quiet_first is None:
             return 1.0
-        return min(s.max_backoff, 2.0 ** (self.quiet - s.quiet_polls + 1))
+        intervals = int((last_poll - self.quiet_first) / s.interval + 1e-9) + 1
+        if intervals < s.quiet_polls:
+            return 1.0
+        return min(s.max_backoff, 2.0 ** (intervals - s.quiet_polls + 1))
 
     def next_poll(self, now: float, last_poll: float, predicted: float | None, earliest: float | None = None,
                   may_back_off: bool = True) -> NextPoll:
@@ -164,8 +181,9 @@ class PollCadence:
         s = self.settings
         due, why = last_poll + s.interval, INTERVAL
         soonest = min((t for t in (predicted, earliest) if t is not None), default=None)
-        if may_back_off and (soonest is None or soonest > due + s.interval) and self.backoff() > 1.0:
-            due, why = last_poll + self.backoff() * s.interval, f"nothing ended in {self.quiet} polls: backing off"
+        backoff = self.backoff(last_poll)
+        if may_back_off and (soonest is None or soonest > due + s.interval) and backoff > 1.0:
+            due, why = last_poll + backoff * s.interval, f"nothing ended in {self.quiet} polls: backing off"
         if predicted is not None and predicted < due:
             due, why = predicted, PREDICTED
         due = max(due, last_poll + s.min_gap, now)

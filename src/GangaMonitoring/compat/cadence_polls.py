@@ -12,7 +12,9 @@ see nothing end.  The poll is the backend's periodic poll, unchanged (its
 native driver's, or Ganga's own update): one poll costs what it costs at a
 fixed interval (one ``squeue`` per 500 jobs for Slurm, one update call per
 master on the compatibility path), and the cadence's budget keeps the count
-of polls, counted from the first, within fixed-interval polling's.
+of polls it times, counted from the first, within fixed-interval polling's
+(a poll the planner pulls forward for a new job or a submission's end is
+made in both and not counted: :data:`PULLED_BY`).
 
 What a subjob's start and runtime are: its status file's START and STOP
 stamps (Ganga's ``backend_running`` and ``backend_final``, which its update
@@ -43,8 +45,12 @@ from .._core.clock import Clock
 from .._core.index import ActiveJobIndex
 from ..introspect import CadenceSnapshot
 from . import registry
+from .registry import FINAL_STATES
 
-ENDED = frozenset({"completed", "failed", "killed"})
+PULLED_BY = 0.5
+"""A periodic poll that began this much before the time the cadence planned was pulled forward by the planner
+(a new job's first look, a submission's end): fixed-interval polling makes it too, and the budget does not
+count it."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -101,7 +107,7 @@ class CadencePolls:
         """Status listener (subjobs too): ends counted per backend; a subjob's start and runtime recorded."""
         raw = stripProxy(job)
         status = registry.job_status(raw)  # the one given may be stale: the listener runs after the lock
-        if status != "running" and status not in ENDED:
+        if status != "running" and status not in FINAL_STATES:
             return
         master = raw._getParent()
         top = master if master is not None else raw
@@ -109,7 +115,7 @@ class CadencePolls:
         if not backend or not self.applies(backend):
             return  # its jobs are watched (their ends are events), or not a Local or Batch backend
         if master is None:
-            if status in ENDED:
+            if status in FINAL_STATES:
                 with self._lock:
                     self._ends[backend] += 1
             return
@@ -153,7 +159,9 @@ class CadencePolls:
             ends = self._ends[backend]
             ended = ends - self._ends_at_poll.get(backend, ends)
             self._ends_at_poll[backend] = ends
-            self._cadence(backend, interval, min_gap).polled(started, ended)
+            planned = self._planned.get(backend)
+            pulled = planned is not None and started < planned.at - PULLED_BY
+            self._cadence(backend, interval, min_gap).polled(started, ended, asked_apart=pulled)
 
     def tear_down(self, backend: str) -> None:
         """``backend`` has no active job left: its cadence starts afresh with its next job."""
@@ -218,7 +226,7 @@ def _start_and_runtime(raw: Any, status: str) -> tuple[float | None, float | Non
         start = stamps.get(start_name)
         if not isinstance(start, datetime.datetime):
             continue
-        end = stamps.get(end_name) if status in ENDED else None
+        end = stamps.get(end_name) if status in FINAL_STATES else None
         ran = (end - start).total_seconds() if isinstance(end, datetime.datetime) else None
         return max(0.0, (now - start).total_seconds()), None if ran is None else max(0.0, ran)
     return None, None
