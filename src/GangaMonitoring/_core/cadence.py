@@ -186,10 +186,9 @@ class PollCadence:
             due, why = last_poll + backoff * s.interval, f"nothing ended in {self.quiet} polls: backing off"
         if predicted is not None and predicted < due:
             due, why = predicted, PREDICTED
-        due = max(due, last_poll + s.min_gap, now)
-        paid = self.budget.available_at(now)
-        if paid > due:
-            due, why = paid, BUDGET if why == PREDICTED else why
+        due = max(due, last_poll + s.min_gap, now, self.budget.available_at(now))
+        if why == PREDICTED and predicted is not None and due > predicted + 1e-6:
+            why = BUDGET  # not paid for at the predicted end (planned again later, the poll waited for it)
         return NextPoll(due, why)
 
 
