@@ -5,9 +5,9 @@ they start at different times and run alike (``sleep 12``): once some have
 ended, a running one's end is predicted (its start + their median runtime),
 and the poll planned for that moment sees it end, before the poll one
 interval after the last would have.  With these times a prediction comes early
-enough in 143 of 150 simulated cases of jittered starts and wrapper overheads;
-in the others (the first poll over 4 s after the first subjob starts) this
-test fails.  The polls are recorded as the component
+enough in each of 150 simulated cases (``_core/cadence.py`` on made-up times:
+the first poll 1.5-4.8 s after the first subjob starts, each wrapper's own
+0.2-2 s, whole-second stamps).  The polls are recorded as the component
 makes them (the times it planned and began them, on its own clock), and the
 assertions are on those times, not on how long anything took.
 """
@@ -91,8 +91,9 @@ def test_a_subjob_ending_between_two_periodic_polls_is_polled_at_its_predicted_e
     starts = [start for start, _ in polls]
     timeline = ([(round(k - starts[0], 2), round(v[0] - starts[0], 2), v[1]) for k, v in sorted(planned.items())],
                 [(round(at - starts[0], 2), statuses) for at, statuses in polls])
-    # a poll planned for a predicted end, before the interval's poll, found the subjob it predicted ended
-    early = [k for k in range(1, len(polls)) if planned[starts[k - 1]][1] == "a predicted end"
+    # a poll planned for a predicted end (or as soon after it as the budget allowed), before the interval's
+    # poll, found the subjob it predicted ended
+    early = [k for k in range(1, len(polls)) if planned[starts[k - 1]][1].startswith("a predicted end")
              and any(before == "running" and after == "completed"
                      for before, after in zip(polls[k - 1][1], polls[k][1], strict=True))]
     assert early, timeline
