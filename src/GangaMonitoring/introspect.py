@@ -201,9 +201,9 @@ class CadenceSnapshot:
 def render_cadence(entry: CadenceSnapshot) -> str:
     """``"next poll of master 3 (Slurm) at +4.1 s (a predicted end): 12 sibling(s) ended, median runtime 21 s,
     5 running"``."""
-    when = f"+{entry.next_poll_in:.1f} s" if entry.next_poll_in > 0 else "now"
+    when = f"at +{entry.next_poll_in:.1f} s" if entry.next_poll_in > 0 else "due now"
     median = "" if entry.median_runtime is None else f", median runtime {entry.median_runtime:.0f} s"
-    return (f"next poll of master {entry.job_id} ({entry.backend}) at {when} ({entry.why}): "
+    return (f"next poll of master {entry.job_id} ({entry.backend}) {when} ({entry.why}): "
             f"{entry.siblings_ended} sibling(s) ended{median}, {entry.running} running")
 
 
