@@ -10,7 +10,12 @@ default ``[Slurm]heartbeat_frequency`` of 30 s):
 - ``ours``: GangaMonitoring's component, whose patches item 19 makes the wrapper
   wait on its program;
 - ``ours-polling`` (with ``--modes``): ours with ``[Monitoring]file_events = 'off'``,
-  as on a network file system: jobs' ends are found by the periodic poll alone.
+  as on a network file system: jobs' ends are found by the periodic poll alone,
+  timed by the adaptive cadence (``[Monitoring]poll_cadence``, its default);
+- ``ours-polling-fixed``: the same with ``poll_cadence = 'fixed'`` (every interval).
+
+``--split`` makes the jobs the subjobs of one split job (an ``ArgSplitter``),
+each with its own seeded run time, instead of plain jobs.
 
 Ganga is stopped once the jobs are submitted (the wrapper does not depend on
 monitoring); the process then waits for Slurm to say every job ended, reading
@@ -33,6 +38,8 @@ queries ``squeue`` makes) is read before and after each mode: run it alone.
     PYTHONPATH=$PWD/src python benchmarks/slurm_wrapper.py              # 20 jobs each, stock then ours
     PYTHONPATH=$PWD/src python benchmarks/slurm_wrapper.py --rounds 2 --json out.json
     PYTHONPATH=$PWD/src python benchmarks/slurm_wrapper.py --until completed --run-time 5 40
+    PYTHONPATH=$PWD/src python benchmarks/slurm_wrapper.py --until completed --run-time 5 40 --jobs 40 --split \
+        --modes stock ours-polling ours-polling-fixed
 """
 
 from __future__ import annotations
@@ -52,13 +59,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-MODES = ("stock", "ours", "ours-polling")
+MODES = ("stock", "ours", "ours-polling", "ours-polling-fixed")
 
 
 @contextlib.contextmanager
 def embedded_ganga(mode: str, prefix: str) -> Iterator[str]:
     """Ganga started in this process in ``mode`` (temp HOME and gangadir, Ganga's defaults, our runtime package;
-    ``stock``: its stock monitoring, ``ours-polling``: ours with file events off); yields a directory for the
+    ``stock``: its stock monitoring, ``ours-polling``: ours with file events off, ``ours-polling-fixed``: and
+    a fixed poll cadence); yields a directory for the
     programs' end stamps.  The caller stops Ganga (``embedded.stop()``) while the directory still exists."""
     import ganga  # noqa: F401 - puts GangaCore on sys.path
 
@@ -74,18 +82,22 @@ def embedded_ganga(mode: str, prefix: str) -> Iterator[str]:
         embedded.start(os.path.join(workdir, "gangadir"), config_file, [
             ("Configuration", "RUNTIME_PATH", "GangaMonitoring"),
             ("Monitoring", "use_stock_monitoring", mode == "stock"),
-            *([("Monitoring", "file_events", "off")] if mode == "ours-polling" else []),
+            *([("Monitoring", "file_events", "off")] if mode.startswith("ours-polling") else []),
+            *([("Monitoring", "poll_cadence", "fixed")] if mode == "ours-polling-fixed" else []),
         ])
         yield stamps
 
 
 def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-end",
-                    run_time: tuple[float, float] = (1.0, 1.0)) -> list[dict[str, float]]:
+                    run_time: tuple[float, float] = (1.0, 1.0), split: bool = False,
+                    polls: list[dict[str, Any]] | None = None) -> list[dict[str, float]]:
     """In this process: submit ``jobs`` jobs through Ganga in ``mode``; per job its program's end stamp and
     either Slurm's start and end (``until='slurm-end'``: Ganga stopped once they are submitted) or Ganga's time
-    of the job turning final (``until='completed'``: monitoring on until every job is final), epoch seconds."""
+    of the job turning final (``until='completed'``: monitoring on until every job is final), epoch seconds.
+    ``polls``: each periodic poll of Slurm ours made is appended to it (:func:`record_polls`)."""
     from GangaMonitoring import embedded
 
+    polls = [] if polls is None else polls
     with embedded_ganga(mode, "gm-wrapper") as stamps:
         try:
             from GangaCore.GPI import Executable, Job, Slurm
@@ -94,12 +106,22 @@ def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-en
                 from GangaCore.Core import monitoring_component
 
                 monitoring_component.enable()
+                if mode != "stock":
+                    record_polls(monitoring_component, polls)
             ids, submitted, sleeps = [], [], random.Random(1)
-            for n in range(jobs):
-                seconds = round(sleeps.uniform(*run_time), 1)
-                job = Job(application=Executable(exe="/bin/bash",
-                                                 args=["-c", f"sleep {seconds}; echo $EPOCHREALTIME > {stamps}/{n}"]),
-                          backend=Slurm())
+            programs = [f"sleep {round(sleeps.uniform(*run_time), 1)}; echo $EPOCHREALTIME > {stamps}/{n}"
+                        for n in range(jobs)]
+            if split:
+                from GangaCore.GPI import ArgSplitter
+
+                master = Job(application=Executable(exe="/bin/bash"), backend=Slurm(),
+                             splitter=ArgSplitter(args=[["-c", program] for program in programs]))
+                master.parallel_submit = False
+                master.submit()
+                submitted = list(master.subjobs)
+                ids = [str(sj.backend.id) for sj in submitted]
+            for program in [] if split else programs:
+                job = Job(application=Executable(exe="/bin/bash", args=["-c", program]), backend=Slurm())
                 job.parallel_submit = False  # Ganga's parallel submit sleeps per job
                 job.submit()
                 ids.append(str(job.backend.id))
@@ -113,6 +135,27 @@ def submit_and_wait(mode: str, jobs: int, timeout: float, until: str = "slurm-en
         ends = wait_for_slurm(ids, timeout)
         return [{"stamp": float(open(os.path.join(stamps, str(n))).read()), **ends[job_id]}
                 for n, job_id in enumerate(ids)]
+
+
+def record_polls(component: Any, polls: list[dict[str, Any]]) -> None:
+    """Append each periodic poll of Slurm to ``polls``: when it began (epoch seconds) and why it was due then
+    (the adaptive cadence's reason, or "the interval")."""
+    planned: dict[float, str] = {}
+    due, ended = component.polling.periodic_due, component.polling.on_periodic_poll
+
+    def record_due(backend: str, now: float, last: float, interval: float) -> float:
+        at = due(backend, now, last, interval)
+        plan = component.cadence._planned.get(backend)
+        planned[last] = plan.why if plan is not None and abs(plan.at - at) < 1e-6 else "the interval"
+        return at
+
+    def record_poll(backend: str, started: float) -> None:
+        ended(backend, started)
+        if backend == "Slurm":
+            why = planned.get(polls[-1]["clock"], "the interval") if polls else "the first look"
+            polls.append({"clock": started, "at": time.time() - (component.clock.now() - started), "why": why})
+
+    component.polling.periodic_due, component.polling.on_periodic_poll = record_due, record_poll
 
 
 def wait_for_ganga(jobs: list[Any], timeout: float) -> list[float]:
@@ -160,18 +203,23 @@ def _epoch(slurm_time: str) -> float:
 
 
 def run_mode(mode: str, jobs: int, timeout: float, until: str = "slurm-end",
-             run_time: tuple[float, float] = (1.0, 1.0)) -> list[dict[str, float]]:
+             run_time: tuple[float, float] = (1.0, 1.0), split: bool = False, run: int = 0) -> list[dict[str, Any]]:
     """One mode in a fresh process (a Ganga start per process, as a user's session); each row also holds its
-    share of the REQUEST_JOB_INFO count slurmctld served during the run (``job_info``: the rows sum to it)."""
+    share of the REQUEST_JOB_INFO count slurmctld served during the run (``job_info``: the rows sum to it) and
+    the run's number; the first row of an ours run also its periodic polls of Slurm (``record_polls``)."""
     before = job_info_requests()
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         subprocess.run([sys.executable, __file__, "--child", mode, "--jobs", str(jobs), "--timeout", str(timeout),
-                        "--until", until, "--run-time", *map(str, run_time), "--json", out.name],
+                        "--until", until, "--run-time", *map(str, run_time), "--json", out.name,
+                        *(["--split"] if split else [])],
                        check=True, stdout=subprocess.DEVNULL, timeout=timeout + 300)
         with open(out.name) as written:
-            result: list[dict[str, float]] = json.load(written)
+            child = json.load(written)
+    result: list[dict[str, Any]] = child["rows"]
     requests = job_info_requests() - before
-    return [{**row, "job_info": requests / len(result)} for row in result]
+    polls = child["polls"]
+    return [{**row, "job_info": requests / len(result), "run": run,
+             **({"polls": polls} if n == 0 and polls else {})} for n, row in enumerate(result)]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -192,6 +240,12 @@ def completed_table(results: dict[str, list[dict[str, float]]]) -> str:
         f = completed_summary(rows)
         lines.append(f"| {mode} | {f['jobs']} | {f['lag_p50']:.1f} / {f['lag_p95']:.1f} / {f['lag_max']:.1f} "
                      f"| {f['job_info']:.0f} |")
+    for mode, rows in results.items():
+        for row in rows:
+            if row.get("polls"):
+                first = row["polls"][0]["at"]
+                lines.append(f"{mode} run {row['run']}: periodic polls of Slurm at " + ", ".join(
+                    f"+{p['at'] - first:.1f} s ({p['why']})" for p in row["polls"]))
     return "\n".join(lines)
 
 
@@ -232,17 +286,21 @@ def main() -> int:
                         help="each program sleeps a (seeded) time in this range")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=["stock", "ours"],
                         help="which monitorings to run, in this order, each round")
+    parser.add_argument("--split", action="store_true", help="the jobs are the subjobs of one split job")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        rows = submit_and_wait(args.child, args.jobs, args.timeout, args.until, tuple(args.run_time))
+        polls: list[dict[str, Any]] = []
+        rows = submit_and_wait(args.child, args.jobs, args.timeout, args.until, tuple(args.run_time), args.split,
+                               polls)
         with open(args.json, "w") as out:
-            json.dump(rows, out)
+            json.dump({"rows": rows, "polls": polls}, out)
         return 0
     results: dict[str, list[dict[str, float]]] = {mode: [] for mode in args.modes}
-    for _ in range(args.rounds):
+    for run in range(args.rounds):
         for mode in args.modes:
-            results[mode] += run_mode(mode, args.jobs, args.timeout, args.until, tuple(args.run_time))
+            results[mode] += run_mode(mode, args.jobs, args.timeout, args.until, tuple(args.run_time), args.split,
+                                      run)
     print(completed_table(results) if args.until == "completed" else table(results))
     if args.json:
         with open(args.json, "w") as out:

@@ -35,6 +35,11 @@ MONITORING_OPTIONS: dict[str, tuple[Any, str]] = {
                             "not watched are polled every [PollThread] interval, as before. A Condor job is "
                             "polled when its event log (condorLog, there too) says it ran, ended, was aborted or "
                             "held, its schedd query answered from that log."),
+    "poll_cadence": ("adaptive", "How a Local or Batch backend whose jobs are not watched for file events (see "
+                                 "file_events) is polled: 'adaptive' sooner when the runtimes of a split job's "
+                                 "finished subjobs predict an end before the next poll, and up to 4 intervals "
+                                 "apart when polls see nothing end and nothing is predicted to, never more polls "
+                                 "than 'fixed' (every [PollThread] interval, as stock) since the first."),
     "file_event_window": (0.1, "Seconds the status-file changes of several jobs are gathered into one poll of "
                                "those jobs (the first change's poll is due this long after it)."),
     "max_file_watches": (0, "Most output directories watched at once (one inotify watch each); jobs beyond are "
@@ -141,6 +146,7 @@ RULES: dict[str, tuple[str, Any]] = {
     **dict.fromkeys(("compat_chunk_size", "max_file_watches"), _AT_LEAST_0),
     "worker_niceness": ("an integer from 0 to 19", lambda v: _is_int(v) and 0 <= v <= 19),
     "file_events": ("'auto', 'on' or 'off'", lambda v: v in ("auto", "on", "off")),
+    "poll_cadence": ("'adaptive' or 'fixed'", lambda v: v in ("adaptive", "fixed")),
     **dict.fromkeys(("aging_seconds", "reconcile_interval", "call_timeout", "output_retry_for", "retry_max_wait",
                      "disk_check_interval", "rollup_check_interval", "breaker_first_probe", "breaker_max_probe",
                      "runmonitoring_timeout",

@@ -162,6 +162,8 @@ class MonitoringSnapshot:
     troubled: list[TroubledJobs] = field(default_factory=list)
     """Jobs whose updates fail on their own while their backend answers, by top-level job."""
     file_events: FileEventsSnapshot | None = None
+    cadence: list[CadenceSnapshot] = field(default_factory=list)
+    """Split jobs whose backend's polls the adaptive cadence times (``compat/cadence_polls.py``), by id."""
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -176,6 +178,33 @@ class FileEventsSnapshot:
     """Jobs whose end a poll asked for by their status file's event saw (the newest 10,000 at most)."""
     not_watched: dict[str, int] = field(default_factory=dict)
     """Why active jobs are not watched (polled every interval instead) -> how many jobs."""
+
+
+@dataclass(frozen=True)
+class CadenceSnapshot:
+    """A split job of a backend without file events: when its backend's next poll is due, and why."""
+
+    job_id: int
+    backend: str
+    next_poll_in: float
+    """Seconds until the backend's next periodic poll (negative: due, or running now)."""
+    why: str
+    """"a predicted end", "the interval", "nothing ended in 3 polls: backing off", "waiting for the poll budget"."""
+    siblings_ended: int
+    median_runtime: float | None
+    """Seconds the finished subjobs ran (their median; the newest 50), None before the first."""
+    running: int
+    """Subjobs running whose start is known (those a prediction is made for)."""
+    quiet_polls: int
+
+
+def render_cadence(entry: CadenceSnapshot) -> str:
+    """``"next poll of master 3 (Slurm) at +4.1 s (a predicted end): 12 sibling(s) ended, median runtime 21 s,
+    5 running"``."""
+    when = f"at +{entry.next_poll_in:.1f} s" if entry.next_poll_in > 0 else "due now"
+    median = "" if entry.median_runtime is None else f", median runtime {entry.median_runtime:.0f} s"
+    return (f"next poll of master {entry.job_id} ({entry.backend}) {when} ({entry.why}): "
+            f"{entry.siblings_ended} sibling(s) ended{median}, {entry.running} running")
 
 
 @dataclass(frozen=True)
@@ -381,6 +410,11 @@ def render(snapshot: MonitoringSnapshot, width: int | None = None) -> str:
                          f"status file", width))
         lines.extend(cut(f"  {'':<14} not watched ({count}, polled every interval): {why}", width)
                      for why, count in events.not_watched.items())
+    if snapshot.cadence:
+        lines.append(cut("  adaptive cadence ([Monitoring]poll_cadence; no file events for these jobs):", width))
+        lines.extend(cut(f"  {'':<14} {render_cadence(entry)}", width) for entry in snapshot.cadence[:FIRST_FEW])
+        if len(snapshot.cadence) > FIRST_FEW:
+            lines.append(f"  {'':<14} ... and {len(snapshot.cadence) - FIRST_FEW} more")
     if snapshot.troubled:
         lines += ["", "Jobs in trouble (theirs, not their backend's):"]
         lines.extend(cut(f"  {render_troubled(group)}", width) for group in snapshot.troubled[:FIRST_FEW])

@@ -425,3 +425,14 @@ def test_jobs_failing_on_their_own_are_shown_under_their_job_with_when_they_are_
             "  job 5: failing its updates for 5 s while the backend answers (HTTP 404); marked failed in 9.9 min "
             "unless it succeeds") in text
     c.pools.shutdown()
+
+
+def test_the_cadence_of_a_split_job_is_said_in_one_line() -> None:
+    from GangaMonitoring.introspect import CadenceSnapshot, render_cadence
+
+    entry = CadenceSnapshot(job_id=3, backend="Slurm", next_poll_in=4.12, why="a predicted end", siblings_ended=12,
+                            median_runtime=21.4, running=5, quiet_polls=0)
+    assert render_cadence(entry) == ("next poll of master 3 (Slurm) at +4.1 s (a predicted end): 12 sibling(s) "
+                                     "ended, median runtime 21 s, 5 running")
+    due = CadenceSnapshot(3, "Slurm", -0.5, "the interval", 0, None, 2, 1)
+    assert render_cadence(due) == "next poll of master 3 (Slurm) due now (the interval): 0 sibling(s) ended, 2 running"

@@ -816,12 +816,17 @@ MAIN: tuple[Step, ...] = (
          "Condor jobs: each job's condorLog is watched and read from its last offset; an event that runs,\n"
          "ends, aborts or holds the job polls it through Ganga's own Condor update, whose schedd query the\n"
          "log answers (a load-time patch of Ganga's htcondor name, in that thread only): program end ->\n"
-         "completed p95 29.0 -> 0.2 s on a fake HTCondor, no schedd query added.",
+         "completed p95 29.0 -> 0.2 s on a fake HTCondor, no schedd query added. Where no job of a Local or\n"
+         "Batch backend is watched (a network file system, file_events off), its periodic poll is timed by\n"
+         "its split jobs' siblings (sooner at a predicted end, later when nothing ends), within the polls\n"
+         "of every interval.",
          placements=_ours("file_watch.py", "fs_types.py", "_core/changed.py", "_core/condor_log.py",
-                          "compat/file_events.py", "compat/condor_events.py", *_patch("condor_answers"),
-                          tests=("test_file_watch.py", "test_changed.py", "test_condor_log.py")),
+                          "_core/cadence.py", "compat/file_events.py", "compat/condor_events.py",
+                          "compat/cadence_polls.py", *_patch("condor_answers"),
+                          tests=("test_file_watch.py", "test_changed.py", "test_condor_log.py", "test_cadence.py")),
          imports=(f"{TARGET}.file_watch", f"{TARGET}.fs_types", f"{TARGET}._core.changed",
-                  f"{TARGET}._core.condor_log", f"{TARGET}.compat.condor_events")),
+                  f"{TARGET}._core.condor_log", f"{TARGET}._core.cadence", f"{TARGET}.compat.condor_events",
+                  f"{TARGET}.compat.cadence_polls")),
     Step("component", "MonitoringComponent: the component, and its patches applied and undone in one place",
          "compat/component.py, the drop-in MonitoringComponent, and compat/patches/__init__.py, which\n"
          "installs and undoes the load-time patches of the commits before; the runtime package's hooks\n"

@@ -19,7 +19,10 @@ backend forward again and again.  A split job whose submission just ended
 submits it) pulls its backend's next poll forward the same way, for a
 backend with a native driver (its poll is one query): the subjobs may have
 run and ended during a long submission, and none of them changes the
-master's state when the submission ends.
+master's state when the submission ends.  ``PlannerSettings.periodic_due``
+may time a backend's ``poll`` otherwise than one interval after the last
+(the adaptive cadence of a backend without file events,
+``compat/cadence_polls.py``); the pulls forward above apply all the same.
 
 Pure: it reads the index, the scheduler, ``now`` and the submission ends it
 was told of; it returns operations to submit and backends that went idle
@@ -37,6 +40,8 @@ from .scheduler import Scheduler
 from .work import Kind, Operation, OpKey, PriorityClass, State
 
 ActionFactory = Callable[[str, str], Callable[[Operation], Any]]
+PeriodicDue = Callable[[str, float, float, float], float]
+"""``(backend, now, last_started, interval)`` -> when the backend's next ``poll`` is due."""
 
 POLL = "poll"
 POLL_QUEUED = "poll-queued"
@@ -53,6 +58,8 @@ class PlannerSettings:
     first_poll_delay: float = 2.0
     new_jobs_apart: Callable[[str], bool] = lambda _backend: False
     """Does ``backend`` poll newly submitted jobs in a poll of their own (see the module)?"""
+    periodic_due: PeriodicDue = lambda _backend, _now, last_started, interval: last_started + interval
+    """When a backend's next ``poll`` is due after its last began (an adaptive cadence's, see the module)."""
 
 
 @dataclass
@@ -146,7 +153,12 @@ class PollPlanner:
         if group == POLL_QUEUED:
             interval *= settings.queued_interval_factor
             priority = PriorityClass.QUEUED
-        due = now if last_started is None else last_started + interval
+        if last_started is None:
+            due = now
+        elif group == POLL:
+            due = settings.periodic_due(backend, now, last_started, interval)
+        else:
+            due = last_started + interval
         previous = self._last.get(key)
         if previous is not None and previous.last_error and previous.finished_at is not None:
             due = max(due, previous.finished_at + interval)  # it gave up: wait a whole interval

@@ -70,6 +70,7 @@ from . import completing, job_rows, patches, registry, statistics
 from .checks import FreeDiskCheck, PeriodicCheck
 from .patches.subjob_statuses import check_counts
 from .credentials import CredentialCheck
+from .cadence_polls import CadencePolls
 from .file_events import FileEvents
 from .kill_resubmit import KillResubmitChecks
 from .loop import ThreadSafeEventLoop, cancel_and_close, log_exceptions
@@ -146,6 +147,10 @@ class MonitoringComponent(GangaThread):
                                       lambda: self.enabled)
         """Watches of active Local and Batch jobs' output directories: a status file written, that job polled."""
         self.polling.on_polled = self.file_events.adopt
+        self.cadence = CadencePolls(self.clock, self.index, self.file_events.watched_count)
+        """The adaptive cadence of the polls of Local and Batch backends whose jobs give no file events."""
+        self.polling.periodic_due = self._periodic_due
+        self.polling.on_periodic_poll = self._periodic_poll_ended
         self.progress = SplitJobProgress(self.clock, self.index, self._top_level_job)
         self.prompt_notice = PromptNotice(self)
         self._state_lock = threading.RLock()
@@ -161,6 +166,7 @@ class MonitoringComponent(GangaThread):
         patches.add_status_listener(self._on_status_change)
         patches.add_status_listener(self._on_any_status_change, subjobs=True)
         patches.add_status_listener(self.file_events.on_status, subjobs=True)
+        patches.add_status_listener(self.cadence.on_status, subjobs=True)
 
     # -- the parts, by the names other modules read --------------------------------
 
@@ -290,6 +296,7 @@ class MonitoringComponent(GangaThread):
         patches.remove_status_listener(self._on_status_change)
         patches.remove_status_listener(self._on_any_status_change)
         patches.remove_status_listener(self.file_events.on_status)
+        patches.remove_status_listener(self.cadence.on_status)
         patches.remove_submission_listener(self.file_events.submission_ended)
         self.file_events.stop()  # its watches and thread: no event asks for work from here on
         patches.remove_user_action_listener(self.requests.on_user_action)
@@ -401,12 +408,24 @@ class MonitoringComponent(GangaThread):
             self.scheduler.submit(op, now)
         known = self.polling.known_backends()
         for backend in result.idle_backends:
+            self.cadence.tear_down(backend)
             if backend in known:
                 self.scheduler.submit(Operation(
                     key=OpKey.teardown(backend), kind=Kind.CALL, backend=backend,
                     priority=PriorityClass.POLL, due=now,
                     action=functools.partial(self._tear_down_op, backend),
                     description=f"tear down monitoring of {backend}"), now)
+
+    def _periodic_due(self, backend: str, now: float, last_started: float, interval: float) -> float:
+        return self.cadence.periodic_due(backend, now, last_started, interval, self._first_poll_delay())
+
+    def _periodic_poll_ended(self, backend: str, started: float) -> None:
+        self.cadence.polled(backend, started, config.poll_interval(backend), self._first_poll_delay())
+
+    @staticmethod
+    def _first_poll_delay() -> float:
+        """No poll of a backend sooner than this after its last (the cadence's ``min_gap``)."""
+        return float(config.monitoring_option("first_poll_delay"))
 
     def _tear_down_op(self, backend: str, _op: Operation) -> None:
         self.polling.tear_down(backend)

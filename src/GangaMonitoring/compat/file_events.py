@@ -124,6 +124,8 @@ class FileEvents:
         """Polls asked for by events (before merging)."""
         self._not_watched: dict[tuple[str, JobKey], str] = {}
         """Active jobs not watched -> why (a file system type, a limit); gone when they are final."""
+        self._watched: collections.Counter[str] = collections.Counter()
+        """backend -> its jobs watched now."""
 
     # -- watches -------------------------------------------------------------------
 
@@ -174,6 +176,7 @@ class FileEvents:
             return
         with self._lock:
             self._not_watched.pop(token, None)
+            self._watched[token[0]] += 1
         if token[0] == CONDOR:
             self.condor.track(token, directory)
         if registry.job_status(raw) not in POLLED_STATES:
@@ -210,8 +213,20 @@ class FileEvents:
             self._not_watched.pop(token, None)
 
     def _forget(self, token: tuple[str, JobKey]) -> None:
-        self.watcher.unwatch(token)
+        """The watch goes, with its backend's count (under our lock: the watcher's own is taken inside it, and
+        the watcher calls back with its lock let go), and a Condor job's log reader."""
+        with self._lock:
+            if self.watcher.watching(token):
+                self._watched[token[0]] -= 1
+                if self._watched[token[0]] <= 0:
+                    del self._watched[token[0]]
+            self.watcher.unwatch(token)
         self.condor.forget(token)
+
+    def watched_count(self, backend: str) -> int:
+        """How many of ``backend``'s jobs are watched now (0: its jobs' ends come from its polls alone)."""
+        with self._lock:
+            return self._watched[backend]
 
     def _fs_type(self, directory: str) -> str:
         """The file system type of ``directory``, read once per device."""

@@ -117,6 +117,11 @@ class Polling:
         self._drivers_lock = threading.Lock()
         self.on_polled: Callable[[list[Any]], None] = lambda jobs: None
         """Called with the jobs (subjobs of masters) each native poll looked at (``FileEvents.adopt``)."""
+        self.periodic_due: Callable[[str, float, float, float], float] = \
+            lambda _backend, _now, last_started, interval: last_started + interval
+        """When a backend's next periodic poll is due after its last began (``CadencePolls.periodic_due``)."""
+        self.on_periodic_poll: Callable[[str, float], None] = lambda backend, started: None
+        """Called after each periodic poll of a backend (failed or not) with when it began (``CadencePolls``)."""
 
     # -- what to poll ----------------------------------------------------------------
 
@@ -127,6 +132,7 @@ class Polling:
             queued_interval_factor=float(config.monitoring_option("queued_interval_factor")),
             first_poll_delay=float(config.monitoring_option("first_poll_delay")),
             new_jobs_apart=lambda backend: self.native_driver(backend) is None,
+            periodic_due=self.periodic_due,
         )
 
     def poll_action(self, backend: str, group: str) -> Callable[[Operation], None]:
@@ -144,7 +150,11 @@ class Polling:
                 if (tracked.since > cutoff) == (group == POLL):
                     ids.append(tracked.job_id)
             op.job_ids = set(ids)
-            self.poll_jobs(op, backend, ids, scope=group)
+            try:
+                self.poll_jobs(op, backend, ids, scope=group)
+            finally:
+                if group == POLL:
+                    self.on_periodic_poll(backend, self.clock.now() if op.started_at is None else op.started_at)
         return action
 
     def poll_ids_action(self, backend: str, ids: Iterable[int]) -> Callable[[Operation], None]:

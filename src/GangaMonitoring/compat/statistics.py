@@ -19,9 +19,9 @@ from .._core.breaker import CREDENTIAL_SUFFIX, BreakerSnapshot, credential_break
 from .._core.trouble import Trouble
 from .._core.work import Kind, Operation
 from ..drivers.base import JobKey, fqid
-from ..introspect import (FIRST_FEW, JOBS_SHOWN, RECENT_NAMES, BackendSnapshot, FailedJobs, FileEventsSnapshot,
-                          JobReasons, JobStatistics, LimitSnapshot, MonitoringSnapshot, PlannerSnapshot, PoolSnapshot,
-                          QueueGroup, TroubledJobs, WorkerSnapshot, WorkFor, explain_job)
+from ..introspect import (FIRST_FEW, JOBS_SHOWN, RECENT_NAMES, BackendSnapshot, CadenceSnapshot, FailedJobs,
+                          FileEventsSnapshot, JobReasons, JobStatistics, LimitSnapshot, MonitoringSnapshot,
+                          PlannerSnapshot, PoolSnapshot, QueueGroup, TroubledJobs, WorkerSnapshot, WorkFor, explain_job)
 
 
 def monitoring_statistics(component: Any, jobs: bool = True, work: bool = True) -> MonitoringSnapshot:
@@ -67,6 +67,7 @@ def monitoring_statistics(component: Any, jobs: bool = True, work: bool = True) 
         planner=PlannerSnapshot(settings.long_queued_after, settings.queued_interval_factor,
                                 settings.first_poll_delay),
         file_events=_file_events(component),
+        cadence=_cadence(component),
     )
 
 
@@ -74,6 +75,12 @@ def _file_events(component: Any) -> FileEventsSnapshot | None:
     """The component's file events (a component stand-in without them: None)."""
     events = getattr(component, "file_events", None)
     return None if events is None else events.snapshot()
+
+
+def _cadence(component: Any) -> list[CadenceSnapshot]:
+    """The split jobs the adaptive cadence times the polls of (a component stand-in without it: none)."""
+    cadence = getattr(component, "cadence", None)
+    return [] if cadence is None else cadence.snapshot()
 
 
 def troubled_jobs(troubles: Iterable[tuple[Any, Trouble]], now: float, grace: float) -> list[TroubledJobs]:
