@@ -16,8 +16,11 @@ Contract:
   user's processes; ``ENOENT``: no such directory), saying why; the caller
   then polls that job as before;
 - a watch goes with :meth:`unwatch`, or by itself when its directory is
-  deleted (``IN_IGNORED``); a queue overflow (``IN_Q_OVERFLOW``) reports every
-  token (nothing can be known to be unchanged).
+  deleted (``IN_IGNORED``) or watched again for another token; a queue
+  overflow (``IN_Q_OVERFLOW``) reports every token (nothing can be known to
+  be unchanged);
+- :meth:`watched_in` counts the watches of each ``group(token)`` as they are,
+  whichever way a watch went.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import errno
 import os
 import select
 import threading
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
@@ -66,8 +70,10 @@ class DirectoryWatcher:
     """Watches of directories for files named ``names``, one thread for all (see the module's contract)."""
 
     def __init__(self, names: Iterable[str], on_change: Callable[[list[Hashable]], None], limit: int,
-                 name: str = "GangaMonitoring-file-events") -> None:
+                 name: str = "GangaMonitoring-file-events",
+                 group: Callable[[Hashable], Hashable] = lambda token: token) -> None:
         self.names = frozenset(names)
+        self.group = group
         self.on_change = on_change
         self.limit = limit
         self.thread_name = name
@@ -77,6 +83,8 @@ class DirectoryWatcher:
         self._thread: threading.Thread | None = None
         self._by_wd: dict[int, Hashable] = {}
         self._by_token: dict[Hashable, int] = {}
+        self._groups: Counter[Hashable] = Counter()
+        """group(token) -> tokens watched: kept with ``_by_token`` (:meth:`_add`, :meth:`_drop`)."""
         self._stopped = False
         self.events = 0
         """Events read that named one of ``names`` (for statistics)."""
@@ -89,6 +97,11 @@ class DirectoryWatcher:
     def watching(self, token: Hashable) -> bool:
         with self._lock:
             return token in self._by_token
+
+    def watched_in(self, group: Hashable) -> int:
+        """How many tokens of ``group`` (``group(token)``) are watched now."""
+        with self._lock:
+            return self._groups[group]
 
     def watch(self, token: Hashable, directory: str, writes: bool = False) -> None:
         """Watch ``directory`` for ``token`` (again: nothing more); raise :class:`WatchRefused` when it cannot.
@@ -112,20 +125,37 @@ class DirectoryWatcher:
                 raise WatchRefused(f"{directory}: {err.strerror}") from err
             old = self._by_wd.get(wd)
             if old is not None:  # the same directory for another token (a job resubmitted): the newest wins
-                self._by_token.pop(old, None)
-            self._by_wd[wd] = token
-            self._by_token[token] = wd
+                self._drop(old)
+            self._add(token, wd)
 
     def unwatch(self, token: Hashable) -> None:
         """Stop watching ``token``'s directory (not watched: nothing)."""
         with self._lock:
-            wd = self._by_token.pop(token, None)
+            wd = self._drop(token)
             if wd is None:
                 return
-            self._by_wd.pop(wd, None)
             if self._inotify is not None:
                 with contextlib.suppress(OSError):  # its directory went already (IN_IGNORED is on its way)
                     self._inotify.rm_watch(wd)
+
+    def _add(self, token: Hashable, wd: int) -> None:
+        """``token`` watched by ``wd`` (under the lock)."""
+        self._by_wd[wd] = token
+        self._by_token[token] = wd
+        self._groups[self.group(token)] += 1
+
+    def _drop(self, token: Hashable) -> int | None:
+        """``token`` no longer watched (under the lock); its watch descriptor, None if it was not watched."""
+        wd = self._by_token.pop(token, None)
+        if wd is None:
+            return None
+        if self._by_wd.get(wd) == token:
+            del self._by_wd[wd]
+        group = self.group(token)
+        self._groups[group] -= 1
+        if self._groups[group] <= 0:
+            del self._groups[group]
+        return wd
 
     def _started(self) -> Any:
         """The inotify instance and its thread, made on first use (under the lock)."""
@@ -166,9 +196,9 @@ class DirectoryWatcher:
                     changed.extend(self._by_token)
                     continue
                 if event.mask & IN_IGNORED:
-                    token = self._by_wd.pop(event.wd, None)
+                    token = self._by_wd.get(event.wd)
                     if token is not None:
-                        self._by_token.pop(token, None)
+                        self._drop(token)
                     continue
                 token = self._by_wd.get(event.wd)
                 if token is not None and event.name in self.names:
@@ -185,6 +215,7 @@ class DirectoryWatcher:
             thread, inotify = self._thread, self._inotify
             self._by_wd.clear()
             self._by_token.clear()
+            self._groups.clear()
             if thread is not None:
                 os.write(self._wake_w, b"x")
         if thread is not None and thread is not threading.current_thread():

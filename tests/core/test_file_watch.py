@@ -141,18 +141,25 @@ def test_beyond_the_limit_and_on_a_missing_directory_a_watch_is_refused_saying_w
 
 def test_a_deleted_directory_drops_its_watch(tmp_path: Path) -> None:
     seen = Seen()
-    watcher = DirectoryWatcher(["__jobstatus__"], seen, limit=10, name="test-file-events")
+    watcher = DirectoryWatcher(["__jobstatus__"], seen, limit=10, name="test-file-events", group=lambda t: t[0])
     (tmp_path / "d").mkdir()
     (tmp_path / "e").mkdir()
     try:
-        watcher.watch("d", str(tmp_path / "d"))
-        watcher.watch("e", str(tmp_path / "e"))
+        watcher.watch(("Slurm", "d"), str(tmp_path / "d"))
+        watcher.watch(("Slurm", "e"), str(tmp_path / "e"))
+        assert watcher.watched_in("Slurm") == 2
         os.rmdir(tmp_path / "d")
         (tmp_path / "e" / "__jobstatus__").write_text("x")  # after the IN_IGNORED in the kernel's queue
-        assert seen.next() == ["e"]
-        assert not watcher.watching("d") and watcher.watching("e")
+        assert seen.next() == [("Slurm", "e")]
+        assert not watcher.watching(("Slurm", "d")) and watcher.watching(("Slurm", "e"))
+        assert watcher.watched_in("Slurm") == 1  # the count follows a watch gone by itself
+        watcher.watch(("Local", "e2"), str(tmp_path / "e"))  # the same directory for another job: it wins
+        assert not watcher.watching(("Slurm", "e"))
+        assert (watcher.watched_in("Slurm"), watcher.watched_in("Local")) == (0, 1)
+        watcher.unwatch(("Local", "e2"))
+        assert watcher.watched_in("Local") == 0 and len(watcher) == 0
     finally:
         watcher.stop()
     watcher.stop()  # idempotent
     with pytest.raises(WatchRefused, match="stopped"):
-        watcher.watch("f", str(tmp_path))
+        watcher.watch(("Slurm", "f"), str(tmp_path))

@@ -74,6 +74,11 @@ ENDED_KEPT = 10_000
 """How many jobs that ended in an event's poll are remembered (the cause ``queues`` and tests read)."""
 
 
+def _backend_of(token: Hashable) -> Hashable:
+    """A watch's group: its job's backend (``(backend, job key)`` tokens)."""
+    return cast(tuple[str, JobKey], token)[0]
+
+
 def watched_backend(backend: Any) -> bool:
     """Does this backend's monitoring read a file written in the output directory (a status file, Condor's log)?"""
     from GangaCore.Lib.Batch.Batch import Batch
@@ -110,7 +115,8 @@ class FileEvents:
         """``poll(op, backend, jobs)``: those jobs polled through their backend's driver (``Polling.poll_changed``)."""
         self.enabled = enabled
         self.changed = ChangedJobs()
-        self.watcher = DirectoryWatcher([STATUS_FILE, CONDOR_LOG], self._on_change, watch_limit())
+        self.watcher = DirectoryWatcher([STATUS_FILE, CONDOR_LOG], self._on_change, watch_limit(),
+                                        group=_backend_of)
         self.condor = CondorLogs()
         """The event logs of the Condor jobs watched (``compat/condor_events.py``)."""
         self._fs_by_device: dict[int, str] = {}
@@ -124,8 +130,6 @@ class FileEvents:
         """Polls asked for by events (before merging)."""
         self._not_watched: dict[tuple[str, JobKey], str] = {}
         """Active jobs not watched -> why (a file system type, a limit); gone when they are final."""
-        self._watched: collections.Counter[str] = collections.Counter()
-        """backend -> its jobs watched now."""
 
     # -- watches -------------------------------------------------------------------
 
@@ -176,7 +180,6 @@ class FileEvents:
             return
         with self._lock:
             self._not_watched.pop(token, None)
-            self._watched[token[0]] += 1
         if token[0] == CONDOR:
             self.condor.track(token, directory)
         if registry.job_status(raw) not in POLLED_STATES:
@@ -213,20 +216,14 @@ class FileEvents:
             self._not_watched.pop(token, None)
 
     def _forget(self, token: tuple[str, JobKey]) -> None:
-        """The watch goes, with its backend's count (under our lock: the watcher's own is taken inside it, and
-        the watcher calls back with its lock let go), and a Condor job's log reader."""
-        with self._lock:
-            if self.watcher.watching(token):
-                self._watched[token[0]] -= 1
-                if self._watched[token[0]] <= 0:
-                    del self._watched[token[0]]
-            self.watcher.unwatch(token)
+        """The watch goes, and a Condor job's log reader."""
+        self.watcher.unwatch(token)
         self.condor.forget(token)
 
     def watched_count(self, backend: str) -> int:
-        """How many of ``backend``'s jobs are watched now (0: its jobs' ends come from its polls alone)."""
-        with self._lock:
-            return self._watched[backend]
+        """How many of ``backend``'s jobs are watched now (0: its jobs' ends come from its polls alone): the
+        watcher's count, which follows a watch gone by itself (its directory deleted, or watched again)."""
+        return self.watcher.watched_in(backend)
 
     def _fs_type(self, directory: str) -> str:
         """The file system type of ``directory``, read once per device."""
