@@ -98,8 +98,9 @@ class CadencePolls:
 
     def applies(self, backend: str) -> bool:
         """Are ``backend``'s periodic polls timed by the cadence?"""
-        return (config.monitoring_option("poll_cadence") == "adaptive" and reads_status_files(backend)
-                and self.watched(backend) == 0)
+        # the cached plugin check first: this runs in the status listener, for every job's every change
+        return (reads_status_files(backend) and self.watched(backend) == 0
+                and config.monitoring_option("poll_cadence") == "adaptive")
 
     # -- what the status listener records ---------------------------------------------------
 
