@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import os
 import contextlib
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -177,6 +178,14 @@ def typed(name: str, value: Any) -> Any:
     with contextlib.suppress(ValueError, SyntaxError):
         return _as_type_of(MONITORING_OPTIONS[name][0], value)
     return value
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """`` (did you mean <the closest of choices>?)``, or "" when none is close: for a name mistyped."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def check_option(name: str, value: Any) -> str | None:
@@ -385,7 +394,6 @@ def _drop_invalid_levels(option: Any, valid: Any) -> list[Any]:
 def _report_lines_ganga_refused(config_module: Any) -> None:
     """Lines of ``[Monitoring]``/``[SimGrid]`` that Ganga kept aside: unknown options (with a did-you-mean)
     and values its own type check refused (``io_workers = lots``); each is named and then forgotten."""
-    import difflib
 
     from GangaCore.Utility.Config import getConfig
 
@@ -402,10 +410,8 @@ def _report_lines_ganga_refused(config_module: Any) -> None:
                     _say_once(option if section_name == SECTION else f"{section_name}.{option}", typed(option, raw),
                               f"{text}: {_used(getConfig(section_name)[option], default)}")
                     continue
-                close = difflib.get_close_matches(option, list(known), n=1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                _say_once(f"{section_name}.{option}", raw,
-                          f"[{section_name}] has no option {option!r}{hint}: '{option} = {raw}' is ignored")
+                _say_once(f"{section_name}.{option}", raw, f"[{section_name}] has no option {option!r}"
+                          f"{did_you_mean(option, known)}: '{option} = {raw}' is ignored")
 
 
 GANGA_POLL_RATES = frozenset({"Local", "Condor", "gLite", "LSF", "PBS", "Dirac", "Panda", "default_backend_poll_rate"})

@@ -34,7 +34,7 @@ from GangaCore.Core.exceptions import GangaAttributeError, GangaException
 from GangaCore.Core.GangaThread.WorkerThreads.ThreadPoolQueueMonitor import ThreadPoolQueueMonitor
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 
-from .. import introspect, job_table
+from .. import config, introspect, job_table
 from . import current
 from .._core.work import JobKey
 
@@ -165,11 +165,8 @@ def keywords_checked(command: Command) -> Command:
 
 
 def _unknown_keywords(command: str, unknown: list[str], taken: list[str]) -> str:
-    said = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, taken, n=1, cutoff=0.6)
-        said.append(f"'{name}'" + (f" (did you mean {close[0]}?)" if close else ""))
-    return f"queues.{command} takes no {', '.join(said)}: it takes {', '.join(taken)}"
+    said = ", ".join(f"'{name}'{config.did_you_mean(name, taken)}" for name in unknown)
+    return f"queues.{command} takes no {said}: it takes {', '.join(taken)}"
 
 
 class WaitError(GangaException, ValueError):
