@@ -34,8 +34,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import os
 import multiprocessing.context
+import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool

@@ -279,10 +279,9 @@ class HeldLock:
         try:
             yield
         finally:
-            with self._lock:
-                self.flushing -= 1
             self._local.active = False
             with self._lock:
+                self.flushing -= 1
                 for root_id in self._local.held_since:
                     self._noted.pop(root_id, None)
             self._local.held_since = {}
