@@ -16,6 +16,7 @@ if [[ $(id -u) -ne 0 ]]; then
     exec sudo --preserve-env=GM_SLURM_DIR,GM_SLURM_CPUS "$0" "$@"
 fi
 
+export PATH="$PATH:/usr/sbin:/sbin"  # runuser, munged, the daemons: a login's PATH may lack them (env -i, cron)
 dir=${GM_SLURM_DIR:-/var/tmp/gm-slurm}
 cpus=${GM_SLURM_CPUS:-8}
 conf=/etc/slurm/slurm.conf
