@@ -234,6 +234,9 @@ def define_options() -> bool:
     section = getConfig(SECTION)
     if not any(pre is _refuse_invalid for pre, _ in getattr(section, "_user_handlers", [])):
         section.attachUserHandler(_refuse_invalid, _say_when_it_applies)  # Ganga drops handlers between starts
+        section.attachSessionHandler(None, _changed)
+        section.attachGangarcHandler(None, _changed)
+    section.hasModified = True
     poll = getConfig("PollThread")
     if not any(pre is _refuse_invalid_rate for pre, _ in getattr(poll, "_user_handlers", [])):
         poll.attachUserHandler(_refuse_invalid_rate, None)
@@ -293,6 +296,7 @@ def _refuse_invalid_rate(name: str, value: Any) -> Any:
 
 def _say_when_it_applies(name: str, _value: Any) -> None:
     """After a value is set: one that is read at start only says so, at the prompt."""
+    _changed(name, _value)
     if name in _refused:
         _refused.discard(name)
         return
@@ -317,18 +321,70 @@ def _say_once(name: str, value: Any, message: str) -> None:
 
 
 def monitoring_option(name: str) -> Any:
-    """The current value of ``[Monitoring]name`` (the default, said once, if it is not valid)."""
-    from GangaCore.Utility.Config import Config, getConfig
+    """The current value of ``[Monitoring]name`` (the default, said once, if it is not valid).
 
+    Monitoring asks for options at every decision (tens of thousands of times a second in a burst, each
+    read through Ganga's config 3-5 us of the GIL), so checked values are kept until the section changes.
+    Contract: a change made through the section (a user's ``config.Monitoring.x = ...``, a file read
+    again, ``revertToDefaultOptions``, a test's ``setConfigOption``) applies from the next call after it
+    returns.  The section's ``hasModified`` is the dirty flag: Ganga sets it in every setter and revert
+    of a section (and reads it only for ``defaults_*`` sections); this module clears it when it starts a
+    new set of values, and its post-handlers (:func:`_changed`) set it again once a setter has stored
+    its value, so a read made inside a setter (before the value is stored) is never kept.  A change made
+    on a ``ConfigOption`` directly, bypassing its section, is not seen until the section's next change.
+    """
+    section = _sections().get(SECTION)
+    if section is None:
+        return MONITORING_OPTIONS[name][0]
+    if section.hasModified:
+        _start_values(section)
+    values = _values
+    try:
+        return values[name]
+    except KeyError:
+        value = values[name] = _checked(section, name)  # a dict replaced meanwhile is dropped with it
+        return value
+
+
+_values: dict[str, Any] = {}
+"""Checked ``[Monitoring]`` values read since the section last changed; replaced whole, never cleared in
+place, so a read that began before a change stores its value only in the set that change retired."""
+
+
+def _start_values(section: Any) -> None:
+    global _values
+    section.hasModified = False  # before the new set: a change from now on marks it stale again
+    _values = {}
+
+
+def _changed(_name: str, _value: Any) -> None:
+    """A post-handler of the section's setters: the stored value is read again at the next call."""
+    section = _sections().get(SECTION)
+    if section is not None:
+        section.hasModified = True
+
+
+def _checked(section: Any, name: str) -> Any:
     default = MONITORING_OPTIONS[name][0]
-    if SECTION not in Config.allConfigs:
-        return default
-    value = typed(name, getConfig(SECTION)[name])
+    value = typed(name, section[name])
     problem = check_option(name, value)
     if problem is None:
         return value
     _say_once(name, value, f"{problem}: the default, {default!r}, is used")
     return default
+
+
+_all_configs: dict[str, Any] | None = None
+
+
+def _sections() -> dict[str, Any]:
+    """Ganga's ``Config.allConfigs`` (the sections by name), looked up once."""
+    global _all_configs
+    if _all_configs is None:
+        from GangaCore.Utility.Config import Config
+
+        _all_configs = Config.allConfigs
+    return _all_configs
 
 
 def _as_type_of(default: Any, value: Any) -> Any:
@@ -363,6 +419,7 @@ def check_at_start() -> None:
                                         is None):
             _say_once(name, typed(name, bad),
                       f"{check_option(name, bad)}: {_used(monitoring_option(name), MONITORING_OPTIONS[name][0])}")
+    _changed(SECTION, None)  # levels deleted on the options themselves, which their section does not see
     _in_use.update({name: monitoring_option(name) for name in AT_START})
     poll = getConfig("PollThread")
     for name in _rate_names(poll):
