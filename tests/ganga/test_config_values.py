@@ -54,7 +54,7 @@ def test_every_way_ganga_changes_the_section_applies_at_the_next_read(ganga_sess
     assert config.monitoring_option("first_poll_delay") == 1.5
     section.setGangarcValue("first_poll_delay", 3.0)
     assert config.monitoring_option("first_poll_delay") == 3.0
-    ganga_session.config.Monitoring.first_poll_delay = -5  # refused: the value in effect is kept
+    ganga_session.config.Monitoring.first_poll_delay = -7  # refused (-7: each bad value is said once a process)
     assert config.monitoring_option("first_poll_delay") == 3.0
 
 

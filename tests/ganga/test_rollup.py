@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import random
 import threading
 import time
@@ -285,6 +286,7 @@ def test_a_first_count_never_loads_subjobs_under_the_master_s_lock(gangadir: str
     with ganga_running(gangadir, KEEP) as gpi:
         raw = stripProxy(gpi.jobs(job_id))  # its subjobs on disk, none loaded
         subjobs = raw.subjobs
+        assert hasattr(subjobs, "_load_lock"), _on_disk(gangadir, subjobs)  # a CI run once found a GangaList
         main = threading.get_ident()
         took_master_lock: list[bool] = []
 
@@ -309,3 +311,12 @@ def test_a_first_count_never_loads_subjobs_under_the_master_s_lock(gangadir: str
         other.join(60)
         assert took_master_lock == [True]
         assert counted == stock_statuses(raw)
+
+
+def _on_disk(gangadir: str, subjobs: Any) -> str:
+    """What the repository holds (every file, its size), for a master whose subjobs loaded as a plain list."""
+    found = [f"subjobs loaded as {type(subjobs).__name__} of {len(subjobs)}; the gangadir holds:"]
+    for root, _dirs, files in sorted(os.walk(gangadir)):
+        found += [f"  {os.path.join(root, name)} {os.path.getsize(os.path.join(root, name))}" for name in sorted(files)
+                  if "jobs" in root]
+    return "\n".join(found[:200])
