@@ -358,6 +358,7 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
         "poll_interval_s": args.poll_interval,
         "grid_latency_s": args.latency,
         "stalls": stalls.reports,
+        "prompt_turn": _prompt_turn(),
     }
     _say(f"\n{summary['final']}/{args.jobs} subjobs final ({summary['completed']} completed, "
           f"{summary['failed_on_grid']} failed on the grid), {outputs} outputs retrieved")
@@ -685,3 +686,12 @@ def _reap_children(keep: Any) -> None:
 
 if __name__ == "__main__":
     sys.exit(run())
+
+
+def _prompt_turn() -> dict[str, Any] | None:
+    """How often monitoring's workers waited for the prompt's tables and prints, and how long in all."""
+    from .compat import patches
+
+    turn = patches.PROMPT_TURN
+    return {"turns": turn.turns, "held": turn.held, "held_s": round(turn.held_seconds, 3),
+            "cut_short": turn.cut_short}

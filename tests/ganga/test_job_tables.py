@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -122,6 +123,40 @@ def test_printing_a_job_does_not_wait_for_the_lock_a_flush_holds(ganga_session: 
     done, shown = shown_while_the_master_is_locked(job, show)
     assert done, "a print waited for the master's lock"
     assert shown == expected and "subjobs" in shown["print(j)"]
+
+
+def test_monitoring_starts_nothing_new_while_a_table_or_a_print_computes(ganga_session: Any,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forced: a subjob table holds, in its render, until monitoring's dispatcher (back from its sleep
+    within a second) waits for the prompt's turn; the turn's bound raised so that it waits for the table."""
+    from GangaMonitoring.compat import job_tables, patches
+
+    gpi = ganga_session
+    job = quiet_split_job(gpi)
+    turn = patches.PROMPT_TURN
+    monkeypatch.setattr(turn, "longest", WAIT)
+    render = job_tables.render
+    waited: list[bool] = []
+
+    def held_render(*args: Any, **kwargs: Any) -> Any:
+        deadline = time.monotonic() + WAIT
+        while turn.waiting == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        waited.append(turn.waiting > 0)
+        return render(*args, **kwargs)
+
+    before = (turn.turns, turn.held)
+    job_tables.render = held_render
+    try:
+        job.subjobs._display(True)
+    finally:
+        job_tables.render = render
+    deadline = time.monotonic() + WAIT
+    while turn.waiting and time.monotonic() < deadline:  # the dispatcher, woken by the turn's end
+        time.sleep(0.005)
+    assert waited == [True] and turn.turns == before[0] + 1 and turn.held > before[1]
+    str(job)
+    assert turn.turns == before[0] + 2 and not turn.on
 
 
 def test_a_masters_subjob_status_comes_from_the_counts_and_is_fresh(ganga_session: Any,

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from .adaptive import LimitStatistics
 from .breaker import LOCAL_DISK, BreakerSnapshot, BreakerState
 from .clock import Clock
+from .gil import PromptTurn
 from .pools import Pools, PoolsClosed
 from .retry import RetryPolicy, fault_of
 from .scheduler import HistoryEntry, HungCall, Scheduler, SchedulerStatistics
@@ -56,6 +57,7 @@ class SchedulerRunner:
         retry_allowed: Callable[[Operation], bool] | None = None,
         max_sleep: float = 1.0,
         name: str = "GangaMon-dispatch",
+        turn: PromptTurn | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.pools = pools
@@ -65,6 +67,8 @@ class SchedulerRunner:
         self._retry_allowed = retry_allowed
         """Asked under the lock before a failed operation is retried (False: it ends failed); None: always."""
         self._max_sleep = max_sleep
+        self._turn = turn
+        """While the prompt's turn is on, dispatch plans nothing and workers start nothing (bounded)."""
         self._cond = threading.Condition()
         self._stopping = False
         self._listeners: dict[OpKey, list[Listener]] = {}
@@ -233,6 +237,8 @@ class SchedulerRunner:
 
     def _dispatch_loop(self) -> None:
         while True:
+            if self._turn is not None:
+                self._turn.wait()
             with self._cond:
                 if self._stopping:
                     return
@@ -283,6 +289,8 @@ class SchedulerRunner:
     def _execute(self, op: Operation) -> None:
         op.thread = threading.current_thread().name
         error: BaseException | None = None
+        if self._turn is not None:
+            self._turn.wait()
         try:
             if op.action is not None:
                 op.action(op)

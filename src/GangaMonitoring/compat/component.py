@@ -128,7 +128,8 @@ class MonitoringComponent(GangaThread):
             breakers=BreakerBoard(config.breaker_settings),
         )
         self.runner = SchedulerRunner(self.scheduler, self.pools, self.clock, self.retry_policy,
-                                      plan=self._plan, retry_allowed=lambda op: self.enabled or not periodic(op))
+                                      plan=self._plan, retry_allowed=lambda op: self.enabled or not periodic(op),
+                                      turn=patches.PROMPT_TURN)
         self.kill_resubmit = KillResubmitChecks(self.clock, self.runner,
                                           lambda ids: registry.resolve_jobs(self.registry_slice, ids))
         self.update_calls = UpdateCalls()

@@ -60,7 +60,7 @@ from .exit_order import left_to_ganga, unpatch_after_last_flush
 from .flush_costs import INDEX_MEMO, STAT_MEMO, flush_costs_what_changed
 from .force_status import force_subjobs_too
 from .frames_guard import guard_current_frames, unguard_current_frames
-from .job_tables import tables_read_once
+from .job_tables import PROMPT_TURN, tables_read_once
 from .lock_free import lock_free_reads
 from .logger_names import cached_logger_names
 from .master_work import ROOT_ENTRIES, SUBJOB_COUNTS, master_work_once
@@ -80,7 +80,7 @@ from .user_actions import (UserActionListener, add_user_action_listener, clear_u
 from .xml_saves import fast_xml_saves, forget_writers
 
 __all__ = [
-    "HELD_LOCK", "INDEX_MEMO", "ROOT_ENTRIES", "STAT_MEMO", "SUBJOB_COUNTS", "SUBJOB_STATUSES",
+    "HELD_LOCK", "INDEX_MEMO", "PROMPT_TURN", "ROOT_ENTRIES", "STAT_MEMO", "SUBJOB_COUNTS", "SUBJOB_STATUSES",
     "ProcessRunner", "StatusListener", "SubmissionListener", "UserActionListener", "add_submission_listener",
     "remove_submission_listener",
     "add_status_listener", "add_user_action_listener", "answer_condor_from_logs", "apply", "bounded_lock_holds",

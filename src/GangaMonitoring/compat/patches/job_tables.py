@@ -33,7 +33,8 @@ import functools
 from collections import Counter
 from typing import Any
 
-from ..._core.gil import SwitchInterval
+from ..._core.clock import SystemClock
+from ..._core.gil import PromptTurn, SwitchInterval
 from .. import job_tables
 from .ledger import _lock, _wrap, log
 from .subjob_statuses import SUBJOB_STATUSES
@@ -41,6 +42,9 @@ from .subjob_statuses import SUBJOB_STATUSES
 PROMPT_FIRST = SwitchInterval(0.05)
 """A table (item 20) or a print (item 21) keeps the GIL up to 50 ms at a time while monitoring threads ask
 for it (``_core/gil.py``)."""
+PROMPT_TURN = PromptTurn(SystemClock(), longest=0.2)
+"""Meanwhile monitoring's workers start no new operation, for at most 200 ms a table (the component's runner
+waits on it)."""
 
 _failed_once: list[bool] = []
 """Non-empty once a render failed (logged once; Ganga's own table is shown)."""
@@ -76,7 +80,7 @@ def _rendered_once(display: Any) -> Any:
     @functools.wraps(display)
     def _display(self: Any, interactive: Any = 0) -> Any:
         try:
-            with PROMPT_FIRST.longer():
+            with PROMPT_FIRST.longer(), PROMPT_TURN.typed():
                 text = job_tables.render(self, interactive, counts_of, config["jobs_columns_functions"])
         except Exception:  # noqa: BLE001 - a bug of ours must not cost the user the table: Ganga's own
             if not _failed_once:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .job_tables import PROMPT_FIRST
+from .job_tables import PROMPT_FIRST, PROMPT_TURN
 from .ledger import _lock, _wrap
 
 
@@ -45,7 +45,7 @@ def _printing_unlocked(accept: Any) -> Any:
     @functools.wraps(accept)
     def printed_or_locked(self: Any, visitor: Any) -> Any:
         if isinstance(visitor, VPrinter):
-            with PROMPT_FIRST.longer():
+            with PROMPT_FIRST.longer(), PROMPT_TURN.typed():
                 return unlocked(self, visitor)
         return accept(self, visitor)
 
