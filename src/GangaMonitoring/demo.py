@@ -684,10 +684,6 @@ def _reap_children(keep: Any) -> None:
             child.kill()
 
 
-if __name__ == "__main__":
-    sys.exit(run())
-
-
 def _prompt_turn() -> dict[str, Any] | None:
     """How often monitoring's workers waited for the prompt's tables and prints, and how long in all."""
     from .compat import patches
@@ -695,3 +691,8 @@ def _prompt_turn() -> dict[str, Any] | None:
     turn = patches.PROMPT_TURN
     return {"turns": turn.turns, "held": turn.held, "held_s": round(turn.held_seconds, 3),
             "cut_short": turn.cut_short}
+
+
+if __name__ == "__main__":
+    sys.exit(run())
+
