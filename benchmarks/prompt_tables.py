@@ -57,7 +57,7 @@ def run_one(size: int, stock: bool, args: argparse.Namespace) -> dict[str, Any]:
                    "--io-limit", "0", "--threads", str(args.threads)]
         command += (["--compat"] if args.compat else []) + (["--burst"] if args.burst else [])
         command += ["--stock"] if stock else []
-        command += ["--stall-report-after", str(args.stall_report_after)]
+        command += ["--stall-report-after", str(args.stall_report_after), "--floor-ops", str(args.floor_ops)]
         print(f"$ {' '.join(command[1:])}", flush=True)
         started = time.monotonic()
         returncode, stdout, stderr, _cut = _run_until_summary(command, workdir, out, args.timeout + 0.5 * size + 900)
@@ -72,6 +72,8 @@ def run_one(size: int, stock: bool, args: argparse.Namespace) -> dict[str, Any]:
     read = summary["prompt_latency_ms"]
     ops["status read"] = {"p50": read["p50"], "max": read["max"], "n": None}
     summary["ops"] = ops
+    summary["floor"] = {kind: {"p50": v["p50"], "max": v["max"], "n": v["n"], "samples": v.get("samples")}
+                        for kind, v in (summary.get("prompt_floor_ms") or {}).items()}
     return summary
 
 
@@ -89,6 +91,18 @@ def table(title: str, runs: dict[str, list[dict[str, Any]]]) -> str:
                     cell += f" ({min(values):.1f}-{max(values):.1f})"
                 cells.append(f" {cell:>20}")
         lines.append(f"  {kind + ' (ms)':18}" + "".join(cells))
+    for mode in modes:
+        floors = [r["floor"] for r in runs[mode] if r.get("floor")]
+        if floors:
+            lines.append(f"  {mode}, the same operations once every job was final (monitoring idle), p50 / max:")
+            for kind in KINDS:
+                p50s = [f[kind]["p50"] for f in floors if kind in f]
+                maxes = [f[kind]["max"] for f in floors if kind in f]
+                if p50s:
+                    ratio = statistics.median(m / p for m, p in zip(maxes, p50s, strict=True) if p)
+                    lines.append(f"    {kind + ' (ms)':18} {statistics.median(p50s):8.1f} / "
+                                 f"{statistics.median(maxes):.1f}  ({min(maxes):.1f}-{max(maxes):.1f}; "
+                                 f"max/p50 {ratio:.2f})")
     final = {m: statistics.median(r["final"] for r in runs[m]) for m in modes}
     lines.append("  jobs final: " + ", ".join(f"{m} {final[m]:.0f}" for m in modes))
     return "\n".join(lines)
@@ -122,6 +136,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--json", default="results/prompt_tables.json")
+    parser.add_argument("--floor-ops", type=int, default=10, metavar="N",
+                        help="then each kind N more times with monitoring idle (every job final): the machine's own "
+                             "spread of the same operations (default 10; 0: none)")
     parser.add_argument("--stall-report-after", type=float, default=0.5, metavar="S",
                         help="record every thread's stack when one operation takes longer (3 per kind, in the "
                              "JSON's stalls; default 0.5)")
@@ -142,7 +159,7 @@ def main() -> int:
         print(report[-1], flush=True)
         results.append({"size": size, **{m: [{"ops": r["ops"], "final": r["final"], "lag_s": r["lag_s"],
                                                "stalls": r.get("stalls", []), "wall_s": r["wall_s"],
-                                               "collections": r.get("collections"),
+                                               "collections": r.get("collections"), "floor": r.get("floor"),
                                                "slow_reads": r.get("slow_reads")} for r in rs]
                                           for m, rs in runs.items()}})
         with open(args.json, "w") as handle:

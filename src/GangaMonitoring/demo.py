@@ -115,6 +115,9 @@ def run(argv: list[str] | None = None) -> int:
                              "([PollThread]update_thread_pool_size) or ours (poll + io + cpu workers, in the "
                              "proportions of their defaults 12 + 8 + 2) gets N threads (default 0: each its own "
                              "defaults, stock 5, ours 22)")
+    parser.add_argument("--floor-ops", type=valid.count(0), default=0, metavar="N",
+                        help="once every job is final, time each kind of prompt operation N more times at the same "
+                             "pace with monitoring idle: what the machine alone gives (its p50 and max)")
     parser.add_argument("--stall-report-after", type=valid.seconds, default=0.5, metavar="S",
                         help="when one timed GPI operation takes longer, record every thread's stack (in the JSON)")
     args = parser.parse_args(argv)
@@ -320,6 +323,7 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
                 break
         time.sleep(0.1)
     stalls.stop()
+    floor = _prompt_floor(GPI, job, collector, args.floor_ops, watched)
     collector.stop()
     counts = _status_counts(work)
     _report_progress(counts, mc)
@@ -352,6 +356,7 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
             "mean": 1000 * statistics.fmean(prompt_latencies) if prompt_latencies else 0.0,
         },
         "prompt_ops_ms": typed.summary(),
+        "prompt_floor_ms": floor.summary() if floor is not None else None,
         "slow_reads": slow_reads,
         "collections": collector.summary(),
         "threads": args.threads,
@@ -366,6 +371,8 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
     _say(summarise("prompt latency", [1000 * x for x in prompt_latencies], unit="ms"))
     for kind, times in typed.times.items():
         _say(summarise(f"  {kind}", [1000 * x for x in times], unit="ms"))
+    for kind, times in (floor.times if floor is not None else {}).items():
+        _say(summarise(f"  {kind}, monitoring idle", [1000 * x for x in times], unit="ms"))
     drain_text = "n/a (not every job final)" if drain is None else f"{drain:.1f} s"
     _say(f"drain after the last grid finish: {drain_text}; outputs exactly once: "
           f"{'yes' if not summary['integrity_problems'] else summary['integrity_problems'][:3]}")
@@ -682,6 +689,22 @@ def _reap_children(keep: Any) -> None:
             continue
         with contextlib.suppress(psutil.Error):
             child.kill()
+
+
+def _prompt_floor(gpi: Any, job: Any, collector: CollectorTime, per_kind: int, watched: Any) -> PromptOperations | None:
+    """The prompt's operations timed again with monitoring idle (every job final), at the pace of the run:
+    a status read every 0.1 s, one operation a second, ``per_kind`` of each kind.  None if ``per_kind`` is 0."""
+    if per_kind <= 0:
+        return None
+    floor = PromptOperations(gpi, job, collector)
+    next_typed = 0.0
+    while min(len(times) for times in floor.times.values()) < per_kind:
+        _ = watched.status
+        if time.monotonic() >= next_typed:
+            floor.next()
+            next_typed = time.monotonic() + 1.0
+        time.sleep(0.1)
+    return floor
 
 
 def _prompt_turn() -> dict[str, Any] | None:
