@@ -1,4 +1,4 @@
-"""The longer switch interval of what the user typed (``_core/gil.py``): shared, and always put back."""
+"""The longer switch interval of what the user typed (``runtime/gil.py``): shared, and always put back."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from GangaMonitoring._core.gil import SwitchInterval
+from GangaMonitoring.runtime.gil import SwitchInterval
 
 
 @pytest.fixture(autouse=True)
