@@ -248,7 +248,7 @@ def test_the_session_runs_the_check_and_repairs_a_lost_count(ganga_session: Any)
     ran (written past Ganga's setter) is counted right after two checks."""
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
-    from GangaMonitoring.patches.subjob_statuses import SUBJOB_STATUSES
+    from GangaMonitoring.patches.shared import SUBJOB_STATUSES
 
     from . import plugins
     from .conftest import wait_for

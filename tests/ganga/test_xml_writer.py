@@ -129,5 +129,5 @@ def test_the_patch_is_undone_at_stop(gangadir: str) -> None:
     from .conftest import ganga_running
 
     with ganga_running(gangadir):
-        assert vstreamer.to_file is xml_writer.to_file and patches.xml_saves._faster_writers
-    assert vstreamer.to_file is not xml_writer.to_file and not patches.xml_saves._faster_writers
+        assert vstreamer.to_file is xml_writer.to_file and patches.shared.FASTER_WRITERS
+    assert vstreamer.to_file is not xml_writer.to_file and not patches.shared.FASTER_WRITERS

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .edits import AnchorNotFound, Edit, Where
 from .derived import joined_xml_writer, lock_free_reads
-from .made_edits import dropping
+from .made_edits import dropping, not_yet
 from .ours import PACKAGE, ROOT_MODULE, TARGET, TARGET_DIR, Placement
 
 Fixup = Callable[[Path, Path], list[str]]
@@ -310,8 +310,8 @@ SAFE_SAVE_HOOK_EDITS = (
          "# taken, one after the other: a flusher may let the subjob's master's lock go there for a moment\n"
          "safe_save.before_subjob_save = []\n",
          Where.AFTER, why="safe_save.before_subjob_save, empty in Ganga"),
-    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap\n\nHELD_LOCK = flush.HeldLock()\n",
-         "from .ledger import _join, _lock, _wrap\n\nHELD_LOCK = flush.HeldLock()\n", glob=True,
+    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap\nfrom .shared import HELD_LOCK\n",
+         "from .ledger import _join, _lock, _wrap\nfrom .shared import HELD_LOCK\n", glob=True,
          why="bounded holds join Ganga's hook"),
     Edit(PATCHES_GLOB, "        _wrap(Registry, \"flush_all\", _bounding_holds)\n",
          "        # Ganga's safe_save calls before_subjob_save before each subjob save: a hook, not a patch\n"
@@ -394,8 +394,8 @@ PRINTING_EDITS = (
          "    def _accept(self, visitor):\n"
          "        \"\"\"accept, under the lock of its caller's choosing\"\"\"\n\n",
          why="a print without the root's lock; any other visitor (the XML writer) with it"),
-    Edit(PATCHES_GLOB, "from .job_tables import PROMPT_FIRST\nfrom .ledger import _lock, _wrap\n",
-         "from .job_tables import PROMPT_FIRST\nfrom .ledger import _join, _lock, _wrap\n", glob=True,
+    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap\nfrom .shared import PROMPT_FIRST\n",
+         "from .ledger import _join, _lock, _wrap\nfrom .shared import PROMPT_FIRST\n", glob=True,
          why="printing joins Ganga's hook"),
     Edit(PATCHES_GLOB, "        _wrap(GangaObject, \"accept\", _printing_unlocked)\n",
          "        # Ganga's accept prints without the lock itself, within GangaObject._around_print: a hook\n"
@@ -576,6 +576,9 @@ def _patch(*names: str) -> tuple[str, ...]:
     return tuple(f"patches/{n}.py" for n in names)
 
 
+SHARED_AGAIN = Placement(PACKAGE_SOURCE, TARGET_DIR, include=("patches/shared.py",), again=True)
+"""``patches/shared.py`` whole again, once the commit brings what more of it needs (``not_yet`` left it out)."""
+
 _STILL_A_PATCH = ("\n\nNot yet an edit of Ganga: the change is a load-time patch, carried as a module of the "
                   "component\n(patches/, installed when the component starts, undone when it stops).")
 
@@ -638,11 +641,13 @@ MAIN: tuple[Step, ...] = (
          "as a module of the component (patches/bounded_holds.py, installed when the component\n"
          "starts, undone when it stops).",
          placements=_ours("core/__init__.py", "core/weak.py", "repository/__init__.py", "repository/flush.py",
-                          *_patch("bounded_holds"),
+                          *_patch("shared", "bounded_holds"),
                           tests=("__init__.py", "test_held_lock.py")) + (
              Placement(REPOSITORY_TESTS, "ganga/GangaCore/test/Unit/Repository", rewrite=False,
                        include=("__init__.py", "TestSafeSaveHooks.py")),),
          edits=SAFE_SAVE_HOOK_EDITS,
+         fixups=(not_yet("patches/shared.py", ("SUBJOB_STATUSES", "PROMPT_FIRST"),
+                         "the commits 'subjob-statuses' and 'job-tables'"),),
          imports=(f"{TARGET}.patches.bounded_holds", "GangaCore.Core.GangaRepository.GangaRepositoryXML")),
     Step("xml-writer", "VStreamer: the XML writer writes the same bytes from strings joined once",
          "to_file builds a job's XML as a list of strings joined once (JoinedStreamer, a VStreamer)\n"
@@ -670,7 +675,7 @@ MAIN: tuple[Step, ...] = (
          "GangaRepositoryLocal.flush, a real edit: a job's index entry is computed once per flush (by the\n"
          "index_write that ends _safe_flush_xml, under the job's lock), not three times, each a walk of\n"
          "every subjob's status (Unit/Repository/TestRepositoryFlush: 3 -> 1 getIndexCache per flush).",
-         placements=_ours(*_patch("flush_state", "master_work")) + (
+         placements=_ours(*_patch("master_work")) + (
              Placement(REPOSITORY_TESTS, "ganga/GangaCore/test/Unit/Repository", rewrite=False,
                        include=("__init__.py", "TestSubJobXMLList.py", "TestRepositoryFlush.py")),),
          edits=MASTER_WORK_EDITS + ROOT_ENTRY_EDITS,
@@ -681,7 +686,8 @@ MAIN: tuple[Step, ...] = (
     Step("subjob-statuses", "Job: a master's subjob statuses answered from counts",
          "getSubJobStatuses of a master is answered from counts kept as subjobs change status, not by\n"
          "loading and reading every subjob." + _STILL_A_PATCH,
-         placements=_ours("repository/rollup.py", *_patch("subjob_statuses")),
+         placements=_ours("repository/rollup.py", *_patch("subjob_statuses")) + (SHARED_AGAIN,),
+         fixups=(not_yet("patches/shared.py", ("PROMPT_FIRST",), "the commit 'job-tables'"),),
          imports=(f"{TARGET}.patches.subjob_statuses",)),
     Step("subjobs-index", "SubJobXMLList: subjobs.idx written whole or not at all",
          "The index of a split job's subjobs is written under a temp name and renamed over the old one:\n"
@@ -803,7 +809,7 @@ MAIN: tuple[Step, ...] = (
          "(patches/job_tables.py, prompt_writes.py, installed when the component starts, undone\n"
          "when it stops).",
          placements=_ours("runtime/gil.py", "views/job_tables.py", *_patch("job_tables", "printing", "prompt_writes"),
-                          tests=("test_gil.py",)) + (
+                          tests=("test_gil.py",)) + (SHARED_AGAIN,) + (
              Placement(f"{TEMPLATES}/Unit/Base", "ganga/GangaCore/test/Unit", rewrite=False,
                        include=("TestPrintWithoutLock.py",)),),
          edits=PRINTING_EDITS,

@@ -28,8 +28,9 @@ undone:
 22. ``prompt_writes``: a write typed at the prompt is handed its job's lock at the flusher's next subjob save.
 23. ``condor_answers``: Ganga's Condor update can be answered from the jobs' event logs, not the schedd.
 
-``ledger`` is the one ledger of them all, and ``flush_state`` the flag
-items 11 and 16 share.
+``ledger`` is the one ledger of them all, and ``shared`` the one seam for
+the state several of them share (``HELD_LOCK``, ``INDEX_WRITING``,
+``ROOT_ENTRIES``, ...): no patch module imports another's state.
 
 The rule: every patch is installed through the ledger (``ledger._wrap``, under
 its lock), idempotently.  Items 1-3, 6, 18 and 19 are installed at load, by
@@ -53,7 +54,7 @@ import atexit
 
 from . import ledger
 from .batch_wrapper import wrapper_ends_with_program
-from .bounded_holds import HELD_LOCK, bounded_lock_holds
+from .bounded_holds import bounded_lock_holds
 from .condor_answers import answer_condor_from_logs
 from .component_swap import is_swapped, swap_component
 from .exit_order import left_to_ganga, unpatch_after_last_flush
@@ -63,7 +64,7 @@ from .frames_guard import guard_current_frames, unguard_current_frames
 from .job_tables import tables_read_once
 from .lock_free import lock_free_reads
 from .logger_names import cached_logger_names
-from .master_work import ROOT_ENTRIES, SUBJOB_COUNTS, master_work_once
+from .master_work import SUBJOB_COUNTS, master_work_once
 from .postprocessing import ProcessRunner, forget_runner, offload_postprocessing
 from .printing import prints_without_lock
 from .prompt_writes import writes_handed_the_lock
@@ -72,7 +73,8 @@ from .slices import slices_from_templates
 from .stack_traces import plain_stack_traces
 from .status_watch import (StatusListener, add_status_listener, clear_status_listeners, remove_status_listener,
                            watch_statuses)
-from .subjob_statuses import SUBJOB_STATUSES, subjob_statuses_counted
+from .shared import HELD_LOCK, ROOT_ENTRIES, SUBJOB_STATUSES
+from .subjob_statuses import subjob_statuses_counted
 from .submissions import (SubmissionListener, add_submission_listener, clear_submission_listeners, in_submission,
                           note_submissions, remove_submission_listener, rollup_deferred)
 from .user_actions import (UserActionListener, add_user_action_listener, clear_user_action_listeners,

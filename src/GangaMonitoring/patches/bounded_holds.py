@@ -27,11 +27,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ..repository import flush
 from .ledger import _lock, _wrap
-
-HELD_LOCK = flush.HeldLock()
-"""Bounded holds of a master's lock by the registry flusher (item 13); its counters show the yields."""
+from .shared import HELD_LOCK
 
 
 def bounded_lock_holds() -> None:

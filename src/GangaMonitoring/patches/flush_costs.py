@@ -46,10 +46,8 @@ from typing import Any
 
 from ..repository import flush
 from .bounded_holds import _saving_noted, before_subjob_save
-from .flush_state import INDEX_WRITING
 from .ledger import _lock, _wrap
-from .master_work import ROOT_ENTRIES
-from .xml_saves import _faster_writers
+from .shared import FASTER_WRITERS, INDEX_WRITING, ROOT_ENTRIES
 
 INDEX_MEMO = flush.IndexMemo()
 """Subjob index entries kept between flushes (item 11); its counters show what it saved."""
@@ -87,8 +85,8 @@ def _forgetting_saved(safe_save: Any) -> Any:
             before_subjob_save(obj)
         INDEX_MEMO.forget(obj)
         STAT_MEMO.forget(str(fn))
-        if args and args[0] in _faster_writers:  # item 14: Ganga's XML writer, as the repository bound it
-            args = (_faster_writers[args[0]], *args[1:])
+        if args and args[0] in FASTER_WRITERS:  # item 14: Ganga's XML writer, as the repository bound it
+            args = (FASTER_WRITERS[args[0]], *args[1:])
         return safe_save(fn, _obj, *args, **kwargs)
 
     save.lock = safe_save.lock  # type: ignore[attr-defined]  # Ganga's callers use safe_save.lock

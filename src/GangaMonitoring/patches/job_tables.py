@@ -33,14 +33,9 @@ import functools
 from collections import Counter
 from typing import Any
 
-from ..runtime.gil import SwitchInterval
 from ..views import job_tables
 from .ledger import _lock, _wrap, log
-from .subjob_statuses import SUBJOB_STATUSES
-
-PROMPT_FIRST = SwitchInterval(0.05)
-"""A table (item 20) or a print (item 21) keeps the GIL up to 50 ms at a time while monitoring threads ask
-for it (``runtime/gil.py``)."""
+from .shared import PROMPT_FIRST, SUBJOB_STATUSES
 
 _failed_once: list[bool] = []
 """Non-empty once a render failed (logged once; Ganga's own table is shown)."""

@@ -42,14 +42,10 @@ import functools
 import os
 from typing import Any
 
-from ..repository import flush
 from ..core.weak import PerObject
-from .bounded_holds import HELD_LOCK
-from .flush_state import INDEX_WRITING
 from .ledger import _lock, _wrap
+from .shared import INDEX_WRITING, ROOT_ENTRIES
 
-ROOT_ENTRIES = flush.RootEntries(generation=lambda: HELD_LOCK.yields)
-"""Top-level jobs' index entries, once per flush (item 16): a yield of a bounded hold starts afresh."""
 SUBJOB_COUNTS: PerObject[int] = PerObject()
 """The subjob counts of masters loaded from disk (item 16)."""
 

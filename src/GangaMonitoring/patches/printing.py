@@ -25,8 +25,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .job_tables import PROMPT_FIRST
 from .ledger import _lock, _wrap
+from .shared import PROMPT_FIRST
 
 
 def prints_without_lock() -> None:

@@ -30,8 +30,8 @@ import functools
 import threading
 from typing import Any
 
-from .bounded_holds import HELD_LOCK
 from .ledger import _lock, _wrap
+from .shared import HELD_LOCK
 
 
 def writes_handed_the_lock() -> None:

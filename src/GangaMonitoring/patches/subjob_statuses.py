@@ -30,12 +30,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ..repository import rollup
 from .ledger import _lock, _wrap, log
+from .shared import SUBJOB_STATUSES
 from .status_watch import _is_watch, add_status_listener
-
-SUBJOB_STATUSES = rollup.SubjobStatuses()
-"""Per master, its subjobs' statuses counted (item 17); its counters show the scans and changes."""
 
 
 def subjob_statuses_counted() -> None:

@@ -3,7 +3,7 @@
 What: ``VStreamer.to_file`` (which ``SubJobXMLList`` imports when it saves) is
 ``repository/xml_writer.py``'s ``to_file``; and item 11's ``safe_save`` wrapper
 swaps Ganga's writer for ours in the calls of repositories that bound
-Ganga's when they were made (:data:`_faster_writers`).
+Ganga's when they were made (``shared.FASTER_WRITERS``).
 
 Why: Ganga's writer (every job and subjob a flush saves) prints each line of
 a job's XML with one or more ``print`` calls into a ``StringIO``, a few
@@ -16,7 +16,7 @@ marking it dirty, is written as it is now).  :func:`fast_xml_saves` installs it
 when the component starts.
 
 Undone by: remove() restores ``VStreamer.to_file`` (the ledger) and empties
-:data:`_faster_writers` (:func:`forget_writers`), so ``safe_save`` calls
+``shared.FASTER_WRITERS`` (:func:`forget_writers`), so ``safe_save`` calls
 Ganga's writer again.
 """
 
@@ -25,9 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from .ledger import _lock, _wrap
-
-_faster_writers: dict[Any, Any] = {}
-"""Item 14: Ganga's writer function -> ours, used by item 11's ``safe_save`` wrapper while installed."""
+from .shared import FASTER_WRITERS
 
 
 def fast_xml_saves() -> None:
@@ -39,7 +37,7 @@ def fast_xml_saves() -> None:
     from ..repository import xml_writer
 
     def ours(stock_to_file: Any) -> Any:
-        _faster_writers[stock_to_file] = xml_writer.to_file
+        FASTER_WRITERS[stock_to_file] = xml_writer.to_file
         return xml_writer.to_file
 
     with _lock:
@@ -49,4 +47,4 @@ def fast_xml_saves() -> None:
 def forget_writers() -> None:
     """Ganga's writer is Ganga's again in ``safe_save`` (remove())."""
     with _lock:
-        _faster_writers.clear()
+        FASTER_WRITERS.clear()
