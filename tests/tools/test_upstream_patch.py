@@ -25,7 +25,7 @@ from tools.upstream_patch import checks
 from tools.upstream_patch.build import build, rebase_report, sdist_base
 from tools.upstream_patch.derived import OBJECTS, VSTREAMER, lock_free_edits, xml_writer_edits
 from tools.upstream_patch.edits import AnchorNotFound, Edit, Where, apply_edit
-from tools.upstream_patch.made_edits import drop_wrappers
+from tools.upstream_patch.made_edits import drop_names, drop_wrappers
 from tools.upstream_patch.manifest import INDEPENDENT, LEFT_OUT, SERIES
 from tools.upstream_patch.ours import ROOT_MODULE, TARGET, TARGET_DIR, Placement, files_under, rewrite_python
 
@@ -319,6 +319,35 @@ def test_a_wrapper_made_an_edit_is_dropped_from_its_module_with_its_install_line
     assert "(_gone's docstring mention stays)" in text and "'the-commit'" in text
     with pytest.raises(AnchorNotFound):
         drop_wrappers(module, ("_absent",), "the-commit")
+
+
+def test_shared_state_a_commit_cannot_make_yet_is_left_out_of_its_copy_with_its_imports(tmp_path: Path) -> None:
+    """``patches/shared.py`` before the modules some of its objects need are in the tree."""
+    module = tmp_path / "shared.py"
+    module.write_text(textwrap.dedent('''\
+        """The state patches share (LATER's mention in the docstring stays)."""
+
+        from __future__ import annotations
+
+        from ..repository import flush, rollup
+        from ..runtime.gil import SwitchInterval
+
+        HELD = flush.HeldLock()
+        """Item 13's."""
+        COUNTS = rollup.SubjobStatuses()
+        """Item 17's."""
+        LATER: SwitchInterval = SwitchInterval(0.05)
+        """Item 20's."""
+        '''))
+    assert "COUNTS, LATER" in drop_names(module, ("COUNTS", "LATER"), "the commits 'b' and 'c'")
+    text = module.read_text()
+    compile(text, str(module), "exec")
+    assert "HELD = flush.HeldLock()\n\"\"\"Item 13\'s.\"\"\"\n" in text and "from ..repository import flush\n" in text
+    assert "COUNTS =" not in text and "Item 17" not in text and "LATER:" not in text and "Item 20" not in text
+    assert "rollup" not in text and "SwitchInterval" not in text
+    assert "(LATER's mention in the docstring stays)" in text and "the commits 'b' and 'c'" in text
+    with pytest.raises(AnchorNotFound):
+        drop_names(module, ("ABSENT",), "the commit 'd'")
 
 
 def _edited_installed_file(tmp_path: Path, path: str, edits: tuple[Edit, ...]) -> str:
