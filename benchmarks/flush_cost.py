@@ -9,7 +9,7 @@ subjobs is submitted and flushed, then for each ``k`` the comments of ``k``
 subjobs are changed and the master is flushed (``Registry._flush``), timed,
 ``--repeat`` times (the median is kept).  Stock is Ganga 8.7.12 alone; ours is
 the same session with GangaMonitoring, whose component installs the
-repository patches (items 11, 13, 14, 15 of ``compat/patches/``).  ``--tree
+repository patches (items 11, 13, 14, 15 of ``patches/``).  ``--tree
 NAME=DIR`` also times, as a column of its own, the Ganga of a source tree
 (e.g. a commit of ``tools/upstream_patch``'s series, whose edits act without
 the package) in the stock mode's session.

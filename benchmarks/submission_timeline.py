@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--subjobs", type=int, default=3000)
     args = parser.parse_args()
 
-    from GangaMonitoring.compat import patches
+    from GangaMonitoring import patches
     from tests.ganga.conftest import ganga_running
     from tests.ganga.test_simgrid import own_simgrid
 

@@ -4,7 +4,7 @@ Ganga loads this package when it is named in ``[Configuration]RUNTIME_PATH``
 and calls the hooks below on every start:
 
 - ``standardSetup()``, before Ganga's bootstrap: defines the ``[Monitoring]``
-  options and swaps our component class in (``compat.patches``), so that
+  options and swaps our component class in (``patches``), so that
   ``GangaCore.Core.bootstrap`` builds ours as ``monitoring_component``;
 - ``loadPlugins(config)``: registers the ``SimGrid`` backend;
 - ``postBootstrapHook()``: checks that the swap took.
@@ -30,8 +30,8 @@ except importlib.metadata.PackageNotFoundError:  # a source tree on sys.path, no
 
 def standardSetup() -> dict[str, object]:  # noqa: N802 - Ganga's hook name
     from . import config
-    from .compat import patches
-    from .compat.component import MonitoringComponent
+    from . import patches
+    from .integration.component import MonitoringComponent
 
     config.define_options()
     if named_in_runtime_path() and not config.monitoring_option("use_stock_monitoring"):
@@ -63,7 +63,7 @@ def postBootstrapHook() -> None:  # noqa: N802 - Ganga's hook name
     from GangaCore import Core
     from GangaCore.Utility.logging import getLogger
 
-    from .compat.component import MonitoringComponent
+    from .integration.component import MonitoringComponent
 
     from . import config
 
@@ -75,14 +75,14 @@ def postBootstrapHook() -> None:  # noqa: N802 - Ganga's hook name
             "GangaMonitoring is in RUNTIME_PATH but Ganga built %r as its monitoring component",
             type(Core.monitoring_component).__name__)
         return
-    from .compat.scripts import enable_for_script
+    from .integration.scripts import enable_for_script
 
     enable_for_script(Core.monitoring_component)
 
 
 def shutdown() -> None:
     """Undo our patches (Ganga does not call this; the component's stop() does)."""
-    from .compat import patches
+    from . import patches
 
     patches.remove()
 

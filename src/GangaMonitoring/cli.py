@@ -161,7 +161,7 @@ def _enable_or_disable(args: argparse.Namespace) -> int:
 
 def _read_status(args: argparse.Namespace) -> Any:
     """The session's status file (``status_file.SessionStatus``), or the exit code after saying why not."""
-    from . import status_file
+    from .views import status_file
 
     path, named = _gangarc(args)
     if named and not os.path.exists(path):
@@ -182,7 +182,7 @@ def _status(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from . import status_file
+    from .views import status_file
 
     status = _read_status(args)
     if isinstance(status, int):
@@ -200,8 +200,8 @@ def _jobs(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from . import job_table, status_file
-    from .introspect import terminal_width
+    from .views import job_table, status_file
+    from .views.watch_app import terminal_width
 
     status = _read_status(args)
     if isinstance(status, int):

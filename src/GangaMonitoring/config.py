@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._core.breaker import BreakerSettings
+    from .core.breaker import BreakerSettings
 
 SECTION = "Monitoring"
 
@@ -301,7 +301,7 @@ def _say_when_it_applies(name: str, _value: Any) -> None:
         _refused.discard(name)
         return
     if name in AT_START:
-        from .compat.prompt import tell_user
+        from .views.prompt import tell_user
 
         tell_user(f"[{SECTION}]{name} applies from the next Ganga start; this session keeps "
                   f"{_in_use.get(name, MONITORING_OPTIONS[name][0])!r}")
@@ -597,7 +597,7 @@ def ganga_log_file() -> str | None:
 
 def breaker_settings() -> BreakerSettings:
     """The breakers' settings, read at each use (a user may change them at the prompt)."""
-    from ._core.breaker import BreakerSettings
+    from .core.breaker import BreakerSettings
 
     return BreakerSettings(failures_to_open=int(monitoring_option("breaker_failures")),
                            first_probe_after=float(monitoring_option("breaker_first_probe")),

@@ -709,7 +709,7 @@ def _prompt_floor(gpi: Any, job: Any, collector: CollectorTime, per_kind: int, w
 
 def _prompt_turn() -> dict[str, Any] | None:
     """How often monitoring's workers waited for the prompt's tables and prints, and how long in all."""
-    from .compat import patches
+    from . import patches
 
     turn = patches.PROMPT_TURN
     return {"turns": turn.turns, "held": turn.held, "held_s": round(turn.held_seconds, 3),

@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from GangaMonitoring import status_file
-from GangaMonitoring.job_table import JobRow
+from GangaMonitoring.views import status_file
+from GangaMonitoring.views.job_table import JobRow
 
 ROWS = [JobRow("3", "sim-long", "running", "SimGrid", "g-17", 75.0, "next poll in 4 s"),
         JobRow("4", "analysis", "failed", "Local", "4242", 3.0, "failed: exit code 1"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from GangaMonitoring import status_file
+from GangaMonitoring.views import status_file
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -16,8 +16,8 @@ with open(os.environ["GM_MAIN_RUNS"], "a", encoding="utf-8") as runs:
 
 if "GM_POOL_PARENT" not in os.environ:
     os.environ["GM_POOL_PARENT"] = str(os.getpid())
-    from GangaMonitoring._core.clock import SystemClock
-    from GangaMonitoring._core.pools import Pools
+    from GangaMonitoring.core.clock import SystemClock
+    from GangaMonitoring.runtime.pools import Pools
 
     main = sys.modules["__main__"]
     swapped = []

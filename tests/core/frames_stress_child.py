@@ -35,7 +35,7 @@ def make_cyclic_garbage(count: int) -> None:
 
 def main() -> int:
     if sys.argv[1] == "guard":
-        from GangaMonitoring.compat import patches
+        from GangaMonitoring import patches
 
         patches.guard_current_frames()
     gc.set_threshold(5, 1, 1)

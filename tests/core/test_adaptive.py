@@ -7,11 +7,11 @@ import statistics
 
 import pytest
 
-from GangaMonitoring._core.adaptive import AdaptiveSettings, ConcurrencyLimits
-from GangaMonitoring._core.breaker import BreakerBoard, BreakerSettings
-from GangaMonitoring._core.retry import Fault
-from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass
+from GangaMonitoring.core.adaptive import AdaptiveSettings, ConcurrencyLimits
+from GangaMonitoring.core.breaker import BreakerBoard, BreakerSettings
+from GangaMonitoring.core.retry import Fault
+from GangaMonitoring.core.scheduler import Scheduler
+from GangaMonitoring.core.work import Kind, Operation, OpKey, PriorityClass
 
 POOL_SIZE = 16
 

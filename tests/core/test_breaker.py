@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from GangaMonitoring._core.breaker import (LOCAL_DISK, BreakerBoard, BreakerSettings, BreakerState,
-                                           credential_breaker)
-from GangaMonitoring._core.retry import Fault
-from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass
+from GangaMonitoring.core.breaker import LOCAL_DISK, BreakerBoard, BreakerSettings, BreakerState, credential_breaker
+from GangaMonitoring.core.retry import Fault
+from GangaMonitoring.core.scheduler import Scheduler
+from GangaMonitoring.core.work import Kind, Operation, OpKey, PriorityClass
 
 SETTINGS = BreakerSettings(failures_to_open=3, first_probe_after=10.0, max_probe_interval=25.0)
 

@@ -1,4 +1,4 @@
-"""Our own bugs are told apart from a backend's or a job's trouble (``_core/bugs.py``) and fail no job."""
+"""Our own bugs are told apart from a backend's or a job's trouble (``core/bugs.py``) and fail no job."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring._core import bugs
-from GangaMonitoring._core.isolate import CallBudget, isolate
+from GangaMonitoring.core import bugs
+from GangaMonitoring.runtime.isolate import CallBudget, isolate
 from GangaMonitoring.drivers.base import apply_each
 
 
@@ -20,7 +20,7 @@ def raiser(path: str, source: str = "None + 1") -> Any:
     return namespace["fail"]
 
 
-OURS = os.path.join(bugs.PACKAGE, "compat", "somewhere.py")
+OURS = os.path.join(bugs.PACKAGE, "integration", "somewhere.py")
 BACKEND = os.path.join(bugs.BACKENDS, "simgrid.py")
 
 
@@ -93,7 +93,7 @@ def test_a_driver_s_own_bug_fails_no_job_but_a_job_s_error_is_its_own() -> None:
 
 
 def test_a_bug_is_logged_once_per_place(caplog: pytest.LogCaptureFixture) -> None:
-    fail = raiser(os.path.join(bugs.PACKAGE, "compat", "once.py"), "len(None)")
+    fail = raiser(os.path.join(bugs.PACKAGE, "integration", "once.py"), "len(None)")
     with caplog.at_level(logging.ERROR, logger="GangaMonitoring.bugs"):
         for _ in range(3):
             assert bugs.own_bug(error_of(fail))

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from GangaMonitoring._core.cadence import CadenceSettings, PollBudget, PollCadence, Siblings, next_end
+from GangaMonitoring.core.cadence import CadenceSettings, PollBudget, PollCadence, Siblings, next_end
 
 
 def simulate(runs: dict[int, tuple[float, float]], settings: CadenceSettings, until: float) -> list[float]:

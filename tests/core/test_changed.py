@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from GangaMonitoring._core.changed import ChangedJobs, file_event_poll
-from GangaMonitoring._core.clock import FakeClock
-from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import JobKey, OpKey, PriorityClass
+from GangaMonitoring.core.changed import ChangedJobs, file_event_poll
+from GangaMonitoring.core.clock import FakeClock
+from GangaMonitoring.core.scheduler import Scheduler
+from GangaMonitoring.core.work import JobKey, OpKey, PriorityClass
 
 WINDOW = 0.25  # and steps of 0.125: exact in binary, so due times compare exactly
 

@@ -1,4 +1,4 @@
-"""The component's periodic checks (``compat/checks.py``): each runs again after its interval, also after it
+"""The component's periodic checks (``integration/checks.py``): each runs again after its interval, also after it
 failed, never once monitoring is disabled, and later when a run's cost would exceed its share of the time;
 the free-disk check holds work before the disk is full."""
 
@@ -10,13 +10,13 @@ from collections.abc import Iterator
 import pytest
 from tenacity import stop_after_attempt, wait_fixed
 
-from GangaMonitoring._core.clock import FakeClock, SystemClock
-from GangaMonitoring._core.pools import Pools
-from GangaMonitoring._core.retry import RetryPolicy
-from GangaMonitoring._core.runner import SchedulerRunner
-from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import OpKey, State
-from GangaMonitoring.compat.checks import FreeDiskCheck, PeriodicCheck, next_due
+from GangaMonitoring.core.clock import FakeClock, SystemClock
+from GangaMonitoring.runtime.pools import Pools
+from GangaMonitoring.core.retry import RetryPolicy
+from GangaMonitoring.runtime.runner import SchedulerRunner
+from GangaMonitoring.core.scheduler import Scheduler
+from GangaMonitoring.core.work import OpKey, State
+from GangaMonitoring.integration.checks import FreeDiskCheck, PeriodicCheck, next_due
 
 WAIT = 10.0
 

@@ -1,10 +1,10 @@
-"""Full collections walk only what is new (``_core/collector.py``): survivors frozen while it runs."""
+"""Full collections walk only what is new (``runtime/collector.py``): survivors frozen while it runs."""
 
 from __future__ import annotations
 
 import gc
 
-from GangaMonitoring._core.collector import FreezeSurvivors
+from GangaMonitoring.runtime.collector import FreezeSurvivors
 
 
 def test_survivors_of_a_full_collection_are_frozen_until_stop() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring.compat.patches import condor_answers, ledger
+from GangaMonitoring.patches import condor_answers, ledger
 from GangaMonitoring.testing import fakecondor
 
 ROW = {"ClusterId": 7, "ProcId": 0, "JobStatus": 2, "RemoteUserCpu": 0.0}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from GangaMonitoring._core.condor_log import (ABORTED, EXECUTE, HELD, SUBMIT, TERMINATED, CondorEvent, JobState,
-                                              LogCursor, fold, parse_events, read_new)
+from GangaMonitoring.core.condor_log import (ABORTED, EXECUTE, HELD, SUBMIT, TERMINATED, CondorEvent, JobState,
+                                             LogCursor, fold, parse_events, read_new)
 
 SUBMITTED = b"000 (042.000.000) 2026-12-07 14:00:00 Job submitted from host: <10.0.0.1:9618?addrs=10.0.0.1-9618>\n...\n"
 EXECUTING = b"001 (042.000.000) 2026-12-07 14:00:02 Job executing on host: <10.0.0.7:9618?addrs=10.0.0.7-9618>\n...\n"
@@ -132,7 +132,7 @@ def test_a_truncated_or_replaced_log_is_read_from_its_start(tmp_path: Path) -> N
 def test_condor_logs_ask_for_a_poll_on_moving_events_and_answer_like_the_schedd(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from GangaMonitoring.compat.condor_events import CondorLogs
+    from GangaMonitoring.integration.condor_events import CondorLogs
 
     logs, path = CondorLogs(), tmp_path / "condorLog"
     job = SimpleNamespace(backend=SimpleNamespace(id="42.0"))

@@ -9,7 +9,7 @@ from concurrent.futures import CancelledError
 
 import pytest
 
-from GangaMonitoring._core.daemon_pool import DaemonThreadPool
+from GangaMonitoring.runtime.daemon_pool import DaemonThreadPool
 
 WAIT = 20.0
 
@@ -58,7 +58,7 @@ def test_shutdown_refuses_new_work_cancels_queued_work_if_asked_and_lets_running
 EXITING = """
 import atexit, sys, threading
 from concurrent.futures import ThreadPoolExecutor
-from GangaMonitoring._core.daemon_pool import DaemonThreadPool
+from GangaMonitoring.runtime.daemon_pool import DaemonThreadPool
 pool = DaemonThreadPool(2, "ours") if sys.argv[1] == "ours" else ThreadPoolExecutor(2)
 pool.submit(lambda: None).result()
 def at_exit():  # as Ganga's exit functions: after the main thread ended
@@ -78,7 +78,7 @@ def test_work_is_taken_from_atexit_where_the_standard_pool_refuses_it(pool: str,
 
 
 def test_a_call_that_never_returns_does_not_keep_the_process_from_exiting() -> None:
-    script = ("import threading\nfrom GangaMonitoring._core.daemon_pool import DaemonThreadPool\n"
+    script = ("import threading\nfrom GangaMonitoring.runtime.daemon_pool import DaemonThreadPool\n"
               "DaemonThreadPool(1, 'ours').submit(threading.Event().wait)\nprint('MAIN DONE', flush=True)\n")
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and "MAIN DONE" in run.stdout, run.stdout + run.stderr

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from GangaMonitoring._core.clock import FakeClock
-from GangaMonitoring._core.draining import describe, drain
-from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass
+from GangaMonitoring.core.clock import FakeClock
+from GangaMonitoring.core.draining import describe, drain
+from GangaMonitoring.core.work import Kind, Operation, OpKey, PriorityClass
 
 
 def op(n: int) -> Operation:

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from tenacity import stop_after_attempt, wait_fixed
 
-from GangaMonitoring._core.clock import FakeClock, SystemClock
-from GangaMonitoring._core.fanout import FanOut, Parent
-from GangaMonitoring._core.isolate import CallBudget
-from GangaMonitoring._core.pools import Pools
-from GangaMonitoring._core.retry import RetryPolicy
-from GangaMonitoring._core.runner import SchedulerRunner
-from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import JobKey, Kind, Operation, OpKey, PriorityClass
+from GangaMonitoring.core.clock import FakeClock, SystemClock
+from GangaMonitoring.runtime.fanout import FanOut, Parent
+from GangaMonitoring.runtime.isolate import CallBudget
+from GangaMonitoring.runtime.pools import Pools
+from GangaMonitoring.core.retry import RetryPolicy
+from GangaMonitoring.runtime.runner import SchedulerRunner
+from GangaMonitoring.core.scheduler import Scheduler
+from GangaMonitoring.core.work import JobKey, Kind, Operation, OpKey, PriorityClass
 
 WAIT = 20.0  # generous bound for events: only a broken fan-out reaches it
 Job = tuple[int, "int | None"]

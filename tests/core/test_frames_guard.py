@@ -1,4 +1,4 @@
-"""The guard of ``sys._current_frames`` (compat.patches, item 6) against CPython's gh-106883 deadlock."""
+"""The guard of ``sys._current_frames`` (patches, item 6) against CPython's gh-106883 deadlock."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from GangaMonitoring.compat import patches
+from GangaMonitoring import patches
 
 CHILD = os.path.join(os.path.dirname(__file__), "frames_stress_child.py")
 needs_guard = pytest.mark.skipif(sys.version_info >= (3, 12), reason="CPython 3.12 fixed gh-106883 itself")

@@ -1,4 +1,4 @@
-"""The longer switch interval of what the user typed (``_core/gil.py``): shared, and always put back."""
+"""The longer switch interval of what the user typed (``runtime/gil.py``): shared, and always put back."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from collections.abc import Iterator
 import pytest
 from tenacity import stop_after_attempt, wait_fixed
 
-from GangaMonitoring._core.clock import FakeClock, SystemClock
-from GangaMonitoring._core.gil import PromptTurn, SwitchInterval
-from GangaMonitoring._core.pools import Pools
-from GangaMonitoring._core.retry import RetryPolicy
-from GangaMonitoring._core.runner import SchedulerRunner
-from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass
+from GangaMonitoring.core.clock import FakeClock, SystemClock
+from GangaMonitoring.core.retry import RetryPolicy
+from GangaMonitoring.core.scheduler import Scheduler
+from GangaMonitoring.core.work import Kind, Operation, OpKey, PriorityClass
+from GangaMonitoring.runtime.gil import PromptTurn, SwitchInterval
+from GangaMonitoring.runtime.pools import Pools
+from GangaMonitoring.runtime.runner import SchedulerRunner
 
 
 @pytest.fixture(autouse=True)

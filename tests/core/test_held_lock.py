@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from GangaMonitoring.compat.flush import HeldLock, hold_count
+from GangaMonitoring.repository.flush import HeldLock, hold_count
 
 
 class Clock:

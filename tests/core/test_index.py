@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from GangaMonitoring._core.index import ActiveJobIndex
+from GangaMonitoring.core.index import ActiveJobIndex
 
 
 def test_tracks_only_monitored_states_and_keeps_age_order() -> None:

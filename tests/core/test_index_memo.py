@@ -1,12 +1,12 @@
-"""The memo of subjob index entries (``compat/flush.py``): valid until the subjob is saved again."""
+"""The memo of subjob index entries (``repository/flush.py``): valid until the subjob is saved again."""
 
 from __future__ import annotations
 
 import gc
 from typing import Any
 
-from GangaMonitoring._core.weak import PerObject
-from GangaMonitoring.compat.flush import IndexMemo, StatMemo
+from GangaMonitoring.core.weak import PerObject
+from GangaMonitoring.repository.flush import IndexMemo, StatMemo
 
 
 class Subjob:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from GangaMonitoring._core.isolate import CallBudget, isolate
+from GangaMonitoring.runtime.isolate import CallBudget, isolate
 
 
 class Service:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from GangaMonitoring.job_table import JobFilter, JobRow, render, rows_from_dicts, run_time_text, subjob_summary
+from GangaMonitoring.views.job_table import JobFilter, JobRow, render, rows_from_dicts, run_time_text, subjob_summary
 
 ROWS = [JobRow("3", "sim-long", "running", "SimGrid", "g-17", 75.0, "next poll in 4 s", None, 0),
         JobRow("4", "analysis", "failed", "Local", "4242", 3.0, "failed: exit code 1"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass
+from GangaMonitoring.core.work import Kind, Operation, OpKey, PriorityClass
 
 WAIT = 20.0
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from GangaMonitoring._core.index import ActiveJobIndex
-from GangaMonitoring._core.planner import POLL, POLL_NEW, POLL_QUEUED, PlannerSettings, PollPlanner
-from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import OpKey, PriorityClass
+from GangaMonitoring.core.index import ActiveJobIndex
+from GangaMonitoring.core.planner import POLL, POLL_NEW, POLL_QUEUED, PlannerSettings, PollPlanner
+from GangaMonitoring.core.scheduler import Scheduler
+from GangaMonitoring.core.work import OpKey, PriorityClass
 
 INTERVALS = {"Local": 10.0, "Dirac": 50.0}
 

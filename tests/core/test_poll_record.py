@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from GangaMonitoring._core.poll_record import BackendPollRecord
+from GangaMonitoring.core.poll_record import BackendPollRecord
 
 
 def test_a_copy_holds_every_field_and_moves_no_more_with_the_record() -> None:

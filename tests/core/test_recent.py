@@ -1,13 +1,13 @@
-"""Counts of the last minutes (``_core/recent.py``) and what the scheduler counts in them."""
+"""Counts of the last minutes (``core/recent.py``) and what the scheduler counts in them."""
 
 from __future__ import annotations
 
 import pytest
 
-from GangaMonitoring._core.recent import RecentCounts
-from GangaMonitoring._core.retry import Fault
-from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass
+from GangaMonitoring.core.recent import RecentCounts
+from GangaMonitoring.core.retry import Fault
+from GangaMonitoring.core.scheduler import Scheduler
+from GangaMonitoring.core.work import Kind, Operation, OpKey, PriorityClass
 
 
 def test_events_are_counted_for_the_span_then_forgotten() -> None:

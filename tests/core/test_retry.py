@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tenacity import stop_after_attempt, wait_exponential
 
-from GangaMonitoring._core.retry import PermanentError, RetryPolicy, TransientError, is_transient
-from GangaMonitoring._core.work import Kind, Operation, OpKey
+from GangaMonitoring.core.retry import PermanentError, RetryPolicy, TransientError, is_transient
+from GangaMonitoring.core.work import Kind, Operation, OpKey
 
 
 def failed_op(attempts: int, submitted_at: float = 0.0) -> Operation:
@@ -36,7 +36,7 @@ def test_permanent_errors_are_not_retried() -> None:
 def test_give_up_after_a_delay_counts_from_the_first_attempt_across_retries() -> None:
     from tenacity import stop_after_delay, wait_fixed
 
-    from GangaMonitoring._core.scheduler import Scheduler
+    from GangaMonitoring.core.scheduler import Scheduler
 
     policy = RetryPolicy("output", wait=wait_fixed(10), stop=stop_after_delay(25))
     scheduler = Scheduler({"poll": 1})

@@ -14,12 +14,12 @@ from concurrent.futures.process import BrokenProcessPool
 import pytest
 from tenacity import stop_after_attempt, wait_fixed
 
-from GangaMonitoring._core.clock import SystemClock
-from GangaMonitoring._core.pools import Pools
-from GangaMonitoring._core.retry import PermanentError, RetryPolicy
-from GangaMonitoring._core.runner import SchedulerRunner
-from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass, State
+from GangaMonitoring.core.clock import SystemClock
+from GangaMonitoring.runtime.pools import Pools
+from GangaMonitoring.core.retry import PermanentError, RetryPolicy
+from GangaMonitoring.runtime.runner import SchedulerRunner
+from GangaMonitoring.core.scheduler import Scheduler
+from GangaMonitoring.core.work import Kind, Operation, OpKey, PriorityClass, State
 
 WAIT = 20.0  # generous bound for events: only a broken runner reaches it
 
@@ -174,7 +174,7 @@ def test_work_for_the_process_pool_once_the_pools_are_shut_down_is_refused_as_po
     the executor's own refusal ("cannot schedule new futures after shutdown"), raised when the
     pools shut down between finding the process pool and submitting to it, was a plain
     RuntimeError that the patch did not recognise, and the merge failed."""
-    from GangaMonitoring._core.pools import PoolsClosed
+    from GangaMonitoring.runtime.pools import PoolsClosed
 
     pools = Pools({"processes": 1}, SystemClock())
     found = pools._process_pool()  # what run_in_process holds when the shutdown comes
@@ -206,7 +206,7 @@ def test_work_cut_short_by_the_sessions_end_is_abandoned_not_failed_nor_retried(
     """PoolsClosed (the pools shut down, the interpreter exiting) is nobody's failure: the operation ends
     CANCELLED, is not retried, counts as no failure, and a listener that marks jobs failed on a DONE with an
     error (the pipeline's give-up) sees no such thing."""
-    from GangaMonitoring._core.pools import PoolsClosed
+    from GangaMonitoring.runtime.pools import PoolsClosed
 
     finished, seen, attempts = threading.Event(), [], []
 

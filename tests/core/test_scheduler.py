@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass, State
+from GangaMonitoring.core.scheduler import Scheduler
+from GangaMonitoring.core.work import Kind, Operation, OpKey, PriorityClass, State
 
 P = PriorityClass
 
@@ -159,8 +159,8 @@ def test_take_runs_pending_work_in_the_takers_slot() -> None:
 
 
 def test_take_refuses_work_not_due_running_or_held() -> None:
-    from GangaMonitoring._core.breaker import BreakerBoard, BreakerSettings
-    from GangaMonitoring._core.retry import Fault
+    from GangaMonitoring.core.breaker import BreakerBoard, BreakerSettings
+    from GangaMonitoring.core.retry import Fault
 
     s = Scheduler({"poll": 4}, breakers=BreakerBoard(lambda: BreakerSettings(failures_to_open=1)))
     s.submit(op("later", due=5.0), now=0)
@@ -178,8 +178,8 @@ def test_take_refuses_work_not_due_running_or_held() -> None:
 
 
 def test_children_have_a_lane_of_their_own_past_an_open_breaker() -> None:
-    from GangaMonitoring._core.breaker import BreakerBoard, BreakerSettings
-    from GangaMonitoring._core.retry import Fault
+    from GangaMonitoring.core.breaker import BreakerBoard, BreakerSettings
+    from GangaMonitoring.core.retry import Fault
 
     s = Scheduler({"poll": 4}, breakers=BreakerBoard(lambda: BreakerSettings(failures_to_open=1)))
     s.submit(op("probe"), now=0)

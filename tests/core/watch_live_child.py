@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from GangaMonitoring import introspect
-from test_introspect import component, snapshots  # type: ignore[import-not-found]
+from GangaMonitoring.views.watch_app import watch
+from test_views import component, snapshots  # type: ignore[import-not-found]
 
 if __name__ == "__main__":
     fake = component()
     fake.index.update(7, "SimGrid", "running", now=900.0)
-    frames = introspect.watch(snapshots(fake), float(sys.argv[1]), None, sys.stdout)
+    frames = watch(snapshots(fake), float(sys.argv[1]), None, sys.stdout)
     fake.pools.shutdown()
     print(f"watch ended after {frames} frame(s)")

@@ -163,7 +163,7 @@ def test_a_finished_job_is_handed_over_once_however_often_it_is_reported(
 def test_a_job_the_grid_forgot_is_that_jobs_trouble_not_the_backends(monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 16: after the simulator restarted, every poll failed with 'HTTP 404 unknown job' for all jobs."""
     import GangaMonitoring.drivers.simgrid as module
-    from GangaMonitoring._core.retry import Fault, PollFailed, fault_of
+    from GangaMonitoring.core.retry import Fault, PollFailed, fault_of
 
     with SimGridProcess("--queue-time", "60", "60") as url:
         client = SimGridClient(url)
@@ -183,7 +183,7 @@ def test_an_answer_about_another_job_is_that_jobs_trouble_and_never_completes_it
     """The grid answers for a job's grid id about a job of another name (it reused the id): the job is not
     handed over (no output fetched, not completed); it fails alone with a message that says why."""
     import GangaMonitoring.drivers.simgrid as module
-    from GangaMonitoring._core.retry import Fault, PollFailed, fault_of
+    from GangaMonitoring.core.retry import Fault, PollFailed, fault_of
 
     with SimGridProcess("--queue-time", "0", "0", "--run-time", "0", "0") as url:
         client = SimGridClient(url)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring._core.retry import PollFailed
+from GangaMonitoring.core.retry import PollFailed
 from GangaMonitoring.drivers.base import DriverContext, FinishedWork, NativeDriver, apply_each, job_key
 from GangaMonitoring.testing import (
     CHECKS,

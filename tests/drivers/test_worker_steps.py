@@ -1,4 +1,4 @@
-"""The worker-process steps (``drivers.outputs``, ``compat.postprocess_files``), run directly."""
+"""The worker-process steps (``drivers.outputs``, ``integration.postprocess_files``), run directly."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import threading
 from pathlib import Path
 
-from GangaMonitoring.compat.postprocess_files import merge_text_files
+from GangaMonitoring.integration.postprocess_files import merge_text_files
 
 
 def test_two_merges_of_one_output_at_once_each_write_a_whole_file(tmp_path: Path) -> None:

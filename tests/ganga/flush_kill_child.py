@@ -37,8 +37,8 @@ def flush(job: Any) -> None:
     """As Ganga's flusher does (``flush_all``); with the package, letting the lock go before every subjob."""
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
-    if "GangaMonitoring.compat.patches" in sys.modules:
-        sys.modules["GangaMonitoring.compat.patches"].HELD_LOCK.budget = 0.0
+    if "GangaMonitoring.patches" in sys.modules:
+        sys.modules["GangaMonitoring.patches"].HELD_LOCK.budget = 0.0
     stripProxy(job)._getRegistry().flush_all()
 
 

@@ -100,7 +100,7 @@ def kill_at_write(gangadir: str, kill_at: int) -> Any:
 
 def check(raw_masters: list[Any], phase: str) -> list[str]:
     """The broken invariants of ``phase`` ("load" or "quiescence"), as lines to print."""
-    from GangaMonitoring.compat import patches
+    from GangaMonitoring import patches
 
     problems: list[str] = []
     stale = 0
@@ -202,7 +202,7 @@ def main(gangadir: str, seed: int, kill_at: int) -> None:
     from GangaCore.Core import monitoring_component
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
-    from GangaMonitoring.compat import patches
+    from GangaMonitoring import patches
 
     rng = random.Random(seed)
     if len(GPI.jobs):  # checked as loaded, before the component's recovery moves completing jobs back

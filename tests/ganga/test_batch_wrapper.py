@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring.compat.patches import batch_wrapper
+from GangaMonitoring.patches import batch_wrapper
 
 from .conftest import wait_for
 

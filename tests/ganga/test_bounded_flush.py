@@ -33,7 +33,7 @@ def still_split_job(gpi: Any) -> Any:
 def budget_zero() -> Iterator[Any]:
     """The flusher lets the lock go before every subjob save (the budget is 5 ms), for 20 ms (0.2 ms: a writer
     woken on a loaded machine may get no core that soon, and the test would count its misses, not the yields)."""
-    from GangaMonitoring.compat import patches
+    from GangaMonitoring import patches
 
     held = patches.HELD_LOCK
     before = held.budget, held.window
@@ -145,7 +145,7 @@ def test_a_lock_its_caller_holds_is_not_let_go(ganga_session: Any, budget_zero: 
 def no_budget_no_window() -> Iterator[Any]:
     """The flusher never lets the lock go by its budget, and a bare let-go lasts no time (a loaded machine:
     a waiting thread gets no core in it): only a handoff lets a writer in (item 22)."""
-    from GangaMonitoring.compat import patches
+    from GangaMonitoring import patches
 
     held = patches.HELD_LOCK
     before = held.budget, held.window, held.handoff

@@ -5,7 +5,7 @@ they start at different times and run alike (``sleep 12``): once some have
 ended, a running one's end is predicted (its start + their median runtime),
 and the poll planned for that moment sees it end, before the poll one
 interval after the last would have.  With these times a prediction comes early
-enough in each of 150 simulated cases (``_core/cadence.py`` on made-up times:
+enough in each of 150 simulated cases (``core/cadence.py`` on made-up times:
 the first poll 1.5-4.8 s after the first subjob starts, each wrapper's own
 0.2-2 s, whole-second stamps).  The polls are recorded as the component
 makes them (the times it planned and began them, on its own clock), and the
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring.introspect import render
+from GangaMonitoring.views.layout import render
 
 from .conftest import wait_for
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring._core.work import JobKey
+from GangaMonitoring.core.work import JobKey
 
-from GangaMonitoring._core.planner import POLL, POLL_NEW, POLL_QUEUED
-from GangaMonitoring._core.work import OpKey
+from GangaMonitoring.core.planner import POLL, POLL_NEW, POLL_QUEUED
+from GangaMonitoring.core.work import OpKey
 
 from . import plugins
 from .conftest import wait_for

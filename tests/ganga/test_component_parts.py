@@ -14,16 +14,16 @@ from typing import Any
 import pytest
 from tenacity import stop_after_attempt, wait_fixed
 
-from GangaMonitoring._core.clock import FakeClock, SystemClock
-from GangaMonitoring._core.index import ActiveJobIndex
-from GangaMonitoring._core.isolate import CallBudget, isolate
-from GangaMonitoring._core.pools import Pools
-from GangaMonitoring._core.retry import RetryPolicy
-from GangaMonitoring._core.runner import SchedulerRunner
-from GangaMonitoring._core.scheduler import Scheduler
-from GangaMonitoring._core.work import Operation
-from GangaMonitoring.compat.pipeline import OutputPipeline
-from GangaMonitoring.compat.requests import UserRequests
+from GangaMonitoring.core.clock import FakeClock, SystemClock
+from GangaMonitoring.core.index import ActiveJobIndex
+from GangaMonitoring.runtime.isolate import CallBudget, isolate
+from GangaMonitoring.runtime.pools import Pools
+from GangaMonitoring.core.retry import RetryPolicy
+from GangaMonitoring.runtime.runner import SchedulerRunner
+from GangaMonitoring.core.scheduler import Scheduler
+from GangaMonitoring.core.work import Operation
+from GangaMonitoring.integration.pipeline import OutputPipeline
+from GangaMonitoring.integration.requests import UserRequests
 from GangaMonitoring.drivers.base import FinishedWork
 
 WAIT = 20.0  # a bound for events only a broken runner reaches

@@ -49,7 +49,7 @@ def last_line(path: str) -> str:
 
 
 def test_condor_jobs_end_by_their_event_logs_without_a_query_of_the_schedd(gangadir: str) -> None:
-    from GangaMonitoring.compat.patches.condor_answers import installed
+    from GangaMonitoring.patches.condor_answers import installed
 
     engine = fakecondor.install()
     gate = os.path.join(os.path.dirname(gangadir), os.path.basename(gangadir) + ".gate")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring._core.planner import POLL, POLL_QUEUED
+from GangaMonitoring.core.planner import POLL, POLL_QUEUED
 
 from .conftest import ganga_options, wait_for
 
@@ -25,7 +25,7 @@ def component() -> Any:
 
 def test_bootstrap_builds_our_component_as_a_ganga_thread(ganga_session: Any) -> None:
     from GangaCore.Core.GangaThread import GangaThread
-    from GangaMonitoring.compat.component import MonitoringComponent
+    from GangaMonitoring.integration.component import MonitoringComponent
 
     mc = component()
     assert isinstance(mc, MonitoringComponent)
@@ -59,7 +59,7 @@ def test_loop_runs_and_accepts_create_task_from_its_thread_and_from_others(ganga
 
 
 def test_enable_is_idempotent_and_disable_stops_periodic_work(ganga_session: Any) -> None:
-    from GangaMonitoring.compat.component import RECONCILE_KEY
+    from GangaMonitoring.integration.component import RECONCILE_KEY
 
     mc = component()
     assert mc.enabled
@@ -130,7 +130,7 @@ def test_unloaded_package_leaves_stock_ganga_untouched(gangadir: str, tmp_path: 
     from GangaCore.GPIDev.Lib.Job.Job import Job
     from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
 
-    from GangaMonitoring.compat import patches
+    from GangaMonitoring import patches
 
     start_ganga(gangadir, extra_opts=ganga_options())
     stop_ganga()
@@ -156,7 +156,7 @@ def test_loop_is_a_real_asyncio_loop_for_coroutine_backends(ganga_session: Any) 
 def test_two_first_polls_of_a_backend_at_once_build_one_driver(ganga_session: Any, monkeypatch: Any) -> None:
     """Issue 18, correctness 2: a driver keeps state between its poll and the work it hands over
     (Dirac's handed-over jobs), so a second instance built by a concurrent first poll lost jobs."""
-    from GangaMonitoring.compat import polling as polling_module
+    from GangaMonitoring.integration import polling as polling_module
     from GangaMonitoring.drivers.simgrid import SimGridDriver
 
     comp = component()

@@ -86,7 +86,7 @@ def grid_job(requirement: str | None) -> Any:
 
 
 def test_check_holds_only_when_no_requirement_of_a_backend_is_met_and_releases_when_its_jobs_are_gone() -> None:
-    from GangaMonitoring.compat.credentials import CredentialCheck
+    from GangaMonitoring.integration.credentials import CredentialCheck
 
     valid = {"proxy-a": False, "proxy-b": True}
     jobs = {1: grid_job("proxy-a"), 2: grid_job("proxy-b"), 3: grid_job(None)}
@@ -101,7 +101,7 @@ def test_check_holds_only_when_no_requirement_of_a_backend_is_met_and_releases_w
 
 
 def test_check_survives_unreadable_jobs_and_broken_credentials_and_release_all_lifts_every_hold() -> None:
-    from GangaMonitoring.compat.credentials import CredentialCheck
+    from GangaMonitoring.integration.credentials import CredentialCheck
 
     def load(job_id: int) -> Any:
         if job_id == 1:

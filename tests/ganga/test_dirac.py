@@ -49,7 +49,7 @@ def dirac_session(gangadir: str, *extra: tuple[str, str, Any], sites: dict[str, 
 
 def monitoring_history(component: Any, job_id: int) -> str:
     """What monitoring did for job ``job_id`` and its subjobs, to tell why a test waited in vain."""
-    from GangaMonitoring.compat import statistics
+    from GangaMonitoring.integration import statistics
 
     def concerns_job(subject: Any) -> bool:
         parts = subject if isinstance(subject, tuple) else (subject,)
@@ -282,7 +282,7 @@ def test_one_dirac_job_failing_alone_is_its_trouble_never_diracs(ganga_session: 
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 18: a RuntimeError for one job's failure counted as DIRAC's: five polls opened the breaker."""
     import GangaMonitoring.drivers.dirac as module
-    from GangaMonitoring._core.retry import Fault, PollFailed, fault_of
+    from GangaMonitoring.core.retry import Fault, PollFailed, fault_of
 
     class Calls:
         def call(self, command: Any, arguments: dict[str, Any], credential: Any, timeout: float) -> Any:

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.ganga
 def gangas_own_init() -> Any:
     from GangaCore.GPIDev.Lib.Registry.JobRegistry import JobRegistrySlice
 
-    from GangaMonitoring.compat import patches
+    from GangaMonitoring import patches
 
     [original] = [o for owner, name, o in patches.ledger._wrapped_actions
                   if owner is JobRegistrySlice and name == "__init__"]
@@ -38,7 +38,7 @@ def test_index_entries_are_those_gangas_own_slices_give_and_settings_are_evaluat
         ganga_session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from GangaCore.GPIDev.Lib.Registry.JobRegistry import JobRegistrySlice
 
-    from GangaMonitoring.compat import patches
+    from GangaMonitoring import patches
 
     jobs = some_jobs(ganga_session)
     templates = patches.slices.SLICE_TEMPLATES

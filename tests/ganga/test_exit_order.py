@@ -25,7 +25,7 @@ SUBJOBS = 6
 PROBE = """
 import os, time
 from GangaCore.Runtime import Repository_runtime
-from GangaMonitoring.compat import patches
+from GangaMonitoring import patches
 
 def say(*parts):
     print(*parts, flush=True)
@@ -42,7 +42,7 @@ Repository_runtime.shutdown = probed_shutdown
 
 FIRST = PROBE + f"""
 import GangaCore.Core as core
-from GangaMonitoring._core.work import Kind
+from GangaMonitoring.core.work import Kind
 enableMonitoring()
 j = Job(backend=SimGrid(), splitter=ArgSplitter(args=[[str(i)] for i in range({SUBJOBS})]))
 j.submit()

@@ -88,7 +88,7 @@ def test_with_file_events_off_nothing_is_watched_and_the_polls_see_the_end(ganga
 @pytest.mark.parametrize("ganga_session", [[("PollThread", "Local", 2), ("Monitoring", "max_file_watches", 1)]],
                          indirect=True)
 def test_beyond_the_watch_limit_a_job_is_polled_as_before(ganga_session: Any) -> None:
-    from GangaMonitoring.introspect import render
+    from GangaMonitoring.views.layout import render
 
     gpi = ganga_session
     watched, beyond = local_job(gpi, 30), local_job(gpi, 3)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring._core.work import Kind, Operation, OpKey, PriorityClass
+from GangaMonitoring.core.work import Kind, Operation, OpKey, PriorityClass
 
 from .conftest import ganga_running, wait_for
 
@@ -115,7 +115,7 @@ def _this_source() -> dict[str, str]:
 
 def test_the_shell_command_reads_the_rows_a_real_session_wrote(gangadir: str) -> None:
     with ganga_running(gangadir, [("Monitoring", "status_file_interval", 0.2)]) as gpi:
-        from GangaMonitoring import status_file
+        from GangaMonitoring.views import status_file
         from GangaMonitoring.config import gangadir as configured
 
         where = configured()
@@ -154,7 +154,7 @@ def test_the_shell_command_reads_the_rows_a_real_session_wrote(gangadir: str) ->
 
 
 def test_notify_runs_a_command_when_every_job_is_final(ganga_session: Any, tmp_path: Path) -> None:
-    from GangaMonitoring.compat import notify
+    from GangaMonitoring.integration import notify
 
     gpi = ganga_session
     first = gpi.Job(backend=gpi.TestSubmitter(time=600))
@@ -184,9 +184,9 @@ def test_notify_runs_a_command_when_every_job_is_final(ganga_session: Any, tmp_p
 
 
 def test_notify_says_a_failing_command_in_one_line(ganga_session: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    from GangaMonitoring.compat.notify import FinalWatch
-    from GangaMonitoring.compat.prompt import tell_user
-    from GangaMonitoring._core.work import JobKey
+    from GangaMonitoring.integration.notify import FinalWatch
+    from GangaMonitoring.views.prompt import tell_user
+    from GangaMonitoring.core.work import JobKey
 
     gpi = ganga_session
     job = gpi.Job(backend=gpi.TestSubmitter(time=600))

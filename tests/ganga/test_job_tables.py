@@ -129,7 +129,8 @@ def test_monitoring_starts_nothing_new_while_a_table_or_a_print_computes(ganga_s
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Forced: a subjob table holds, in its render, until monitoring's dispatcher (back from its sleep
     within a second) waits for the prompt's turn; the turn's bound raised so that it waits for the table."""
-    from GangaMonitoring.compat import job_tables, patches
+    from GangaMonitoring import patches
+    from GangaMonitoring.views import job_tables
 
     gpi = ganga_session
     job = quiet_split_job(gpi)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring._core.planner import POLL
-from GangaMonitoring._core.work import OpKey
+from GangaMonitoring.core.planner import POLL
+from GangaMonitoring.core.work import OpKey
 
 from . import plugins
 from .conftest import wait_for

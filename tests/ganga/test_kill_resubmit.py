@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring._core.work import JobKey
+from GangaMonitoring.core.work import JobKey
 
 from .conftest import wait_for
 from .test_simgrid import ganga_on, own_simgrid

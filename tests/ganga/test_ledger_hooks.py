@@ -10,7 +10,7 @@ pytestmark = pytest.mark.ganga
 
 
 def test_a_hook_is_joined_once_and_taken_off_by_undo_all_leaving_others() -> None:
-    from GangaMonitoring.compat.patches import ledger
+    from GangaMonitoring.patches import ledger
 
     def theirs(_subjob: Any) -> None:
         pass

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring._core.retry import PollFailed
+from GangaMonitoring.core.retry import PollFailed
 from GangaMonitoring.testing import FakeClock, FakeJob, RecordingContext
 
 pytestmark = pytest.mark.ganga

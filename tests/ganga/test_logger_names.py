@@ -33,7 +33,7 @@ def test_a_status_change_does_not_resolve_paths_to_name_a_logger(ganga_session: 
 def test_every_caller_gets_the_logger_stock_gives_it(ganga_session: Any) -> None:
     import GangaCore.Utility.logging as ganga_logging
 
-    from GangaMonitoring.compat import patches
+    from GangaMonitoring import patches
 
     stock = next(original for owner, name, original in patches.ledger._wrapped_actions
                  if owner is ganga_logging and name == "getLogger")

@@ -88,7 +88,7 @@ def test_a_flush_computes_the_master_s_entry_once_and_reads_no_index_it_does_not
 
 
 def test_a_bounded_hold_that_let_writers_in_computes_the_master_s_entry_again() -> None:
-    from GangaMonitoring.compat.flush import RootEntries
+    from GangaMonitoring.repository.flush import RootEntries
 
     generation = [0]
     entries = RootEntries(generation=lambda: generation[0])

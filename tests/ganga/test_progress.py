@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from GangaMonitoring import introspect
-from GangaMonitoring._core.clock import FakeClock
-from GangaMonitoring._core.index import ActiveJobIndex
-from GangaMonitoring.compat.progress import SplitJobProgress, eta_from_run_times
+from GangaMonitoring.views.layout import render_progress
+from GangaMonitoring.core.clock import FakeClock
+from GangaMonitoring.core.index import ActiveJobIndex
+from GangaMonitoring.views.progress import SplitJobProgress, eta_from_run_times
 
 
 def master(states: dict[str, int]) -> SimpleNamespace:
@@ -36,11 +36,11 @@ def test_after_a_restart_the_burst_of_ends_does_not_make_the_time_left_short() -
     [now] = progress.look()[0]
     assert now.eta_s == 120.0 * (0.5 + 50 / 9)  # 9 still running, 50 queued
     assert now.eta_from_run_times == 1
-    assert introspect.render_progress(now).endswith("~12.1 min left (rough: 1 run time)")
+    assert render_progress(now).endswith("~12.1 min left (rough: 1 run time)")
     for _ in range(11):
         progress.note_run_time(3, 120.0)
     [sure] = progress.look()[0]
-    assert sure.eta_from_run_times == 12 and "rough" not in introspect.render_progress(sure)
+    assert sure.eta_from_run_times == 12 and "rough" not in render_progress(sure)
 
 
 def test_with_no_run_time_yet_the_pace_gives_the_time_left() -> None:

@@ -43,7 +43,7 @@ def run_until(child: pexpect.spawn, text: str, attempts: int = 60) -> str:
 def watch_frames(child: pexpect.spawn) -> None:
     """On a dumb terminal ``queues.watch`` prints frames; with ``count`` it returns to the prompt.
 
-    Leaving it with Ctrl-C is tested on the watch itself (tests/core/test_introspect.py); here,
+    Leaving it with Ctrl-C is tested on the watch itself (tests/core/test_views.py); here,
     under a fully loaded machine, a Ctrl-C sent through the pty was sometimes never turned into a
     KeyboardInterrupt in Ganga's main thread (see the issue notes), so this test does not depend on it.
     """

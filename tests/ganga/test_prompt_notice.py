@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring._core.breaker import BreakerSnapshot
-from GangaMonitoring.introspect import BackendSnapshot, MonitoringSnapshot
+from GangaMonitoring.core.breaker import BreakerSnapshot
+from GangaMonitoring.views.snapshot import BackendSnapshot, MonitoringSnapshot
 
 pytestmark = pytest.mark.ganga
 
@@ -44,7 +44,7 @@ def breaker(name: str, held: str | None = None) -> BreakerSnapshot:
 
 
 def test_notice_is_printed_once_per_change(ganga_session: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    from GangaMonitoring.compat.prompt import PromptNotice
+    from GangaMonitoring.views.prompt import PromptNotice
 
     component = FakeComponent()
     notice = PromptNotice(component)
@@ -81,7 +81,7 @@ def test_notice_is_printed_once_per_change(ganga_session: Any, capsys: pytest.Ca
 def test_attaches_to_ipython_once_its_shell_exists(ganga_session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import IPython
 
-    from GangaMonitoring.compat.prompt import PromptNotice
+    from GangaMonitoring.views.prompt import PromptNotice
 
     shell = Shell()
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring._core.work import OpKey
+from GangaMonitoring.core.work import OpKey
 
 from .conftest import wait_for
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.ganga
 
 
 def test_queues_is_ours_and_upstream_add_still_runs_user_work(ganga_session: Any) -> None:
-    from GangaMonitoring.compat.queues import MonitoringQueues
+    from GangaMonitoring.views.queues import MonitoringQueues
 
     queues = ganga_session.queues
     assert isinstance(queues, MonitoringQueues)
@@ -62,7 +62,7 @@ def _component() -> Any:
 
 def _waiting_work(component: Any, job_id: int, ran: threading.Event) -> Any:
     """Retrieval-like work for ``job_id``, queued in the lowest class an hour from now."""
-    from GangaMonitoring._core.work import Kind, Operation, PriorityClass
+    from GangaMonitoring.core.work import Kind, Operation, PriorityClass
 
     return component.runner.submit(Operation(
         key=OpKey("test-waiting", job_id), kind=Kind.RETRIEVE, backend="TestSubmitter",
@@ -99,7 +99,7 @@ def test_user_action_hooks_are_undone_when_monitoring_stops(ganga_session: Any) 
     from GangaCore.GPIDev.Lib.Job.Job import Job
 
     from GangaMonitoring.backends.simgrid import SimGrid
-    from GangaMonitoring.compat import patches
+    from GangaMonitoring import patches
 
     assert getattr(Job.__dict__["peek"], "__gm_wrapped__", False)
     assert getattr(SimGrid.__dict__["getOutput"], "__gm_wrapped__", False)
@@ -132,7 +132,7 @@ def test_why_takes_a_job_a_subjob_an_id_or_a_string_and_says_what_is_wrong(ganga
 
 def test_the_session_writes_its_status_for_the_shell_command_and_a_last_one_at_stop(gangadir: str) -> None:
     """Issue 16: `ganga-monitoring status` shows a running session's monitoring without its prompt."""
-    from GangaMonitoring import status_file
+    from GangaMonitoring.views import status_file
 
     from .conftest import ganga_running
 

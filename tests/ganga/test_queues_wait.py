@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import GangaMonitoring
-from GangaMonitoring.compat.queues import UsageError, WaitError
+from GangaMonitoring.views.queues import UsageError, WaitError
 
 pytestmark = pytest.mark.ganga
 
@@ -101,7 +101,7 @@ def test_ctrl_c_ends_the_wait_cleanly_and_a_terminal_gets_a_bar(ganga_session: A
 
 
 def test_a_dumb_terminal_gets_plain_lines_not_escapes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from GangaMonitoring.compat.waiting import redraws
+    from GangaMonitoring.views.waiting import redraws
 
     monkeypatch.setenv("TERM", "xterm-256color")
     assert redraws(Terminal()) and not redraws(io.StringIO())

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from GangaMonitoring.compat.rollup import SubjobStatuses
+from GangaMonitoring.repository.rollup import SubjobStatuses
 
 from .conftest import ganga_running
 from .test_flush_cost import KEEP
@@ -33,7 +33,7 @@ def force(subjob: Any, status: str) -> None:
 def test_the_counted_statuses_equal_every_subjob_s_status_after_each_change(gangadir: str) -> None:
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
-    from GangaMonitoring.compat import patches
+    from GangaMonitoring import patches
 
     with ganga_running(gangadir, KEEP) as gpi:
         job = gpi.Job(splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(40)]))
@@ -232,7 +232,7 @@ def test_writers_in_other_threads_while_the_master_is_counted_leave_the_counts_e
 def test_the_patch_is_undone_at_stop(gangadir: str) -> None:
     from GangaCore.GPIDev.Lib.Job.Job import Job
 
-    from GangaMonitoring.compat import patches
+    from GangaMonitoring import patches
 
     with ganga_running(gangadir):
         assert getattr(vars(Job)["getSubJobStatuses"], "__gm_wrapped__", False)
@@ -249,7 +249,7 @@ def test_the_session_runs_the_check_and_repairs_a_lost_count(ganga_session: Any)
     ran (written past Ganga's setter) is counted right after two checks."""
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
-    from GangaMonitoring.compat.patches.subjob_statuses import SUBJOB_STATUSES
+    from GangaMonitoring.patches.shared import SUBJOB_STATUSES
 
     from . import plugins
     from .conftest import wait_for
@@ -277,7 +277,7 @@ def test_a_first_count_never_loads_subjobs_under_the_master_s_lock(gangadir: str
 
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
-    from GangaMonitoring.compat import patches
+    from GangaMonitoring import patches
 
     with ganga_running(gangadir, KEEP) as gpi:
         job = gpi.Job(splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(5)]))

@@ -108,11 +108,11 @@ def test_faulty_grid_every_job_final_and_every_output_present_once(gangadir: str
         # issue 16: queues said "failures: 0" while the client retried one request in twenty
         from GangaCore.Core import monitoring_component as mc
 
-        from GangaMonitoring import introspect
+        from GangaMonitoring.views.layout import render
 
         recent = mc.runner.recent()
         assert recent.get(("SimGrid", "request", "retried"), 0) >= 5, recent
-        assert "request(s) retried by its client; last: SimGrid" in introspect.render(mc.statistics())
+        assert "request(s) retried by its client; last: SimGrid" in render(mc.statistics())
 
 
 def test_job_removed_while_its_output_downloads_is_dropped_cleanly(gangadir: str) -> None:
@@ -126,7 +126,7 @@ def test_job_removed_while_its_output_downloads_is_dropped_cleanly(gangadir: str
         outputdir = job.outputdir
         job.force_status("failed")  # Ganga refuses remove() of a completing job without this
         job.remove()
-        from GangaMonitoring.compat.component import PERIODIC_WORK
+        from GangaMonitoring.integration.component import PERIODIC_WORK
 
         periodic = {*PERIODIC_WORK, "rollup", "teardown", "kill-resubmit"}
 
@@ -216,7 +216,7 @@ def test_a_full_disk_pauses_retrieval_with_one_message_and_loses_nothing(gangadi
     """Outputs land in the job workspace: on a full disk every download waits, then all complete."""
     import logging
 
-    from GangaMonitoring._core import runner
+    from GangaMonitoring.runtime import runner
 
     lines: list[str] = []
     handler = logging.Handler()

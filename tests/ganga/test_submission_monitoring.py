@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from GangaMonitoring.compat import patches
+from GangaMonitoring import patches
 
 from . import plugins
 from .conftest import ganga_running, wait_for
@@ -167,7 +167,7 @@ def _rollup_planned(master_id: int) -> bool:
     """Is a roll-up of ``master_id`` pending or running?"""
     from GangaCore.Core import monitoring_component
 
-    from GangaMonitoring._core.work import OpKey
+    from GangaMonitoring.core.work import OpKey
 
     runner = monitoring_component.runner
     return any(op.key == OpKey.rollup(master_id) for op in [*runner.pending(), *runner.running()])
@@ -180,7 +180,7 @@ def test_a_dirac_subjob_failing_during_a_later_block_s_submission_does_not_fail_
     held after the first block, its subjobs fail there while two Dirac polls pass (a job running at the
     other site keeps Dirac polled); monitored then, they would be ``failed`` and the submission with them.
     Dirac's split jobs are monitored once ``submit()`` returns."""
-    from GangaMonitoring._core.work import OpKey
+    from GangaMonitoring.core.work import OpKey
 
     from .test_dirac import dirac_session
 

@@ -26,7 +26,7 @@ def stock_xml(obj: Any, ignore: str | list[str] = "") -> str:
 
 
 def our_xml(obj: Any, ignore: str | list[str] = "") -> str:
-    from GangaMonitoring.compat import xml_writer
+    from GangaMonitoring.repository import xml_writer
 
     out = io.StringIO()
     xml_writer.to_file(obj, out, ignore)
@@ -76,7 +76,7 @@ def test_the_repository_writes_its_files_with_it_and_they_are_stocks(ganga_sessi
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
-    from GangaMonitoring.compat import xml_writer
+    from GangaMonitoring.repository import xml_writer
 
     streamers = []
 
@@ -113,7 +113,7 @@ def test_an_object_that_cannot_be_written_is_ganga_s_error_and_writes_nothing(ga
     job.application._data["exe"] = Unwritable()  # as a value no repr can take
     out = io.StringIO()
     with pytest.raises(XMLFileError, match="no text for this"):
-        from GangaMonitoring.compat import xml_writer
+        from GangaMonitoring.repository import xml_writer
 
         xml_writer.to_file(job, out)
     assert out.getvalue() == ""
@@ -123,10 +123,11 @@ def test_an_object_that_cannot_be_written_is_ganga_s_error_and_writes_nothing(ga
 def test_the_patch_is_undone_at_stop(gangadir: str) -> None:
     import GangaCore.Core.GangaRepository.VStreamer as vstreamer
 
-    from GangaMonitoring.compat import patches, xml_writer
+    from GangaMonitoring import patches
+    from GangaMonitoring.repository import xml_writer
 
     from .conftest import ganga_running
 
     with ganga_running(gangadir):
-        assert vstreamer.to_file is xml_writer.to_file and patches.xml_saves._faster_writers
-    assert vstreamer.to_file is not xml_writer.to_file and not patches.xml_saves._faster_writers
+        assert vstreamer.to_file is xml_writer.to_file and patches.shared.FASTER_WRITERS
+    assert vstreamer.to_file is not xml_writer.to_file and not patches.shared.FASTER_WRITERS

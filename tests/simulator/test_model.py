@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from GangaMonitoring._core.clock import FakeClock
+from GangaMonitoring.core.clock import FakeClock
 from GangaMonitoring.simulator.model import (GridConfig, GridState, OutputNotReady, SimulatedGrid, UnknownJob,
                                              build_sandbox)
 

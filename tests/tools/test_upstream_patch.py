@@ -25,7 +25,7 @@ from tools.upstream_patch import checks
 from tools.upstream_patch.build import build, rebase_report, sdist_base
 from tools.upstream_patch.derived import OBJECTS, VSTREAMER, lock_free_edits, xml_writer_edits
 from tools.upstream_patch.edits import AnchorNotFound, Edit, Where, apply_edit
-from tools.upstream_patch.made_edits import drop_wrappers
+from tools.upstream_patch.made_edits import drop_names, drop_wrappers
 from tools.upstream_patch.manifest import INDEPENDENT, LEFT_OUT, SERIES
 from tools.upstream_patch.ours import ROOT_MODULE, TARGET, TARGET_DIR, Placement, files_under, rewrite_python
 
@@ -118,6 +118,10 @@ def test_the_new_component_is_wired_behind_the_switch(series: dict[str, Any], tm
         [("MonitoringComponent", "MonitoringQueues"), ("AsyncMonitoringService", "ThreadPoolQueueMonitor")])
 
 
+FROM_COMPAT = ("patches", "integration", "repository", "views")
+"""The layers of the series' copies where the load-time patches and what they install could be."""
+
+
 @pytest.mark.upstream
 def test_monkeypatches_made_real_edits_are_no_longer_installed(series: dict[str, Any]) -> None:
     tree = series["tree"]
@@ -126,16 +130,17 @@ def test_monkeypatches_made_real_edits_are_no_longer_installed(series: dict[str,
     tracer = (tree / "ganga/GangaCore/Utility/stacktracer.py").read_text()
     assert "in _current_frames().items()" in tracer and "from pygments" not in tracer
     assert "_unnamed_loggers" in (tree / "ganga/GangaCore/Utility/logging/__init__.py").read_text()
-    patches_dir = tree / TARGET_DIR / "compat" / "patches"
+    patches_dir = tree / TARGET_DIR / "patches"
+    ours = [module for layer in FROM_COMPAT for module in sorted((tree / TARGET_DIR / layer).rglob("*.py"))]
     for gone in ("queue_monitor", "component_swap", "frames_guard", "logger_names", "stack_traces"):
         assert not (patches_dir / f"{gone}.py").exists()
-    patches = "".join(p.read_text() for p in (tree / TARGET_DIR / "compat").rglob("*.py"))
+    patches = "".join(p.read_text() for p in ours)
     assert '(SubJobXMLList, "flush", _clearing_saved_flags),' not in patches
     assert '_wrap(subjob_list_module, "open"' not in patches
     assert "self._subjob_count = subjob_count" in sjxml and "self.load_subJobIndex()\n" in sjxml
     assert "subjob_obj._index_entry_written = (disk_key, this_cache)" in sjxml
     in_code = {node.id if isinstance(node, ast.Name) else node.name
-               for module in (tree / TARGET_DIR / "compat").rglob("*.py")
+               for module in ours
                for node in ast.walk(ast.parse(module.read_text())) if isinstance(node, ast.Name | ast.FunctionDef)}
     made_edits = {"_counting_once", "_forgetting_count", "_reading_index_when_used", "_noting_unread_index",
                   "_writing_index", "_remembering_stats", "_saving_noted", "_noting_changes"}
@@ -143,8 +148,8 @@ def test_monkeypatches_made_real_edits_are_no_longer_installed(series: dict[str,
     batch = (tree / "ganga/GangaCore/Lib/Batch/BatchScriptTemplate.py.template").read_text()
     assert "result = child.wait(timeout=###HEARTBEATFREQUENCE###)" in batch and "time.sleep(" not in batch
     assert "wrapper_ends_with_program" not in patches
-    pools = (tree / TARGET_DIR / "_core" / "pools.py").read_text()
-    assert f'WORKER_PRELOAD = ["ganga", "{TARGET}._core.worker_boot"' in pools  # GangaCore importable in workers
+    pools = (tree / TARGET_DIR / "runtime" / "pools.py").read_text()
+    assert f'WORKER_PRELOAD = ["ganga", "{TARGET}.runtime.worker_boot"' in pools  # GangaCore importable in workers
     inside = set(_git(tree, "ls-tree", "-r", "--name-only", "HEAD", "ganga/GangaCore").splitlines())
     assert not [f for f in inside if "/simulator/" in f or "/backends/" in f or f.endswith(("/demo.py", "/cli.py"))]
 
@@ -241,39 +246,40 @@ def test_an_edit_whose_anchor_is_absent_or_ambiguous_fails_naming_it(tmp_path: P
 
 def test_imports_are_rewritten_to_the_in_tree_package() -> None:
     names = frozenset({"quiet_bare_name_warning", "__version__"})
-    source = ("from GangaMonitoring._core.work import Kind\n"
+    hooks = f"{TARGET}.{ROOT_MODULE.removesuffix('.py')}"  # our __init__'s names, not our runtime/ package's
+    source = ("from GangaMonitoring.core.work import Kind\n"
               "from . import quiet_bare_name_warning\n"
               "from . import config\n"
               'log = logging.getLogger("GangaMonitoring.patches")\n'
               'root = logging.getLogger("GangaMonitoring")\n'
               'NATIVE = {"Local": "GangaMonitoring.drivers.local:LocalDriver"}\n')
     assert rewrite_python(source, 0, names) == (
-        f"from {TARGET}._core.work import Kind\n"
-        f"from {TARGET}.runtime import quiet_bare_name_warning\n"
+        f"from {TARGET}.core.work import Kind\n"
+        f"from {hooks} import quiet_bare_name_warning\n"
         "from . import config\n"
         f'log = logging.getLogger("{TARGET}.patches")\n'
         f'root = logging.getLogger("{TARGET}")\n'
         f'NATIVE = {{"Local": "{TARGET}.drivers.local:LocalDriver"}}\n')
     assert rewrite_python("from .. import quiet_bare_name_warning\n", 1, names) == \
-        f"from {TARGET}.runtime import quiet_bare_name_warning\n"
-    script = "import os\n\nif True:\n    from GangaMonitoring._core.clock import SystemClock\n"
+        f"from {hooks} import quiet_bare_name_warning\n"
+    script = "import os\n\nif True:\n    from GangaMonitoring.core.clock import SystemClock\n"
     assert rewrite_python(script, None, names) == (
         "import os\n\nif True:\n    import ganga  # noqa: F401 - puts GangaCore on sys.path (Ganga's conftest does it "
-        f"for tests)\n    from {TARGET}._core.clock import SystemClock\n")
+        f"for tests)\n    from {TARGET}.core.clock import SystemClock\n")
 
 
 def test_a_script_in_a_string_of_a_test_imports_ganga_before_ours() -> None:
     """A test's ``python -c`` script runs where an installed GangaCore needs ``import ganga`` first."""
     names: frozenset[str] = frozenset()
-    source = ('import os\nfrom GangaMonitoring._core.clock import SystemClock\n'
-              'SCRIPT = """\nimport sys\nfrom GangaMonitoring._core.work import Kind\nprint(1)\n"""\n'
-              'ONE_LINE = "import sys\\nfrom GangaMonitoring._core.work import Kind\\n"\n'
+    source = ('import os\nfrom GangaMonitoring.core.clock import SystemClock\n'
+              'SCRIPT = """\nimport sys\nfrom GangaMonitoring.core.work import Kind\nprint(1)\n"""\n'
+              'ONE_LINE = "import sys\\nfrom GangaMonitoring.core.work import Kind\\n"\n'
               'TEXT = "says nothing of GangaMonitoring"\n')
     assert rewrite_python(source, None, names) == (
         "import os\n" + "import ganga  # noqa: F401 - puts GangaCore on sys.path (Ganga's conftest does it for tests)\n"
-        f"from {TARGET}._core.clock import SystemClock\n"
-        f'SCRIPT = """\nimport sys\nimport ganga\nfrom {TARGET}._core.work import Kind\nprint(1)\n"""\n'
-        f'ONE_LINE = "import sys\\nimport ganga\\nfrom {TARGET}._core.work import Kind\\n"\n'
+        f"from {TARGET}.core.clock import SystemClock\n"
+        f'SCRIPT = """\nimport sys\nimport ganga\nfrom {TARGET}.core.work import Kind\nprint(1)\n"""\n'
+        f'ONE_LINE = "import sys\\nimport ganga\\nfrom {TARGET}.core.work import Kind\\n"\n'
         'TEXT = "says nothing of GangaMonitoring"\n')
     assert rewrite_python(source, 0, names).count("import ganga") == 0  # inside the package: GangaCore's import
 
@@ -315,6 +321,35 @@ def test_a_wrapper_made_an_edit_is_dropped_from_its_module_with_its_install_line
         drop_wrappers(module, ("_absent",), "the-commit")
 
 
+def test_shared_state_a_commit_cannot_make_yet_is_left_out_of_its_copy_with_its_imports(tmp_path: Path) -> None:
+    """``patches/shared.py`` before the modules some of its objects need are in the tree."""
+    module = tmp_path / "shared.py"
+    module.write_text(textwrap.dedent('''\
+        """The state patches share (LATER's mention in the docstring stays)."""
+
+        from __future__ import annotations
+
+        from ..repository import flush, rollup
+        from ..runtime.gil import SwitchInterval
+
+        HELD = flush.HeldLock()
+        """Item 13's."""
+        COUNTS = rollup.SubjobStatuses()
+        """Item 17's."""
+        LATER: SwitchInterval = SwitchInterval(0.05)
+        """Item 20's."""
+        '''))
+    assert "COUNTS, LATER" in drop_names(module, ("COUNTS", "LATER"), "the commits 'b' and 'c'")
+    text = module.read_text()
+    compile(text, str(module), "exec")
+    assert "HELD = flush.HeldLock()\n\"\"\"Item 13\'s.\"\"\"\n" in text and "from ..repository import flush\n" in text
+    assert "COUNTS =" not in text and "Item 17" not in text and "LATER:" not in text and "Item 20" not in text
+    assert "rollup" not in text and "SwitchInterval" not in text
+    assert "(LATER's mention in the docstring stays)" in text and "the commits 'b' and 'c'" in text
+    with pytest.raises(AnchorNotFound):
+        drop_names(module, ("ABSENT",), "the commit 'd'")
+
+
 def _edited_installed_file(tmp_path: Path, path: str, edits: tuple[Edit, ...]) -> str:
     """The installed Ganga's file at ``path`` (as in the 8.7.12 base) with ``edits`` applied; it compiles."""
     ganga = pytest.importorskip("ganga")
@@ -330,7 +365,7 @@ def _edited_installed_file(tmp_path: Path, path: str, edits: tuple[Edit, ...]) -
 
 def test_the_xml_writer_edit_is_our_module_s_code_in_ganga_s_vstreamer(tmp_path: Path) -> None:
     text = _edited_installed_file(tmp_path, VSTREAMER, xml_writer_edits(REPO))
-    ours = (REPO / "src/GangaMonitoring/compat/xml_writer.py").read_text()
+    ours = (REPO / "src/GangaMonitoring/repository/xml_writer.py").read_text()
     method = ours[ours.index("    def simpleAttribute"):ours.index("    def acceptOptional")]
     assert method in text  # the code itself, not a rewrite of it
     assert "class JoinedStreamer(VStreamer):" in text and "GangaMonitoring" not in text

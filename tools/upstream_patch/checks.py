@@ -142,7 +142,7 @@ import inspect, os, sys, tempfile
 from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
 start_ganga(tempfile.mkdtemp(prefix="gangadir-"))
 from GangaCore.Core import monitoring_component
-from GangaCore.Core.MonitoringComponent.compat.patches import ledger
+from GangaCore.Core.MonitoringComponent.patches import ledger
 print("COMPONENT", type(monitoring_component).__name__)
 for owner, name, _ in list(ledger._wrapped_actions):
     where = inspect.getsourcefile(owner) if inspect.isclass(owner) else getattr(owner, "__file__", None)

@@ -1,6 +1,6 @@
 """Edits of Ganga whose text is our runtime module's code: one source, two forms.
 
-:func:`joined_xml_writer` makes ``compat/xml_writer.py`` (the XML writer the
+:func:`joined_xml_writer` makes ``repository/xml_writer.py`` (the XML writer the
 runtime package swaps in for ``VStreamer.to_file`` at load) an edit of
 Ganga's ``VStreamer.py``: its visitor class and the body of its ``to_file``
 are read from our module (by ``ast``, so a change there is a change of the
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .edits import AnchorNotFound, Edit, Where, apply_edit
 
-XML_WRITER = "src/GangaMonitoring/compat/xml_writer.py"
+XML_WRITER = "src/GangaMonitoring/repository/xml_writer.py"
 VSTREAMER = "ganga/GangaCore/Core/GangaRepository/VStreamer.py"
 CLASS = "JoinedStreamer"
 
@@ -47,7 +47,7 @@ def _visitor_and_body(source: str) -> tuple[str, str]:
 
 
 def xml_writer_edits(repo: Path) -> tuple[Edit, ...]:
-    """The edits of ``VStreamer.py``, their text from our ``compat/xml_writer.py`` in ``repo``."""
+    """The edits of ``VStreamer.py``, their text from our ``repository/xml_writer.py`` in ``repo``."""
     code, body = _visitor_and_body((repo / XML_WRITER).read_text())
     if not all(re.search(rf"\b{name}\b", body) for name in ("obj", "fobj", "selection")):
         raise AnchorNotFound(f"{XML_WRITER}: to_file's body no longer reads obj, fobj and selection")
@@ -67,7 +67,7 @@ def xml_writer_edits(repo: Path) -> tuple[Edit, ...]:
              "        _joined_to_file(j, fobj, _ignore_subs)\n", why="to_file writes through the joined writer"),
         Edit(VSTREAMER, "##########################################################################\n# XML Parser.\n",
              comment + code.rstrip("\n") + "\n\n\n" + function + "\n\n", Where.BEFORE,
-             why="JoinedStreamer, from GangaMonitoring's compat/xml_writer.py"),
+             why="JoinedStreamer, from GangaMonitoring's repository/xml_writer.py"),
     )
 
 
@@ -76,7 +76,7 @@ def joined_xml_writer(repo: Path, tree: Path) -> list[str]:
     return [edit.why for edit in xml_writer_edits(repo) if apply_edit(tree, edit) is not None]
 
 
-LOCK_FREE = "src/GangaMonitoring/compat/patches/lock_free.py"
+LOCK_FREE = "src/GangaMonitoring/patches/lock_free.py"
 OBJECTS = "ganga/GangaCore/GPIDev/Base/Objects.py"
 
 

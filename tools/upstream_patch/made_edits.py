@@ -102,3 +102,54 @@ def dropping(module: str, functions: tuple[str, ...], made_edit_by: str) -> Call
         return [drop_wrappers(tree / TARGET_DIR / module, functions, made_edit_by)]
 
     return fixup
+
+
+def drop_names(module: Path, names: tuple[str, ...], coming_with: str) -> str:
+    """Remove the top-level assignments of ``names`` from ``module`` (a copy in the tree); return a note.
+
+    For a module of shared state placed before every module its objects need is in the tree
+    (``patches/shared.py``): each assignment goes with the string under it (its attribute
+    docstring), the imports left unused go too, and the module's docstring says which commits
+    bring the rest.  The commits that bring them place the module again, whole.
+    """
+    source = module.read_text()
+    tree = ast.parse(source)
+    body = tree.body
+    spans = []
+    for n, node in enumerate(body):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) \
+            else []
+        if any(isinstance(t, ast.Name) and t.id in names for t in targets):
+            end = node.end_lineno or node.lineno
+            following = body[n + 1] if n + 1 < len(body) else None
+            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant) \
+                    and isinstance(following.value.value, str):
+                end = following.end_lineno or following.lineno
+            spans.append((node.lineno, end))
+    if len(spans) != len(names):
+        raise AnchorNotFound(f"{module}: not every one of {', '.join(names)} is assigned at its top level")
+    dropped = {n for start, end in spans for n in range(start, end + 1)}
+    lines = source.splitlines(keepends=True)
+    kept = "".join(line for n, line in enumerate(lines, 1) if n not in dropped)
+    kept = _single_blank_lines_among_imports(_pruned_imports(kept.rstrip("\n") + "\n"))
+    kept_tree = ast.parse(kept)
+    code = "".join(line for n, line in enumerate(kept.splitlines(keepends=True), 1)
+                   if n not in _docstring_lines(kept_tree))
+    if re.search(r"\b(" + "|".join(map(re.escape, names)) + r")\b", code):
+        raise AnchorNotFound(f"{module}: {', '.join(names)} still named after their assignments were dropped")
+    docstring = ast.get_docstring(kept_tree, clean=False)
+    if docstring is not None:
+        note = textwrap.fill(f"In this commit {', '.join(names)} are not here yet: they come with {coming_with}.",
+                             width=100, break_on_hyphens=False)
+        kept = kept.replace(docstring, f"{docstring.rstrip()}\n\n{note}\n", 1)
+    compile(kept, str(module), "exec")
+    module.write_text(kept)
+    return f"{module.name}: without {', '.join(names)} until {coming_with}"
+
+
+def not_yet(module: str, names: tuple[str, ...], coming_with: str) -> Callable[[Path, Path], list[str]]:
+    """A step's fixup: :func:`drop_names` on ``module`` (relative to our package in the tree)."""
+    def fixup(_repo: Path, tree: Path) -> list[str]:
+        return [drop_names(tree / TARGET_DIR / module, names, coming_with)]
+
+    return fixup

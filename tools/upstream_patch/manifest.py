@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .edits import AnchorNotFound, Edit, Where
 from .derived import joined_xml_writer, lock_free_reads
-from .made_edits import dropping
+from .made_edits import dropping, not_yet
 from .ours import PACKAGE, ROOT_MODULE, TARGET, TARGET_DIR, Placement
 
 Fixup = Callable[[Path, Path], list[str]]
@@ -41,8 +41,9 @@ class Step:
 
 
 PACKAGE_SOURCE = f"src/{PACKAGE}"
-PATCHES_GLOB = f"{TARGET_DIR}/compat/**/*.py"
-"""Where our load-time patches are, as a package or a module (edits find the file holding their anchor)."""
+PATCHES_GLOB = f"{TARGET_DIR}/**/*.py"
+"""Where our load-time patches (``patches/``) and the modules they patch with are (``views/queues.py``): edits
+find the one file holding their anchor, wherever a restructuring put it."""
 
 UNIT_TESTS = "ganga/GangaCore/test/Unit/Monitoring"
 GPI_TESTS = "ganga/GangaCore/test/GPI/Monitoring"
@@ -89,15 +90,15 @@ def _drivers_present_only(repo: Path, tree: Path) -> list[str]:
 
 
 PRELOAD_EDITS = (
-    Edit(f"{TARGET_DIR}/_core/*.py", f'WORKER_PRELOAD = ["{TARGET}._core.worker_boot"',
-         f'WORKER_PRELOAD = ["ganga", "{TARGET}._core.worker_boot"', glob=True,
+    Edit(f"{TARGET_DIR}/runtime/*.py", f'WORKER_PRELOAD = ["{TARGET}.runtime.worker_boot"',
+         f'WORKER_PRELOAD = ["ganga", "{TARGET}.runtime.worker_boot"', glob=True,
          why="the workers' fork server imports ganga first: in an installed Ganga, GangaCore is importable only "
              "after ganga's sys.path entry, and multiprocessing ignores a preload it cannot import, so workers "
              "would have run the parent's main script (ganga itself)"),
 )
 
-CORE_IMPORTS = (f"{TARGET}.compat.component", f"{TARGET}.compat.patches",
-                f"{TARGET}.config", f"{TARGET}.introspect", f"{TARGET}._core.scheduler")
+CORE_IMPORTS = (f"{TARGET}.integration.component", f"{TARGET}.patches",
+                f"{TARGET}.config", f"{TARGET}.views.snapshot", f"{TARGET}.core.scheduler")
 
 # --- Core/__init__.py: the switch ------------------------------------------------------------------
 
@@ -107,7 +108,7 @@ _BUILD_STOCK = "    monitoring_component = AsyncMonitoringService(registry_slice
 _DEFINE_AT_BOOTSTRAP = "    monitoring_config.define_options()  # [Monitoring]: the switch below\n"
 _WIRING = (
     "    # [Monitoring]use_stock_monitoring (False by default) chooses the scheduled component,\n"
-    "    # with its load-time patches of Ganga (GangaCore.Core.MonitoringComponent.compat.patches),\n"
+    "    # with its load-time patches of Ganga (GangaCore.Core.MonitoringComponent.patches),\n"
     "    # or the AsyncMonitoringService\n"
     + _DEFINE_AT_BOOTSTRAP +
     "    if monitoring_config.monitoring_option('use_stock_monitoring'):\n"
@@ -121,8 +122,8 @@ _WIRING = (
 WIRING_EDITS = (
     Edit(_CORE, _IMPORT_STOCK, _IMPORT_STOCK
          + "    from GangaCore.Core.MonitoringComponent import config as monitoring_config\n"
-           "    from GangaCore.Core.MonitoringComponent.compat import patches as monitoring_patches\n"
-           "    from GangaCore.Core.MonitoringComponent.compat.component import MonitoringComponent\n",
+           "    from GangaCore.Core.MonitoringComponent import patches as monitoring_patches\n"
+           "    from GangaCore.Core.MonitoringComponent.integration.component import MonitoringComponent\n",
          why="import both components"),
     Edit(_CORE, _BUILD_STOCK, _WIRING, why="build the one [Monitoring]use_stock_monitoring selects"),
     Edit(_CORE, "exportToInterface(my_interface, 'runMonitoring', monitoring_component.enable, 'Functions')",
@@ -162,7 +163,7 @@ QUEUES_EDITS = (
          "        if monitoring_config.monitoring_option('use_stock_monitoring'):\n"
          "            _global_queues = ThreadPoolQueueMonitor()\n"
          "        else:  # Ganga's queues, plus what the scheduled monitoring does (why(job), snapshot(), watch())\n"
-         "            from GangaCore.Core.MonitoringComponent.compat.queues import MonitoringQueues\n"
+         "            from GangaCore.Core.MonitoringComponent.views.queues import MonitoringQueues\n"
          "            _global_queues = MonitoringQueues()\n",
          why="build the queues that also show monitoring"),
     Edit(PATCHES_GLOB, "    from ..backends.simgrid import SimGrid\n\n    backend = stripProxy(job.backend)\n"
@@ -309,8 +310,8 @@ SAFE_SAVE_HOOK_EDITS = (
          "# taken, one after the other: a flusher may let the subjob's master's lock go there for a moment\n"
          "safe_save.before_subjob_save = []\n",
          Where.AFTER, why="safe_save.before_subjob_save, empty in Ganga"),
-    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap\n\nHELD_LOCK = flush.HeldLock()\n",
-         "from .ledger import _join, _lock, _wrap\n\nHELD_LOCK = flush.HeldLock()\n", glob=True,
+    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap\nfrom .shared import HELD_LOCK\n",
+         "from .ledger import _join, _lock, _wrap\nfrom .shared import HELD_LOCK\n", glob=True,
          why="bounded holds join Ganga's hook"),
     Edit(PATCHES_GLOB, "        _wrap(Registry, \"flush_all\", _bounding_holds)\n",
          "        # Ganga's safe_save calls before_subjob_save before each subjob save: a hook, not a patch\n"
@@ -393,8 +394,8 @@ PRINTING_EDITS = (
          "    def _accept(self, visitor):\n"
          "        \"\"\"accept, under the lock of its caller's choosing\"\"\"\n\n",
          why="a print without the root's lock; any other visitor (the XML writer) with it"),
-    Edit(PATCHES_GLOB, "from .job_tables import PROMPT_FIRST\nfrom .ledger import _lock, _wrap\n",
-         "from .job_tables import PROMPT_FIRST\nfrom .ledger import _join, _lock, _wrap\n", glob=True,
+    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap\nfrom .shared import PROMPT_FIRST\n",
+         "from .ledger import _join, _lock, _wrap\nfrom .shared import PROMPT_FIRST\n", glob=True,
          why="printing joins Ganga's hook"),
     Edit(PATCHES_GLOB, "        _wrap(GangaObject, \"accept\", _printing_unlocked)\n",
          "        # Ganga's accept prints without the lock itself, within GangaObject._around_print: a hook\n"
@@ -513,9 +514,9 @@ REPOSITORY_TESTS = f"{TEMPLATES}/Unit/Repository"
 
 # --- what the main series leaves out of its copy of the package's patches -------------------------------
 
-_REGISTRY = f"{TARGET_DIR}/compat/patches/__init__.py"
-_INDEPENDENT_PATCH_MODULES = ("compat/patches/frames_guard.py", "compat/patches/logger_names.py",
-                              "compat/patches/stack_traces.py")
+_REGISTRY = f"{TARGET_DIR}/patches/__init__.py"
+_INDEPENDENT_PATCH_MODULES = ("patches/frames_guard.py", "patches/logger_names.py",
+                              "patches/stack_traces.py")
 _NOT_PATCHES = ("items 6, 10, 12 are edits of Ganga (the independent series), item 14 of VStreamer, item 3 of "
                 "startUpQueues, "
                 "item 1 of bootstrap")
@@ -528,7 +529,7 @@ REGISTRY_EDITS = tuple(
         (' "cached_logger_names",', ""), (' "guard_current_frames",', ""), (' "plain_stack_traces",', ""),
         (' "unguard_current_frames",', ""),
         ("        swap_queues()\n", ""),
-        ("from .component_swap import is_swapped, swap_component\n", "from .. import current\n"),
+        ("from .component_swap import is_swapped, swap_component\n", "from ..integration import current\n"),
         ("        swap_component(component_class)\n",
          "        current.set_component_class(component_class)  # bootstrap builds it: no class of Ganga's swapped\n"),
         ("    return is_swapped()\n",
@@ -539,10 +540,10 @@ REGISTRY_EDITS = tuple(
         ("from .xml_saves import fast_xml_saves, forget_writers\n", ""), (' "fast_xml_saves",', ""),
         ("        forget_writers()\n", ""),
     ))) + (
-    Edit(f"{TARGET_DIR}/compat/component.py", "        patches.cached_logger_names()\n", "",
+    Edit(f"{TARGET_DIR}/integration/component.py", "        patches.cached_logger_names()\n", "",
          why="component start: no logger-name or stack-trace patch to install"),
-    Edit(f"{TARGET_DIR}/compat/component.py", "        patches.plain_stack_traces()\n", ""),
-    Edit(f"{TARGET_DIR}/compat/component.py", "        patches.fast_xml_saves()\n", "",
+    Edit(f"{TARGET_DIR}/integration/component.py", "        patches.plain_stack_traces()\n", ""),
+    Edit(f"{TARGET_DIR}/integration/component.py", "        patches.fast_xml_saves()\n", "",
          why="component start: Ganga's VStreamer writes joined strings itself"),
     Edit(f"{TARGET_DIR}/{ROOT_MODULE}",
          "            patches.guard_current_frames()  # stock monitoring, but no CPython deadlock (patches, item 6)\n",
@@ -550,9 +551,9 @@ REGISTRY_EDITS = tuple(
 )
 
 LEFT_OUT = ("simulator/*", "testing/*", "backends/*", "drivers/simgrid.py", "demo.py", "cli.py", "gangarc.py",
-            "_arguments.py", "embedded.py", "BOOT.py", "py.typed", "compat/patches/queue_monitor.py",
-            "compat/patches/component_swap.py", "compat/patches/batch_wrapper.py", "compat/patches/xml_saves.py",
-            "compat/xml_writer.py",
+            "_arguments.py", "embedded.py", "BOOT.py", "py.typed", "patches/queue_monitor.py",
+            "patches/component_swap.py", "patches/batch_wrapper.py", "patches/xml_saves.py",
+            "repository/xml_writer.py",
             *_INDEPENDENT_PATCH_MODULES)
 """Files of our package no commit places: the grid simulator, fake DIRAC, SimGrid backend and driver,
 demo and command line (test and demo tooling: they stay in GangaMonitoring, or go to GangaTest in a
@@ -572,11 +573,14 @@ def _ours(*include: str, tests: tuple[str, ...] = ()) -> tuple[Placement, ...]:
 
 
 def _patch(*names: str) -> tuple[str, ...]:
-    return tuple(f"compat/patches/{n}.py" for n in names)
+    return tuple(f"patches/{n}.py" for n in names)
 
+
+SHARED_AGAIN = Placement(PACKAGE_SOURCE, TARGET_DIR, include=("patches/shared.py",), again=True)
+"""``patches/shared.py`` whole again, once the commit brings what more of it needs (``not_yet`` left it out)."""
 
 _STILL_A_PATCH = ("\n\nNot yet an edit of Ganga: the change is a load-time patch, carried as a module of the "
-                  "component\n(compat/patches/, installed when the component starts, undone when it stops).")
+                  "component\n(patches/, installed when the component starts, undone when it stops).")
 
 INDEPENDENT: tuple[Step, ...] = (
     Step("frames-guard", "stacktracer: sys._current_frames with the garbage collector off before CPython 3.12",
@@ -612,21 +616,20 @@ MAIN: tuple[Step, ...] = (
          "monitoring leaves alone; force_status of a master forces its active subjobs too; peek and the\n"
          "backends' getOutput* announce a user's action (its job's monitoring goes first). The ledger\n"
          "records every patch so that it is undone when the component stops." + _STILL_A_PATCH,
-         placements=_ours("compat/__init__.py", *_patch("ledger", "status_watch", "submissions", "force_status",
-                                                        "user_actions")),
-         imports=tuple(f"{TARGET}.compat.patches.{n}" for n in ("status_watch", "submissions", "force_status",
-                                                                "user_actions"))),
+         placements=_ours(*_patch("ledger", "status_watch", "submissions", "force_status", "user_actions")),
+         imports=tuple(f"{TARGET}.patches.{n}" for n in ("status_watch", "submissions", "force_status",
+                                                         "user_actions"))),
     Step("lock-free", "Descriptor: reads of loaded values without the flusher's lock",
          "A read of a loaded attribute of a job no longer waits for the lock the registry flusher holds\n"
          "while it writes that job (seen: `jobs` and monitoring waiting seconds behind a flush of a\n"
          "3,000-subjob master). A real edit of synchronised_get_descriptor: its fast path is\n"
-         "GangaMonitoring's compat/patches/lock_free.py's, read by ast (Unit/TestLockFreeReads).",
+         "GangaMonitoring's patches/lock_free.py's, read by ast (Unit/TestLockFreeReads).",
          placements=_ours(*_patch("lock_free")) + (
              Placement(f"{TEMPLATES}/Unit/Base", "ganga/GangaCore/test/Unit", rewrite=False,
                        include=("TestLockFreeReads.py",)),),
          edits=LOCK_FREE_COPY_EDITS,
-         fixups=(lock_free_reads, dropping("compat/patches/lock_free.py", ("_reading_without_lock",), "lock-free")),
-         imports=(f"{TARGET}.compat.patches.lock_free", "GangaCore.GPIDev.Base.Objects")),
+         fixups=(lock_free_reads, dropping("patches/lock_free.py", ("_reading_without_lock",), "lock-free")),
+         imports=(f"{TARGET}.patches.lock_free", "GangaCore.GPIDev.Base.Objects")),
     Step("bounded-holds", "Registry.flush_all: a master's lock let go between subjob saves",
          "The registry flusher holds a master's lock only while it saves one subjob, not for the whole\n"
          "split job, so monitoring and the prompt get the job between saves.\n\n"
@@ -635,14 +638,17 @@ MAIN: tuple[Step, ...] = (
          "joins it there (joined at start, taken off at stop: no function of Ganga's replaced) and lets\n"
          "the master's lock go for a moment once it has held it 5 ms.\n\n"
          "Not yet an edit of Ganga: Registry.flush_all within the bounded hold, a load-time patch carried\n"
-         "as a module of the component (compat/patches/bounded_holds.py, installed when the component\n"
+         "as a module of the component (patches/bounded_holds.py, installed when the component\n"
          "starts, undone when it stops).",
-         placements=_ours("_core/__init__.py", "_core/weak.py", "compat/flush.py", *_patch("bounded_holds"),
+         placements=_ours("core/__init__.py", "core/weak.py", "repository/__init__.py", "repository/flush.py",
+                          *_patch("shared", "bounded_holds"),
                           tests=("__init__.py", "test_held_lock.py")) + (
              Placement(REPOSITORY_TESTS, "ganga/GangaCore/test/Unit/Repository", rewrite=False,
                        include=("__init__.py", "TestSafeSaveHooks.py")),),
          edits=SAFE_SAVE_HOOK_EDITS,
-         imports=(f"{TARGET}.compat.patches.bounded_holds", "GangaCore.Core.GangaRepository.GangaRepositoryXML")),
+         fixups=(not_yet("patches/shared.py", ("SUBJOB_STATUSES", "PROMPT_FIRST"),
+                         "the commits 'subjob-statuses' and 'job-tables'"),),
+         imports=(f"{TARGET}.patches.bounded_holds", "GangaCore.Core.GangaRepository.GangaRepositoryXML")),
     Step("xml-writer", "VStreamer: the XML writer writes the same bytes from strings joined once",
          "to_file builds a job's XML as a list of strings joined once (JoinedStreamer, a VStreamer)\n"
          "instead of VStreamer's print calls into a StringIO, a few hundred per subjob and about a third\n"
@@ -656,7 +662,8 @@ MAIN: tuple[Step, ...] = (
          "A job slice (jobs, jobs.select(...)) copies the display settings it reads from [Display] from\n"
          "a template made once per option change instead of reading and parsing them per slice."
          + _STILL_A_PATCH,
-         placements=_ours("compat/display.py", *_patch("slices")), imports=(f"{TARGET}.compat.patches.slices",)),
+         placements=_ours("views/__init__.py", "views/display.py", *_patch("slices")),
+         imports=(f"{TARGET}.patches.slices",)),
     Step("master-work", "GangaRepositoryXML, SubJobXMLList: a split master's own work once per flush",
          "A flush of a split master computes the master's index entries, reads its subjob index and\n"
          "counts its subjobs once, not once per subjob saved. SubJobXMLList, as real edits: a master\n"
@@ -668,19 +675,20 @@ MAIN: tuple[Step, ...] = (
          "GangaRepositoryLocal.flush, a real edit: a job's index entry is computed once per flush (by the\n"
          "index_write that ends _safe_flush_xml, under the job's lock), not three times, each a walk of\n"
          "every subjob's status (Unit/Repository/TestRepositoryFlush: 3 -> 1 getIndexCache per flush).",
-         placements=_ours(*_patch("flush_state", "master_work")) + (
+         placements=_ours(*_patch("master_work")) + (
              Placement(REPOSITORY_TESTS, "ganga/GangaCore/test/Unit/Repository", rewrite=False,
                        include=("__init__.py", "TestSubJobXMLList.py", "TestRepositoryFlush.py")),),
          edits=MASTER_WORK_EDITS + ROOT_ENTRY_EDITS,
-         fixups=(dropping("compat/patches/master_work.py", ("_noting_unread_index", "_reading_index_when_used",
+         fixups=(dropping("patches/master_work.py", ("_noting_unread_index", "_reading_index_when_used",
                                                             "_counting_once", "_forgetting_count", "_entries_once"),
                           "master-work"),),
-         imports=(f"{TARGET}.compat.patches.master_work", "GangaCore.Core.GangaRepository.SubJobXMLList")),
+         imports=(f"{TARGET}.patches.master_work", "GangaCore.Core.GangaRepository.SubJobXMLList")),
     Step("subjob-statuses", "Job: a master's subjob statuses answered from counts",
          "getSubJobStatuses of a master is answered from counts kept as subjobs change status, not by\n"
          "loading and reading every subjob." + _STILL_A_PATCH,
-         placements=_ours("compat/rollup.py", *_patch("subjob_statuses")),
-         imports=(f"{TARGET}.compat.patches.subjob_statuses",)),
+         placements=_ours("repository/rollup.py", *_patch("subjob_statuses")) + (SHARED_AGAIN,),
+         fixups=(not_yet("patches/shared.py", ("PROMPT_FIRST",), "the commit 'job-tables'"),),
+         imports=(f"{TARGET}.patches.subjob_statuses",)),
     Step("subjobs-index", "SubJobXMLList: subjobs.idx written whole or not at all",
          "The index of a split job's subjobs is written under a temp name and renamed over the old one:\n"
          "a flush killed or failing half-way through the write no longer leaves a truncated index\n"
@@ -701,7 +709,7 @@ MAIN: tuple[Step, ...] = (
          "computed from saved values only. Ganga alone, a master of 2,000 subjobs made in the session, one\n"
          "subjob changed: a flush computes 4 index entries instead of 2,003 (median of 5 flushes 330 vs\n"
          "2,819 ms, on 2 cores shared at load 17-35; docs/upstream-patch.md). Real edits.\n\n"
-         "The copy of our load-time patch module (compat/patches/flush_costs.py) installs nothing: its\n"
+         "The copy of our load-time patch module (patches/flush_costs.py) installs nothing: its\n"
          "wrappers of SubJobXMLList, safe_save (the bounded holds' yield is Ganga's safe_save hook since\n"
          "that commit) and JobRegistry.getIndexCache (its memo and the master's entry once per flush\n"
          "served only the wrappers gone), and bounded holds' Node._setDirty note, are gone.",
@@ -709,13 +717,13 @@ MAIN: tuple[Step, ...] = (
              Placement(REPOSITORY_TESTS, "ganga/GangaCore/test/Unit/Repository", rewrite=False,
                        include=("TestSubJobXMLListFlush.py",)),),
          edits=FLUSH_COST_EDITS,
-         fixups=(dropping("compat/patches/flush_costs.py", ("_writing_index", "_remembering_stats",
+         fixups=(dropping("patches/flush_costs.py", ("_writing_index", "_remembering_stats",
                                                             "_index_written_whole", "_clearing_saved_flags"),
                           "flush-costs"),
-                 dropping("compat/patches/flush_costs.py", ("_forgetting_saved",), "bounded-holds', 'xml-writer"),
-                 dropping("compat/patches/flush_costs.py", ("_remembering_entries",), "master-work"),
-                 dropping("compat/patches/bounded_holds.py", ("_saving_noted", "_noting_changes"), "flush-costs")),
-         imports=(f"{TARGET}.compat.patches.flush_costs", f"{TARGET}.compat.patches.bounded_holds")),
+                 dropping("patches/flush_costs.py", ("_forgetting_saved",), "bounded-holds', 'xml-writer"),
+                 dropping("patches/flush_costs.py", ("_remembering_entries",), "master-work"),
+                 dropping("patches/bounded_holds.py", ("_saving_noted", "_noting_changes"), "flush-costs")),
+         imports=(f"{TARGET}.patches.flush_costs", f"{TARGET}.patches.bounded_holds")),
     Step("batch-wrapper", "Batch: the job wrapper ends with its program, not a heartbeat later",
          "The wrapper LSF, PBS, SGE and Slurm run polled its program, then slept heartbeat_frequency\n"
          "(30 s by default): a batch job ended, and held its slot, up to 30 s after its program. It now\n"
@@ -728,31 +736,31 @@ MAIN: tuple[Step, ...] = (
          "items and their priorities, the clock, the index of active jobs, recent counts and poll\n"
          "records, what went wrong (bugs, trouble), retry with backoff and circuit breakers; with their\n"
          "tests in Unit/Monitoring.",
-         placements=_ours("_core/work.py", "_core/clock.py", "_core/recent.py", "_core/poll_record.py",
-                          "_core/bugs.py", "_core/trouble.py", "_core/index.py", "_core/retry.py",
-                          "_core/breaker.py",
+         placements=_ours("core/work.py", "core/clock.py", "core/recent.py", "core/poll_record.py",
+                          "core/bugs.py", "core/trouble.py", "core/index.py", "core/retry.py",
+                          "core/breaker.py",
                           tests=("test_index.py", "test_operation.py", "test_poll_record.py")),
-         imports=(f"{TARGET}._core.breaker", f"{TARGET}._core.index")),
+         imports=(f"{TARGET}.core.breaker", f"{TARGET}.core.index")),
     Step("scheduler", "MonitoringComponent: the planner and the scheduler",
          "The pure core, part two: the poll planner, adaptive concurrency limits, draining at stop, and\n"
          "the scheduler that orders work by priority within the limits and breakers; with their tests.",
-         placements=_ours("_core/adaptive.py", "_core/planner.py", "_core/draining.py", "_core/scheduler.py",
+         placements=_ours("core/adaptive.py", "core/planner.py", "core/draining.py", "core/scheduler.py",
                           tests=("test_adaptive.py", "test_breaker.py", "test_draining.py", "test_planner.py",
                                  "test_recent.py", "test_retry.py", "test_scheduler.py")),
-         imports=(f"{TARGET}._core.scheduler",)),
+         imports=(f"{TARGET}.core.scheduler",)),
     Step("runner", "MonitoringComponent: the runner, worker pools and fan-out",
          "The threaded part: the runner that executes the scheduler's plan, worker thread and process\n"
          "pools (the fork server imports ganga first), isolation of a backend's calls, the fan-out of\n"
          "updates; with their tests.",
-         placements=_ours("_core/runner.py", "_core/pools.py", "_core/fanout.py", "_core/daemon_pool.py",
-                          "_core/isolate.py", "_core/worker_boot.py",
+         placements=_ours("runtime/__init__.py", "runtime/runner.py", "runtime/pools.py", "runtime/fanout.py",
+                          "runtime/daemon_pool.py", "runtime/isolate.py", "runtime/worker_boot.py",
                           tests=("test_daemon_pool.py", "test_isolate.py", "test_fanout.py",
                                  "clean_worker_child.py")),
-         edits=PRELOAD_EDITS, imports=(f"{TARGET}._core.runner", f"{TARGET}._core.fanout")),
+         edits=PRELOAD_EDITS, imports=(f"{TARGET}.runtime.runner", f"{TARGET}.runtime.fanout")),
     Step("options", "MonitoringComponent: its options ([Monitoring], [SimGrid], [PollThread] rates)",
          "config.py: the one table of the component's options, their types and how they are read, and\n"
          "the prompt's notices it uses to say an option was refused. Nothing declares them yet.",
-         placements=_ours("config.py", "compat/prompt.py"), imports=(f"{TARGET}.config",)),
+         placements=_ours("config.py", "views/prompt.py"), imports=(f"{TARGET}.config",)),
     Step("drivers", "MonitoringComponent: drivers (Ganga's own update, Local, Slurm, Batch, Dirac)",
          "The driver interface, the compatibility driver that serves every backend through Ganga's own\n"
          "updateMonitoringInformation, and the native drivers of Local, Slurm and the Batch backends, and\n"
@@ -764,27 +772,27 @@ MAIN: tuple[Step, ...] = (
     Step("views", "MonitoringComponent: introspection, the job table and the status file",
          "What the component shows: introspection of its state (queues, why(job)), the job table, the\n"
          "status file and the service events.",
-         placements=_ours("introspect.py", "job_table.py", "status_file.py", "service_events.py",
-                          tests=("test_job_table.py",)),
-         imports=(f"{TARGET}.introspect",)),
+         placements=_ours("views/snapshot.py", "views/layout.py", "views/watch_app.py", "views/job_table.py",
+                          "views/status_file.py", "service_events.py", tests=("test_job_table.py",)),
+         imports=(f"{TARGET}.views.snapshot", f"{TARGET}.views.layout", f"{TARGET}.views.watch_app")),
     Step("polling", "MonitoringComponent: the registry view, polling and the output pipeline",
          "The parts that read Ganga's registry and poll backends: the registry view, polling through\n"
          "the drivers (each call of a backend's own update counted by its cause), the pipeline of\n"
          "finished jobs' outputs, completing and recovery of jobs left completing, the periodic checks;\n"
          "with their tests.",
-         placements=(_ours("compat/registry.py", "compat/polling.py", "compat/pipeline.py", "compat/current.py",
-                           "compat/loop.py", "compat/completing.py", "compat/recovery.py", "compat/checks.py",
-                          "compat/kill_resubmit.py", "_core/update_calls.py",
-                           tests=("test_checks.py",))),
-         imports=(f"{TARGET}.compat.polling", f"{TARGET}.compat.pipeline")),
+         placements=(_ours("integration/__init__.py", "integration/registry.py", "integration/polling.py",
+                           "integration/pipeline.py", "integration/current.py", "integration/loop.py",
+                           "integration/completing.py", "integration/recovery.py", "integration/checks.py",
+                           "integration/kill_resubmit.py", "core/update_calls.py", tests=("test_checks.py",))),
+         imports=(f"{TARGET}.integration.polling", f"{TARGET}.integration.pipeline")),
     Step("requests", "MonitoringComponent: users' requests, credentials, progress, statistics",
          "What users ask of monitoring (runMonitoring, a job's work first), credential checks,\n"
          "progress, statistics, the rows of the job table and post-processing file work in worker\n"
          "processes.",
-         placements=_ours("compat/requests.py", "compat/credentials.py",
-                          "compat/progress.py", "compat/statistics.py", "compat/postprocess_files.py",
-                          "compat/job_rows.py"),
-         imports=(f"{TARGET}.compat.requests", f"{TARGET}.compat.job_rows")),
+         placements=_ours("integration/requests.py", "integration/credentials.py",
+                          "views/progress.py", "integration/statistics.py", "integration/postprocess_files.py",
+                          "views/job_rows.py"),
+         imports=(f"{TARGET}.integration.requests", f"{TARGET}.views.job_rows")),
     Step("job-tables", "JobRegistrySlice, Job: tables and prints that never wait for a job's lock",
          "Job tables (jobs, a slice, j.subjobs) as Ganga's own text, each row read once from what is in\n"
          "memory: a master's subjob status from the counted statuses, no registry walk per cell, no\n"
@@ -798,25 +806,25 @@ MAIN: tuple[Step, ...] = (
          "(10,000-subjob burst: it waited up to 34 ms).\n\n"
          "Not yet edits of Ganga: the tables (JobRegistrySlice._display, __str__) and the GPI's write\n"
          "(ProxyDataDescriptor.__set__), load-time patches carried as modules of the component\n"
-         "(compat/patches/job_tables.py, prompt_writes.py, installed when the component starts, undone\n"
+         "(patches/job_tables.py, prompt_writes.py, installed when the component starts, undone\n"
          "when it stops).",
-         placements=_ours("_core/gil.py", "compat/job_tables.py", *_patch("job_tables", "printing", "prompt_writes"),
-                          tests=("test_gil.py",)) + (
+         placements=_ours("runtime/gil.py", "views/job_tables.py", *_patch("job_tables", "printing", "prompt_writes"),
+                          tests=("test_gil.py",)) + (SHARED_AGAIN,) + (
              Placement(f"{TEMPLATES}/Unit/Base", "ganga/GangaCore/test/Unit", rewrite=False,
                        include=("TestPrintWithoutLock.py",)),),
          edits=PRINTING_EDITS,
-         fixups=(dropping("compat/patches/printing.py", ("_printing_unlocked",), "job-tables"),),
-         imports=(f"{TARGET}._core.gil", f"{TARGET}.compat.patches.printing")),
+         fixups=(dropping("patches/printing.py", ("_printing_unlocked",), "job-tables"),),
+         imports=(f"{TARGET}.runtime.gil", f"{TARGET}.patches.printing")),
     Step("condor-logs", "MonitoringComponent: HTCondor's job event logs read as they grow",
          "A pure reader of HTCondor's job event log (condorLog): bytes in, whole events out, an\n"
          "unfinished last event kept for the next read, a replaced or truncated log read again from its\n"
          "start; which events move a Condor job (it runs, ends, is aborted or held), and the rows Ganga's\n"
          "own Condor update gets from the logs instead of a schedd query, in that update's thread only\n"
          "(a load-time patch of Ganga's htcondor name). Nothing uses it yet: file events do, next.",
-         placements=_ours("_core/condor_log.py", "compat/condor_events.py", *_patch("condor_answers"),
+         placements=_ours("core/condor_log.py", "integration/condor_events.py", *_patch("condor_answers"),
                           tests=("test_condor_log.py",)),
-         imports=(f"{TARGET}._core.condor_log", f"{TARGET}.compat.condor_events",
-                  f"{TARGET}.compat.patches.condor_answers")),
+         imports=(f"{TARGET}.core.condor_log", f"{TARGET}.integration.condor_events",
+                  f"{TARGET}.patches.condor_answers")),
     Step("file-events", "MonitoringComponent: a job's end seen from its status file, where the file system tells",
          "Local and Batch wrappers close the job's __jobstatus__ file when the job ends; an inotify watch\n"
          "(inotify_simple, one thread for every watch) turns that close into a poll of that job through\n"
@@ -827,24 +835,24 @@ MAIN: tuple[Step, ...] = (
          "its last offset; an event that moves the job polls it through Ganga's own Condor update, whose\n"
          "schedd query the log answers: program end -> completed p95 29.0 -> 0.2 s on a fake HTCondor,\n"
          "no schedd query added.",
-         placements=_ours("file_watch.py", "fs_types.py", "_core/changed.py", "compat/file_events.py",
+         placements=_ours("file_watch.py", "fs_types.py", "core/changed.py", "integration/file_events.py",
                           tests=("test_file_watch.py", "test_changed.py")),
-         imports=(f"{TARGET}.file_watch", f"{TARGET}.fs_types", f"{TARGET}._core.changed")),
+         imports=(f"{TARGET}.file_watch", f"{TARGET}.fs_types", f"{TARGET}.core.changed")),
     Step("poll-cadence", "MonitoringComponent: an adaptive poll cadence where file events do not arrive",
          "Where no job of a Local or Batch backend is watched (a network file system, file_events off),\n"
          "its periodic poll is timed by its split jobs' siblings: sooner at a running subjob's predicted\n"
          "end (its start + the finished siblings' median runtime), 2x then 4x the interval when nothing\n"
          "ends, within a budget of one poll per interval from the first ([Monitoring]poll_cadence).\n"
          "Real Slurm, events off: as good as fixed polling (p95 28.3 vs 28.8 s, 40 subjobs of 5-40 s).",
-         placements=_ours("_core/cadence.py", "compat/cadence_polls.py", tests=("test_cadence.py",)),
-         imports=(f"{TARGET}._core.cadence", f"{TARGET}.compat.cadence_polls")),
+         placements=_ours("core/cadence.py", "integration/cadence_polls.py", tests=("test_cadence.py",)),
+         imports=(f"{TARGET}.core.cadence", f"{TARGET}.integration.cadence_polls")),
     Step("component", "MonitoringComponent: the component, and its patches applied and undone in one place",
-         "compat/component.py, the drop-in MonitoringComponent, and compat/patches/__init__.py, which\n"
+         "integration/component.py, the drop-in MonitoringComponent, and patches/__init__.py, which\n"
          "installs and undoes the load-time patches of the commits before; the runtime package's hooks\n"
          f"(its __init__) as {ROOT_MODULE}. Nothing uses it yet; its dependencies join install_requires.",
          placements=(Placement(PACKAGE_SOURCE, TARGET_DIR, rest=True, exclude=LEFT_OUT,
                                rename={"__init__.py": ROOT_MODULE}),
-                     Placement("tests/core", UNIT_TESTS, include=("test_bugs.py", "test_introspect.py",
+                     Placement("tests/core", UNIT_TESTS, include=("test_bugs.py", "test_views.py",
                                                                   "test_tarballs.py", "watch_live_child.py"))),
          edits=REGISTRY_EDITS + (Edit("setup.py", "            'pytest-mock'],",
                                       "            'pytest-mock',\n            'pexpect'],",
@@ -853,7 +861,7 @@ MAIN: tuple[Step, ...] = (
     Step("wiring", "Core.bootstrap: the scheduled monitoring component, behind [Monitoring]use_stock_monitoring",
          "GangaCore.Core.bootstrap builds the scheduled MonitoringComponent as monitoring_component\n"
          "(the AsyncMonitoringService when [Monitoring]use_stock_monitoring = True) and applies its\n"
-         "load-time patches from there (compat/patches), as the runtime package did in standardSetup().\n"
+         "load-time patches from there (patches), as the runtime package did in standardSetup().\n"
          "[Monitoring] is declared at bootstrap for now.",
          edits=WIRING_EDITS, imports=("GangaCore.Core",)),
     Step("config", "Config: the [Monitoring] section declared with Ganga's own sections",
@@ -862,16 +870,16 @@ MAIN: tuple[Step, ...] = (
          "MonitoringComponent/config.py, so ini files and -o options set them like any other.",
          edits=CONFIG_EDITS),
     Step("queues", "queues: Ganga's queues plus what monitoring does",
-         "startUpQueues builds MonitoringQueues (compat/queues.py), a ThreadPoolQueueMonitor that also\n"
+         "startUpQueues builds MonitoringQueues (views/queues.py), a ThreadPoolQueueMonitor that also\n"
          "shows monitoring's work per backend and has why(job), snapshot(), retry(job), watch(), and\n"
-         "wait(jobs, until) and notify(jobs) (compat/waiting.py, compat/notify.py), unless\n"
+         "wait(jobs, until) and notify(jobs) (views/waiting.py, integration/notify.py), unless\n"
          "[Monitoring]use_stock_monitoring. A real edit: the runtime package's load-time swap of\n"
          "ThreadPoolQueueMonitor is not part of the series.",
-         placements=(Placement(PACKAGE_SOURCE, TARGET_DIR, include=("compat/queues.py", "compat/waiting.py",
-                                                                 "compat/notify.py")),
+         placements=(Placement(PACKAGE_SOURCE, TARGET_DIR, include=("views/queues.py", "views/waiting.py",
+                                                                 "integration/notify.py")),
                      Placement(f"{TEMPLATES}/GPI", GPI_TESTS)),
-         edits=QUEUES_EDITS, imports=("GangaCore.Core.GangaThread.WorkerThreads", f"{TARGET}.compat.queues",
-                                      f"{TARGET}.compat.waiting")),
+         edits=QUEUES_EDITS, imports=("GangaCore.Core.GangaThread.WorkerThreads", f"{TARGET}.views.queues",
+                                      f"{TARGET}.views.waiting")),
     Step("docs", "doc: the scheduled monitoring component",
          "doc/UserGuide/Monitoring.rst: what the monitoring component does, its switch and options,\n"
          "queues; the design notes (architecture, configuration, drivers) under doc/Monitoring/.",

@@ -29,8 +29,9 @@ TARGET = "GangaCore.Core.MonitoringComponent"
 TARGET_DIR = "ganga/GangaCore/Core/MonitoringComponent"
 """Its directory in Ganga's tree."""
 
-ROOT_MODULE = "runtime.py"
-"""Where our package's ``__init__.py`` goes: Ganga's ``MonitoringComponent/__init__.py`` stays Ganga's."""
+ROOT_MODULE = "runtime_package.py"
+"""Where our package's ``__init__.py`` goes: Ganga's ``MonitoringComponent/__init__.py`` stays Ganga's (not
+``runtime.py``: our ``runtime/`` package has that name)."""
 
 SKIPPED_PARTS = ("__pycache__", ".mypy_cache", ".pytest_cache")
 

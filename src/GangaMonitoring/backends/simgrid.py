@@ -44,7 +44,7 @@ from GangaCore.Utility.logging import getLogger
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from .. import service_events
-from .._core.retry import is_transient
+from ..core.retry import is_transient
 from ..drivers.outputs import unpack_tarball
 from ..simulator.client import SimGridClient, SimGridError, SimGridUnavailable
 

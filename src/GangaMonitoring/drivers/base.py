@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 from collections.abc import Callable, Iterable, Sequence
 
-from .._core.bugs import own_bug
-from .._core.work import JobKey as JobKey  # drivers' name for it: how work finds its job again
+from ..core.bugs import own_bug
+from ..core.work import JobKey as JobKey  # drivers' name for it: how work finds its job again
 
 T = TypeVar("T")
 
@@ -93,7 +93,7 @@ def apply_each(ctx: DriverContext, answers: Iterable[tuple[Any, T]], apply: Call
     """``apply(job, answer)`` for each job the service answered for; one job's error is that job's alone.
 
     A job whose ``apply`` raises is told to ``ctx.job_failed`` and the
-    others go on, unless the error is this package's own bug (``_core.bugs``):
+    others go on, unless the error is this package's own bug (``core.bugs``):
     that is raised, and no job is told.  Those updated are told to
     ``ctx.jobs_fine``.  Returns one "job <fqid>: <error>" line per failed job,
     for the poll's ``JobsFailed``.

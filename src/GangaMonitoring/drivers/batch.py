@@ -32,8 +32,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .._core.retry import JobsFailed
-from .._core.weak import PerObject
+from ..core.retry import JobsFailed
+from ..core.weak import PerObject
 from .base import DriverContext, NativeDriver, apply_each
 
 ACTIVE = ("submitted", "running")

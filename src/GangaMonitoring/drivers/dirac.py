@@ -50,7 +50,7 @@ from GangaCore.Utility.Config import getConfig
 from GangaCore.Utility.logging import getLogger
 
 from .. import config
-from .._core.retry import BackendUnavailable, DiskFull, JobsFailed, TransientError
+from ..core.retry import BackendUnavailable, DiskFull, JobsFailed, TransientError
 from .base import DriverContext, FinishedWork, NativeDriver, apply_each, job_key
 from .dirac_answers import answer_to_file, read_answer
 from .._files import write_json_atomically

@@ -25,7 +25,7 @@ from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.logging import getLogger
 from GangaCore.Utility.util import hostname
 
-from .._core.retry import JobsFailed
+from ..core.retry import JobsFailed
 from .base import DriverContext, NativeDriver, apply_each
 
 log = getLogger("GangaMonitoring.drivers.local")

@@ -19,7 +19,7 @@ from GangaCore.Utility.logging import getLogger
 
 from ..backends.simgrid import client_for, download_output, sandbox_path, transition_for
 from ..simulator.client import SimGridClient
-from .._core.retry import JobsFailed
+from ..core.retry import JobsFailed
 from .base import DriverContext, FinishedWork, NativeDriver, apply_each, job_key
 from . import outputs
 from .outputs import unpack_retrieved

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from GangaCore.Utility.logging import getLogger
 
-from .._core.retry import BackendUnavailable
+from ..core.retry import BackendUnavailable
 from .batch import BatchDriver, BatchState
 
 log = getLogger("GangaMonitoring.drivers.slurm")

@@ -4,7 +4,7 @@ A backend without a native driver is polled exactly as Ganga's stock
 monitoring polls it: ``IBackend.master_updateMonitoringInformation(jobs)``
 with the backend's top-level jobs.  What the nested
 ``run_monitoring_task`` calls it makes turn into is the component's
-business (update operations, ``_core/fanout.py``), not this driver's.
+business (update operations, ``runtime/fanout.py``), not this driver's.
 """
 
 from __future__ import annotations

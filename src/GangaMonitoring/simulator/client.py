@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from .._core.retry import BackendUnavailable, PermanentError, TransientError
+from ..core.retry import BackendUnavailable, PermanentError, TransientError
 
 
 class SimGridError(Exception):

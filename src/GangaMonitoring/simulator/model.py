@@ -30,7 +30,7 @@ from array import array
 from dataclasses import dataclass, field
 from collections.abc import Iterable, Sequence
 
-from .._core.clock import Clock
+from ..core.clock import Clock
 
 
 class GridState(str, enum.Enum):

@@ -37,7 +37,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
-from .._core.retry import Fault, PollFailed, fault_of
+from ..core.retry import Fault, PollFailed, fault_of
 from ..drivers.base import FinishedWork, NativeDriver, job_key
 from .fakes import FakeJob, RecordingContext, StockUpdateRefused
 

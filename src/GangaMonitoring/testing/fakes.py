@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .._core.clock import FakeClock
+from ..core.clock import FakeClock
 from ..drivers.base import FinishedWork
 
 __all__ = ["BrokenJobError", "FakeClock", "FakeJob", "RecordingContext", "StatusUpdate", "StockUpdateRefused"]

@@ -15,7 +15,7 @@ class TestMonitoringComponent(GangaUnitTest):
 
     def test_a_built_by_default(self):
         from GangaCore import Core
-        from GangaCore.Core.MonitoringComponent.compat.component import MonitoringComponent
+        from GangaCore.Core.MonitoringComponent.integration.component import MonitoringComponent
         from GangaCore.GPI import runMonitoring
 
         self.assertIsInstance(Core.monitoring_component, MonitoringComponent)
