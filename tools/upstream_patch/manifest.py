@@ -394,17 +394,18 @@ PRINTING_EDITS = (
          "    def _accept(self, visitor):\n"
          "        \"\"\"accept, under the lock of its caller's choosing\"\"\"\n\n",
          why="a print without the root's lock; any other visitor (the XML writer) with it"),
-    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap\nfrom .shared import PROMPT_FIRST\n",
-         "from .ledger import _join, _lock, _wrap\nfrom .shared import PROMPT_FIRST\n", glob=True,
+    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap\nfrom .shared import PROMPT_FIRST, PROMPT_TURN\n",
+         "from .ledger import _join, _lock, _wrap\nfrom .shared import PROMPT_FIRST, PROMPT_TURN\n", glob=True,
          why="printing joins Ganga's hook"),
     Edit(PATCHES_GLOB, "        _wrap(GangaObject, \"accept\", _printing_unlocked)\n",
          "        # Ganga's accept prints without the lock itself, within GangaObject._around_print: a hook\n"
-         "        _join(GangaObject._around_print, PROMPT_FIRST.longer)\n", glob=True,
-         why="a print keeps the GIL up to 50 ms at a time from Ganga's hook"),
+         "        _join(GangaObject._around_print, PROMPT_FIRST.longer)\n"
+         "        _join(GangaObject._around_print, PROMPT_TURN.typed)\n", glob=True,
+         why="a print keeps the GIL up to 50 ms at a time, and monitoring starts nothing new, from Ganga's hook"),
     _docstring_note("Undone by: remove() restores Ganga's ``accept`` (the ledger).\n",
                     "In this series Ganga's ``GangaObject.accept`` prints without the lock itself, within the\n"
-                    "contexts of ``GangaObject._around_print`` (``PROMPT_FIRST.longer`` joined there, taken off "
-                    "by remove()).\n",
+                    "contexts of ``GangaObject._around_print`` (``PROMPT_FIRST.longer`` and ``PROMPT_TURN.typed``\n"
+                    "joined there, taken off by remove()).\n",
                     "printing's docstring"),
 )
 
@@ -646,7 +647,7 @@ MAIN: tuple[Step, ...] = (
              Placement(REPOSITORY_TESTS, "ganga/GangaCore/test/Unit/Repository", rewrite=False,
                        include=("__init__.py", "TestSafeSaveHooks.py")),),
          edits=SAFE_SAVE_HOOK_EDITS,
-         fixups=(not_yet("patches/shared.py", ("SUBJOB_STATUSES", "PROMPT_FIRST"),
+         fixups=(not_yet("patches/shared.py", ("SUBJOB_STATUSES", "PROMPT_FIRST", "PROMPT_TURN"),
                          "the commits 'subjob-statuses' and 'job-tables'"),),
          imports=(f"{TARGET}.patches.bounded_holds", "GangaCore.Core.GangaRepository.GangaRepositoryXML")),
     Step("xml-writer", "VStreamer: the XML writer writes the same bytes from strings joined once",
@@ -687,7 +688,7 @@ MAIN: tuple[Step, ...] = (
          "getSubJobStatuses of a master is answered from counts kept as subjobs change status, not by\n"
          "loading and reading every subjob." + _STILL_A_PATCH,
          placements=_ours("repository/rollup.py", *_patch("subjob_statuses")) + (SHARED_AGAIN,),
-         fixups=(not_yet("patches/shared.py", ("PROMPT_FIRST",), "the commit 'job-tables'"),),
+         fixups=(not_yet("patches/shared.py", ("PROMPT_FIRST", "PROMPT_TURN"), "the commit 'job-tables'"),),
          imports=(f"{TARGET}.patches.subjob_statuses",)),
     Step("subjobs-index", "SubJobXMLList: subjobs.idx written whole or not at all",
          "The index of a split job's subjobs is written under a temp name and renamed over the old one:\n"
@@ -753,9 +754,9 @@ MAIN: tuple[Step, ...] = (
          "pools (the fork server imports ganga first), isolation of a backend's calls, the fan-out of\n"
          "updates; with their tests.",
          placements=_ours("runtime/__init__.py", "runtime/runner.py", "runtime/pools.py", "runtime/fanout.py",
-                          "runtime/daemon_pool.py", "runtime/isolate.py", "runtime/worker_boot.py",
+                          "runtime/daemon_pool.py", "runtime/isolate.py", "runtime/worker_boot.py", "runtime/gil.py",
                           tests=("test_daemon_pool.py", "test_isolate.py", "test_fanout.py",
-                                 "clean_worker_child.py")),
+                                 "clean_worker_child.py", "test_gil.py")),
          edits=PRELOAD_EDITS, imports=(f"{TARGET}.runtime.runner", f"{TARGET}.runtime.fanout")),
     Step("options", "MonitoringComponent: its options ([Monitoring], [SimGrid], [PollThread] rates)",
          "config.py: the one table of the component's options, their types and how they are read, and\n"
@@ -808,8 +809,8 @@ MAIN: tuple[Step, ...] = (
          "(ProxyDataDescriptor.__set__), load-time patches carried as modules of the component\n"
          "(patches/job_tables.py, prompt_writes.py, installed when the component starts, undone\n"
          "when it stops).",
-         placements=_ours("runtime/gil.py", "views/job_tables.py", *_patch("job_tables", "printing", "prompt_writes"),
-                          tests=("test_gil.py",)) + (SHARED_AGAIN,) + (
+         placements=_ours("views/job_tables.py", *_patch("job_tables", "printing", "prompt_writes")) + (
+             SHARED_AGAIN,) + (
              Placement(f"{TEMPLATES}/Unit/Base", "ganga/GangaCore/test/Unit", rewrite=False,
                        include=("TestPrintWithoutLock.py",)),),
          edits=PRINTING_EDITS,
