@@ -314,14 +314,14 @@ def _monitor_demo_job(args: argparse.Namespace, grid: Any) -> dict[str, Any]:
         if time.monotonic() >= next_typed:  # what a user types, one kind a second, each timed apart
             with stalls.timing(typed.upcoming):
                 typed.next()
-            next_typed = time.monotonic() + 1.0
+            next_typed = time.monotonic() + TYPED_EVERY_S
         if time.monotonic() >= next_report:
             counts = _status_counts(work)
             _report_progress(counts, mc)
             next_report = time.monotonic() + 2.0
             if counts.get("completed", 0) + counts.get("failed", 0) == args.jobs:
                 break
-        time.sleep(0.1)
+        time.sleep(READ_EVERY_S)
     stalls.stop()
     floor = _prompt_floor(GPI, job, collector, args.floor_ops, watched)
     collector.stop()
@@ -478,6 +478,10 @@ class PromptOperations:
                 "cpu_p50": 1000 * percentile(self.computing[name], .5)}
 
 
+READ_EVERY_S = 0.1
+"""Seconds between two timed status reads at the demo's prompt (while monitoring works, and for the floor)."""
+TYPED_EVERY_S = 1.0
+"""Seconds between two timed operations a user types (one kind at a time, in turn)."""
 SLOW_READ_S = 0.005
 """A status read slower than this is kept in the summary's ``slow_reads``: [wall ms, the thread's CPU ms,
 voluntary, involuntary context switches] (the first 100)."""
@@ -692,8 +696,8 @@ def _reap_children(keep: Any) -> None:
 
 
 def _prompt_floor(gpi: Any, job: Any, collector: CollectorTime, per_kind: int, watched: Any) -> PromptOperations | None:
-    """The prompt's operations timed again with monitoring idle (every job final), at the pace of the run:
-    a status read every 0.1 s, one operation a second, ``per_kind`` of each kind.  None if ``per_kind`` is 0."""
+    """The prompt's operations timed again with monitoring idle (every job final), at the pace of the run
+    (:data:`READ_EVERY_S`, :data:`TYPED_EVERY_S`), ``per_kind`` of each kind.  None if ``per_kind`` is 0."""
     if per_kind <= 0:
         return None
     floor = PromptOperations(gpi, job, collector)
@@ -702,12 +706,12 @@ def _prompt_floor(gpi: Any, job: Any, collector: CollectorTime, per_kind: int, w
         _ = watched.status
         if time.monotonic() >= next_typed:
             floor.next()
-            next_typed = time.monotonic() + 1.0
-        time.sleep(0.1)
+            next_typed = time.monotonic() + TYPED_EVERY_S
+        time.sleep(READ_EVERY_S)
     return floor
 
 
-def _prompt_turn() -> dict[str, Any] | None:
+def _prompt_turn() -> dict[str, Any]:
     """How often monitoring's workers waited for the prompt's tables and prints, and how long in all."""
     from . import patches
 

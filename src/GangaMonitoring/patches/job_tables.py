@@ -14,7 +14,8 @@ subjob row's ``fqid`` took its master's lock, which the registry flusher and
 monitoring's writers hold: a 1,000-row subjob table waited on them.
 
 While it computes, a table keeps the GIL up to 50 ms at a time (:data:`PROMPT_FIRST`): twenty
-monitoring threads asking for it otherwise made a table cost several times its own CPU time.
+monitoring threads asking for it otherwise made a table cost several times its own CPU time; and
+monitoring starts no new operation meanwhile (:data:`PROMPT_TURN`, at most 200 ms a table).
 
 Contract: the text is Ganga's for the same jobs (``job_tables``' contract);
 values are as fresh as the last status write.  Without item 17 installed, or

@@ -12,8 +12,8 @@ then held it for the whole print while they waited.
 
 Contract: a printed value is one a writer stored whole (item 8's reads: a
 loaded value read without a lock, anything else the locked path), as fresh
-as the last write; the text is Ganga's.  While it prints it keeps the GIL up to 50 ms at a time, as item
-19's tables do.  A print does not see one write's
+as the last write; the text is Ganga's.  While it prints it keeps the GIL up to 50 ms at a time, and
+monitoring starts no new operation, as item 20's tables do.  A print does not see one write's
 changes of several attributes together, as a flush does.
 :func:`prints_without_lock` installs it when the component starts.
 
