@@ -222,6 +222,7 @@ class MonitoringComponent(GangaThread):
         patches.add_submission_listener(self._on_submission_end)
         patches.add_submission_listener(self.file_events.submission_ended)
         patches.lock_free_reads()
+        patches.loads_once()
         patches.cached_logger_names()
         patches.flush_costs_what_changed()
         patches.bounded_lock_holds()

@@ -27,6 +27,7 @@ undone:
 21. ``printing``: printing a job takes no lock of the job.
 22. ``prompt_writes``: a write typed at the prompt is handed its job's lock at the flusher's next subjob save.
 23. ``condor_answers``: Ganga's Condor update can be answered from the jobs' event logs, not the schedd.
+24. ``single_loads``: a job is loaded from disk once, however many threads ask for it at once.
 
 ``ledger`` is the one ledger of them all, and ``shared`` the one seam for
 the state several of them share (``HELD_LOCK``, ``INDEX_WRITING``,
@@ -74,6 +75,7 @@ from .stack_traces import plain_stack_traces
 from .status_watch import (StatusListener, add_status_listener, clear_status_listeners, remove_status_listener,
                            watch_statuses)
 from .shared import HELD_LOCK, PROMPT_TURN, ROOT_ENTRIES, SUBJOB_STATUSES
+from .single_loads import loads_once
 from .subjob_statuses import subjob_statuses_counted
 from .submissions import (SubmissionListener, add_submission_listener, clear_submission_listeners, in_submission,
                           note_submissions, remove_submission_listener, rollup_deferred)
@@ -88,7 +90,7 @@ __all__ = [
     "add_status_listener", "add_user_action_listener", "answer_condor_from_logs", "apply", "bounded_lock_holds",
     "cached_logger_names",
     "fast_xml_saves", "flush_costs_what_changed", "guard_current_frames", "hook_submissions", "hook_user_actions",
-    "in_submission", "is_applied", "lock_free_reads", "master_work_once", "offload_postprocessing",
+    "in_submission", "is_applied", "loads_once", "lock_free_reads", "master_work_once", "offload_postprocessing",
     "plain_stack_traces", "prints_without_lock", "remove", "remove_status_listener", "remove_user_action_listener",
     "rollup_deferred", "slices_from_templates", "subjob_statuses_counted", "tables_read_once",
     "unguard_current_frames", "wrapper_ends_with_program", "writes_handed_the_lock",
