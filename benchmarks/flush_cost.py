@@ -7,9 +7,12 @@ in-process Ganga (``GangaCore.testlib``, a temp HOME and gangadir, the
 ``TestSubmitter`` backend, no monitoring polls): one master of ``--subjobs``
 subjobs is submitted and flushed, then for each ``k`` the comments of ``k``
 subjobs are changed and the master is flushed (``Registry._flush``), timed,
-``--repeat`` times (the median is kept).  Stock is Ganga 8.7.12 alone; ours is
-the same session with GangaMonitoring, whose component installs the
-repository patches (items 11, 13, 14, 15 of ``patches/``).  ``--tree
+``--repeat`` times (the median is kept); ``k = 0`` is the master's own
+comment changed alone.  ``--loaded``: the master is read back from disk by a
+second session first, every subjob in memory (as after a restart).  Stock is
+Ganga 8.7.12 alone; ours is the same session with GangaMonitoring, whose
+component installs the repository patches (items 11, 13, 14, 15 of
+``patches/``).  ``--tree
 NAME=DIR`` also times, as a column of its own, the Ganga of a source tree
 (e.g. a commit of ``tools/upstream_patch``'s series, whose edits act without
 the package) in the stock mode's session.
@@ -18,6 +21,7 @@ the package) in the stock mode's session.
     python benchmarks/flush_cost.py --subjobs 10000 --plot   # and docs/img/flush-cost.png
     python benchmarks/flush_cost.py --load results/flush-cost.json --plot docs/img/flush-cost.png
     python benchmarks/flush_cost.py --tree edits=/tmp/series/ganga    # that tree's Ganga too
+    python benchmarks/flush_cost.py --loaded --subjobs 1000  # the master read back after a restart
 
 Prints a table (milliseconds per flush, CPU of that thread, ratio) and writes JSON with ``--json``.
 No figure is asserted anywhere: it is a measurement.
@@ -48,26 +52,36 @@ def changed_counts(subjobs: int) -> list[int]:
     return [*counts, subjobs]
 
 
-def child(mode: str, subjobs: int, repeat: int) -> dict[str, Any]:
-    """In a fresh process: the flush times of one master, by subjobs changed."""
+def child(mode: str, subjobs: int, repeat: int, loaded: bool = False) -> dict[str, Any]:
+    """In a fresh process: the flush times of one master, by subjobs changed.  ``loaded``: the master is
+    read back from disk by a second session (a ``SubJobXMLList``), every subjob in memory, as after a restart."""
     home = tempfile.mkdtemp(prefix="gangamon-flush-home-")
     os.environ["HOME"] = home
     import ganga  # noqa: F401 - puts GangaCore on sys.path
 
-    from GangaCore.testlib.GangaUnitTest import start_ganga
+    from GangaCore.testlib.GangaUnitTest import start_ganga, stop_ganga
 
     runtime = "GangaTest:GangaMonitoring" if mode == "ours" else "GangaTest"
     gangadir = tempfile.mkdtemp(prefix="gangamon-flush-")
-    start_ganga(gangadir, extra_opts=[
-        ("Configuration", "RUNTIME_PATH", runtime), ("PollThread", "autostart", False),
-        ("Registry", "AutoFlusherWaitTime", 3600)])
+    options = [("Configuration", "RUNTIME_PATH", runtime), ("PollThread", "autostart", False),
+               ("Registry", "AutoFlusherWaitTime", 3600), ("TestingFramework", "AutoCleanup", False)]
+    start_ganga(gangadir, extra_opts=options)
     import GangaCore.GPI as gpi
-    from GangaCore.Core import monitoring_component
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
     job = gpi.Job(backend=gpi.TestSubmitter(time=3600),
                   splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(subjobs)]))
     job.submit()
+    if loaded:
+        job_id = job.id
+        stop_ganga()
+        start_ganga(gangadir, extra_opts=options)
+        import GangaCore.GPI as gpi
+
+        job = gpi.jobs(job_id)
+        assert all(subjob.status for subjob in job.subjobs)  # every subjob in memory
+    from GangaCore.Core import monitoring_component
+
     master = stripProxy(job)
     registry = master._getRegistry()
     registry._flush([master])
@@ -79,6 +93,8 @@ def child(mode: str, subjobs: int, repeat: int) -> dict[str, Any]:
             generation += 1
             for i in range(k):
                 master.subjobs[i].comment = f"changed {generation}"
+            if k == 0:  # the master's own values alone (a flush of nothing dirty does nothing)
+                master.comment = f"changed {generation}"
             started, started_cpu = time.perf_counter(), time.thread_time()
             registry._flush([master])
             wall.append(time.perf_counter() - started)
@@ -91,11 +107,12 @@ def child(mode: str, subjobs: int, repeat: int) -> dict[str, Any]:
 
     patched = bool(getattr(vars(JobRegistry)["getIndexCache"], "__gm_wrapped__", False))
     return {"mode": mode, "component": type(monitoring_component).__name__, "patched": patched,
-            "ganga": os.path.dirname(GangaCore.__file__), "subjobs": subjobs, "rows": rows,
+            "ganga": os.path.dirname(GangaCore.__file__), "subjobs": subjobs, "loaded": loaded, "rows": rows,
             "temp_dirs": [home, gangadir]}
 
 
-def run_mode(mode: str, subjobs: int, repeat: int, timeout: float, tree: str | None = None) -> dict[str, Any]:
+def run_mode(mode: str, subjobs: int, repeat: int, timeout: float, tree: str | None = None,
+             loaded: bool = False) -> dict[str, Any]:
     """One mode in a fresh process; ``tree``: with the Ganga of that source tree first on ``sys.path``."""
     env = dict(os.environ)
     if tree:
@@ -103,7 +120,7 @@ def run_mode(mode: str, subjobs: int, repeat: int, timeout: float, tree: str | N
     with tempfile.TemporaryDirectory(prefix="gangamon-flush-out-") as out:
         path = os.path.join(out, "result.json")
         command = [sys.executable, __file__, "--child", mode, "--subjobs", str(subjobs), "--repeat", str(repeat),
-                   "--json", path]
+                   "--json", path, *(["--loaded"] if loaded else [])]
         subprocess.run(command, check=True, timeout=timeout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        start_new_session=True, env=env)
         with open(path, encoding="utf-8") as handle:
@@ -115,7 +132,9 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     ours = {r["changed"]: r for r in results["ours"]["rows"]}
     trees = [name for name in results if name not in MODES]
     by_tree = {name: {r["changed"]: r for r in results[name]["rows"]} for name in trees}
-    lines = [f"flush of one master of {results['ours']['subjobs']} subjobs (median ms; CPU of the flushing thread)",
+    made = "loaded from disk, all in memory" if results["ours"].get("loaded") else "made in the session"
+    lines = [f"flush of one master of {results['ours']['subjobs']} subjobs, {made} "
+             "(median ms; CPU of the flushing thread)",
              f"{'changed':>8} {'stock ms':>10} {'ours ms':>10} {'ratio':>6} {'stock cpu':>10} {'ours cpu':>10}"
              + "".join(f" {name + ' ms':>12} {'ratio':>6}" for name in trees)]
     for k in sorted(stock):
@@ -161,10 +180,12 @@ def main() -> int:
     parser.add_argument("--load", default=None, help="print and plot the results of an earlier run (its --json)")
     parser.add_argument("--tree", action="append", default=[], metavar="NAME=DIR",
                         help="also time the Ganga of this source tree (without the package), as column NAME")
+    parser.add_argument("--loaded", action="store_true",
+                        help="the master read back by a second session, every subjob in memory (after a restart)")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        result = child(args.child, args.subjobs, args.repeat)
+        result = child(args.child, args.subjobs, args.repeat, args.loaded)
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(result, handle)
         for directory in result["temp_dirs"]:
@@ -174,10 +195,11 @@ def main() -> int:
         with open(args.load, encoding="utf-8") as handle:
             results = json.load(handle)
     else:
-        results = {mode: run_mode(mode, args.subjobs, args.repeat, args.timeout) for mode in MODES}
+        results = {mode: run_mode(mode, args.subjobs, args.repeat, args.timeout, loaded=args.loaded) for mode in MODES}
         for named in args.tree:
             name, tree = named.split("=", 1)
-            results[name] = run_mode("stock", args.subjobs, args.repeat, args.timeout, tree=os.path.abspath(tree))
+            results[name] = run_mode("stock", args.subjobs, args.repeat, args.timeout, tree=os.path.abspath(tree),
+                                     loaded=args.loaded)
             if not results[name]["ganga"].startswith(os.path.abspath(tree)):
                 raise SystemExit(f"the {name} run did not use the Ganga of {tree}: {results[name]['ganga']}")
     if results["ours"]["component"] != "MonitoringComponent" or not results["ours"]["patched"]:

@@ -6,7 +6,7 @@ import gc
 from typing import Any
 
 from GangaMonitoring.core.weak import PerObject
-from GangaMonitoring.repository.flush import IndexMemo, StatMemo
+from GangaMonitoring.repository.flush import IndexMemo, IndexWrites, StatMemo, file_key
 
 
 class Subjob:
@@ -56,3 +56,42 @@ def test_a_files_stat_is_kept_until_it_is_saved_and_directories_never(tmp_path: 
     (tmp_path / "other").write_text("x")
     small.stat(str(tmp_path / "other"))
     assert len(small) == 1
+
+
+def test_an_index_is_current_while_it_is_the_file_written_and_no_subjob_was_saved_since(tmp_path: Any) -> None:
+    writes, master, other = IndexWrites(), Subjob(), Subjob()
+    index = tmp_path / "subjobs.idx"
+    assert file_key(str(index)) is None
+    assert not writes.current(master, None)  # nothing written: write
+    index.write_bytes(b"entries")
+    seen = writes.saves(master)
+    writes.wrote(master, seen, file_key(str(index)))
+    assert writes.current(master, file_key(str(index)))
+    assert not writes.current(other, file_key(str(index)))  # another master's record is its own
+    writes.saved(other)
+    assert writes.current(master, file_key(str(index)))
+    writes.saved(master)  # a subjob of the master saved: its index is to be written again
+    assert not writes.current(master, file_key(str(index)))
+    replaced = tmp_path / "subjobs.idx.new"
+    replaced.write_bytes(b"entries")
+    writes.wrote(master, writes.saves(master), file_key(str(index)))
+    replaced.replace(index)  # another writer's file with the same bytes: not the one written
+    assert not writes.current(master, file_key(str(index)))
+    assert not writes.current(master, None)  # removed
+    assert (writes.written, writes.skipped) == (2, 2)
+
+
+def test_a_save_announced_while_an_index_is_computed_makes_it_stale() -> None:
+    """The forced order: the entries are computed from ``saves()``; a subjob is saved before the write is
+    recorded.  The record keeps the count the computation started from, so the next flush writes again."""
+    writes, master = IndexWrites(), Subjob()
+    key = (1, 2, 3, 4, 5)
+    started_from = writes.saves(master)
+    writes.saved(master)  # between the entries' computation and the record of the write
+    writes.wrote(master, started_from, key)
+    assert not writes.current(master, key)
+    writes.wrote(master, writes.saves(master), key)
+    assert writes.current(master, key)
+    del master
+    gc.collect()
+    assert "masters=0" in repr(writes)

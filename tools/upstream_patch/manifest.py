@@ -229,23 +229,74 @@ FLUSH_COST_EDITS = (
          Where.BEFORE, why="SubJobXMLList.flush saves again the subjobs changed meanwhile, before the index"),
     Edit(_SJXML, _ENTRY_WRITTEN,
          "            if sj_id in self._cachedJobs:\n"
-         "                # the entry written last time for this subjob, while its data file is the one it was\n"
-         "                # then: a changed subjob is dirty and saved before the index is written, and a save\n"
-         "                # writes a new file renamed over the old (another inode, or at least another ctime),\n"
-         "                # also when GangaRepositoryLocal saves the subjobs of a master made in this session.\n"
-         "                # Computing every entry anew (~0.3 ms each) made a flush cost every subjob in memory\n"
-         "                subjob_obj = self.__getitem__(sj_id)\n"
-         "                on_disk = stat(self.__get_dataFile(sj_id))\n"
-         "                disk_key = (on_disk.st_dev, on_disk.st_ino, on_disk.st_ctime_ns, on_disk.st_size)\n"
-         "                written = getattr(subjob_obj, '_index_entry_written', None)\n"
-         "                if written is not None and written[0] == disk_key:\n"
-         "                    this_cache = written[1]\n"
-         "                else:\n"
-         "                    this_cache = self._registry.getIndexCache(subjob_obj)\n"
-         "                    this_cache['modified'] = on_disk.st_ctime\n"
-         "                    subjob_obj._index_entry_written = (disk_key, this_cache)\n"
+         "                this_cache, reused = self._entry_kept(sj_id)\n"
+         "                reused_all = reused_all and reused\n"
          "                all_caches[sj_id] = this_cache\n",
          why="subjobs.idx: a subjob's entry is the one written last while its data file is unchanged"),
+    Edit(_SJXML, "    def getAllCachedData(self):\n",
+         "    def _entry_kept(self, sj_id):\n"
+         "        \"\"\"(entry, reused): the subjobs.idx entry of the subjob in memory sj_id, the one written last\n"
+         "        for it while its data file is the file it was then and it is not dirty; else computed, and kept\n"
+         "        \"\"\"\n"
+         "        # a changed subjob is dirty and saved before the index is written, and a save writes a new\n"
+         "        # file renamed over the old (another inode, or at least another ctime), also when\n"
+         "        # GangaRepositoryLocal saves the subjobs of a master made in this session. Computing every\n"
+         "        # entry anew (~0.3 ms each) made a flush, and a master's own entry, cost every subjob in memory\n"
+         "        subjob_obj = self.__getitem__(sj_id)\n"
+         "        on_disk = stat(self.__get_dataFile(sj_id))\n"
+         "        disk_key = (on_disk.st_dev, on_disk.st_ino, on_disk.st_ctime_ns, on_disk.st_size)\n"
+         "        written = getattr(subjob_obj, '_index_entry_written', None)\n"
+         "        if written is not None and written[0] == disk_key and not subjob_obj._dirty:\n"
+         "            return written[1], True\n"
+         "        this_cache = self._registry.getIndexCache(subjob_obj)\n"
+         "        this_cache['modified'] = on_disk.st_ctime\n"
+         "        if not subjob_obj._dirty:\n"
+         "            subjob_obj._index_entry_written = (disk_key, this_cache)\n"
+         "        return this_cache, False\n\n",
+         Where.BEFORE, why="SubJobXMLList._entry_kept: a subjob's entry kept while its data file is unchanged"),
+    Edit(_SJXML, "                if self.isLoaded(i):\n"
+                 "                    cached_data.append(self._registry.getIndexCache(self.__getitem__(i)))\n",
+         "                if self.isLoaded(i):\n"
+         "                    # its entry kept, not computed anew at each flush for the master's own entry\n"
+         "                    cached_data.append(dict(self._entry_kept(i)[0]))\n",
+         why="getAllCachedData: a loaded subjob's entry as kept"),
+    Edit(_SJXML, "        all_caches = {}\n",
+         "        all_caches = {}\n"
+         "        reused_all = True  # every entry the one written last time: nothing saved since\n",
+         Where.REPLACE, why="subjobs.idx: whether any entry changed"),
+    Edit(_SJXML, "                else:\n"
+                 "                    this_cache = self._registry.getIndexCache(self.__getitem__(sj_id))\n",
+         "                else:\n"
+         "                    reused_all = False\n"
+         "                    this_cache = self._registry.getIndexCache(self.__getitem__(sj_id))\n",
+         why="subjobs.idx: an entry computed from a subjob loaded for it"),
+    Edit(_SJXML, "            index_file = path.join(self._jobDirectory, self._subjob_master_index_name)\n",
+         "            index_file = path.join(self._jobDirectory, self._subjob_master_index_name)\n"
+         "            # the index is a function of the subjobs' saved values: if every entry is the one written\n"
+         "            # last time and the file on disk is that write's, there is nothing to write (a flush of a\n"
+         "            # master whose own values alone changed rewrote it whole: 1,000 subjobs, 15 of 21 ms)\n"
+         "            master = self._getParent()\n"
+         "            on_disk = _file_key(index_file)\n"
+         "            if master is not None:\n"
+         "                if reused_all and on_disk is not None and \\\n"
+         "                        getattr(master, '_subjob_index_written', None) == (on_disk, len(all_caches)):\n"
+         "                    return\n"
+         "                master._subjob_index_written = None  # until this write is known to be on disk\n",
+         why="subjobs.idx: not written again when nothing changed"),
+    Edit(_SJXML, "                replace(temp_index_file, index_file)\n",
+         "                replace(temp_index_file, index_file)\n"
+         "                if master is not None:\n"
+         "                    master._subjob_index_written = (_file_key(index_file), len(all_caches))\n",
+         why="subjobs.idx: the file written, kept on its master"),
+    Edit(_SJXML, "class SubJobXMLList(GangaObject):\n",
+         "def _file_key(file_name):\n"
+         "    \"\"\"A file as found on disk (device, inode, size, mtime and ctime in ns), None if missing\"\"\"\n"
+         "    try:\n"
+         "        found = stat(file_name)\n"
+         "    except OSError:\n"
+         "        return None\n"
+         "    return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns\n\n\n",
+         Where.BEFORE, why="SubJobXMLList: a file's key"),
     Edit(PATCHES_GLOB, "    subjob_list_module = sys.modules[SubJobXMLList.__module__]\n", "", glob=True,
          why="flush_costs no longer patches SubJobXMLList's module"),
 )
@@ -709,7 +760,12 @@ MAIN: tuple[Step, ...] = (
          "master's lock go between saves, which the monitoring component's flusher does), so the index is\n"
          "computed from saved values only. Ganga alone, a master of 2,000 subjobs made in the session, one\n"
          "subjob changed: a flush computes 4 index entries instead of 2,003 (median of 5 flushes 330 vs\n"
-         "2,819 ms, on 2 cores shared at load 17-35; docs/upstream-patch.md). Real edits.\n\n"
+         "2,819 ms, on 2 cores shared at load 17-35; docs/upstream-patch.md). The index is not written\n"
+         "again when every entry is the one written last time and the file on disk is that write's (a\n"
+         "flush of a master whose own values alone changed rewrote it whole: 1,000 subjobs made in the\n"
+         "session, 21 -> 6 ms), and a master's own entry reads its loaded subjobs' kept entries instead of\n"
+         "computing each (getAllCachedData; 1,000 subjobs loaded from disk, all in memory, a flush of the\n"
+         "master alone 90 -> 19 ms). Real edits.\n\n"
          "The copy of our load-time patch module (patches/flush_costs.py) installs nothing: its\n"
          "wrappers of SubJobXMLList, safe_save (the bounded holds' yield is Ganga's safe_save hook since\n"
          "that commit) and JobRegistry.getIndexCache (its memo and the master's entry once per flush\n"

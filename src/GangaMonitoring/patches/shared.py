@@ -17,6 +17,8 @@ names it and cleared, where it needs to be, by ``remove()``.
   is not read).
 - :data:`ROOT_ENTRIES`: item 16's top-level jobs' index entries, once per
   flush, read by item 11's ``getIndexCache`` wrapper.
+- :data:`INDEX_WRITES`: item 11's record of the ``subjobs.idx`` each master
+  has on disk; its ``safe_save`` wrapper announces every subjob save.
 - :data:`FASTER_WRITERS`: item 14's Ganga writer function -> ours, used by item
   11's ``safe_save`` wrapper while installed.
 - :data:`SUBJOB_STATUSES`: item 17's counts of a master's subjob statuses, read
@@ -41,6 +43,9 @@ INDEX_WRITING = flush.IndexWriting()
 """What a flush in this thread is doing now, read by the wrappers of items 11 and 16."""
 ROOT_ENTRIES = flush.RootEntries(generation=lambda: HELD_LOCK.yields)
 """Top-level jobs' index entries, once per flush (item 16): a yield of a bounded hold starts afresh."""
+INDEX_WRITES = flush.IndexWrites()
+"""Item 11: which masters' ``subjobs.idx`` is still the one last written, no subjob saved since (its counters
+show the writes skipped)."""
 FASTER_WRITERS: dict[Any, Any] = {}
 """Item 14: Ganga's writer function -> ours, used by item 11's ``safe_save`` wrapper while installed."""
 SUBJOB_STATUSES = rollup.SubjobStatuses()

@@ -180,6 +180,82 @@ class RootEntries:
         return f"<RootEntries computed={self.computed} reused={self.reused}>"
 
 
+FileKey = tuple[int, int, int, int, int]
+"""A file as found on disk: (device, inode, size, mtime in ns, ctime in ns)."""
+
+
+def file_key(path: str) -> FileKey | None:
+    """``path``'s :data:`FileKey`, None if there is no such file."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns
+
+
+class IndexWrites:
+    """Which masters' subjob index on disk is still the one last written for them, no subjob saved since.
+
+    A master's index (``subjobs.idx``) is a function of its subjobs' saved
+    values and the ctimes of their data files; so it can change only when one
+    of its subjobs is saved.  Ganga rewrote it whole at every flush of the
+    master (for 1,000 subjobs, 15 of a flush's 21 ms, under the master's
+    lock, when only the master's own status had moved).
+
+    Contract: :meth:`saved` is called before every save of a subjob;
+    :meth:`current` is true only if :meth:`wrote` recorded, for this very
+    master, the file now on disk (its :data:`FileKey`: another writer's file,
+    or none, is not current) with no :meth:`saved` for it since the
+    :meth:`saves` count the write started from.  A write that failed leaves
+    the old file, which :meth:`wrote` is not told of (the caller compares
+    the keys before and after).  Held through weak references to the masters.
+    Thread-safe; Ganga-free: masters are opaque objects.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._saves: PerObject[int] = PerObject()
+        self._written: PerObject[tuple[int, FileKey]] = PerObject()
+        self.written = 0
+        """Index writes recorded."""
+        self.skipped = 0
+        """Index writes found needless (:meth:`current` true)."""
+
+    def saves(self, master: Any) -> int:
+        """How many saves of ``master``'s subjobs were announced so far (read before computing an index)."""
+        with self._lock:
+            return self._saves.get(master) or 0
+
+    def saved(self, master: Any) -> None:
+        """A subjob of ``master`` is about to be saved: its index is to be written again."""
+        with self._lock:
+            self._saves.put(master, (self._saves.get(master) or 0) + 1)
+
+    def wrote(self, master: Any, saves: int, on_disk: FileKey) -> None:
+        """``master``'s index, computed after ``saves`` saves of its subjobs, is the file ``on_disk``."""
+        with self._lock:
+            self.written += 1
+            self._written.put(master, (saves, on_disk))
+
+    def current(self, master: Any, on_disk: FileKey | None) -> bool:
+        """The index ``on_disk`` is the one last written for ``master``, and no subjob was saved since."""
+        with self._lock:
+            written = self._written.get(master)
+            fresh = (on_disk is not None and written is not None and written[1] == on_disk
+                     and written[0] == (self._saves.get(master) or 0))
+            if fresh:
+                self.skipped += 1
+            return fresh
+
+    def clear(self) -> None:
+        with self._lock:
+            self._saves.clear()
+            self._written.clear()
+
+    def __repr__(self) -> str:
+        return f"<IndexWrites written={self.written} skipped={self.skipped} masters={len(self._written)}>"
+
+
 class IndexWriting(threading.local):
     """Set while this thread writes a subjob index: only then are entries taken from the memo."""
 

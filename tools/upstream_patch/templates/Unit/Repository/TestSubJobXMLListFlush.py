@@ -119,3 +119,65 @@ def test_the_next_temporary_list_of_a_master_made_in_this_session_reuses_the_ent
     _temporary_list(tmp_path, registry, dict(first._cachedJobs)).flush(ignore_disk=True)
     assert saved == [] and registry.computed == [2]
     assert [_index(tmp_path)[n]["status"] for n in range(3)] == ["new", "new", "completed"]
+
+
+class _Master:
+    """Stands for the master job a subjob list belongs to."""
+
+
+def _with_master(subjob_list):
+    master = _Master()
+    object.__setattr__(subjob_list, "_parent", master)  # as _setParent leaves it, without a job's locks
+    return master
+
+
+def _index_file(root):
+    found = os.stat(os.path.join(str(root), "subjobs.idx"))
+    return found.st_ino, found.st_mtime_ns
+
+
+def test_an_index_is_written_again_only_when_an_entry_or_the_file_changed(tmp_path, saves, monkeypatch):
+    saved, _ = saves
+    subjobs, registry = _split_job(tmp_path, 3)
+    master = _with_master(subjobs)
+    subjobs.flush()
+    written = _index_file(tmp_path)
+    assert master._subjob_index_written[1] == 3
+    subjobs.flush()  # nothing saved since: the file is left as it is
+    assert _index_file(tmp_path) == written
+    changed = subjobs._cachedJobs[1]
+    changed.status, changed._dirty = "running", True
+    subjobs.flush()
+    assert _index_file(tmp_path) != written and _index(tmp_path)[1]["status"] == "running"
+    index = os.path.join(str(tmp_path), "subjobs.idx")
+    with open(index + ".other", "wb") as f, open(index, "rb") as mine:
+        f.write(mine.read())
+    os.replace(index + ".other", index)  # another writer's file, the same bytes: written again
+    other = _index_file(tmp_path)
+    subjobs.flush()
+    assert _index_file(tmp_path) != other
+    import GangaCore.Core.GangaRepository.PickleStreamer as streamer
+
+    def failing(obj, handle, *args):
+        raise OSError(28, "No space left on device")  # Ganga logs it and goes on
+
+    changed.status, changed._dirty = "completed", True
+    with monkeypatch.context() as patching:
+        patching.setattr(streamer, "to_file", failing)
+        subjobs.flush()
+    assert _index(tmp_path)[1]["status"] == "running"  # the last index written stays
+    subjobs.flush()  # nothing saved since the failed write, but it was not written: written now
+    assert _index(tmp_path)[1]["status"] == "completed"
+
+
+def test_a_masters_entry_reads_the_kept_entries_of_its_subjobs(tmp_path, saves):
+    subjobs, registry = _split_job(tmp_path, 3)
+    subjobs.flush()
+    subjobs._subjobIndexData = _index(tmp_path)
+    del registry.computed[:]
+    assert [entry["status"] for entry in subjobs.getAllCachedData()] == ["new", "new", "new"]
+    assert registry.computed == []  # Ganga: every subjob in memory, at each entry of the master
+    changed = subjobs._cachedJobs[2]
+    changed.status, changed._dirty = "failed", True  # not saved yet: computed as it is, not kept
+    assert [entry["status"] for entry in subjobs.getAllCachedData()] == ["new", "new", "failed"]
+    assert registry.computed == [2]
