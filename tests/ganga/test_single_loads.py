@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,3 +75,18 @@ def test_a_job_two_threads_ask_for_at_once_is_loaded_once(gangadir: str) -> None
         assert not first.is_alive() and not second.is_alive()
         assert loads == [[job_id]]  # Ganga's: [[id], [id]]
         assert raw._data["subjobs"] is subjobs and len(subjobs) == 4
+
+
+def test_a_read_during_another_threads_load_waits_for_it_without_deadlock(gangadir: str) -> None:
+    """Forced, in a process of its own (a deadlock would hold the registry's locks for good): thread A loads
+    the job and waits, inside Ganga's load, until thread B reading ``backend`` (a value only the load gives)
+    waits for the registry's locks.  Ganga's read held the job's lock while it waited, and A needs that lock
+    to attach each component it sets: a deadlock.  Now B loads (or waits for the load) before the job's lock."""
+    import subprocess
+
+    job_id = saved_split_job(gangadir, 2)
+    child = subprocess.run([sys.executable, str(Path(__file__).with_name("load_race_child.py")), gangadir,
+                            str(job_id)], capture_output=True, text=True, timeout=180,
+                           env={**os.environ, "HOME": os.environ.get("HOME", "")})
+    lines = [line for line in child.stdout.splitlines() if line.startswith(("read ", "deadlock", "already"))]
+    assert (child.returncode, lines) == (0, ["read Localhost"]), child.stdout[-2000:] + child.stderr[-2000:]

@@ -17,7 +17,11 @@ five: a job's ``fqid``, ``master``, ``inputdir``, ``outputdir``, a file's
 ``name``, each computed from ids and parents, the directories made if
 missing) runs without the lock too, its own reads being reads as here.
 Anything else — a lazy load from disk, the index cache, a default — takes
-the stock, locked path.  Writes are unchanged.  :func:`lock_free_reads`
+the stock, locked path; a value that only a load from disk can give is
+loaded first, without the root's lock (Ganga loaded it holding that lock,
+which a load in another thread needs to attach each component it sets: the
+reader waited for the registry's locks that load held, a deadlock; forced in
+``tests/ganga/test_single_loads.py``).  Writes are unchanged.  :func:`lock_free_reads`
 installs it when the component starts.
 
 Undone by: remove() restores Ganga's ``__get__`` (the ledger).
@@ -64,6 +68,8 @@ def _reading_without_lock(locked_get: Any) -> Any:
                         node = is_node[kind] = issubclass(kind, Node)
                     if not node or value._parent is obj:
                         return value
+                elif getattr(obj, "_should_load", False) and self._name not in obj._index_cache_dict:
+                    obj._loadObject()  # not under the root's lock: a load in another thread needs it
         return locked_get(self, obj, cls)
 
     get.__gm_wrapped__ = True  # type: ignore[attr-defined]
