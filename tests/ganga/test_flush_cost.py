@@ -77,6 +77,15 @@ def flush(job: Any) -> None:
     raw._getRegistry()._flush([raw])
 
 
+def still_split_job(gpi: Any, subjobs: int) -> Any:
+    """A submitted split job of ``subjobs``, forced to a still state (Local: its subjobs start and end) and flushed."""
+    job = gpi.Job(splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(subjobs)]))
+    job.submit()
+    job.force_status("failed", force=True)
+    flush(job)
+    return job
+
+
 def subjobs_index(job: Any) -> dict[int, dict[str, Any]]:
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
@@ -174,10 +183,7 @@ def test_the_subjob_index_is_replaced_whole_and_a_failed_write_leaves_the_last_o
     """Issue 17, item 2: Ganga rewrote ``subjobs.idx`` in place, so a flush that failed (or was killed)
     while writing it left a truncated index."""
     gpi = ganga_session
-    job = gpi.Job(splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(10)]))
-    job.submit()
-    job.force_status("failed", force=True)
-    flush(job)
+    job = still_split_job(gpi, 10)
     path = index_path(job)
     before = os.stat(path).st_ino
     job.subjobs(2).comment = "whole"
@@ -221,10 +227,7 @@ def test_a_flush_of_the_master_alone_leaves_its_subjob_index_as_it_is(ganga_sess
     """Ganga rewrote a master's whole ``subjobs.idx`` at every flush of the master, though the index can
     change only when a subjob is saved (1,000 subjobs: 15 of the flush's 21 ms, under the master's lock)."""
     gpi = ganga_session
-    job = gpi.Job(splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(12)]))
-    job.submit()
-    job.force_status("failed", force=True)
-    flush(job)
+    job = still_split_job(gpi, 12)
     written = index_file(job)
     job.comment = "the master alone"
     flush(job)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from .conftest import ganga_running
-from .test_flush_cost import KEEP, flush, index_path, saved_split_job, subjobs_index
+from .test_flush_cost import KEEP, flush, index_path, saved_split_job, still_split_job, subjobs_index
 from .test_xml_writer import stock_xml
 
 pytestmark = pytest.mark.ganga
@@ -64,10 +64,7 @@ def test_a_flush_computes_the_master_s_entry_once_and_reads_no_index_it_does_not
     from GangaCore.GPIDev.Base.Proxy import stripProxy
 
     gpi = ganga_session
-    job = gpi.Job(splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(30)]))
-    job.submit()
-    job.force_status("failed", force=True)
-    flush(job)
+    job = still_split_job(gpi, 30)
     computed = counting_master_entries(monkeypatch)
     read = counting_index_reads(monkeypatch)
     job.subjobs(4).comment = "changed"
