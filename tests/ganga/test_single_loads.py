@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -77,16 +76,29 @@ def test_a_job_two_threads_ask_for_at_once_is_loaded_once(gangadir: str) -> None
         assert raw._data["subjobs"] is subjobs and len(subjobs) == 4
 
 
+def read_during_a_load(gangadir: str, attribute: str, where: str) -> tuple[int, list[str], str]:
+    """``load_race_child.py``'s run: its exit status, its ``read``/``deadlock`` lines, and its output's end."""
+    import subprocess
+
+    job_id = saved_split_job(gangadir, 2)
+    child = subprocess.run([sys.executable, str(Path(__file__).with_name("load_race_child.py")), gangadir,
+                            str(job_id), attribute, where], capture_output=True, text=True, timeout=180)
+    lines = [line for line in child.stdout.splitlines() if line.startswith(("read ", "deadlock", "already"))]
+    return child.returncode, lines, child.stdout[-2000:] + child.stderr[-2000:]
+
+
 def test_a_read_during_another_threads_load_waits_for_it_without_deadlock(gangadir: str) -> None:
     """Forced, in a process of its own (a deadlock would hold the registry's locks for good): thread A loads
     the job and waits, inside Ganga's load, until thread B reading ``backend`` (a value only the load gives)
     waits for the registry's locks.  Ganga's read held the job's lock while it waited, and A needs that lock
     to attach each component it sets: a deadlock.  Now B loads (or waits for the load) before the job's lock."""
-    import subprocess
+    status, lines, output = read_during_a_load(gangadir, "backend", "load")
+    assert (status, lines) == (0, ["read Localhost -"]), output
 
-    job_id = saved_split_job(gangadir, 2)
-    child = subprocess.run([sys.executable, str(Path(__file__).with_name("load_race_child.py")), gangadir,
-                            str(job_id)], capture_output=True, text=True, timeout=180,
-                           env={**os.environ, "HOME": os.environ.get("HOME", "")})
-    lines = [line for line in child.stdout.splitlines() if line.startswith(("read ", "deadlock", "already"))]
-    assert (child.returncode, lines) == (0, ["read Localhost"]), child.stdout[-2000:] + child.stderr[-2000:]
+
+def test_a_job_being_loaded_is_never_read_without_its_subjobs(gangadir: str) -> None:
+    """Forced, as above: A waits where Ganga makes the job's ``SubJobXMLList``, every other value set, until B
+    reading ``subjobs`` has read or waits.  Ganga had set the class default (an empty list) there first: B
+    read a split job with no subjobs.  Now the attribute is unset until the list is, and B waits for the load."""
+    status, lines, output = read_during_a_load(gangadir, "subjobs", "list")
+    assert (status, lines) == (0, ["read SubJobXMLList 2"]), output
