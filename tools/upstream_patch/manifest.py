@@ -410,6 +410,104 @@ PRINTING_EDITS = (
 )
 
 
+# --- JobRegistry.py: patches items 15 (JobRegistrySlice.__init__) and 20 (JobRegistrySlice._display, __str__) ---
+
+_JOB_REGISTRY = "ganga/GangaCore/GPIDev/Lib/Registry/JobRegistry.py"
+_SLICE_PROXY_IMPORT = "from .RegistrySliceProxy import RegistrySliceProxy, _unwrap, _wrap\n"
+SLICE_EDITS = (
+    Edit(_JOB_REGISTRY, _SLICE_PROXY_IMPORT, f"from {TARGET}.views.display import SliceTemplates\n", Where.AFTER,
+         why="the templates of job slices (views/display.py)"),
+    Edit(_JOB_REGISTRY,
+         "    def __init__(self, name):\n"
+         "        super(JobRegistrySlice, self).__init__(name, display_prefix=\"jobs\")\n",
+         "    # a slice's display settings, per value of the [Display] options they come from (two of them\n"
+         "    # eval'ed): the registry makes a slice for every index entry it computes (getIndexCache), so\n"
+         "    # for every subjob of every flushed master, and the evals were half of an entry's cost\n"
+         "    _templates = SliceTemplates(lambda option: config[option])\n\n"
+         "    def __init__(self, name):\n"
+         "        \"\"\"A slice named name, its display settings copied from the template of the [Display]\n"
+         "        options' current values (made by _construct when there is none yet)\"\"\"\n"
+         "        JobRegistrySlice._templates.init(JobRegistrySlice._construct, self, name)\n\n"
+         "    def _construct(self, name):\n"
+         "        \"\"\"__init__ reading and evaluating the [Display] options\"\"\"\n"
+         "        super(JobRegistrySlice, self).__init__(name, display_prefix=\"jobs\")\n",
+         why="JobRegistrySlice.__init__ copies a template of the [Display] options' values"),
+    Edit(PATCHES_GLOB,
+         "        if getattr(vars(JobRegistrySlice)[\"__init__\"], \"__gm_wrapped__\", False):\n"
+         "            return\n"
+         "        SLICE_TEMPLATES = _templates_of_display()\n",
+         "        SLICE_TEMPLATES = JobRegistrySlice._templates  # Ganga's own: their counters\n", glob=True,
+         why="slices installs nothing: SLICE_TEMPLATES are Ganga's"),
+    _docstring_note("Undone by: remove() restores Ganga's ``__init__`` (the ledger);\n"
+                    ":data:`SLICE_TEMPLATES` stays as the last install left it (its counters).\n",
+                    "In this series Ganga's ``JobRegistrySlice.__init__`` copies the templates itself\n"
+                    "(``JobRegistrySlice._templates``, this package's ``views/display.py``): nothing is installed.\n",
+                    "slices' docstring"),
+)
+_TABLES_SHARED = "from .shared import PROMPT_FIRST, PROMPT_TURN, SUBJOB_STATUSES\n"
+TABLE_EDITS = (
+    Edit(_JOB_REGISTRY, _SLICE_PROXY_IMPORT, f"from {TARGET}.views.job_tables import render as render_job_table\n",
+         Where.AFTER, why="the job table read once per row (views/job_tables.py)"),
+    Edit(_JOB_REGISTRY, "    def _getColour(self, obj):\n",
+         "    _around_display = []\n"
+         "    # Factories of the context managers a job table (_display, str) is made within; e.g. the\n"
+         "    # monitoring component keeps the GIL longer there and starts no new work meanwhile\n"
+         "    _subjob_counts = []\n"
+         "    # Callables of a split job -> how many of its subjobs have each status (a Counter), or None\n"
+         "    # where they do not know: the first answer is the table's 'subjob status' (the monitoring\n"
+         "    # component counts them as statuses change); without one, the column function runs\n"
+         "    _render_failed = False\n\n"
+         "    def _display(self, interactive=0):\n"
+         "        \"\"\"RegistrySlice's table of these jobs, each row read once from what is in memory: no\n"
+         "        job's lock taken, no index entry computed per cell (views/job_tables.py); RegistrySlice's\n"
+         "        own where that cannot be made\"\"\"\n"
+         "        from contextlib import ExitStack\n"
+         "        try:\n"
+         "            with ExitStack() as around:\n"
+         "                for context in list(JobRegistrySlice._around_display):\n"
+         "                    around.enter_context(context())\n"
+         "                text = render_job_table(self, interactive, JobRegistrySlice._counted_statuses,\n"
+         "                                        config['jobs_columns_functions'])\n"
+         "        except Exception as err:\n"
+         "            if not JobRegistrySlice._render_failed:\n"
+         "                JobRegistrySlice._render_failed = True  # said once a session\n"
+         "                logger.exception(\"a job table could not be read once per row: %s\", err)\n"
+         "            text = None\n"
+         "        return super(JobRegistrySlice, self)._display(interactive) if text is None else text\n\n"
+         "    __str__ = _display\n\n"
+         "    @staticmethod\n"
+         "    def _counted_statuses(job):\n"
+         "        for counts_of in list(JobRegistrySlice._subjob_counts):\n"
+         "            counts = counts_of(job)\n"
+         "            if counts is not None:\n"
+         "                return counts\n"
+         "        return None\n\n",
+         Where.BEFORE, why="JobRegistrySlice's tables read once per row, within _around_display"),
+    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap, log\n" + _TABLES_SHARED,
+         "from .ledger import _join, _lock, _wrap, log\n" + _TABLES_SHARED, glob=True,
+         why="job_tables joins Ganga's hooks"),
+    Edit(PATCHES_GLOB,
+         "        _wrap(JobRegistrySlice, \"_display\", _rendered_once, shadowed=RegistrySlice._display)\n",
+         "        # Ganga's JobRegistrySlice renders its tables itself, within _around_display and with the\n"
+         "        # counts of _subjob_counts: hooks, not patches\n"
+         "        _join(JobRegistrySlice._around_display, PROMPT_FIRST.longer)\n"
+         "        _join(JobRegistrySlice._around_display, PROMPT_TURN.typed)\n"
+         "        _join(JobRegistrySlice._subjob_counts, counts_of)\n",
+         Where.BEFORE, glob=True, why="the tables keep the GIL and the prompt's turn, and count, from Ganga's hooks"),
+    Edit(PATCHES_GLOB,
+         "_failed_once: list[bool] = []\n"
+         "\"\"\"Non-empty once a render failed (logged once; Ganga's own table is shown).\"\"\"\n\n\n",
+         "\n", glob=True, why="Ganga's table says a failed render itself"),
+    _docstring_note("Undone by: remove() deletes the two names from ``JobRegistrySlice`` again\n"
+                    "(they are ``RegistrySlice``'s, inherited; the ledger).\n",
+                    "In this series Ganga's ``JobRegistrySlice._display`` renders through ``views/job_tables.py``\n"
+                    "itself, within the contexts of ``JobRegistrySlice._around_display`` (``PROMPT_FIRST.longer``,\n"
+                    "``PROMPT_TURN.typed``) and with the answers of ``_subjob_counts`` (:func:`counts_of`), all\n"
+                    "joined there and taken off by remove().\n",
+                    "job_tables' docstring"),
+)
+
+
 # --- the Batch job wrapper ends with its program ------------------------------------------------------------
 
 _BATCH_TEMPLATE = "ganga/GangaCore/Lib/Batch/BatchScriptTemplate.py.template"
@@ -661,10 +759,17 @@ MAIN: tuple[Step, ...] = (
          fixups=(joined_xml_writer,), imports=("GangaCore.Core.GangaRepository.VStreamer",)),
     Step("slices", "JobRegistrySlice: slices made from templates of the [Display] options",
          "A job slice (jobs, jobs.select(...)) copies the display settings it reads from [Display] from\n"
-         "a template made once per option change instead of reading and parsing them per slice."
-         + _STILL_A_PATCH,
-         placements=_ours("views/__init__.py", "views/display.py", *_patch("slices")),
-         imports=(f"{TARGET}.patches.slices",)),
+         "a template made once per value of those options instead of reading them, and eval'ing two, per\n"
+         "slice: the registry makes a slice for every index entry it computes (getIndexCache), so for every\n"
+         "subjob of every flushed master, and the evals were half of an entry's cost (6 % of the GIL in a\n"
+         "compatibility-path burst). A real edit of JobRegistrySlice.__init__ (the templates: views/display.py);\n"
+         "a changed option makes a new template (Unit/TestSliceTemplates).",
+         placements=_ours("views/__init__.py", "views/display.py", *_patch("slices")) + (
+             Placement(f"{TEMPLATES}/Unit/Base", "ganga/GangaCore/test/Unit", rewrite=False,
+                       include=("TestSliceTemplates.py",)),),
+         edits=SLICE_EDITS,
+         fixups=(dropping("patches/slices.py", ("_templates_of_display", "_made_from_templates"), "slices"),),
+         imports=(f"{TARGET}.patches.slices", "GangaCore.GPIDev.Lib.Registry.JobRegistry")),
     Step("master-work", "GangaRepositoryXML, SubJobXMLList: a split master's own work once per flush",
          "A flush of a split master computes the master's index entries, reads its subjob index and\n"
          "counts its subjobs once, not once per subjob saved. SubJobXMLList, as real edits: a master\n"
@@ -805,16 +910,22 @@ MAIN: tuple[Step, ...] = (
          "Unit/TestPrintWithoutLock); any other visitor keeps the lock.\n\n"
          "A write typed at the prompt is handed its job's lock at the flusher's next subjob save\n"
          "(10,000-subjob burst: it waited up to 34 ms).\n\n"
-         "Not yet edits of Ganga: the tables (JobRegistrySlice._display, __str__) and the GPI's write\n"
-         "(ProxyDataDescriptor.__set__), load-time patches carried as modules of the component\n"
-         "(patches/job_tables.py, prompt_writes.py, installed when the component starts, undone\n"
-         "when it stops).",
+         "JobRegistrySlice._display and __str__, a real edit: the table is made by views/job_tables.py's\n"
+         "render within the contexts of JobRegistrySlice._around_display (the component joins its GIL\n"
+         "interval and the prompt's turn there), a split job's subjob status from the first answer of\n"
+         "JobRegistrySlice._subjob_counts (the component's counts; none without it: the column function\n"
+         "runs), RegistrySlice's own table if render fails (Unit/TestJobTables: the same text as\n"
+         "RegistrySlice's).\n\n"
+         "Not yet an edit of Ganga: the GPI's write (ProxyDataDescriptor.__set__), a load-time patch\n"
+         "carried as a module of the component (patches/prompt_writes.py, installed when the component\n"
+         "starts, undone when it stops).",
          placements=_ours("views/job_tables.py", *_patch("job_tables", "printing", "prompt_writes")) + (
              SHARED_AGAIN,) + (
              Placement(f"{TEMPLATES}/Unit/Base", "ganga/GangaCore/test/Unit", rewrite=False,
-                       include=("TestPrintWithoutLock.py",)),),
-         edits=PRINTING_EDITS,
-         fixups=(dropping("patches/printing.py", ("_printing_unlocked",), "job-tables"),),
+                       include=("TestPrintWithoutLock.py", "TestJobTables.py")),),
+         edits=PRINTING_EDITS + TABLE_EDITS,
+         fixups=(dropping("patches/printing.py", ("_printing_unlocked",), "job-tables"),
+                 dropping("patches/job_tables.py", ("_rendered_once",), "job-tables")),
          imports=(f"{TARGET}.runtime.gil", f"{TARGET}.patches.printing")),
     Step("condor-logs", "MonitoringComponent: HTCondor's job event logs read as they grow",
          "A pure reader of HTCondor's job event log (condorLog): bytes in, whole events out, an\n"
