@@ -143,8 +143,15 @@ def test_monkeypatches_made_real_edits_are_no_longer_installed(series: dict[str,
                for module in ours
                for node in ast.walk(ast.parse(module.read_text())) if isinstance(node, ast.Name | ast.FunctionDef)}
     made_edits = {"_counting_once", "_forgetting_count", "_reading_index_when_used", "_noting_unread_index",
-                  "_writing_index", "_remembering_stats", "_saving_noted", "_noting_changes"}
+                  "_writing_index", "_remembering_stats", "_saving_noted", "_noting_changes",
+                  "_made_from_templates", "_templates_of_display", "_rendered_once", "_watching", "_is_watch",
+                  "_noting_submission", "_rolled_up_after_submission", "_forcing_subjobs_too", "_counted_statuses"}
     assert not made_edits & in_code  # neither defined nor installed in the series' copies
+    job_registry = (tree / "ganga/GangaCore/GPIDev/Lib/Registry/JobRegistry.py").read_text()
+    assert "JobRegistrySlice._templates.init(JobRegistrySlice._construct, self, name)" in job_registry
+    assert "text = render_job_table(self, interactive, JobRegistrySlice._counted_statuses," in job_registry
+    job = (tree / "ganga/GangaCore/GPIDev/Lib/Job/Job.py").read_text()
+    assert "Job.status = _status_telling(Job.__dict__['status'])" in job and "for statuses_of in" in job
     batch = (tree / "ganga/GangaCore/Lib/Batch/BatchScriptTemplate.py.template").read_text()
     assert "result = child.wait(timeout=###HEARTBEATFREQUENCE###)" in batch and "time.sleep(" not in batch
     assert "wrapper_ends_with_program" not in patches
@@ -168,12 +175,13 @@ def test_the_independent_fixes_are_a_branch_of_ganga_edits_and_commits_are_small
 def test_the_load_time_patches_left_are_listed_and_those_on_edited_files_flagged(series: dict[str, Any]) -> None:
     leftovers = series["result"].leftovers
     listing = leftovers.output.splitlines()
-    assert any("Job.Job.status " in line for line in listing), leftovers.output  # the status watch, still a patch
+    assert any("Registry.Registry.flush_all " in line for line in listing), leftovers.output  # still a patch
     flagged = [line for line in listing if line.startswith("ON AN EDITED FILE ")]
     edited = {f for r in series["records"] for f in r.files}
     assert all(line.rsplit("(", 1)[1].rstrip(")") in edited for line in flagged)
     assert leftovers.ok == (not flagged)
-    for edited_file in ("SubJobXMLList", "GangaRepositoryXML", "VStreamer", "Objects.py"):  # all edits now
+    for edited_file in ("SubJobXMLList", "GangaRepositoryXML", "VStreamer", "Objects.py", "JobRegistry.py",
+                        "Job/Job.py"):
         assert not [line for line in listing if edited_file in line], leftovers.output
 
 

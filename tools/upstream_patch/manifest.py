@@ -461,6 +461,238 @@ PRINTING_EDITS = (
 )
 
 
+# --- Job.py: patches items 2 (Job.status), 4 (peek), 7 (submit, resubmit, updateMasterJobStatus), 9 (force_status)
+#     and 17 (getSubJobStatuses): Ganga declares hooks, the component's copies join them -------------------------
+
+_JOB = "ganga/GangaCore/GPIDev/Lib/Job/Job.py"
+JOB_HOOK_EDITS = (
+    Edit(_JOB, "import copy\nimport glob\n", "import contextlib\nimport copy\nimport functools\nimport glob\n",
+         why="contextlib, functools"),
+    Edit(_JOB, "class Job(GangaObject):\n",
+         "def _within(hooks):\n"
+         "    \"\"\"A method of Job run within the context managers made by the factories of the list Job.<hooks>,\n"
+         "    each called with the job and the method's arguments (none in Ganga: the method alone)\"\"\"\n"
+         "    def decorate(method):\n"
+         "        @functools.wraps(method)\n"
+         "        def within(self, *args, **kwargs):\n"
+         "            factories = getattr(Job, hooks)\n"
+         "            if not factories:\n"
+         "                return method(self, *args, **kwargs)\n"
+         "            with contextlib.ExitStack() as around:\n"
+         "                for factory in list(factories):\n"
+         "                    around.enter_context(factory(self, *args, **kwargs))\n"
+         "                return method(self, *args, **kwargs)\n\n"
+         "        return within\n\n"
+         "    return decorate\n\n\n",
+         Where.BEFORE, why="_within: a method run within the contexts of a list of Job's"),
+    Edit(_JOB, "    def getMonitoringService(self):\n",
+         "    # Hooks (empty in Ganga) where a monitoring component follows jobs without a scan of the registry:\n"
+         "    _status_set = []\n"
+         "    # callables of a job whose status was just set, after the setter let the job's lock go\n"
+         "    _around_submission = []\n"
+         "    # factories of the context managers submit() and resubmit() run within (called with the job\n"
+         "    # and the call's arguments): e.g. the job noted as being submitted, left alone meanwhile\n"
+         "    _around_force_status = []\n"
+         "    # the same for force_status(): e.g. a master forced, then its active subjobs\n"
+         "    _around_user_action = []\n"
+         "    # the same for peek(), a user's action that wants the job's output now\n"
+         "    _master_update_waits = []\n"
+         "    # callables of a master: one answering True leaves it as it is in updateMasterJobStatus()\n"
+         "    # (e.g. while it is being submitted in another thread)\n\n",
+         Where.BEFORE, why="Job's hooks"),
+    Edit(_JOB, "        stats = self.getSubJobStatuses()\n\n        # ignore non-split jobs\n",
+         "        for waits in list(Job._master_update_waits):\n"
+         "            if waits(self):\n"
+         "                return\n",
+         Where.BEFORE, why="updateMasterJobStatus: Job._master_update_waits"),
+    Edit(_JOB, "    def submit(self, keep_going=None, keep_on_fail=None, prepare=False):\n",
+         "    @_within('_around_submission')\n", Where.BEFORE, why="submit within Job._around_submission"),
+    Edit(_JOB, "    def resubmit(self, backend=None):\n",
+         "    @_within('_around_submission')\n", Where.BEFORE, why="resubmit within Job._around_submission"),
+    Edit(_JOB, "    def force_status(self, status, force=False):\n",
+         "    @_within('_around_force_status')\n", Where.BEFORE, why="force_status within Job._around_force_status"),
+    Edit(_JOB, "    def peek(self, filename=\"\", command=\"\"):\n",
+         "    @_within('_around_user_action')\n", Where.BEFORE, why="peek within Job._around_user_action"),
+    Edit(_JOB, "class JobTemplate(Job):\n",
+         "def _status_telling(descriptor):\n"
+         "    \"\"\"Job.status: Ganga's descriptor, whose __set__ then calls each of Job._status_set with\n"
+         "    the job\"\"\"\n"
+         "    class StatusDescriptor(type(descriptor)):\n"
+         "        __slots__ = ()\n\n"
+         "        def __set__(self, obj, value, *args):\n"
+         "            super().__set__(obj, value, *args)\n"
+         "            for told in list(Job._status_set):\n"
+         "                told(obj)\n\n"
+         "    telling = copy.copy(descriptor)\n"
+         "    telling.__class__ = StatusDescriptor\n"
+         "    return telling\n\n\n"
+         "Job.status = _status_telling(Job.__dict__['status'])\n\n\n",
+         Where.BEFORE, why="Job.status tells Job._status_set of each change"),
+    # our copies: hooks joined, not patches
+    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap, log\n\nStatusListener",
+         "from .ledger import _join, _lock, _wrap, log\n\nStatusListener", glob=True, why="status_watch: _join"),
+    Edit(PATCHES_GLOB, "        if not _is_watch(Job.__dict__[\"status\"]):\n"
+                       "            _wrap(Job, \"status\", _watching)\n",
+         "        _join(Job._status_set, _tell_listeners)  # Ganga's Job.status calls it: a hook\n", glob=True,
+         why="the status watch joins Ganga's Job._status_set"),
+    Edit(PATCHES_GLOB, "    return _is_watch(Job.__dict__.get(\"status\"))\n",
+         "    return _tell_listeners in Job._status_set\n", glob=True, why="is_watched: joined"),
+    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap, log\n\n_in_submission",
+         "from .ledger import _join, _lock, _wrap, log\n\n_in_submission", glob=True, why="submissions: _join"),
+    Edit(PATCHES_GLOB, "        for name in (\"submit\", \"resubmit\"):\n"
+                       "            _wrap(Job, name, _noting_submission)\n"
+                       "        _wrap(Job, \"updateMasterJobStatus\", _rolled_up_after_submission)\n",
+         "        # Ganga's submit and resubmit run within Job._around_submission, and updateMasterJobStatus asks\n"
+         "        # Job._master_update_waits: hooks\n"
+         "        _join(Job._around_submission, _noted_in_submission)\n"
+         "        _join(Job._master_update_waits, _roll_up_waits)\n", glob=True,
+         why="submissions join Ganga's hooks"),
+    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap, log\n\n\ndef force_subjobs_too",
+         "from .ledger import _join, _lock, _wrap, log\n\n\ndef force_subjobs_too", glob=True,
+         why="force_status: _join"),
+    Edit(PATCHES_GLOB, "        _wrap(Job, \"force_status\", _forcing_subjobs_too)\n",
+         "        _join(Job._around_force_status, _subjobs_forced_after)  # Ganga's force_status enters it: a hook\n",
+         glob=True, why="force_status joins Ganga's hook"),
+    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap, log\n\nUserActionListener",
+         "from .ledger import _join, _lock, _wrap, log\n\nUserActionListener", glob=True, why="user_actions: _join"),
+    Edit(PATCHES_GLOB, "    from GangaCore.GPIDev.Lib.Job.Job import Job\n"
+                       "    from GangaCore.Utility.Plugin import allPlugins\n\n"
+                       "    methods: list[tuple[type, str]] = [(Job, \"peek\")]\n",
+         "    from GangaCore.Utility.Plugin import allPlugins\n\n"
+         "    methods: list[tuple[type, str]] = []  # Job.peek: Ganga's Job._around_user_action (hook_user_actions)\n",
+         glob=True, why="user actions: peek is Ganga's hook"),
+    Edit(PATCHES_GLOB, "        for cls, name in _user_action_methods():\n",
+         "        from GangaCore.GPIDev.Lib.Job.Job import Job\n\n"
+         "        _join(Job._around_user_action, _peek_announced)  # Ganga's Job.peek enters it: a hook\n",
+         Where.BEFORE, glob=True, why="user actions join Ganga's peek hook"),
+)
+SUBJOB_STATUS_EDITS = (
+    Edit(_JOB, "    def getSubJobStatuses(self):\n",
+         "    _subjob_statuses = []\n"
+         "    # callables of a master -> the set of its subjobs' statuses, or None where they do not know\n"
+         "    # (e.g. the monitoring component's counts, kept as subjobs change status)\n\n",
+         Where.BEFORE, why="Job._subjob_statuses"),
+    Edit(_JOB, "        This returns a set of all of the different subjob statuses whilst respecting lazy loading\n"
+               "        \"\"\"\n\n",
+         "        for statuses_of in list(Job._subjob_statuses):\n"
+         "            # the first that knows: counts kept as subjobs change status, instead of reading every subjob\n"
+         "            # after every change of one of them (updateMasterJobStatus), O(N^2) in a split job's life\n"
+         "            stats = statuses_of(self)\n"
+         "            if stats is not None:\n"
+         "                return stats\n\n",
+         Where.AFTER, why="getSubJobStatuses: the first answer of Job._subjob_statuses"),
+    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap, log\nfrom .shared import SUBJOB_STATUSES\n",
+         "from .ledger import _join, _lock, _wrap, log\nfrom .shared import SUBJOB_STATUSES\n", glob=True,
+         why="subjob_statuses: _join"),
+    Edit(PATCHES_GLOB, "        if not getattr(vars(Job)[\"getSubJobStatuses\"], \"__gm_wrapped__\", False):\n",
+         "        if _counted not in Job._subjob_statuses:\n", glob=True, why="subjob_statuses: joined"),
+    Edit(PATCHES_GLOB, "        _wrap(Job, \"getSubJobStatuses\", _counted_statuses)\n",
+         "        _join(Job._subjob_statuses, _counted)  # Ganga's getSubJobStatuses asks it first: a hook\n",
+         glob=True, why="subjob_statuses joins Ganga's hook"),
+)
+
+
+# --- JobRegistry.py: patches items 15 (JobRegistrySlice.__init__) and 20 (JobRegistrySlice._display, __str__) ---
+
+_JOB_REGISTRY = "ganga/GangaCore/GPIDev/Lib/Registry/JobRegistry.py"
+_SLICE_PROXY_IMPORT = "from .RegistrySliceProxy import RegistrySliceProxy, _unwrap, _wrap\n"
+SLICE_EDITS = (
+    Edit(_JOB_REGISTRY, _SLICE_PROXY_IMPORT, f"from {TARGET}.views.display import SliceTemplates\n", Where.AFTER,
+         why="the templates of job slices (views/display.py)"),
+    Edit(_JOB_REGISTRY,
+         "    def __init__(self, name):\n"
+         "        super(JobRegistrySlice, self).__init__(name, display_prefix=\"jobs\")\n",
+         "    # a slice's display settings, per value of the [Display] options they come from (two of them\n"
+         "    # eval'ed): the registry makes a slice for every index entry it computes (getIndexCache), so\n"
+         "    # for every subjob of every flushed master, and the evals were half of an entry's cost\n"
+         "    _templates = SliceTemplates(lambda option: config[option])\n\n"
+         "    def __init__(self, name):\n"
+         "        \"\"\"A slice named name, its display settings copied from the template of the [Display]\n"
+         "        options' current values (made by _construct when there is none yet)\"\"\"\n"
+         "        JobRegistrySlice._templates.init(JobRegistrySlice._construct, self, name)\n\n"
+         "    def _construct(self, name):\n"
+         "        \"\"\"__init__ reading and evaluating the [Display] options\"\"\"\n"
+         "        super(JobRegistrySlice, self).__init__(name, display_prefix=\"jobs\")\n",
+         why="JobRegistrySlice.__init__ copies a template of the [Display] options' values"),
+    Edit(PATCHES_GLOB,
+         "        if getattr(vars(JobRegistrySlice)[\"__init__\"], \"__gm_wrapped__\", False):\n"
+         "            return\n"
+         "        SLICE_TEMPLATES = _templates_of_display()\n",
+         "        SLICE_TEMPLATES = JobRegistrySlice._templates  # Ganga's own: their counters\n", glob=True,
+         why="slices installs nothing: SLICE_TEMPLATES are Ganga's"),
+    _docstring_note("Undone by: remove() restores Ganga's ``__init__`` (the ledger);\n"
+                    ":data:`SLICE_TEMPLATES` stays as the last install left it (its counters).\n",
+                    "In this series Ganga's ``JobRegistrySlice.__init__`` copies the templates itself\n"
+                    "(``JobRegistrySlice._templates``, this package's ``views/display.py``): nothing is installed.\n",
+                    "slices' docstring"),
+)
+_TABLES_SHARED = "from .shared import PROMPT_FIRST, PROMPT_TURN, SUBJOB_STATUSES\n"
+TABLE_EDITS = (
+    Edit(_JOB_REGISTRY, _SLICE_PROXY_IMPORT, f"from {TARGET}.views.job_tables import render as render_job_table\n",
+         Where.AFTER, why="the job table read once per row (views/job_tables.py)"),
+    Edit(_JOB_REGISTRY, "    def _getColour(self, obj):\n",
+         "    _around_display = []\n"
+         "    # Factories of the context managers a job table (_display, str) is made within; e.g. the\n"
+         "    # monitoring component keeps the GIL longer there and starts no new work meanwhile\n"
+         "    _subjob_counts = []\n"
+         "    # Callables of a split job -> how many of its subjobs have each status (a Counter), or None\n"
+         "    # where they do not know: the first answer is the table's 'subjob status' (the monitoring\n"
+         "    # component counts them as statuses change); without one, the column function runs\n"
+         "    _render_failed = False\n\n"
+         "    def _display(self, interactive=0):\n"
+         "        \"\"\"RegistrySlice's table of these jobs, each row read once from what is in memory: no\n"
+         "        job's lock taken, no index entry computed per cell (views/job_tables.py); RegistrySlice's\n"
+         "        own where that cannot be made\"\"\"\n"
+         "        from contextlib import ExitStack\n"
+         "        try:\n"
+         "            with ExitStack() as around:\n"
+         "                for context in list(JobRegistrySlice._around_display):\n"
+         "                    around.enter_context(context())\n"
+         "                text = render_job_table(self, interactive, JobRegistrySlice._counted_statuses,\n"
+         "                                        config['jobs_columns_functions'])\n"
+         "        except Exception as err:\n"
+         "            if not JobRegistrySlice._render_failed:\n"
+         "                JobRegistrySlice._render_failed = True  # said once a session\n"
+         "                logger.exception(\"a job table could not be read once per row: %s\", err)\n"
+         "            text = None\n"
+         "        return super(JobRegistrySlice, self)._display(interactive) if text is None else text\n\n"
+         "    __str__ = _display\n\n"
+         "    @staticmethod\n"
+         "    def _counted_statuses(job):\n"
+         "        for counts_of in list(JobRegistrySlice._subjob_counts):\n"
+         "            counts = counts_of(job)\n"
+         "            if counts is not None:\n"
+         "                return counts\n"
+         "        return None\n\n",
+         Where.BEFORE, why="JobRegistrySlice's tables read once per row, within _around_display"),
+    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap, log\n" + _TABLES_SHARED,
+         "from .ledger import _join, _lock, _wrap, log\n" + _TABLES_SHARED, glob=True,
+         why="job_tables joins Ganga's hooks"),
+    Edit(PATCHES_GLOB,
+         "        _wrap(JobRegistrySlice, \"_display\", _rendered_once, shadowed=RegistrySlice._display)\n",
+         "        # Ganga's JobRegistrySlice renders its tables itself, within _around_display and with the\n"
+         "        # counts of _subjob_counts: hooks, not patches\n"
+         "        _join(JobRegistrySlice._around_display, PROMPT_FIRST.longer)\n"
+         "        _join(JobRegistrySlice._around_display, PROMPT_TURN.typed)\n"
+         "        _join(JobRegistrySlice._subjob_counts, counts_of)\n",
+         Where.BEFORE, glob=True, why="the tables keep the GIL and the prompt's turn, and count, from Ganga's hooks"),
+    Edit(PATCHES_GLOB, "    if not getattr(vars(Job).get(\"getSubJobStatuses\"), \"__gm_wrapped__\", False):\n",
+         "    if not Job._subjob_statuses:  # item 17 answers there (subjob_statuses_counted)\n", glob=True,
+         why="counts_of: item 17 is Ganga's hook"),
+    Edit(PATCHES_GLOB,
+         "_failed_once: list[bool] = []\n"
+         "\"\"\"Non-empty once a render failed (logged once; Ganga's own table is shown).\"\"\"\n\n\n",
+         "\n", glob=True, why="Ganga's table says a failed render itself"),
+    _docstring_note("Undone by: remove() deletes the two names from ``JobRegistrySlice`` again\n"
+                    "(they are ``RegistrySlice``'s, inherited; the ledger).\n",
+                    "In this series Ganga's ``JobRegistrySlice._display`` renders through ``views/job_tables.py``\n"
+                    "itself, within the contexts of ``JobRegistrySlice._around_display`` (``PROMPT_FIRST.longer``,\n"
+                    "``PROMPT_TURN.typed``) and with the answers of ``_subjob_counts`` (:func:`counts_of`), all\n"
+                    "joined there and taken off by remove().\n",
+                    "job_tables' docstring"),
+)
+
+
 # --- the Batch job wrapper ends with its program ------------------------------------------------------------
 
 _BATCH_TEMPLATE = "ganga/GangaCore/Lib/Batch/BatchScriptTemplate.py.template"
@@ -631,9 +863,6 @@ def _patch(*names: str) -> tuple[str, ...]:
 SHARED_AGAIN = Placement(PACKAGE_SOURCE, TARGET_DIR, include=("patches/shared.py",), again=True)
 """``patches/shared.py`` whole again, once the commit brings what more of it needs (``not_yet`` left it out)."""
 
-_STILL_A_PATCH = ("\n\nNot yet an edit of Ganga: the change is a load-time patch, carried as a module of the "
-                  "component\n(patches/, installed when the component starts, undone when it stops).")
-
 INDEPENDENT: tuple[Step, ...] = (
     Step("frames-guard", "stacktracer: sys._current_frames with the garbage collector off before CPython 3.12",
          "Ganga's stack tracer (a thread of every session) calls sys._current_frames() every 5 s. On\n"
@@ -662,15 +891,25 @@ INDEPENDENT: tuple[Step, ...] = (
 """The independent fixes: their own short series (branch ``<branch>-independent``), first on the base."""
 
 MAIN: tuple[Step, ...] = (
-    Step("hooks", "MonitoringComponent: hooks in Job (status listeners, submission notes, force_status, user actions)",
-         "The hooks the scheduled monitoring component needs in Ganga's classes: Job.status tells\n"
-         "listeners of every status change; Job.submit/resubmit note a job under submission, which\n"
-         "monitoring leaves alone; force_status of a master forces its active subjobs too; peek and the\n"
-         "backends' getOutput* announce a user's action (its job's monitoring goes first). The ledger\n"
-         "records every patch so that it is undone when the component stops." + _STILL_A_PATCH,
-         placements=_ours(*_patch("ledger", "status_watch", "submissions", "force_status", "user_actions")),
+    Step("hooks", "Job: hooks for a monitoring component (status set, submission, force_status, peek, roll-up)",
+         "The hooks the scheduled monitoring component needs in Ganga's classes, as real edits of Job.py\n"
+         "(empty lists in Ganga, which the component joins): Job.status calls Job._status_set after each\n"
+         "change; submit and resubmit run within Job._around_submission (the component notes a job under\n"
+         "submission and leaves it alone), force_status within Job._around_force_status (a forced master\n"
+         "forces its active subjobs too), peek within Job._around_user_action (its job's monitoring goes\n"
+         "first); updateMasterJobStatus leaves a master as it is when one of Job._master_update_waits says\n"
+         "so (a roll-up by another thread during its submission). Unit/TestJobHooks. The ledger records\n"
+         "every patch and hook so that it is undone when the component stops; the backends' getOutput*\n"
+         "methods are still load-time patches (patches/user_actions.py).",
+         placements=_ours(*_patch("ledger", "status_watch", "submissions", "force_status", "user_actions")) + (
+             Placement(f"{TEMPLATES}/Unit/Base", "ganga/GangaCore/test/Unit", rewrite=False,
+                       include=("TestJobHooks.py",)),),
+         edits=JOB_HOOK_EDITS,
+         fixups=(dropping("patches/status_watch.py", ("_watching", "_is_watch"), "hooks"),
+                 dropping("patches/submissions.py", ("_noting_submission", "_rolled_up_after_submission"), "hooks"),
+                 dropping("patches/force_status.py", ("_forcing_subjobs_too",), "hooks")),
          imports=tuple(f"{TARGET}.patches.{n}" for n in ("status_watch", "submissions", "force_status",
-                                                         "user_actions"))),
+                                                         "user_actions")) + ("GangaCore.GPIDev.Lib.Job.Job",)),
     Step("lock-free", "Descriptor: reads of loaded values without the flusher's lock",
          "A read of a loaded attribute of a job no longer waits for the lock the registry flusher holds\n"
          "while it writes that job (seen: `jobs` and monitoring waiting seconds behind a flush of a\n"
@@ -712,10 +951,17 @@ MAIN: tuple[Step, ...] = (
          fixups=(joined_xml_writer,), imports=("GangaCore.Core.GangaRepository.VStreamer",)),
     Step("slices", "JobRegistrySlice: slices made from templates of the [Display] options",
          "A job slice (jobs, jobs.select(...)) copies the display settings it reads from [Display] from\n"
-         "a template made once per option change instead of reading and parsing them per slice."
-         + _STILL_A_PATCH,
-         placements=_ours("views/__init__.py", "views/display.py", *_patch("slices")),
-         imports=(f"{TARGET}.patches.slices",)),
+         "a template made once per value of those options instead of reading them, and eval'ing two, per\n"
+         "slice: the registry makes a slice for every index entry it computes (getIndexCache), so for every\n"
+         "subjob of every flushed master, and the evals were half of an entry's cost (6 % of the GIL in a\n"
+         "compatibility-path burst). A real edit of JobRegistrySlice.__init__ (the templates: views/display.py);\n"
+         "a changed option makes a new template (Unit/TestSliceTemplates).",
+         placements=_ours("views/__init__.py", "views/display.py", *_patch("slices")) + (
+             Placement(f"{TEMPLATES}/Unit/Base", "ganga/GangaCore/test/Unit", rewrite=False,
+                       include=("TestSliceTemplates.py",)),),
+         edits=SLICE_EDITS,
+         fixups=(dropping("patches/slices.py", ("_templates_of_display", "_made_from_templates"), "slices"),),
+         imports=(f"{TARGET}.patches.slices", "GangaCore.GPIDev.Lib.Registry.JobRegistry")),
     Step("master-work", "GangaRepositoryXML, SubJobXMLList: a split master's own work once per flush",
          "A flush of a split master computes the master's index entries, reads its subjob index and\n"
          "counts its subjobs once, not once per subjob saved. SubJobXMLList, as real edits: a master\n"
@@ -737,9 +983,15 @@ MAIN: tuple[Step, ...] = (
          imports=(f"{TARGET}.patches.master_work", "GangaCore.Core.GangaRepository.SubJobXMLList")),
     Step("subjob-statuses", "Job: a master's subjob statuses answered from counts",
          "getSubJobStatuses of a master is answered from counts kept as subjobs change status, not by\n"
-         "loading and reading every subjob." + _STILL_A_PATCH,
-         placements=_ours("repository/rollup.py", *_patch("subjob_statuses")) + (SHARED_AGAIN,),
-         fixups=(not_yet("patches/shared.py", ("PROMPT_FIRST", "PROMPT_TURN"), "the commit 'job-tables'"),),
+         "loading and reading every subjob: a real edit of Job.py, getSubJobStatuses returns the first\n"
+         "answer of Job._subjob_statuses (empty in Ganga; the component joins its counts,\n"
+         "repository/rollup.py, kept by a Job._status_set hook). Unit/TestSubJobStatusHooks.",
+         placements=_ours("repository/rollup.py", *_patch("subjob_statuses")) + (SHARED_AGAIN,) + (
+             Placement(f"{TEMPLATES}/Unit/Base", "ganga/GangaCore/test/Unit", rewrite=False,
+                       include=("TestSubJobStatusHooks.py",)),),
+         edits=SUBJOB_STATUS_EDITS,
+         fixups=(not_yet("patches/shared.py", ("PROMPT_FIRST", "PROMPT_TURN"), "the commit 'job-tables'"),
+                 dropping("patches/subjob_statuses.py", ("_counted_statuses",), "subjob-statuses")),
          imports=(f"{TARGET}.patches.subjob_statuses",)),
     Step("subjobs-index", "SubJobXMLList: subjobs.idx written whole or not at all",
          "The index of a split job's subjobs is written under a temp name and renamed over the old one:\n"
@@ -862,16 +1114,22 @@ MAIN: tuple[Step, ...] = (
          "Unit/TestPrintWithoutLock); any other visitor keeps the lock.\n\n"
          "A write typed at the prompt is handed its job's lock at the flusher's next subjob save\n"
          "(10,000-subjob burst: it waited up to 34 ms).\n\n"
-         "Not yet edits of Ganga: the tables (JobRegistrySlice._display, __str__) and the GPI's write\n"
-         "(ProxyDataDescriptor.__set__), load-time patches carried as modules of the component\n"
-         "(patches/job_tables.py, prompt_writes.py, installed when the component starts, undone\n"
-         "when it stops).",
+         "JobRegistrySlice._display and __str__, a real edit: the table is made by views/job_tables.py's\n"
+         "render within the contexts of JobRegistrySlice._around_display (the component joins its GIL\n"
+         "interval and the prompt's turn there), a split job's subjob status from the first answer of\n"
+         "JobRegistrySlice._subjob_counts (the component's counts; none without it: the column function\n"
+         "runs), RegistrySlice's own table if render fails (Unit/TestJobTables: the same text as\n"
+         "RegistrySlice's).\n\n"
+         "Not yet an edit of Ganga: the GPI's write (ProxyDataDescriptor.__set__), a load-time patch\n"
+         "carried as a module of the component (patches/prompt_writes.py, installed when the component\n"
+         "starts, undone when it stops).",
          placements=_ours("views/job_tables.py", *_patch("job_tables", "printing", "prompt_writes")) + (
              SHARED_AGAIN,) + (
              Placement(f"{TEMPLATES}/Unit/Base", "ganga/GangaCore/test/Unit", rewrite=False,
-                       include=("TestPrintWithoutLock.py",)),),
-         edits=PRINTING_EDITS,
-         fixups=(dropping("patches/printing.py", ("_printing_unlocked",), "job-tables"),),
+                       include=("TestPrintWithoutLock.py", "TestJobTables.py")),),
+         edits=PRINTING_EDITS + TABLE_EDITS,
+         fixups=(dropping("patches/printing.py", ("_printing_unlocked",), "job-tables"),
+                 dropping("patches/job_tables.py", ("_rendered_once",), "job-tables")),
          imports=(f"{TARGET}.runtime.gil", f"{TARGET}.patches.printing")),
     Step("condor-logs", "MonitoringComponent: HTCondor's job event logs read as they grow",
          "A pure reader of HTCondor's job event log (condorLog): bytes in, whole events out, an\n"

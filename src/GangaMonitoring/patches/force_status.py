@@ -17,7 +17,9 @@ by the package's ``hook_submissions()``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 from .ledger import _lock, _wrap, log
@@ -34,13 +36,20 @@ def force_subjobs_too() -> None:
 def _forcing_subjobs_too(original: Any) -> Any:
     @functools.wraps(original)
     def force_status(self: Any, status: Any, force: bool = False) -> Any:
-        result = original(self, status, force)
-        if status is not None and self.master is None and self.status == status:
-            _force_active_subjobs(self, status)
-        return result
+        with _subjobs_forced_after(self, status):
+            return original(self, status, force)
 
     force_status.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return force_status
+
+
+@contextlib.contextmanager
+def _subjobs_forced_after(job: Any, status: Any, *_args: Any, **_kwargs: Any) -> Iterator[None]:
+    """Around Ganga's ``force_status`` of ``job``: once it returned, a master now ``status`` forces its
+    active subjobs too (not if it raised)."""
+    yield
+    if status is not None and job.master is None and job.status == status:
+        _force_active_subjobs(job, status)
 
 
 def _force_active_subjobs(master: Any, status: str) -> None:

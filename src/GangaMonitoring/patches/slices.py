@@ -34,21 +34,31 @@ SLICE_TEMPLATES: display.SliceTemplates | None = None
 def slices_from_templates() -> None:
     """Install item 15 (idempotent; undone by remove)."""
     from GangaCore.GPIDev.Lib.Registry.JobRegistry import JobRegistrySlice
-    from GangaCore.Utility.Config import getConfig
 
     global SLICE_TEMPLATES
     with _lock:
         if getattr(vars(JobRegistrySlice)["__init__"], "__gm_wrapped__", False):
             return
-        display_config = getConfig("Display")
-        templates = SLICE_TEMPLATES = display.SliceTemplates(lambda option: display_config[option])
+        SLICE_TEMPLATES = _templates_of_display()
+        _wrap(JobRegistrySlice, "__init__", _made_from_templates)
 
-        def made_from_templates(construct: Any) -> Any:
-            @functools.wraps(construct)
-            def __init__(self: Any, name: str) -> None:  # noqa: N807 - the constructor it stands in for
-                templates.init(construct, self, name)
 
-            __init__.__gm_wrapped__ = True  # type: ignore[attr-defined]
-            return __init__
+def _templates_of_display() -> display.SliceTemplates:
+    """Templates of the ``[Display]`` options as Ganga's config has them now (read at each slice)."""
+    from GangaCore.Utility.Config import getConfig
 
-        _wrap(JobRegistrySlice, "__init__", made_from_templates)
+    display_config = getConfig("Display")
+    return display.SliceTemplates(lambda option: display_config[option])
+
+
+def _made_from_templates(construct: Any) -> Any:
+    """``JobRegistrySlice.__init__`` made from :data:`SLICE_TEMPLATES` (set before it is installed)."""
+    templates = SLICE_TEMPLATES
+    assert templates is not None
+
+    @functools.wraps(construct)
+    def __init__(self: Any, name: str) -> None:  # noqa: N807 - the constructor it stands in for
+        templates.init(construct, self, name)
+
+    __init__.__gm_wrapped__ = True  # type: ignore[attr-defined]
+    return __init__

@@ -54,23 +54,28 @@ def _watching(original: Any) -> Any:
 
     def __set__(self: Any, obj: Any, value: Any, *args: Any) -> None:  # noqa: N807 - the descriptor protocol
         base.__set__(self, obj, value, *args)
-        if not (_status_listeners or _any_status_listeners):
-            return
-        listeners = list(_any_status_listeners)
-        if obj._getParent() is None:
-            listeners += _status_listeners
-        if listeners:
-            status = obj._data.get("status")
-            for listener in listeners:
-                try:
-                    listener(obj, status)
-                except Exception:  # a listener bug must never break Ganga's state change
-                    log.exception("status listener %r failed", listener)
+        _tell_listeners(obj)
 
     watch_class = type("StatusWatch", (base,), {"__set__": __set__, "__module__": __name__, "__slots__": ()})
     watch = copy.copy(original)
     watch.__class__ = watch_class
     return watch
+
+
+def _tell_listeners(job: Any) -> None:
+    """Tell the listeners of ``job``'s status set just now (after Ganga's setter let the job's lock go)."""
+    if not (_status_listeners or _any_status_listeners):
+        return
+    listeners = list(_any_status_listeners)
+    if job._getParent() is None:
+        listeners += _status_listeners
+    if listeners:
+        status = job._data.get("status")
+        for listener in listeners:
+            try:
+                listener(job, status)
+            except Exception:  # a listener bug must never break Ganga's state change
+                log.exception("status listener %r failed", listener)
 
 
 def _is_watch(descriptor: Any) -> bool:

@@ -32,7 +32,7 @@ from typing import Any
 
 from .ledger import _lock, _wrap, log
 from .shared import SUBJOB_STATUSES
-from .status_watch import _is_watch, add_status_listener
+from .status_watch import add_status_listener, is_watched
 
 
 def subjob_statuses_counted() -> None:
@@ -41,7 +41,7 @@ def subjob_statuses_counted() -> None:
     from GangaCore.GPIDev.Lib.Job.Job import Job
 
     with _lock:
-        if not _is_watch(Job.__dict__.get("status")):
+        if not is_watched():
             log.warning("Job.status is not watched: subjob statuses are read from every subjob (as stock)")
             return
         if not getattr(vars(Job)["getSubJobStatuses"], "__gm_wrapped__", False):
@@ -51,16 +51,22 @@ def subjob_statuses_counted() -> None:
 
 
 def _counted_statuses(get_statuses: Any) -> Any:
-    from GangaCore.Core.GangaRepository.SubJobJsonList import SubJobJsonList
-
     @functools.wraps(get_statuses)
     def getSubJobStatuses(self: Any) -> Any:  # noqa: N802 - Ganga's name
-        if isinstance(self.subjobs, SubJobJsonList):
-            return get_statuses(self)
-        return SUBJOB_STATUSES.statuses(self)
+        counted = _counted(self)
+        return get_statuses(self) if counted is None else counted
 
     getSubJobStatuses.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return getSubJobStatuses
+
+
+def _counted(job: Any) -> set[str] | None:
+    """``job``'s set of subjob statuses from the counts; None for a ``SubJobJsonList`` (Ganga's answer)."""
+    from GangaCore.Core.GangaRepository.SubJobJsonList import SubJobJsonList
+
+    if isinstance(job.subjobs, SubJobJsonList):
+        return None
+    return SUBJOB_STATUSES.statuses(job)
 
 
 def check_counts() -> int:

@@ -38,8 +38,9 @@ by the package's ``hook_submissions()``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 import threading
 from typing import Any
 
@@ -93,34 +94,41 @@ def note_submissions() -> None:
 def _noting_submission(original: Any) -> Any:
     @functools.wraps(original)
     def submit(self: Any, *args: Any, **kwargs: Any) -> Any:
-        key = id(self)
-        with _lock:
-            _in_submission[key] = _in_submission.get(key, 0) + 1
-            _submitting_thread.setdefault(key, threading.get_ident())
-        try:
+        with _noted_in_submission(self):
             return original(self, *args, **kwargs)
-        finally:
-            with _lock:
-                left = _in_submission.pop(key) - 1
-                if left:
-                    _in_submission[key] = left
-                else:
-                    _submitting_thread.pop(key, None)
-                    if key in _deferred:
-                        _deferred.discard(key)
-                        _deferred_after.add(key)
-                listeners = [] if left else list(_submission_listeners)
-            for listener in listeners:
-                try:
-                    listener(self)
-                except Exception:  # noqa: BLE001 - a listener's bug never changes the submit's outcome
-                    log.exception("a listener of the end of job %s's submission failed", getattr(self, "id", "?"))
-            if not left:
-                with _lock:
-                    _deferred_after.discard(key)
 
     submit.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return submit
+
+
+@contextlib.contextmanager
+def _noted_in_submission(job: Any, *_args: Any, **_kwargs: Any) -> Iterator[None]:
+    """``job`` noted while the block (its submit or resubmit) runs; then the submission listeners."""
+    key = id(job)
+    with _lock:
+        _in_submission[key] = _in_submission.get(key, 0) + 1
+        _submitting_thread.setdefault(key, threading.get_ident())
+    try:
+        yield
+    finally:
+        with _lock:
+            left = _in_submission.pop(key) - 1
+            if left:
+                _in_submission[key] = left
+            else:
+                _submitting_thread.pop(key, None)
+                if key in _deferred:
+                    _deferred.discard(key)
+                    _deferred_after.add(key)
+            listeners = [] if left else list(_submission_listeners)
+        for listener in listeners:
+            try:
+                listener(job)
+            except Exception:  # noqa: BLE001 - a listener's bug never changes the submit's outcome
+                log.exception("a listener of the end of job %s's submission failed", getattr(job, "id", "?"))
+        if not left:
+            with _lock:
+                _deferred_after.discard(key)
 
 
 def in_submission(job: Any) -> bool:
@@ -146,20 +154,30 @@ def rolled_up_state(subjob_states: set[str]) -> str | None:
 def _rolled_up_after_submission(original: Any) -> Any:
     @functools.wraps(original)
     def updateMasterJobStatus(self: Any) -> Any:  # noqa: N802 - Ganga's name
-        key = id(self)
-        thread = _submitting_thread.get(key)
-        if thread is not None:
-            target = rolled_up_state(set(self.getSubJobStatuses()))
-            if target is None or target == self.status:
-                return None  # no change: Ganga's own would make none either
-            if thread != threading.get_ident() or target not in ACTIVE_SUBJOB_STATES:
-                # another thread's (monitoring's), or final while the rest are still 'new'
-                log.debug("job %s is being submitted: its roll-up to %s waits for the end of its submission",
-                          getattr(self, "id", "?"), target)
-                with _lock:
-                    _deferred.add(key)
-                return None
+        if _roll_up_waits(self):
+            return None
         return original(self)
 
     updateMasterJobStatus.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return updateMasterJobStatus
+
+
+def _roll_up_waits(job: Any) -> bool:
+    """Is ``job``'s roll-up (``updateMasterJobStatus``) to be left as it is now?  Only during its submission:
+    a roll-up that would change nothing, or one another thread asks for or that would make it final (then
+    noted: it waits for the end of the submission)."""
+    key = id(job)
+    thread = _submitting_thread.get(key)
+    if thread is None:
+        return False
+    target = rolled_up_state(set(job.getSubJobStatuses()))
+    if target is None or target == job.status:
+        return True  # no change: Ganga's own would make none either
+    if thread != threading.get_ident() or target not in ACTIVE_SUBJOB_STATES:
+        # another thread's (monitoring's), or final while the rest are still 'new'
+        log.debug("job %s is being submitted: its roll-up to %s waits for the end of its submission",
+                  getattr(job, "id", "?"), target)
+        with _lock:
+            _deferred.add(key)
+        return True
+    return False

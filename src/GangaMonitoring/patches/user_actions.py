@@ -20,9 +20,10 @@ listener (:func:`clear_user_action_listeners`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from .ledger import _lock, _wrap, log
 
@@ -37,15 +38,27 @@ def _announcing(original: Any, name: str) -> Any:
     def announce_then_run(self: Any, *args: Any, **kwargs: Any) -> Any:
         job = self if name == "peek" else _job_of_backend(self)
         if job is not None:
-            for listener in list(_user_action_listeners):
-                try:
-                    listener(job, name)
-                except Exception:  # a listener bug must never break the user's action
-                    log.exception("user-action listener %r failed", listener)
+            _announce(job, name)
         return original(self, *args, **kwargs)
 
     announce_then_run.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return announce_then_run
+
+
+def _announce(job: Any, name: str) -> None:
+    """Tell the listeners of the user's action ``name`` on ``job``, before it runs."""
+    for listener in list(_user_action_listeners):
+        try:
+            listener(job, name)
+        except Exception:  # a listener bug must never break the user's action
+            log.exception("user-action listener %r failed", listener)
+
+
+@contextlib.contextmanager
+def _peek_announced(job: Any, *_args: Any, **_kwargs: Any) -> Iterator[None]:
+    """Around ``job.peek(...)``: the listeners told first (where Ganga's ``Job._around_user_action`` calls it)."""
+    _announce(job, "peek")
+    yield
 
 
 def _job_of_backend(backend: Any) -> Any | None:
