@@ -62,12 +62,12 @@ _FILLING = _Filling()
 
 def loads_once() -> None:
     """Install item 24 (idempotent; undone by remove)."""
+    import GangaCore.Core.GangaRepository.Registry as registry_module
     from GangaCore.Core.GangaRepository.GangaRepositoryXML import GangaRepositoryLocal
-    from GangaCore.Core.GangaRepository.Registry import Registry
     from GangaCore.GPIDev.Base.Objects import GangaObject
 
     with _lock:
-        _wrap(Registry, "_load", _asking_again_under_the_locks)
+        _wrap(registry_module.Registry, "_load", _asking_again_under_the_locks)
         _wrap(GangaRepositoryLocal, "_parse_xml", _subjobs_set_once)
         _wrap(GangaObject, "setSchemaAttribute", _no_default_for_subjobs_on_disk)
 
