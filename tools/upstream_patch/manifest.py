@@ -343,6 +343,14 @@ def _docstring_note(undone: str, note: str, why: str) -> Edit:
     return Edit(PATCHES_GLOB, undone, undone + "\n" + note, glob=True, why=why)
 
 
+def _importing_join(rest: str, why: str) -> Edit:
+    """An edit of one of our copied patch modules: its import of the ledger (``from .ledger import _lock, _wrap``
+    followed by ``rest``, which tells the module apart) also takes ``_join``, to join a hook Ganga declares."""
+    ledger = "from .ledger import _lock, _wrap"
+    return Edit(PATCHES_GLOB, ledger + rest, ledger.replace("import _lock", "import _join, _lock") + rest,
+                glob=True, why=why)
+
+
 # --- GangaRepositoryXML: its parts of patches items 13 (safe_save) and 16 (GangaRepositoryLocal.flush) ------
 
 _REPOSITORY_XML = "ganga/GangaCore/Core/GangaRepository/GangaRepositoryXML.py"
@@ -361,9 +369,7 @@ SAFE_SAVE_HOOK_EDITS = (
          "# taken, one after the other: a flusher may let the subjob's master's lock go there for a moment\n"
          "safe_save.before_subjob_save = []\n",
          Where.AFTER, why="safe_save.before_subjob_save, empty in Ganga"),
-    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap\nfrom .shared import HELD_LOCK\n",
-         "from .ledger import _join, _lock, _wrap\nfrom .shared import HELD_LOCK\n", glob=True,
-         why="bounded holds join Ganga's hook"),
+    _importing_join("\nfrom .shared import HELD_LOCK\n", why="bounded holds join Ganga's hook"),
     Edit(PATCHES_GLOB, "        _wrap(Registry, \"flush_all\", _bounding_holds)\n",
          "        # Ganga's safe_save calls before_subjob_save before each subjob save: a hook, not a patch\n"
          "        _join(repository_xml.safe_save.before_subjob_save, before_subjob_save)\n",
@@ -458,9 +464,7 @@ PRINTING_EDITS = (
          "    def _accept(self, visitor):\n"
          "        \"\"\"accept, under the lock of its caller's choosing\"\"\"\n\n",
          why="a print without the root's lock; any other visitor (the XML writer) with it"),
-    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap\nfrom .shared import PROMPT_FIRST, PROMPT_TURN\n",
-         "from .ledger import _join, _lock, _wrap\nfrom .shared import PROMPT_FIRST, PROMPT_TURN\n", glob=True,
-         why="printing joins Ganga's hook"),
+    _importing_join("\nfrom .shared import PROMPT_FIRST, PROMPT_TURN\n", why="printing joins Ganga's hook"),
     Edit(PATCHES_GLOB, "        _wrap(GangaObject, \"accept\", _printing_unlocked)\n",
          "        # Ganga's accept prints without the lock itself, within GangaObject._around_print: a hook\n"
          "        _join(GangaObject._around_print, PROMPT_FIRST.longer)\n"
@@ -542,16 +546,14 @@ JOB_HOOK_EDITS = (
          "Job.status = _status_telling(Job.__dict__['status'])\n\n\n",
          Where.BEFORE, why="Job.status tells Job._status_set of each change"),
     # our copies: hooks joined, not patches
-    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap, log\n\nStatusListener",
-         "from .ledger import _join, _lock, _wrap, log\n\nStatusListener", glob=True, why="status_watch: _join"),
+    _importing_join(", log\n\nStatusListener", why="status_watch: _join"),
     Edit(PATCHES_GLOB, "        if not _is_watch(Job.__dict__[\"status\"]):\n"
                        "            _wrap(Job, \"status\", _watching)\n",
          "        _join(Job._status_set, _tell_listeners)  # Ganga's Job.status calls it: a hook\n", glob=True,
          why="the status watch joins Ganga's Job._status_set"),
     Edit(PATCHES_GLOB, "    return _is_watch(Job.__dict__.get(\"status\"))\n",
          "    return _tell_listeners in Job._status_set\n", glob=True, why="is_watched: joined"),
-    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap, log\n\n_in_submission",
-         "from .ledger import _join, _lock, _wrap, log\n\n_in_submission", glob=True, why="submissions: _join"),
+    _importing_join(", log\n\n_in_submission", why="submissions: _join"),
     Edit(PATCHES_GLOB, "        for name in (\"submit\", \"resubmit\"):\n"
                        "            _wrap(Job, name, _noting_submission)\n"
                        "        _wrap(Job, \"updateMasterJobStatus\", _rolled_up_after_submission)\n",
@@ -560,14 +562,11 @@ JOB_HOOK_EDITS = (
          "        _join(Job._around_submission, _noted_in_submission)\n"
          "        _join(Job._master_update_waits, _roll_up_waits)\n", glob=True,
          why="submissions join Ganga's hooks"),
-    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap, log\n\n\ndef force_subjobs_too",
-         "from .ledger import _join, _lock, _wrap, log\n\n\ndef force_subjobs_too", glob=True,
-         why="force_status: _join"),
+    _importing_join(", log\n\n\ndef force_subjobs_too", why="force_status: _join"),
     Edit(PATCHES_GLOB, "        _wrap(Job, \"force_status\", _forcing_subjobs_too)\n",
          "        _join(Job._around_force_status, _subjobs_forced_after)  # Ganga's force_status enters it: a hook\n",
          glob=True, why="force_status joins Ganga's hook"),
-    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap, log\n\nUserActionListener",
-         "from .ledger import _join, _lock, _wrap, log\n\nUserActionListener", glob=True, why="user_actions: _join"),
+    _importing_join(", log\n\nUserActionListener", why="user_actions: _join"),
     Edit(PATCHES_GLOB, "    from GangaCore.GPIDev.Lib.Job.Job import Job\n"
                        "    from GangaCore.Utility.Plugin import allPlugins\n\n"
                        "    methods: list[tuple[type, str]] = [(Job, \"peek\")]\n",
@@ -594,9 +593,7 @@ SUBJOB_STATUS_EDITS = (
          "            if stats is not None:\n"
          "                return stats\n\n",
          Where.AFTER, why="getSubJobStatuses: the first answer of Job._subjob_statuses"),
-    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap, log\nfrom .shared import SUBJOB_STATUSES\n",
-         "from .ledger import _join, _lock, _wrap, log\nfrom .shared import SUBJOB_STATUSES\n", glob=True,
-         why="subjob_statuses: _join"),
+    _importing_join(", log\nfrom .shared import SUBJOB_STATUSES\n", why="subjob_statuses: _join"),
     Edit(PATCHES_GLOB, "        if not getattr(vars(Job)[\"getSubJobStatuses\"], \"__gm_wrapped__\", False):\n",
          "        if _counted not in Job._subjob_statuses:\n", glob=True, why="subjob_statuses: joined"),
     Edit(PATCHES_GLOB, "        _wrap(Job, \"getSubJobStatuses\", _counted_statuses)\n",
@@ -678,9 +675,7 @@ TABLE_EDITS = (
          "                return counts\n"
          "        return None\n\n",
          Where.BEFORE, why="JobRegistrySlice's tables read once per row, within _around_display"),
-    Edit(PATCHES_GLOB, "from .ledger import _lock, _wrap, log\n" + _TABLES_SHARED,
-         "from .ledger import _join, _lock, _wrap, log\n" + _TABLES_SHARED, glob=True,
-         why="job_tables joins Ganga's hooks"),
+    _importing_join(", log\n" + _TABLES_SHARED, why="job_tables joins Ganga's hooks"),
     Edit(PATCHES_GLOB,
          "        _wrap(JobRegistrySlice, \"_display\", _rendered_once, shadowed=RegistrySlice._display)\n",
          "        # Ganga's JobRegistrySlice renders its tables itself, within _around_display and with the\n"
