@@ -296,3 +296,30 @@ def test_one_dirac_job_failing_alone_is_its_trouble_never_diracs(ganga_session: 
     assert fault_of(raised.value) is Fault.JOB  # no breaker counts it
     assert list(ctx.failed) == ["2"] and "cannot take the new status" in ctx.failed["2"] and ctx.fine == ["1"]
     assert jobs[0].changes == ["running"]  # the other job was updated
+
+
+def test_answer_directories_of_dead_sessions_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    """A session killed before its stop leaves its answers directory; the next one made removes it."""
+    import subprocess
+
+    from GangaMonitoring.drivers.dirac import ANSWERS_PREFIX, answers_directory
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        left = tmp_path / f"{ANSWERS_PREFIX}{dead.pid}-abc"
+        left.mkdir()
+        (left / "7.answer").write_text("{}")
+        running = tmp_path / f"{ANSWERS_PREFIX}{alive.pid}-def"
+        running.mkdir()
+        other = tmp_path / f"{ANSWERS_PREFIX}old-style"
+        other.mkdir()
+        made = answers_directory(str(tmp_path))
+        assert not left.exists()
+        assert running.is_dir() and other.is_dir()
+        assert Path(made).name.startswith(f"{ANSWERS_PREFIX}{os.getpid()}-") and Path(made).is_dir()
+        assert answers_directory(str(tmp_path)) != made and Path(made).is_dir()  # its own process's are kept
+    finally:
+        alive.kill()
+        alive.wait()

@@ -137,10 +137,10 @@ class DiracCalls:
         return self._value_of(command.__name__, read_answer(path))
 
     def _answers(self) -> str:
-        """This driver's directory of answer files, made at the first call."""
+        """This driver's directory of answer files, made at the first call (see :func:`answers_directory`)."""
         with self._start_lock:
             if self._answers_dir is None:
-                self._answers_dir = tempfile.mkdtemp(prefix="GangaMonitoring-dirac-answers-")
+                self._answers_dir = answers_directory(tempfile.gettempdir())
             return self._answers_dir
 
     def _process_for(self, manager: Any, credential: Any) -> int:
@@ -188,6 +188,35 @@ class DiracCalls:
             answers, self._answers_dir = self._answers_dir, None
         if answers is not None:
             shutil.rmtree(answers, ignore_errors=True)  # answers that came after their deadline
+
+
+ANSWERS_PREFIX = "GangaMonitoring-dirac-answers-"
+
+
+def answers_directory(base: str) -> str:
+    """A new directory of answer files under ``base`` named for this process; others' left by dead processes go.
+
+    A session stopped normally removes its own (:meth:`DiracCalls.stop_processes`); one killed
+    (``SIGKILL``, a crash) cannot, so the next session removes the directories whose process is
+    gone.  A directory is named ``<prefix><pid>-<random>``; one of another name is left alone.
+    """
+    for name in os.listdir(base):
+        if not name.startswith(ANSWERS_PREFIX):
+            continue
+        pid = name[len(ANSWERS_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_exists(int(pid)):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{ANSWERS_PREFIX}{os.getpid()}-", dir=base)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _alive(manager: Any, env_hash: int) -> bool:
