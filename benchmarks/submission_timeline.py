@@ -9,23 +9,28 @@ after a change) by ``PYTHONPATH``; from the checkout's root:
 
     PYTHONPATH=src:. python benchmarks/submission_timeline.py --backend SimGrid --subjobs 10000
     PYTHONPATH=src:. python benchmarks/submission_timeline.py --backend RecordingSubmitter --subjobs 1000
+    PYTHONPATH=src:. python benchmarks/submission_timeline.py --backend Dirac --subjobs 1000
 
 SimGrid runs on its own simulator (queue 0-1 s, run 1-3 s, 50 ms a request);
 RecordingSubmitter (the tests' compatibility-path backend) runs 2 s jobs
-submitted one by one.  Prints one line; no figure is asserted: a measurement.
+submitted one by one; Dirac is Ganga's own backend on the simulated DIRAC
+(the tests' installation) with the same simulator behind it, submitting in
+blocks of ``[DIRAC]maxSubjobsPerProcess``.  Prints one line; no figure is asserted: a measurement.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=("SimGrid", "RecordingSubmitter"), default="SimGrid")
+    parser.add_argument("--backend", choices=("SimGrid", "RecordingSubmitter", "Dirac"), default="SimGrid")
     parser.add_argument("--subjobs", type=int, default=3000)
     args = parser.parse_args()
 
@@ -51,10 +56,13 @@ def main() -> None:
 
     with own_simgrid("--queue-time", "0", "1", "--run-time", "1", "3", "--output-bytes", "64",
                      "--latency", "0.05", "--max-concurrent", "8") as grid, \
+            pointed_dirac(grid.url if args.backend == "Dirac" else None), \
             ganga_running(tempfile.mkdtemp(prefix="gm-timeline-"),
-                          [("PollThread", "SimGrid", 2), ("SimGrid", "server", grid.url)]) as gpi:
+                          [("PollThread", "SimGrid", 2), ("PollThread", "Dirac", 2),
+                           ("SimGrid", "server", grid.url)]) as gpi:
         patches.add_status_listener(listener, subjobs=True)
-        backend = gpi.SimGrid() if args.backend == "SimGrid" else gpi.RecordingSubmitter(time=2)
+        backend = {"SimGrid": gpi.SimGrid, "Dirac": gpi.Dirac,
+                   "RecordingSubmitter": lambda: gpi.RecordingSubmitter(time=2)}[args.backend]()
         job = gpi.Job(backend=backend, parallel_submit=False,
                       splitter=gpi.ArgSplitter(args=[[str(i)] for i in range(args.subjobs)]))
         started = time.monotonic()
@@ -66,6 +74,21 @@ def main() -> None:
         patches.remove_status_listener(listener)
     shown = ", ".join(f"{name} {when:.1f} s" for name, when in sorted(marks.items(), key=lambda kv: kv[1]))
     print(f"{args.subjobs} {args.backend} subjobs: {shown}; final during submit(): {during}", flush=True)
+
+
+@contextlib.contextmanager
+def pointed_dirac(url: str | None) -> Iterator[None]:
+    """The tests' simulated DIRAC answering from ``url`` meanwhile (nothing if None)."""
+    if url is None:
+        yield
+        return
+    from tests.ganga.conftest import FAKE_DIRAC, NO_SIMULATOR
+
+    FAKE_DIRAC.point_at(url)
+    try:
+        yield
+    finally:
+        FAKE_DIRAC.point_at(NO_SIMULATOR)
 
 
 if __name__ == "__main__":

@@ -80,10 +80,11 @@ def held_at(number: int) -> Iterator[HoldAt]:
         patches.remove_status_listener(hold)
 
 
-def submit_ending_the_first_while_held(job: Any, held: int, timeout: float, held_within: float = 60) -> Any:
+def submit_ending_the_first_while_held(job: Any, held: int, timeout: float, held_within: float = 60,
+                                       rest: str = "new") -> Any:
     """``job.submit()`` one subjob at a time, held once subjob ``held`` is ``submitted`` (within
     ``held_within`` s): meanwhile subjobs ``0..held`` are finalised (within ``timeout`` s), the master stays in
-    submission and not final, the rest stay ``new``; then the submission goes on.  Returns its outcome
+    submission and not final, the rest stay ``rest``; then the submission goes on.  Returns its outcome
     (:meth:`Submission.join`)."""
     total = len(job.subjobs) or len(job.splitter.args)
     with held_at(held) as hold:
@@ -92,7 +93,7 @@ def submit_ending_the_first_while_held(job: Any, held: int, timeout: float, held
         assert wait_for(lambda: statuses(job, range(held + 1)) == ["completed"] * (held + 1), timeout=timeout), \
             statuses(job, range(total))
         assert in_submission(job) and job.status not in FINAL, job.status
-        assert statuses(job, range(held + 1, total)) == ["new"] * (total - held - 1)
+        assert statuses(job, range(held + 1, total)) == [rest] * (total - held - 1)
         hold.release()
         return submission.join()
 
@@ -178,8 +179,8 @@ def test_a_dirac_subjob_failing_during_a_later_block_s_submission_does_not_fail_
     """GangaDirac submits a split job in blocks (``[Dirac]maxSubjobsPerProcess``) and returns 0, a failed
     submission, if any subjob is ``failed`` at the end.  The split job goes to a site where every job fails:
     held after the first block, its subjobs fail there while two Dirac polls pass (a job running at the
-    other site keeps Dirac polled); monitored then, they would be ``failed`` and the submission with them.
-    Dirac's split jobs are monitored once ``submit()`` returns."""
+    other site keeps Dirac polled).  They are polled and their output fetched meanwhile, but their end is
+    held (``completing``) until ``submit()`` returns: ended then, they would fail the submission."""
     from GangaMonitoring.core.work import OpKey
 
     from .test_dirac import dirac_session
@@ -203,11 +204,28 @@ def test_a_dirac_subjob_failing_during_a_later_block_s_submission_does_not_fail_
             poll = OpKey.poll("poll", "Dirac")
             assert wait_for(lambda: sum(1 for e in component.runner.history()[seen:]
                                         if e.key == poll and e.event == "done") >= 2, timeout=60)
+            assert wait_for(lambda: component.pipeline.held() == 2, timeout=60), statuses(job, range(4))
+            assert statuses(job, range(4)) == ["completing"] * 2 + ["submitting"] * 2  # Ganga's, before its blocks
             hold.release()
             assert submission.join() is True
         assert wait_for(lambda: job.status == "failed", timeout=120), (job.status, statuses(job, range(4)))
         assert statuses(job, range(4)) == ["failed"] * 4
         keeper.kill()
+
+
+def test_dirac_subjobs_of_a_block_complete_while_the_next_blocks_are_submitted(gangadir: str) -> None:
+    """Native path, GangaDirac's block submission: held after the first block of two, its subjobs are
+    finalised (with their sandboxes), the next block stays ``new``; then the submission ends as Ganga's."""
+    from .test_dirac import dirac_session, stdout_of
+
+    with dirac_session(gangadir, ("Dirac", "maxSubjobsPerProcess", 2)) as (gpi, component, _grid):
+        job = gpi.Job(backend=gpi.Dirac(), parallel_submit=False,
+                      splitter=gpi.ArgSplitter(args=[[str(n)] for n in range(4)]))
+        # GangaDirac sets every subjob submitting before its first block
+        assert submit_ending_the_first_while_held(job, 1, timeout=120, rest="submitting") is True
+        assert wait_for(lambda: job.status == "completed", timeout=120), (job.status, statuses(job, range(4)))
+        assert all("simulated job" in stdout_of(sub) for sub in job.subjobs)
+        assert component.pipeline.held() == 0
 
 
 def test_slurm_subjobs_end_during_a_one_by_one_submission_which_ends_as_ganga_s(gangadir: str) -> None:

@@ -151,6 +151,11 @@ class OpKey:
         return cls("rollup", master_id)
 
     @classmethod
+    def held_ends(cls, master_id: int) -> OpKey:
+        """The subjob ends held until a master's submission returned (``integration/pipeline.py``)."""
+        return cls("held-ends", master_id)
+
+    @classmethod
     def call(cls, name: str, fqids: tuple[str, ...]) -> OpKey:
         """A monitoring call made through the compatibility API (``name`` on these jobs)."""
         return cls("call", (name, fqids))

@@ -42,6 +42,11 @@ def registered_drivers() -> dict[str, str]:
     return found
 
 
+def has_native_driver(backend: str) -> bool:
+    """Is a native driver named for ``backend`` (built in, or registered by another package)?"""
+    return backend in NATIVE_DRIVERS or backend in registered_drivers()
+
+
 def make_native_driver(backend: str) -> NativeDriver | None:
     """A new native driver for ``backend``, or None if it has none (it is then monitored as stock does).
 

@@ -504,6 +504,7 @@ class MonitoringComponent(GangaThread):
         """A split job's ``submit()`` returned (polls left it alone meanwhile): its backend is polled
         ``first_poll_delay`` from now, for the subjobs that ran, or ended, during the submission (a backend
         with a native driver: ``PollPlanner.submission_ended``)."""
+        self.pipeline.submission_ended(job)
         if job._getParent() is not None or self.registry_slice is None or not len(job.subjobs):
             return  # an unsplit job's own submission is its newest 'submitted': the planner sees it
         try:

@@ -7,6 +7,12 @@ could not be updated (:meth:`job_failed`: after ``[Monitoring]failing_job_grace`
 of that it is marked failed), jobs were updated (:meth:`jobs_fine`), a job
 ended in a way its backend's own update cannot see (:meth:`job_ended`).
 
+A subjob whose master's ``submit()`` still runs, on a backend whose
+submission judges itself by its subjobs' states
+(:data:`SUBMISSION_JUDGED_BY_SUBJOBS`), is finalised meanwhile only if it
+``completed``: any other end (failed, killed, given up) is held, the job
+left as it is, until that submission returns (:meth:`submission_ended`).
+
 Contract: every job handed over ends in exactly one of three ways: its driver's
 ``finish`` (its final state), ``failed`` with the reason kept in
 :attr:`output_failures` when retrieval or finalisation gives up, or dropped
@@ -29,7 +35,7 @@ from typing import Any
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.logging import getLogger
 
-from .. import config
+from .. import config, patches
 from ..core.index import POLLED_STATES
 from ..runtime.runner import SchedulerRunner
 from ..core.trouble import EndedReasons, TroubledJobs
@@ -45,6 +51,25 @@ UNFINISHED_SUBJOB_STATES = ACTIVE_SUBJOB_STATES | {"new"}
 
 GIVEN_UP_GATHER = 1.0
 """Seconds the jobs given up are gathered before one line per top-level job says so."""
+
+SUBMISSION_JUDGED_BY_SUBJOBS = frozenset({"DiracBase"})
+"""Backend classes (and their subclasses) whose ``master_submit`` reads its subjobs' states when it ends:
+GangaDirac's returns 0, a failed submission, when a subjob is ``failed`` then (and waits for ever for a
+block's subjob that is ``killed``), so a subjob ending so on the grid while later blocks are submitted
+would fail the whole split job (Ganga then reverts it to ``new``)."""
+
+
+def submission_judged_by_subjobs(job: Any) -> bool:
+    """Does ``job``'s backend judge its submission by its subjobs' states (:data:`SUBMISSION_JUDGED_BY_SUBJOBS`)?"""
+    return any(cls.__name__ in SUBMISSION_JUDGED_BY_SUBJOBS for cls in type(stripProxy(job).backend).__mro__)
+
+
+def judged_submission_of(job: Any) -> Any | None:
+    """The master of subjob ``job`` if its ``submit()`` runs and judges itself by its subjobs' states, else None."""
+    master = stripProxy(job)._getParent()
+    if master is None or not patches.in_submission(master) or not submission_judged_by_subjobs(master):
+        return None
+    return master
 
 
 
@@ -77,6 +102,10 @@ class OutputPipeline:
         self._given_up_lock = threading.Lock()
         self._given_up: dict[int, list[tuple[JobKey, str]]] = {}
         """Top-level job id -> the keys given up (failed after their grace) not said yet."""
+        self._held_lock = threading.Lock()
+        self._held: dict[int, list[Callable[[], None]]] = {}
+        """id() of a master being submitted -> what its subjobs' ends other than ``completed`` do once
+        its ``submit()`` returns (:meth:`_held_by_submission`), in the order they came."""
 
     # -- DriverContext ------------------------------------------------------------
 
@@ -108,12 +137,18 @@ class OutputPipeline:
 
     def job_ended(self, job: Any, status: str, reason: str) -> None:
         """The driver found ``job`` ended as ``status`` for ``reason``."""
+        if self._held_by_submission(job, status, lambda: self._ended_if_still_polled(job, status, reason)):
+            return
         key = job_key(job)
         log.warning("job %s: %s; it is now %s", fqid(key), reason, status)
         self.ended_reasons.put(fqid(key), reason)
         job.updateStatus(status, update_master=False)
         if key.sub is not None:
             self.rollup(key.top, registry.job_backend_name(job.master))
+
+    def _ended_if_still_polled(self, job: Any, status: str, reason: str) -> None:
+        if registry.job_status(job) in POLLED_STATES:
+            self.job_ended(job, status, reason)
 
     def rollup(self, master_id: int, backend: str | None) -> None:
         """Update a master's status from its subjobs soon: one operation per master, so at most about twice a second.
@@ -151,6 +186,8 @@ class OutputPipeline:
                       failing_for, error)
             return
         job = self._find_job(key)
+        if job is not None and judged_submission_of(job) is not None:
+            return  # kept: the next failure after the submission marks it (_held_by_submission)
         self.troubled.forget(key)
         if job is None or registry.job_status(job) not in POLLED_STATES:
             return
@@ -192,6 +229,9 @@ class OutputPipeline:
         if self._owned_job(work) is None:
             return
         path = driver.retrieve(work)
+        self._submit_finalise(driver, work, path)
+
+    def _submit_finalise(self, driver: NativeDriver, work: FinishedWork, path: str) -> None:
         self.runner.submit(
             Operation(key=OpKey.finalise(work.fqid), kind=Kind.FINALISE, backend=work.backend,
                       priority=PriorityClass.FINALISE, due=self.clock.now(),
@@ -200,9 +240,12 @@ class OutputPipeline:
             listener=self._give_up_listener(work, "finalised"))
 
     def _finalise(self, driver: NativeDriver, work: FinishedWork, path: str) -> None:
-        if self._owned_job(work) is None:
+        owned = self._owned_job(work)
+        if owned is None:
             discard(path, work.outputdir)
             return
+        if self._held_by_submission(owned, work.final_status, lambda: self._submit_finalise(driver, work, path)):
+            return  # stays completing, its output kept
         files = self._run_in_process(driver.unpack, work, path,
                                      timeout=float(config.monitoring_option("call_timeout")))
         job = self._owned_job(work)
@@ -240,6 +283,8 @@ class OutputPipeline:
             job = self._find_job(work.job_key)
             if job is None or job.status != "completing":
                 return
+            if self._held_by_submission(job, "failed", lambda: listener(op)):
+                return
             log.error("the output of job %s could not be %s after %d attempt(s): %s. The job is marked "
                       "failed; queues.retry(j) tries again (or resubmit it).", work.fqid, step, op.attempts,
                       op.last_error)
@@ -248,6 +293,54 @@ class OutputPipeline:
             if work.job_key.sub is not None:
                 self.rollup(work.job_key.top, work.backend)
         return listener
+
+
+    # -- ends held while a submission judges itself by its subjobs ----------------------
+
+    def _held_by_submission(self, job: Any, status: str, then: Callable[[], None]) -> bool:
+        """If ``job`` would end ``status`` (not ``completed``) while its master's judged submission runs
+        (:func:`judged_submission_of`): ``then`` is kept for :meth:`submission_ended`; True.  Else False.
+
+        Asked under the lock :meth:`submission_ended` takes: patches item 7 forgets a submission before
+        its listeners run, so an end kept here is always found by the listener of its master's end.
+        """
+        if status == "completed":
+            return False
+        with self._held_lock:
+            master = judged_submission_of(job)
+            if master is None:
+                return False
+            self._held.setdefault(id(master), []).append(then)
+        log.debug("job %s ends %s after its master's submission (it judges itself by its subjobs)",
+                  stripProxy(job).getFQID("."), status)
+        return True
+
+    def submission_ended(self, master: Any) -> None:
+        """``master``'s ``submit()`` returned (a submission listener): the ends held for it go on, in one
+        operation (a submission listener runs in the submitting thread: ``submit()`` does not wait for them)."""
+        with self._held_lock:
+            held = self._held.pop(id(master), [])
+        if not held:
+            return
+        master_id = master.id
+
+        def action(_op: Operation) -> None:
+            for then in held:
+                try:
+                    then()
+                except Exception:  # noqa: BLE001 - one job's end must not stop the others'
+                    log.exception("a subjob end held during the submission of job %s failed", master_id)
+
+        self.runner.submit(Operation(key=OpKey.held_ends(master_id), kind=Kind.CALL,
+                                     backend=registry.job_backend_name(master), priority=PriorityClass.FINALISE,
+                                     due=self.clock.now(), action=action, job_ids={master_id},
+                                     description=f"end {len(held)} subjob(s) of job {master_id} held during "
+                                                 "its submission"))
+
+    def held(self) -> int:
+        """How many subjob ends wait for their master's submission to return."""
+        with self._held_lock:
+            return sum(len(v) for v in self._held.values())
 
 
 def discard(path: str, outputdir: str) -> None:

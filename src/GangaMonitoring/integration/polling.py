@@ -51,13 +51,13 @@ from ..core.retry import BackendPollFailed, JobsFailed, PollFailed, TransientErr
 from ..runtime.runner import SchedulerRunner
 from ..core.update_calls import OTHER, UpdateCalls
 from ..core.work import Operation
-from ..drivers import make_native_driver
+from ..drivers import has_native_driver, make_native_driver
 from ..drivers.base import NativeDriver, job_key
 from ..drivers.stock import StockDriver
 from .. import patches
 from . import registry
 from .kill_resubmit import KillResubmitChecks
-from .pipeline import OutputPipeline
+from .pipeline import OutputPipeline, submission_judged_by_subjobs
 
 log = getLogger("GangaMonitoring.component")
 
@@ -210,6 +210,9 @@ class Polling:
         if native is not None:
             self._poll_native(native, jobs, scope)
             return
+        # its own update would end a subjob failed during a submission that fails then (monitored_in_submission)
+        jobs = [job for job in jobs
+                if not (patches.in_submission(stripProxy(job)) and submission_judged_by_subjobs(job))]
         if not jobs:
             return
         backend_class = self.driver.backend_class(jobs[0])
@@ -348,23 +351,24 @@ def monitored_while_submitted(job: Any) -> bool:
     return patches.in_submission(job) and monitored_in_submission(job)
 
 
-SUBMISSION_JUDGED_BY_SUBJOBS = frozenset({"DiracBase"})
-"""Backend classes (and their subclasses) whose ``master_submit`` reads its subjobs' states when it ends:
-GangaDirac's returns 0, a failed submission, when a subjob is ``failed`` then, so a subjob failing on the
-grid while later blocks are submitted would fail the whole split job (Ganga then reverts it to ``new``)."""
-
-
 def monitored_in_submission(job: Any) -> bool:
     """Are the subjobs of ``job`` (a top-level job whose ``submit()`` runs) monitored meanwhile?
 
-    Yes for a split job, unless its backend's submission judges itself by
-    its subjobs' states (:data:`SUBMISSION_JUDGED_BY_SUBJOBS`): those are
-    monitored once ``submit()`` returns, as before.
+    Yes for a split job, except one whose backend's submission judges itself
+    by its subjobs' states (``pipeline.SUBMISSION_JUDGED_BY_SUBJOBS``) and has
+    no native driver: the pipeline holds a native driver's subjob ends that
+    would fail the submission until it returns; the backend's own update
+    would not, so such a job is monitored once ``submit()`` returns.
     """
     raw = stripProxy(job)
     if not len(raw.subjobs):
         return False
-    return not any(cls.__name__ in SUBMISSION_JUDGED_BY_SUBJOBS for cls in type(stripProxy(raw.backend)).__mro__)
+    return not submission_judged_by_subjobs(raw) or native_driver_available(registry.job_backend_name(raw) or "")
+
+
+def native_driver_available(backend: str) -> bool:
+    """Would ``backend`` be monitored through a native driver (``[Monitoring]native_drivers`` and one exists)?"""
+    return bool(config.monitoring_option("native_drivers")) and has_native_driver(backend)
 
 
 def still_polled(job: Any, before: str) -> bool:
