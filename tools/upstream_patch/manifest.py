@@ -1105,20 +1105,20 @@ MAIN: tuple[Step, ...] = (
     Step("polling", "MonitoringComponent: the registry view, polling and the output pipeline",
          "The parts that read Ganga's registry and poll backends: the registry view, polling through\n"
          "the drivers (each call of a backend's own update counted by its cause), the pipeline of\n"
-         "finished jobs' outputs, completing and recovery of jobs left completing, the periodic checks;\n"
-         "with their tests.",
+         "finished jobs' outputs, completing and recovery of jobs left completing, the checks after a kill\n"
+         "or resubmit.",
          placements=(_ours("integration/__init__.py", "integration/registry.py", "integration/polling.py",
                            "integration/pipeline.py", "integration/current.py", "integration/loop.py",
-                           "integration/completing.py", "integration/recovery.py", "integration/checks.py",
-                           "integration/kill_resubmit.py", "core/update_calls.py", tests=("test_checks.py",))),
+                           "integration/completing.py", "integration/recovery.py",
+                           "integration/kill_resubmit.py", "core/update_calls.py")),
          imports=(f"{TARGET}.integration.polling", f"{TARGET}.integration.pipeline")),
     Step("requests", "MonitoringComponent: users' requests, credentials, progress, statistics",
-         "What users ask of monitoring (runMonitoring, a job's work first), credential checks,\n"
-         "progress, statistics, the rows of the job table and post-processing file work in worker\n"
-         "processes.",
-         placements=_ours("integration/requests.py", "integration/credentials.py",
+         "What users ask of monitoring (runMonitoring, a job's work first), credential checks, the\n"
+         "periodic checks, progress, statistics, the rows of the job table and post-processing file work\n"
+         "in worker processes; with the checks' tests.",
+         placements=_ours("integration/requests.py", "integration/credentials.py", "integration/checks.py",
                           "views/progress.py", "integration/statistics.py", "integration/postprocess_files.py",
-                          "views/job_rows.py"),
+                          "views/job_rows.py", tests=("test_checks.py",)),
          imports=(f"{TARGET}.integration.requests", f"{TARGET}.views.job_rows")),
     Step("job-tables", "JobRegistrySlice, Job: tables and prints that never wait for a job's lock",
          "Job tables (jobs, a slice, j.subjobs) as Ganga's own text, each row read once from what is in\n"
