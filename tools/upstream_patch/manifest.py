@@ -379,7 +379,9 @@ SAFE_SAVE_HOOK_EDITS = (
          Where.BEFORE, glob=True, why="bounded holds: Ganga's safe_save"),
     _docstring_note("Undone by: remove() restores ``flush_all`` and ``_setDirty`` (the ledger).\n",
                     "In this series Ganga's ``safe_save`` calls :func:`before_subjob_save` itself, a hook of its\n"
-                    "``before_subjob_save`` list (joined by :func:`bounded_lock_holds`, taken off by remove()).\n",
+                    "``before_subjob_save`` list, and Ganga's ``Registry.flush_all`` runs within :func:`bounded`, a\n"
+                    "hook of ``Registry._around_flush_all`` (joined by :func:`bounded_lock_holds`, taken off by\n"
+                    "remove()); the flush's own hold of a job's lock is the one ``Registry.flush_holds`` names.\n",
                     "bounded holds' docstring: the hook"),
 )
 
@@ -423,6 +425,88 @@ ROOT_ENTRY_EDITS = (
          why="GangaRepositoryLocal.flush computes a job's index entry once, not three times"),
 )
 
+
+# --- Registry.py: patches items 13 (Registry.flush_all, bounded holds) and 24 (Registry._load, one load) -----
+
+_GANGA_REGISTRY = "ganga/GangaCore/Core/GangaRepository/Registry.py"
+SINGLE_LOAD_EDITS = (
+    Edit(_GANGA_REGISTRY, "        if not self.repository.isObjectLoaded(obj):\n            self._locked_load(obj)\n",
+         "        if not self.repository.isObjectLoaded(obj):\n"
+         "            with self._flush_lock, self._read_lock:  # _locked_load's locks, in its order\n"
+         "                # asked again under them: two readers of a job not loaded (the prompt, a monitoring\n"
+         "                # thread) both found it so, and the second loaded it again once the first was done,\n"
+         "                # every value set anew over the object the first had handed out (its subjobs an\n"
+         "                # empty list for a moment, then a new list: what the first list held was dropped)\n"
+         "                if not self.repository.isObjectLoaded(obj):\n"
+         "                    self._locked_load(obj)\n",
+         why="Registry._load asks again under the registry's locks: a job is loaded once"),
+)
+_FLUSH_HOLDS = (
+    "class _FlushHolds(threading.local):\n"
+    "    \"\"\"What this thread's Registry.flush_all holds: all, whether it runs; lock, the lock of the job\n"
+    "    its _flush took and holds\"\"\"\n"
+    "    all = False\n"
+    "    lock = None\n\n\n"
+    "_flush_holds = _FlushHolds()\n\n\n"
+    "@contextmanager\n"
+    "def _held_by_flush(lock):\n"
+    "    \"\"\"Within: Registry.flush_holds() is lock, taken by a _flush of flush_all holding no other job's\"\"\"\n"
+    "    if not _flush_holds.all or _flush_holds.lock is not None:\n"
+    "        yield\n"
+    "        return\n"
+    "    _flush_holds.lock = lock\n"
+    "    try:\n"
+    "        yield\n"
+    "    finally:\n"
+    "        _flush_holds.lock = None\n\n\n")
+BOUNDED_HOLD_EDITS = (
+    Edit(_GANGA_REGISTRY, "import threading\n", "from contextlib import ExitStack, contextmanager\n", Where.AFTER,
+         why="flush_all's contexts"),
+    Edit(_GANGA_REGISTRY, "def synchronised_flush_lock(f):\n", _FLUSH_HOLDS, Where.BEFORE,
+         why="what this thread's flush_all holds"),
+    Edit(_GANGA_REGISTRY, "            with obj.const_lock:\n                # flush the object\n",
+         "            with obj.const_lock, _held_by_flush(obj._getRoot()._lock):\n                # flush the object\n",
+         why="_flush, within flush_all, says which job's lock it holds"),
+    Edit(_GANGA_REGISTRY, "    def flush_all(self):\n",
+         "    _around_flush_all = []\n"
+         "    # Factories of the context managers flush_all runs within (called with the registry); e.g. the\n"
+         "    # monitoring component's flusher lets a job's lock go for a moment between its subjobs' saves\n\n"
+         "    @staticmethod\n"
+         "    def flush_holds():\n"
+         "        \"\"\"The lock of the job this thread's flush_all is flushing, taken by its _flush (None outside\n"
+         "        flush_all): a hook called meanwhile (safe_save.before_subjob_save) may release it once, to let\n"
+         "        a writer of the job in between two saves, and must take it back. flush_all's callers (the\n"
+         "        RegistryFlusher, shutdown) hold no job's lock; one that did would keep it held through that\n"
+         "        release\"\"\"\n"
+         "        return _flush_holds.lock\n\n",
+         Where.BEFORE, why="Registry._around_flush_all and flush_holds, empty and None in Ganga"),
+    Edit(_GANGA_REGISTRY, "        if self.hasStarted():\n            for _obj in self.values():\n"
+                          "                self._flush(_obj)\n",
+         "        if self.hasStarted():\n"
+         "            with ExitStack() as around:\n"
+         "                for context in list(Registry._around_flush_all):\n"
+         "                    around.enter_context(context(self))\n"
+         "                outer, _flush_holds.all = _flush_holds.all, True\n"
+         "                try:\n"
+         "                    for _obj in self.values():\n"
+         "                        self._flush(_obj)\n"
+         "                finally:\n"
+         "                    _flush_holds.all = outer\n",
+         why="flush_all flushes within Registry._around_flush_all, saying what it holds"),
+    # our copies: bounded holds join Ganga's flush_all, the flush's own hold as Ganga's flush says it
+    Edit(PATCHES_GLOB, "        _wrap(Registry, \"flush_all\", _bounding_holds)\n",
+         "        _join(Registry._around_flush_all, bounded)  # Ganga's flush_all runs within it: a hook\n",
+         glob=True, why="bounded holds join Ganga's flush_all"),
+    Edit(PATCHES_GLOB, "        HELD_LOCK.yield_to_writers(root, root._lock, _held_once)\n",
+         "        HELD_LOCK.yield_to_writers(root, root._lock, _held_by_flush)\n", glob=True,
+         why="bounded holds: the flush's own hold as Ganga's flush says it"),
+    Edit(PATCHES_GLOB, "def bounded(_registry: Any) -> Any:\n",
+         "def _held_by_flush(lock: Any) -> bool:\n"
+         "    \"\"\"``lock`` is the one Ganga's flush_all took for the job it flushes (Registry.flush_holds).\"\"\"\n"
+         "    import GangaCore.Core.GangaRepository.Registry as registry_module\n\n"
+         "    return registry_module.Registry.flush_holds() is lock\n\n\n",
+         Where.BEFORE, glob=True, why="bounded holds: Ganga's Registry.flush_holds"),
+)
 
 # --- Objects.py: patches items 8 (Descriptor.__get__, derived.lock_free_edits) and 21 (GangaObject.accept) ----
 
@@ -810,8 +894,7 @@ _REGISTRY = f"{TARGET_DIR}/patches/__init__.py"
 _INDEPENDENT_PATCH_MODULES = ("patches/frames_guard.py", "patches/logger_names.py",
                               "patches/stack_traces.py")
 _NOT_PATCHES = ("items 6, 10, 12 are edits of Ganga (the independent series), item 14 of VStreamer, item 3 of "
-                "startUpQueues, "
-                "item 1 of bootstrap")
+                "startUpQueues, item 1 of bootstrap, item 24 of Registry and GangaRepositoryXML")
 REGISTRY_EDITS = tuple(
     Edit(_REGISTRY, anchor, text, why=_NOT_PATCHES if number == 0 else "") for number, (anchor, text) in enumerate((
         ("from .frames_guard import guard_current_frames, unguard_current_frames\n", ""),
@@ -831,10 +914,14 @@ REGISTRY_EDITS = tuple(
         ("        wrapper_ends_with_program()\n", ""),
         ("from .xml_saves import fast_xml_saves, forget_writers\n", ""), (' "fast_xml_saves",', ""),
         ("        forget_writers()\n", ""),
+        ("from .single_loads import loads_once\n", ""), (' "loads_once",', ""),
+        ("24. ``single_loads``: a job is loaded from disk once, however many threads ask for it at once.\n", ""),
     ))) + (
     Edit(f"{TARGET_DIR}/integration/component.py", "        patches.cached_logger_names()\n", "",
          why="component start: no logger-name or stack-trace patch to install"),
     Edit(f"{TARGET_DIR}/integration/component.py", "        patches.plain_stack_traces()\n", ""),
+    Edit(f"{TARGET_DIR}/integration/component.py", "        patches.loads_once()\n", "",
+         why="component start: Ganga's Registry._load and _parse_xml load a job once themselves"),
     Edit(f"{TARGET_DIR}/integration/component.py", "        patches.fast_xml_saves()\n", "",
          why="component start: Ganga's VStreamer writes joined strings itself"),
     Edit(f"{TARGET_DIR}/{ROOT_MODULE}",
@@ -845,7 +932,7 @@ REGISTRY_EDITS = tuple(
 LEFT_OUT = ("simulator/*", "testing/*", "backends/*", "drivers/simgrid.py", "demo.py", "cli.py", "gangarc.py",
             "_arguments.py", "embedded.py", "BOOT.py", "py.typed", "patches/queue_monitor.py",
             "patches/component_swap.py", "patches/batch_wrapper.py", "patches/xml_saves.py",
-            "repository/xml_writer.py",
+            "repository/xml_writer.py", "patches/single_loads.py",
             *_INDEPENDENT_PATCH_MODULES)
 """Files of our package no commit places: the grid simulator, fake DIRAC, SimGrid backend and driver,
 demo and command line (test and demo tooling: they stay in GangaMonitoring, or go to GangaTest in a
@@ -926,37 +1013,42 @@ MAIN: tuple[Step, ...] = (
          "load gives (j.backend of a job not loaded) is loaded before the job's lock is taken: Ganga loaded\n"
          "it under that lock, and a load in another thread needs the lock to attach each component: a\n"
          "deadlock. GangaRepositoryLocal._parse_xml no longer sets a split job's subjobs to the empty default\n"
-         "before the list of its subjobs on disk (a reader saw a split job with no subjobs). Both forced in\n"
-         "the runtime package's tests/ganga/test_single_loads.py (a child process: 'deadlock' before; 'read\n"
-         "GangaList 0' before); no Unit test in Ganga's layout for them yet. patches/single_loads.py (a job\n"
-         "loaded once, however many threads ask) is still a load-time patch of Registry._load here.",
-         placements=_ours(*_patch("lock_free"), *_patch("single_loads")) + (
+         "before the list of its subjobs on disk (a reader saw a split job with no subjobs). Registry._load\n"
+         "asks again whether the job is loaded once it holds the registry's locks: two readers of a job not\n"
+         "loaded (the prompt, a monitoring thread) loaded it twice, the second load over the object the first\n"
+         "had handed out. Real edits; Unit/TestJobLoads forces each (a second load, a reader holding the\n"
+         "job's lock while it waits for the loader's, a job without subjobs), with events.",
+         placements=_ours(*_patch("lock_free")) + (
              Placement(f"{TEMPLATES}/Unit/Base", "ganga/GangaCore/test/Unit", rewrite=False,
-                       include=("TestLockFreeReads.py",)),),
-         edits=LOCK_FREE_COPY_EDITS + PARSE_XML_EDITS,
-         fixups=(lock_free_reads, dropping("patches/lock_free.py", ("_reading_without_lock",), "lock-free"),
-                 dropping("patches/single_loads.py", ("_subjobs_set_once", "_no_default_for_subjobs_on_disk"),
-                          "lock-free")),
-         imports=(f"{TARGET}.patches.lock_free", "GangaCore.GPIDev.Base.Objects")),
+                       include=("TestLockFreeReads.py", "TestJobLoads.py")),),
+         edits=LOCK_FREE_COPY_EDITS + PARSE_XML_EDITS + SINGLE_LOAD_EDITS,
+         fixups=(lock_free_reads, dropping("patches/lock_free.py", ("_reading_without_lock",), "lock-free")),
+         imports=(f"{TARGET}.patches.lock_free", "GangaCore.GPIDev.Base.Objects",
+                  "GangaCore.Core.GangaRepository.Registry")),
     Step("bounded-holds", "Registry.flush_all: a master's lock let go between subjob saves",
          "The registry flusher holds a master's lock only while it saves one subjob, not for the whole\n"
          "split job, so monitoring and the prompt get the job between saves.\n\n"
-         "GangaRepositoryXML, a real edit: safe_save calls the callables of safe_save.before_subjob_save\n"
-         "(empty in Ganga) with a subjob about to be saved, before its file lock; the component's flusher\n"
-         "joins it there (joined at start, taken off at stop: no function of Ganga's replaced) and lets\n"
-         "the master's lock go for a moment once it has held it 5 ms.\n\n"
-         "Not yet an edit of Ganga: Registry.flush_all within the bounded hold, a load-time patch carried\n"
-         "as a module of the component (patches/bounded_holds.py, installed when the component\n"
-         "starts, undone when it stops).",
+         "Registry, a real edit: flush_all runs within the contexts of Registry._around_flush_all (empty in\n"
+         "Ganga), and Registry.flush_holds() is the lock of the job its _flush holds (None elsewhere), which a\n"
+         "hook may release once and take back: the flusher says what it holds, no hold count read from the\n"
+         "lock. GangaRepositoryXML, a real edit: safe_save calls the callables of\n"
+         "safe_save.before_subjob_save (empty in Ganga) with a subjob about to be saved, before its file\n"
+         "lock. The component joins both (at start, taken off at stop: no function of Ganga's replaced):\n"
+         "within its bounded flush, a master's lock held 5 ms is let go for a moment before the next save\n"
+         "(Unit/Repository/TestFlushHolds: a writer of a subjob gets in between two saves; a lock the caller\n"
+         "of flush_all holds too stays held).",
          placements=_ours("core/__init__.py", "core/weak.py", "repository/__init__.py", "repository/flush.py",
                           *_patch("shared", "bounded_holds"),
                           tests=("__init__.py", "test_held_lock.py")) + (
              Placement(REPOSITORY_TESTS, "ganga/GangaCore/test/Unit/Repository", rewrite=False,
-                       include=("__init__.py", "TestSafeSaveHooks.py")),),
-         edits=SAFE_SAVE_HOOK_EDITS,
+                       include=("__init__.py", "TestSafeSaveHooks.py", "TestFlushHolds.py")),),
+         edits=SAFE_SAVE_HOOK_EDITS + BOUNDED_HOLD_EDITS,
          fixups=(not_yet("patches/shared.py", ("SUBJOB_STATUSES", "PROMPT_FIRST", "PROMPT_TURN"),
-                         "the commits 'subjob-statuses' and 'job-tables'"),),
-         imports=(f"{TARGET}.patches.bounded_holds", "GangaCore.Core.GangaRepository.GangaRepositoryXML")),
+                         "the commits 'subjob-statuses' and 'job-tables'"),
+                 dropping("patches/bounded_holds.py", ("_bounding_holds", "_held_once"), "bounded-holds"),
+                 dropping("repository/flush.py", ("hold_count",), "bounded-holds")),
+         imports=(f"{TARGET}.patches.bounded_holds", "GangaCore.Core.GangaRepository.GangaRepositoryXML",
+                  "GangaCore.Core.GangaRepository.Registry")),
     Step("xml-writer", "VStreamer: the XML writer writes the same bytes from strings joined once",
          "to_file builds a job's XML as a list of strings joined once (JoinedStreamer, a VStreamer)\n"
          "instead of VStreamer's print calls into a StringIO, a few hundred per subjob and about a third\n"
@@ -1105,20 +1197,20 @@ MAIN: tuple[Step, ...] = (
     Step("polling", "MonitoringComponent: the registry view, polling and the output pipeline",
          "The parts that read Ganga's registry and poll backends: the registry view, polling through\n"
          "the drivers (each call of a backend's own update counted by its cause), the pipeline of\n"
-         "finished jobs' outputs, completing and recovery of jobs left completing, the periodic checks;\n"
-         "with their tests.",
+         "finished jobs' outputs, completing and recovery of jobs left completing, the checks after a kill\n"
+         "or resubmit.",
          placements=(_ours("integration/__init__.py", "integration/registry.py", "integration/polling.py",
                            "integration/pipeline.py", "integration/current.py", "integration/loop.py",
-                           "integration/completing.py", "integration/recovery.py", "integration/checks.py",
-                           "integration/kill_resubmit.py", "core/update_calls.py", tests=("test_checks.py",))),
+                           "integration/completing.py", "integration/recovery.py",
+                           "integration/kill_resubmit.py", "core/update_calls.py")),
          imports=(f"{TARGET}.integration.polling", f"{TARGET}.integration.pipeline")),
     Step("requests", "MonitoringComponent: users' requests, credentials, progress, statistics",
-         "What users ask of monitoring (runMonitoring, a job's work first), credential checks,\n"
-         "progress, statistics, the rows of the job table and post-processing file work in worker\n"
-         "processes.",
-         placements=_ours("integration/requests.py", "integration/credentials.py",
+         "What users ask of monitoring (runMonitoring, a job's work first), credential checks, the\n"
+         "periodic checks, progress, statistics, the rows of the job table and post-processing file work\n"
+         "in worker processes; with the checks' tests.",
+         placements=_ours("integration/requests.py", "integration/credentials.py", "integration/checks.py",
                           "views/progress.py", "integration/statistics.py", "integration/postprocess_files.py",
-                          "views/job_rows.py"),
+                          "views/job_rows.py", tests=("test_checks.py",)),
          imports=(f"{TARGET}.integration.requests", f"{TARGET}.views.job_rows")),
     Step("job-tables", "JobRegistrySlice, Job: tables and prints that never wait for a job's lock",
          "Job tables (jobs, a slice, j.subjobs) as Ganga's own text, each row read once from what is in\n"

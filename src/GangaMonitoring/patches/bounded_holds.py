@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from ..repository.flush import hold_count
 from .ledger import _lock, _wrap
 from .shared import HELD_LOCK
 
@@ -48,8 +49,18 @@ def before_subjob_save(subjob: Any) -> None:
     master's lock is let go for a moment if held ``HELD_LOCK.budget``, and the subjob is saved as it is now."""
     if HELD_LOCK.active or HELD_LOCK.noting:
         root = subjob._getRoot()
-        HELD_LOCK.yield_to_writers(root, root._lock)
+        HELD_LOCK.yield_to_writers(root, root._lock, _held_once)
         HELD_LOCK.saving(root, subjob)
+
+
+def _held_once(lock: Any) -> bool:
+    """This thread holds ``lock`` once, the flush's own hold: read from the lock (Ganga's flusher does not say)."""
+    return hold_count(lock) == 1
+
+
+def bounded(_registry: Any) -> Any:
+    """The context a flush of every job of a registry runs within: its holds of a job's lock are bounded."""
+    return HELD_LOCK.bounded()
 
 
 def _saving_noted(subjobs: Any) -> None:
@@ -71,7 +82,7 @@ def _saving_noted(subjobs: Any) -> None:
 def _bounding_holds(flush_all: Any) -> Any:
     @functools.wraps(flush_all)
     def bounded_flush_all(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with HELD_LOCK.bounded():
+        with bounded(self):
             return flush_all(self, *args, **kwargs)
 
     bounded_flush_all.__gm_wrapped__ = True  # type: ignore[attr-defined]

@@ -265,17 +265,16 @@ class IndexWriting(threading.local):
     (Ganga's temporary subjob list for it writes every entry from the subjobs in memory)."""
 
 
-_COUNT = re.compile(r"\bcount=(\d+)")
-
-
 def hold_count(lock: Any) -> int | None:
     """How many times its owner holds ``lock`` (a ``threading.RLock``), None if it cannot be told.
 
     Read from the lock's repr (CPython's RLock has no other public way to
-    tell); only meaningful when called by the owner."""
+    tell); only meaningful when called by the owner.  The runtime package's
+    way to tell a flush's own hold (:meth:`HeldLock.yield_to_writers`'
+    ``held_once``): Ganga 8.7.12's flusher does not say what it holds."""
     if not lock._is_owned():
         return 0
-    match = _COUNT.search(repr(lock))
+    match = re.search(r"\bcount=(\d+)", repr(lock))
     return int(match.group(1)) if match else None
 
 
@@ -298,8 +297,9 @@ class HeldLock:
     the noted subjobs still dirty are saved again (:meth:`take_noted`), so the
     flush ends with every subjob saved as it is, as when the lock was held
     throughout, and the index computed from saved values only.  Only a lock
-    this thread holds once is let go: an outer caller holding it too (a
-    submit that flushes) relies on it, and keeps it.
+    this thread holds once (the caller's ``held_once`` says) is let go: an
+    outer caller holding it too (a submit that flushes) relies on it, and
+    keeps it.
 
     A write typed at the prompt is handed the lock (:meth:`prompt_first`):
     while it waits for a root's lock, the flush holding that lock lets it go
@@ -372,8 +372,13 @@ class HeldLock:
         finally:
             self._local.active = outer
 
-    def yield_to_writers(self, root: Any, lock: Any) -> bool:
-        """Before a subjob of ``root`` is saved: let ``lock`` go if held ``budget`` s (True if let go)."""
+    def yield_to_writers(self, root: Any, lock: Any, held_once: Callable[[Any], bool]) -> bool:
+        """Before a subjob of ``root`` is saved: let ``lock`` go if held ``budget`` s (True if let go).
+
+        ``held_once(lock)`` tells whether this thread holds ``lock`` once, the flush's own hold (asked only
+        when the budget is spent): on Ganga 8.7.12 read from the lock itself, on a Ganga whose flusher says
+        what it holds from that.  The lock is released once and taken back once
+        (public ``release``/``acquire``): were an outer caller holding it too, it would stay held."""
         if not self.active:
             return False
         held_since: dict[int, float] = self._local.held_since
@@ -382,21 +387,21 @@ class HeldLock:
         prompt = self._prompt_waits.get(id(root))
         if prompt is None and now - started < self.budget:
             return False
-        if hold_count(lock) != 1:  # an outer caller holds it too (or it is not ours): it stays held
+        if not held_once(lock):  # an outer caller holds it too (or it is not ours): it stays held
             held_since[id(root)] = now
             return False
         with self._lock:  # noted *before* the lock is let go: a writer that gets in is always noted
             self._noted.setdefault(id(root), {})
             self.yields += 1
             self.handoffs += prompt is not None
-        state = self._let_go(lock)
+        self._let_go(lock)
         try:
             if prompt is not None:
                 prompt.wait(self.handoff)  # the prompt takes the lock (taking it back waits for its write)
             else:
                 time.sleep(self.window)  # a waiting writer takes the lock now (a bare GIL switch may not wake it)
         finally:
-            lock._acquire_restore(state)
+            self._take_back(lock)
         held_since[id(root)] = self._clock()
         return True
 
@@ -429,9 +434,13 @@ class HeldLock:
                 del self._prompt_waits[id(root)]
 
     @staticmethod
-    def _let_go(lock: Any) -> Any:
-        """Let go of ``lock`` (held once by this thread); what ``_acquire_restore`` takes back."""
-        return lock._release_save()
+    def _let_go(lock: Any) -> None:
+        """Let go of ``lock``, held once by this thread (:meth:`_take_back` takes it back)."""
+        lock.release()
+
+    @staticmethod
+    def _take_back(lock: Any) -> None:
+        lock.acquire()
 
     @property
     def noting(self) -> bool:
