@@ -219,6 +219,7 @@ class MonitoringComponent(GangaThread):
         self.runner.start()
         patches.hook_user_actions()
         patches.hook_submissions()
+        patches.master_stamps_once()
         patches.add_submission_listener(self._on_submission_end)
         patches.add_submission_listener(self.file_events.submission_ended)
         patches.lock_free_reads()

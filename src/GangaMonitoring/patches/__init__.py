@@ -28,6 +28,7 @@ undone:
 22. ``prompt_writes``: a write typed at the prompt is handed its job's lock at the flusher's next subjob save.
 23. ``condor_answers``: Ganga's Condor update can be answered from the jobs' event logs, not the schedd.
 24. ``single_loads``: a job is loaded from disk once, however many threads ask for it at once.
+25. ``master_stamps``: a split master's time stamps are taken from its subjobs once per submission.
 
 ``ledger`` is the one ledger of them all, and ``shared`` the one seam for
 the state several of them share (``HELD_LOCK``, ``INDEX_WRITING``,
@@ -65,6 +66,7 @@ from .frames_guard import guard_current_frames, unguard_current_frames
 from .job_tables import tables_read_once
 from .lock_free import lock_free_reads
 from .logger_names import cached_logger_names
+from .master_stamps import forget_noted, master_stamps_once
 from .master_work import SUBJOB_COUNTS, master_work_once
 from .postprocessing import ProcessRunner, forget_runner, offload_postprocessing
 from .printing import prints_without_lock
@@ -90,7 +92,8 @@ __all__ = [
     "add_status_listener", "add_user_action_listener", "answer_condor_from_logs", "apply", "bounded_lock_holds",
     "cached_logger_names",
     "fast_xml_saves", "flush_costs_what_changed", "guard_current_frames", "hook_submissions", "hook_user_actions",
-    "in_submission", "is_applied", "loads_once", "lock_free_reads", "master_work_once", "offload_postprocessing",
+    "in_submission", "is_applied", "loads_once", "lock_free_reads", "master_stamps_once", "master_work_once",
+    "offload_postprocessing",
     "plain_stack_traces", "prints_without_lock", "remove", "remove_status_listener", "remove_user_action_listener",
     "rollup_deferred", "slices_from_templates", "subjob_statuses_counted", "tables_read_once",
     "unguard_current_frames", "wrapper_ends_with_program", "writes_handed_the_lock",
@@ -125,6 +128,7 @@ def remove() -> None:
         clear_submission_listeners()
         forget_runner()
         forget_writers()
+        forget_noted()
         SUBJOB_STATUSES.clear()
 
 
