@@ -103,9 +103,10 @@ class OutputPipeline:
         self._given_up: dict[int, list[tuple[JobKey, str]]] = {}
         """Top-level job id -> the keys given up (failed after their grace) not said yet."""
         self._held_lock = threading.Lock()
-        self._held: dict[int, list[Callable[[], None]]] = {}
-        """id() of a master being submitted -> what its subjobs' ends other than ``completed`` do once
-        its ``submit()`` returns (:meth:`_held_by_submission`), in the order they came."""
+        self._held: dict[int, list[tuple[JobKey, str, Callable[[], None]]]] = {}
+        """id() of a master being submitted -> (subjob, the status it ends in, what ends it) of its subjobs'
+        ends other than ``completed``, done once its ``submit()`` returns (:meth:`_held_by_submission`),
+        in the order they came."""
 
     # -- DriverContext ------------------------------------------------------------
 
@@ -310,7 +311,7 @@ class OutputPipeline:
             master = judged_submission_of(job)
             if master is None:
                 return False
-            self._held.setdefault(id(master), []).append(then)
+            self._held.setdefault(id(master), []).append((job_key(job), status, then))
         log.debug("job %s ends %s after its master's submission (it judges itself by its subjobs)",
                   stripProxy(job).getFQID("."), status)
         return True
@@ -325,7 +326,7 @@ class OutputPipeline:
         master_id = master.id
 
         def action(_op: Operation) -> None:
-            for then in held:
+            for _key, _status, then in held:
                 try:
                     then()
                 except Exception:  # noqa: BLE001 - one job's end must not stop the others'
@@ -341,6 +342,12 @@ class OutputPipeline:
         """How many subjob ends wait for their master's submission to return."""
         with self._held_lock:
             return sum(len(v) for v in self._held.values())
+
+    def held_end(self, key: JobKey) -> str | None:
+        """The status subjob ``key`` ends in once its master's submission returns (None: nothing held)."""
+        with self._held_lock:
+            ends = [status for held in self._held.values() for k, status, _then in held if k == key]
+        return ends[-1] if ends else None
 
 
 def discard(path: str, outputdir: str) -> None:

@@ -211,6 +211,9 @@ class Reasons:
         return "failed: " + "; ".join(found) if found else ""
 
     def _completing(self, read: _Read, backend: str) -> str:
+        held = self.component.pipeline.held_end(read.key)
+        if held is not None:
+            return f"ended {held}; held until its split job's submission returns (a {held} subjob fails it)"
         for op, reason in self.work.by_job.get(read.key, []):
             running = op.state in (State.RUNNING, State.HUNG)
             if op.kind is Kind.RETRIEVE:
