@@ -58,17 +58,29 @@ def master_stamps_once() -> None:
 def _deferred_in_submission(timenow: Any) -> Any:
     @functools.wraps(timenow)
     def deferring_timenow(self: Any, status: str) -> Any:
-        if status not in STAMPED_BY_MASTER:
-            job = self.getJobObject()
-            if job is not None and job.master is None and in_submission(job) and len(job.subjobs):
-                with _noted_lock:
-                    if in_submission(job):  # item 7 forgets a submission before its listeners run
-                        _noted[id(job)] = (job, status)
-                        return None
+        if stamps_wait(self, status):
+            return None
         return timenow(self, status)
 
     deferring_timenow.__gm_wrapped__ = True  # type: ignore[attr-defined]
     return deferring_timenow
+
+
+def stamps_wait(job_time: Any, status: str) -> bool:
+    """Does ``timenow(status)`` of ``job_time`` (a ``JobTime``) wait for the end of its master's submission?
+
+    True (the master noted) for a split master in submission and a status it takes from its subjobs.
+    """
+    if status in STAMPED_BY_MASTER:
+        return False
+    job = job_time.getJobObject()
+    if job is None or job.master is not None or not in_submission(job) or not len(job.subjobs):
+        return False
+    with _noted_lock:
+        if not in_submission(job):  # item 7 forgets a submission before its listeners run
+            return False
+        _noted[id(job)] = (job, status)
+    return True
 
 
 def _stamp_at_submission_end(job: Any) -> None:
