@@ -138,9 +138,9 @@ class OutputPipeline:
 
     def job_ended(self, job: Any, status: str, reason: str) -> None:
         """The driver found ``job`` ended as ``status`` for ``reason``."""
-        if self._held_by_submission(job, status, lambda: self._ended_if_still_polled(job, status, reason)):
-            return
         key = job_key(job)
+        if self._held_by_submission(job, key, status, lambda: self._ended_if_still_polled(job, status, reason)):
+            return
         log.warning("job %s: %s; it is now %s", fqid(key), reason, status)
         self.ended_reasons.put(fqid(key), reason)
         job.updateStatus(status, update_master=False)
@@ -187,7 +187,7 @@ class OutputPipeline:
                       failing_for, error)
             return
         job = self._find_job(key)
-        if job is not None and judged_submission_of(job) is not None:
+        if job is not None and key.sub is not None and judged_submission_of(job) is not None:
             return  # kept: the next failure after the submission marks it (_held_by_submission)
         self.troubled.forget(key)
         if job is None or registry.job_status(job) not in POLLED_STATES:
@@ -245,7 +245,8 @@ class OutputPipeline:
         if owned is None:
             discard(path, work.outputdir)
             return
-        if self._held_by_submission(owned, work.final_status, lambda: self._submit_finalise(driver, work, path)):
+        if self._held_by_submission(owned, work.job_key, work.final_status,
+                                    lambda: self._submit_finalise(driver, work, path)):
             return  # stays completing, its output kept
         files = self._run_in_process(driver.unpack, work, path,
                                      timeout=float(config.monitoring_option("call_timeout")))
@@ -284,7 +285,7 @@ class OutputPipeline:
             job = self._find_job(work.job_key)
             if job is None or job.status != "completing":
                 return
-            if self._held_by_submission(job, "failed", lambda: listener(op)):
+            if self._held_by_submission(job, work.job_key, "failed", lambda: listener(op)):
                 return
             log.error("the output of job %s could not be %s after %d attempt(s): %s. The job is marked "
                       "failed; queues.retry(j) tries again (or resubmit it).", work.fqid, step, op.attempts,
@@ -298,22 +299,23 @@ class OutputPipeline:
 
     # -- ends held while a submission judges itself by its subjobs ----------------------
 
-    def _held_by_submission(self, job: Any, status: str, then: Callable[[], None]) -> bool:
-        """If ``job`` would end ``status`` (not ``completed``) while its master's judged submission runs
-        (:func:`judged_submission_of`): ``then`` is kept for :meth:`submission_ended`; True.  Else False.
+    def _held_by_submission(self, job: Any, key: JobKey, status: str, then: Callable[[], None]) -> bool:
+        """If subjob ``job`` (``key``) would end ``status`` (not ``completed``) while its master's judged
+        submission runs (:func:`judged_submission_of`): ``then`` is kept for :meth:`submission_ended`;
+        True.  Else False (an unsplit job never waits).
 
         Asked under the lock :meth:`submission_ended` takes: patches item 7 forgets a submission before
         its listeners run, so an end kept here is always found by the listener of its master's end.
         """
-        if status == "completed":
+        if status == "completed" or key.sub is None:
             return False
         with self._held_lock:
             master = judged_submission_of(job)
             if master is None:
                 return False
-            self._held.setdefault(id(master), []).append((job_key(job), status, then))
+            self._held.setdefault(id(master), []).append((key, status, then))
         log.debug("job %s ends %s after its master's submission (it judges itself by its subjobs)",
-                  stripProxy(job).getFQID("."), status)
+                  fqid(key), status)
         return True
 
     def submission_ended(self, master: Any) -> None:
