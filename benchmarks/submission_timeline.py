@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import tempfile
 import time
-from collections.abc import Iterator
 from typing import Any
 
 
@@ -76,19 +75,13 @@ def main() -> None:
     print(f"{args.subjobs} {args.backend} subjobs: {shown}; final during submit(): {during}", flush=True)
 
 
-@contextlib.contextmanager
-def pointed_dirac(url: str | None) -> Iterator[None]:
+def pointed_dirac(url: str | None) -> contextlib.AbstractContextManager[None]:
     """The tests' simulated DIRAC answering from ``url`` meanwhile (nothing if None)."""
     if url is None:
-        yield
-        return
-    from tests.ganga.conftest import FAKE_DIRAC, NO_SIMULATOR
+        return contextlib.nullcontext()
+    from tests.ganga.conftest import fake_dirac_at
 
-    FAKE_DIRAC.point_at(url)
-    try:
-        yield
-    finally:
-        FAKE_DIRAC.point_at(NO_SIMULATOR)
+    return fake_dirac_at(url)
 
 
 if __name__ == "__main__":

@@ -120,6 +120,16 @@ def options_not_taken(options: list[tuple[str, str, Any]]) -> list[str]:
 
 
 @contextlib.contextmanager
+def fake_dirac_at(server_url: str, **settings: Any) -> Iterator[None]:
+    """The simulated DIRAC answers from ``server_url`` (``settings``: ``point_at``'s) meanwhile, then nothing."""
+    FAKE_DIRAC.point_at(server_url, **settings)
+    try:
+        yield
+    finally:
+        FAKE_DIRAC.point_at(NO_SIMULATOR)
+
+
+@contextlib.contextmanager
 def ganga_running(gangadir: str, extra: list[tuple[str, str, Any]] | None = None) -> Iterator[Any]:
     """A Ganga session on ``gangadir`` with the test options (plus ``extra``), monitoring enabled; yields GPI."""
     start_ganga(gangadir, extra_opts=ganga_options(extra))

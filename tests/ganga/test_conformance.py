@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import FAKE_DIRAC, NO_SIMULATOR, wait_for
+from .conftest import fake_dirac_at, wait_for
 from .test_simgrid import own_simgrid
 from .test_slurm import slurm_is_up
 
@@ -84,12 +84,9 @@ def simulators(engine: Engine) -> Iterator[dict[str, str]]:
         return
     quick = ("--queue-time", "0", "0.2", "--run-time", "0.5", "1", "--output-bytes", "64")
     with own_simgrid(*quick) as ok, own_simgrid(*quick, "--failure-fraction", "1.0") as fail, \
-            own_simgrid("--queue-time", "0", "0", "--run-time", "600", "600") as long:
-        FAKE_DIRAC.point_at(ok.url, sites={"fail": fail.url, "long": long.url})
-        try:
-            yield {"ok": ok.url, "fail": fail.url, "long": long.url}
-        finally:
-            FAKE_DIRAC.point_at(NO_SIMULATOR)
+            own_simgrid("--queue-time", "0", "0", "--run-time", "600", "600") as long, \
+            fake_dirac_at(ok.url, sites={"fail": fail.url, "long": long.url}):
+        yield {"ok": ok.url, "fail": fail.url, "long": long.url}
 
 
 @pytest.mark.parametrize("engine", ENGINES, ids=[e.name for e in ENGINES])

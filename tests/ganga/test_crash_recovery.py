@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import FAKE_DIRAC, NO_SIMULATOR, ganga_running, wait_for
+from .conftest import fake_dirac_at, ganga_running, wait_for
 from .test_simgrid import check_every_subjob_final_with_output, ganga_on, own_simgrid
 
 pytestmark = pytest.mark.ganga
@@ -58,30 +58,26 @@ def release_dead_session_locks(gangadir: str) -> None:
 def test_kill_9_mid_finalisation_then_restart_finishes_every_job_fetching_no_output_twice(
         gangadir: str, backend: str) -> None:
     with own_simgrid("--queue-time", "0", "0.5", "--run-time", "1", "4", "--output-bytes", "20000",
-                     "--latency", "0.2") as grid:
-        FAKE_DIRAC.point_at(grid.url)
+                     "--latency", "0.2") as grid, fake_dirac_at(grid.url):
+        child = subprocess.Popen([sys.executable, str(Path(__file__).with_name("crash_child.py")), gangadir,
+                                  grid.url, str(SUBJOBS), backend], stdout=subprocess.PIPE, text=True,
+                                 start_new_session=True)
         try:
-            child = subprocess.Popen([sys.executable, str(Path(__file__).with_name("crash_child.py")), gangadir,
-                                      grid.url, str(SUBJOBS), backend], stdout=subprocess.PIPE, text=True,
-                                     start_new_session=True)
-            try:
-                at_kill = kill_when_finalising(child)
-            finally:
-                if child.poll() is None:
-                    os.killpg(child.pid, signal.SIGKILL)
-            fetched_before = grid.client().stats()["requests"].get("requests output", 0)
-            release_dead_session_locks(gangadir)
-            with restarted(gangadir, grid, backend) as gpi:
-                [job] = gpi.jobs
-                assert wait_for(lambda: job.status in ("completed", "failed"), timeout=120), (
-                    job.status, at_kill, [sj.status for sj in job.subjobs])
-                if backend == "SimGrid":
-                    check_every_subjob_final_with_output(job, grid.client())
-                else:
-                    check_every_dirac_subjob_final_with_output(job, grid.client())
-            fetched = grid.client().stats()["requests"].get("requests output", 0)
+            at_kill = kill_when_finalising(child)
         finally:
-            FAKE_DIRAC.point_at(NO_SIMULATOR)
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGKILL)
+        fetched_before = grid.client().stats()["requests"].get("requests output", 0)
+        release_dead_session_locks(gangadir)
+        with restarted(gangadir, grid, backend) as gpi:
+            [job] = gpi.jobs
+            assert wait_for(lambda: job.status in ("completed", "failed"), timeout=120), (
+                job.status, at_kill, [sj.status for sj in job.subjobs])
+            if backend == "SimGrid":
+                check_every_subjob_final_with_output(job, grid.client())
+            else:
+                check_every_dirac_subjob_final_with_output(job, grid.client())
+        fetched = grid.client().stats()["requests"].get("requests output", 0)
     # Each output once, but for downloads cut mid-way by the kill (at most IO_LIMIT at a time).
     assert SUBJOBS <= fetched <= SUBJOBS + IO_LIMIT, (fetched, fetched_before, at_kill)
 

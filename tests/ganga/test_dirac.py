@@ -24,7 +24,7 @@ from GangaMonitoring.drivers.dirac import DiracDriver, _HandedOver, write_dirac_
 from GangaMonitoring.drivers.outputs import retrieval_record
 from GangaMonitoring.testing import FakeJob, RecordingContext
 
-from .conftest import FAKE_DIRAC, NO_SIMULATOR, ganga_running, wait_for
+from .conftest import FAKE_DIRAC, fake_dirac_at, ganga_running, wait_for
 from .test_simgrid import own_simgrid
 
 pytestmark = pytest.mark.ganga
@@ -36,15 +36,11 @@ QUICK = ("--queue-time", "0", "0.5", "--run-time", "0.5", "1.5", "--output-bytes
 def dirac_session(gangadir: str, *extra: tuple[str, str, Any], sites: dict[str, str] | None = None,
                   grid_args: tuple[str, ...] = QUICK) -> Iterator[tuple[Any, Any, Any]]:
     """A simulator behind the simulated DIRAC, and a Ganga session; yields (GPI, component, simulator)."""
-    with own_simgrid(*grid_args) as grid:
-        FAKE_DIRAC.point_at(grid.url, sites=sites)
-        try:
-            with ganga_running(gangadir, [("PollThread", "Dirac", 1), *extra]) as gpi:
-                from GangaCore.Core import monitoring_component
+    with own_simgrid(*grid_args) as grid, fake_dirac_at(grid.url, sites=sites), \
+            ganga_running(gangadir, [("PollThread", "Dirac", 1), *extra]) as gpi:
+        from GangaCore.Core import monitoring_component
 
-                yield gpi, monitoring_component, grid
-        finally:
-            FAKE_DIRAC.point_at(NO_SIMULATOR)
+        yield gpi, monitoring_component, grid
 
 
 def monitoring_history(component: Any, job_id: int) -> str:
