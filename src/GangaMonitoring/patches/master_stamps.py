@@ -74,7 +74,8 @@ def stamps_wait(job_time: Any, status: str) -> bool:
     if status in STAMPED_BY_MASTER:
         return False
     job = job_time.getJobObject()
-    if job is None or job.master is not None or not in_submission(job) or not len(job.subjobs):
+    # every status change of every job asks: the dict lookup first, the attribute reads only in a submission
+    if job is None or not in_submission(job) or job.master is not None or not len(job.subjobs):
         return False
     with _noted_lock:
         if not in_submission(job):  # item 7 forgets a submission before its listeners run
